@@ -1,0 +1,55 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'http', 'https', 'net', 'stream', 'crypto', 'zlib', 'events', 'buffer', 'util', 'child_process'];
+
+/** Layering: which folders of server/src may not import which (see docs/architecture.md). */
+const layer = (files, patterns, message) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group, message })) }] },
+});
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'data/**', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { project: ['./tsconfig.test.json'], tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.node },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  // Tests may log the seed of a randomized run, and may poke at loosely typed internals.
+  {
+    files: ['**/test/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'vitest.config.ts'],
+    rules: {
+      'no-console': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+    },
+  },
+  // The protocol package is pure and browser-safe: no Node built-ins, no server code.
+  layer(['protocol/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws', 'yjs']], 'protocol/ is pure and browser-safe'),
+  // transport/ knows documents, not storage engines or the cluster.
+  layer(['server/src/transport/**/*.ts'], [['**/persistence/*', '**/cluster/*', 'classic-level', 'ioredis']], 'transport/ must not know storage or cluster'),
+  // documents/ talks to storage through the DocumentStore interface only.
+  layer(['server/src/documents/**/*.ts'], [['**/persistence/level*', '**/persistence/memory*', '**/persistence/*/**', '**/transport/*', '**/cluster/*', 'classic-level', 'ioredis', 'ws']], 'documents/ sees only the DocumentStore interface'),
+  // persistence/ knows nothing of sockets.
+  layer(['server/src/persistence/**/*.ts'], [['**/transport/*', '**/documents/*', 'ws']], 'persistence/ must not know sockets or documents'),
+  layer(['server/src/http/**/*.ts'], [['**/persistence/*', 'classic-level', 'ioredis']], 'http/ reads through the registry, never the store'),
+);

@@ -1,0 +1,50 @@
+/**
+ * @skein/protocol: the y-websocket wire codec (sync, awareness, auth, query-awareness).
+ * Pure functions over bytes: no I/O, no Node built-ins, safe in browsers.
+ * The grammar, bounds and error codes are documented in docs/protocol.md.
+ */
+export {
+  MessageType,
+  SyncMessageType,
+  AuthMessageType,
+  FIRST_EXTENSION_MESSAGE_TYPE,
+  encodeMessage,
+  decodeMessage,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  encodeAwareness,
+  encodeAuthDenied,
+  encodeQueryAwareness,
+} from './messages.js';
+export type {
+  Message,
+  MessageKind,
+  MessageTypeValue,
+  SyncMessageTypeValue,
+  AuthMessageTypeValue,
+} from './messages.js';
+
+export { encodeAwarenessUpdate, decodeAwarenessUpdate, MAX_CLIENT_ID } from './awareness.js';
+export type { AwarenessEntry } from './awareness.js';
+
+export { encodeStateVector, decodeStateVector } from './state-vector.js';
+
+export {
+  SkeinMessageType,
+  SkeinFeature,
+  SKEIN_PROTOCOL_VERSION,
+  encodeHello,
+  encodeWelcome,
+  encodeAck,
+} from './extensions.js';
+export type { ExtensionMessage, SkeinMessageTypeValue } from './extensions.js';
+
+export { DEFAULT_DECODE_LIMITS } from './limits.js';
+export type { DecodeLimits } from './limits.js';
+
+export { CloseCode, CLOSE_CODES, closeCodeInfo, isRetryableClose } from './close-codes.js';
+export type { CloseCodeName, CloseCodeValue, CloseCodeInfo } from './close-codes.js';
+
+export { ProtocolError, ProtocolErrorCode, isProtocolError } from './errors.js';
+export type { ProtocolErrorCodeValue } from './errors.js';

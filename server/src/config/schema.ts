@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/**
+ * The one description of every setting: its schema, default, CLI flag, environment
+ * variable and help text. The loader, `--help` and `docs/configuration.md` all derive from
+ * this table; nothing else in the server reads `process.env`.
+ */
+export interface OptionSpec<S extends z.ZodType = z.ZodType> {
+  /** Key in the typed Config (camelCase); also the key in a config file. */
+  readonly key: string;
+  /** Long CLI flag without dashes, e.g. `port` for `--port`. */
+  readonly flag: string;
+  /** Environment variable, e.g. `SKEIN_PORT`. */
+  readonly env: string;
+  readonly schema: S;
+  readonly default: z.output<S>;
+  readonly description: string;
+  /**
+   * The value is a secret (a token, a password): error messages and `--help` never show it.
+   * Absent means false.
+   */
+  readonly sensitive?: boolean;
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveMs = z.coerce.number().int().min(1).max(24 * 60 * 60 * 1000);
+const bytes = z.coerce.number().int().min(1024).max(2 ** 31);
+
+export const OPTIONS = [
+  { key: 'host', flag: 'host', env: 'SKEIN_HOST', schema: z.string().min(1), default: '127.0.0.1',
+    description: 'Interface to listen on (0.0.0.0 for every interface).' },
+  { key: 'port', flag: 'port', env: 'SKEIN_PORT', schema: port, default: 1234,
+    description: 'TCP port for HTTP and WebSocket (0 picks a free port).' },
+  { key: 'storage', flag: 'storage', env: 'SKEIN_STORAGE', schema: z.enum(['memory']), default: 'memory',
+    description: 'Document store: memory (kept for the life of the process).' },
+  { key: 'dataDir', flag: 'data-dir', env: 'SKEIN_DATA_DIR', schema: z.string().min(1), default: './data',
+    description: 'Directory for persistent data.' },
+  { key: 'logLevel', flag: 'log-level', env: 'SKEIN_LOG_LEVEL',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info',
+    description: 'Log level (JSON logs on stdout).' },
+  { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'SKEIN_MAX_MESSAGE_BYTES', schema: bytes,
+    default: 16 * 1024 * 1024,
+    description: 'Largest WebSocket message accepted; larger closes the socket with 1009.' },
+  { key: 'maxBufferedBytes', flag: 'max-buffered-bytes', env: 'SKEIN_MAX_BUFFERED_BYTES', schema: bytes,
+    default: 32 * 1024 * 1024,
+    description: 'Outgoing bytes buffered for one slow client before it is closed with 4408.' },
+  { key: 'maxLoadBacklogBytes', flag: 'max-load-backlog-bytes', env: 'SKEIN_MAX_LOAD_BACKLOG_BYTES', schema: bytes,
+    default: 32 * 1024 * 1024,
+    description: 'Bytes a client may send while its document loads before it is closed with 4429.' },
+  { key: 'heartbeatIntervalMs', flag: 'heartbeat-interval-ms', env: 'SKEIN_HEARTBEAT_INTERVAL_MS', schema: positiveMs,
+    default: 30_000,
+    description: 'Ping interval; a peer silent for two intervals is terminated.' },
+  { key: 'unloadDelayMs', flag: 'unload-delay-ms', env: 'SKEIN_UNLOAD_DELAY_MS',
+    schema: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000), default: 5_000,
+    description: 'How long a document stays loaded after its last connection leaves.' },
+  { key: 'loadTimeoutMs', flag: 'load-timeout-ms', env: 'SKEIN_LOAD_TIMEOUT_MS', schema: positiveMs, default: 30_000,
+    description: 'A document load that takes longer fails with SKEIN_ERR_DOC_LOAD_TIMEOUT.' },
+  { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'SKEIN_SHUTDOWN_TIMEOUT_MS', schema: positiveMs,
+    default: 10_000,
+    description: 'On SIGTERM/SIGINT, how long pending work may take before the process exits anyway.' },
+] as const satisfies readonly OptionSpec[];
+
+type Options = (typeof OPTIONS)[number];
+
+/** The typed, frozen configuration every module receives. */
+export type Config = Readonly<{
+  [O in Options as O['key']]: z.output<O['schema']>;
+}>;
+
+export const DEFAULT_CONFIG: Config = Object.freeze(
+  Object.fromEntries(OPTIONS.map((o) => [o.key, o.default])) as Config,
+);

@@ -1,0 +1,33 @@
+/**
+ * Transaction origins. Every change applied to a server-side Y.Doc carries one, so that a
+ * listener can tell where a change came from: storage loads are never re-persisted, cluster
+ * updates are never re-published, and an update is never echoed to the peer that sent it.
+ */
+export interface Peer {
+  /** Unique per process, for logs and origin checks. */
+  readonly id: number;
+  /** Queue a message for this peer. Must not throw; a dead peer drops it. */
+  send(message: Uint8Array): void;
+}
+
+export type Origin =
+  | { readonly source: 'client'; readonly peer: Peer }
+  | { readonly source: 'storage' }
+  | { readonly source: 'cluster'; readonly nodeId: string }
+  | { readonly source: 'local' };
+
+export const STORAGE_ORIGIN: Origin = Object.freeze({ source: 'storage' });
+export const LOCAL_ORIGIN: Origin = Object.freeze({ source: 'local' });
+
+export function clientOrigin(peer: Peer): Origin {
+  return { source: 'client', peer };
+}
+
+export function isOrigin(value: unknown): value is Origin {
+  return typeof value === 'object' && value !== null && 'source' in value;
+}
+
+/** The peer that caused a change, when the change came from a client. */
+export function originPeer(origin: unknown): Peer | undefined {
+  return isOrigin(origin) && origin.source === 'client' ? origin.peer : undefined;
+}

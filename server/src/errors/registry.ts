@@ -1,0 +1,137 @@
+import { CloseCode, ProtocolErrorCode } from '@skein/protocol';
+
+/**
+ * Every error code Skein raises, with what it means and how it surfaces: an HTTP status
+ * (HTTP API, refused upgrades), a WebSocket close code, a process exit status (CLI).
+ * `docs/errors.md` lists the same table; a test fails when the two disagree.
+ */
+export interface ErrorSpec {
+  /** One line: what happened. */
+  readonly summary: string;
+  readonly httpStatus?: number;
+  readonly closeCode?: number;
+  readonly exitCode?: number;
+}
+
+const protocolError = (summary: string): ErrorSpec => ({
+  summary,
+  httpStatus: 400,
+  closeCode: CloseCode.MalformedMessage,
+});
+
+export const ERRORS = {
+  // Transport edge
+  SKEIN_ERR_BAD_DOC_NAME: {
+    summary: 'The document name is empty, longer than 255 bytes of UTF-8, not valid percent-encoded UTF-8, or contains a control character.',
+    httpStatus: 400,
+  },
+  SKEIN_ERR_NOT_FOUND: { summary: 'No such HTTP route.', httpStatus: 404 },
+  SKEIN_ERR_METHOD_NOT_ALLOWED: { summary: 'The HTTP method is not allowed on this route.', httpStatus: 405 },
+  SKEIN_ERR_MESSAGE_TOO_LARGE: {
+    summary: 'A WebSocket message exceeded `maxMessageBytes`.',
+    httpStatus: 413,
+    closeCode: CloseCode.MessageTooLarge,
+  },
+  SKEIN_ERR_SLOW_CONSUMER: {
+    summary: "The server's outgoing buffer for a connection exceeded `maxBufferedBytes`.",
+    closeCode: CloseCode.SlowConsumer,
+  },
+  SKEIN_ERR_BACKLOG_FULL: {
+    summary: 'A client sent more than `maxLoadBacklogBytes` while its document was loading.',
+    closeCode: CloseCode.BacklogFull,
+  },
+  SKEIN_ERR_MALFORMED_FRAME: {
+    summary: 'A WebSocket frame broke RFC 6455 (bad opcode, unmasked client frame, invalid UTF-8 in a text frame).',
+    closeCode: CloseCode.ProtocolError,
+  },
+  SKEIN_ERR_HEARTBEAT_TIMEOUT: {
+    summary: 'A peer answered no ping within two heartbeat intervals; its socket was terminated.',
+  },
+  SKEIN_ERR_SHUTTING_DOWN: {
+    summary: 'The server is shutting down.',
+    httpStatus: 503,
+    closeCode: CloseCode.GoingAway,
+  },
+  // Codec (raised by @skein/protocol)
+  [ProtocolErrorCode.Empty]: protocolError('An empty WebSocket message.'),
+  [ProtocolErrorCode.Truncated]: protocolError('A message ended in the middle of a value.'),
+  [ProtocolErrorCode.VarintOverflow]: protocolError('A varint was too long or above 2^53 - 1.'),
+  [ProtocolErrorCode.LengthOutOfBounds]: protocolError('A length or count was above its limit or the bytes available.'),
+  [ProtocolErrorCode.UnknownMessageType]: protocolError('The message type or sub-type is unknown.'),
+  [ProtocolErrorCode.TrailingBytes]: protocolError('Bytes were left after a complete message.'),
+  [ProtocolErrorCode.InvalidString]: protocolError('A string was not valid UTF-8 or an awareness state was not JSON.'),
+  // Document content
+  SKEIN_ERR_INVALID_UPDATE: {
+    summary: 'A sync step 2 or update message carried bytes that are not a valid Yjs update; it was not applied or stored.',
+    httpStatus: 422,
+    closeCode: CloseCode.InvalidUpdate,
+  },
+  SKEIN_ERR_INVALID_AWARENESS: {
+    summary: 'An awareness message carried an invalid awareness update; it was not applied.',
+    httpStatus: 422,
+    closeCode: CloseCode.InvalidUpdate,
+  },
+  // Documents
+  SKEIN_ERR_DOC_LOAD_FAILED: {
+    summary: 'The document could not be loaded from storage; nothing was created in its place.',
+    httpStatus: 503,
+    closeCode: CloseCode.DocumentLoadFailed,
+  },
+  SKEIN_ERR_DOC_LOAD_TIMEOUT: {
+    summary: 'Loading the document took longer than `loadTimeoutMs`.',
+    httpStatus: 503,
+    closeCode: CloseCode.DocumentLoadFailed,
+  },
+  SKEIN_ERR_DOC_CLOSED: { summary: 'An operation reached a document that was already closed.', httpStatus: 503 },
+  // Storage
+  SKEIN_ERR_STORAGE_READ: { summary: 'The store failed to read a document.', httpStatus: 500 },
+  SKEIN_ERR_STORAGE_WRITE: {
+    summary: 'The store failed to make an update durable.',
+    httpStatus: 500,
+    closeCode: CloseCode.StorageFailed,
+  },
+  SKEIN_ERR_STORAGE_CLOSED: { summary: 'The store was used after it was closed.', httpStatus: 503 },
+  SKEIN_ERR_STORAGE_CORRUPT_RECORD: {
+    summary: 'A stored record failed its checksum or did not decode; it was quarantined and the document loaded from its intact records.',
+    httpStatus: 500,
+  },
+  SKEIN_ERR_STORAGE_FORMAT: {
+    summary: 'The data directory holds a newer (unknown) storage format version, or data that is not a Skein store.',
+    httpStatus: 500,
+    exitCode: 1,
+  },
+  SKEIN_ERR_STORAGE_OPEN: {
+    summary: 'The store could not be opened (locked by another process, missing permissions, or damaged files).',
+    httpStatus: 500,
+    exitCode: 1,
+  },
+  SKEIN_ERR_STORAGE_UNFLUSHED: {
+    summary: 'The store closed before some pending updates were durable; those updates were never acknowledged.',
+    httpStatus: 503,
+    exitCode: 1,
+  },
+  // Process
+  SKEIN_ERR_CONFIG_INVALID: { summary: 'A configuration value (flag, environment variable or file) is invalid.', exitCode: 2 },
+  SKEIN_ERR_USAGE: { summary: 'The command line could not be parsed (unknown command or option).', exitCode: 2 },
+  SKEIN_ERR_SHUTDOWN_TIMEOUT: {
+    summary: 'Graceful shutdown did not finish within `shutdownTimeoutMs`; the process exited anyway.',
+    exitCode: 1,
+  },
+  SKEIN_ERR_LISTEN_FAILED: { summary: 'The server could not listen on the configured host and port.', exitCode: 1 },
+  SKEIN_ERR_INTERNAL: {
+    summary: 'An unexpected internal error.',
+    httpStatus: 500,
+    closeCode: CloseCode.InternalError,
+    exitCode: 1,
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function errorSpec(code: ErrorCode): ErrorSpec {
+  return ERRORS[code];
+}
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}

@@ -1,0 +1,257 @@
+import type { WebSocket, RawData } from 'ws';
+import * as Y from 'yjs';
+import {
+  decodeAwarenessUpdate,
+  decodeMessage,
+  decodeStateVector,
+  encodeAwareness,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeAck,
+  encodeWelcome,
+  SkeinFeature,
+  type Message,
+} from '@skein/protocol';
+import type { Logger } from '../telemetry/logger.js';
+import { SkeinError, toSkeinError } from '../errors/skein-error.js';
+import type { DocumentHandle } from '../documents/document-handle.js';
+import type { DocumentRegistry } from '../documents/registry.js';
+import type { Peer } from '../documents/origins.js';
+
+export interface ConnectionLimits {
+  readonly maxMessageBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly maxLoadBacklogBytes: number;
+}
+
+export interface ConnectionDeps {
+  readonly registry: DocumentRegistry;
+  readonly logger: Logger;
+  readonly limits: ConnectionLimits;
+}
+
+let nextId = 1;
+
+/**
+ * One WebSocket bound to one document: buffers what the client sends while the document
+ * loads (the load barrier), then speaks the sync and awareness protocol. Any bad input
+ * closes only this socket, with the error's close code.
+ */
+export class Connection implements Peer {
+  readonly id = nextId++;
+  readonly docName: string;
+  /** Set by the heartbeat; cleared when a pong or message arrives. */
+  awaitingPong = false;
+  readonly #ws: WebSocket;
+  readonly #deps: ConnectionDeps;
+  readonly #log: Logger;
+  #handle: DocumentHandle | undefined;
+  #backlog: Uint8Array[] | undefined = [];
+  #backlogBytes = 0;
+  #closed = false;
+  readonly #done: Promise<void>;
+  /** Durable acks (after a Hello that asked for them): update-bearing messages received / acked. */
+  #acks: { received: number; acked: number } | undefined;
+
+  constructor(ws: WebSocket, docName: string, deps: ConnectionDeps) {
+    this.#ws = ws;
+    this.#done = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    this.docName = docName;
+    this.#deps = deps;
+    this.#log = deps.logger.child({ conn: this.id, doc: docName });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves when the socket has closed. */
+  get closedPromise(): Promise<void> {
+    return this.#done;
+  }
+
+  ping(): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping();
+  }
+
+  /** Wire socket events and open the document. Resolves when closed. */
+  start(): Promise<void> {
+    const ws = this.#ws;
+    const done = this.#done;
+    ws.on('message', (data: RawData) => this.#onMessage(data));
+    ws.on('pong', () => (this.awaitingPong = false));
+    ws.on('error', (err: Error & { code?: string }) => this.#onSocketError(err));
+    ws.once('close', (code: number) => this.#onClose(code));
+    const opened = this.#deps.registry.open(this.docName, this);
+    opened.then(
+      (handle) => this.#onOpened(handle),
+      (err: unknown) => this.fail(toSkeinError(err, 'SKEIN_ERR_DOC_LOAD_FAILED')),
+    );
+    // Leave only after the open settled: the registry then sees attach and detach in order.
+    void done.then(() =>
+      opened.then(
+        (handle) => this.#deps.registry.leave(handle, this),
+        () => undefined,
+      ),
+    );
+    return done;
+  }
+
+  send(message: Uint8Array): void {
+    if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#ws.bufferedAmount > this.#deps.limits.maxBufferedBytes) {
+      this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#deps.limits.maxBufferedBytes} bytes buffered`));
+      return;
+    }
+    this.#ws.send(message, { binary: true });
+  }
+
+  /** Close this socket with the error's close code (1011 when it has none). */
+  fail(err: SkeinError): void {
+    if (this.#closed) return;
+    const level = err.code === 'SKEIN_ERR_SHUTTING_DOWN' ? 'debug' : 'warn';
+    this.#log[level]({ code: err.code, err: err.message }, 'closing connection');
+    this.close(err.spec.closeCode ?? 1011, err.code);
+  }
+
+  close(code: number, reason = ''): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#backlog = undefined;
+    this.#ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.#closed = true;
+    this.#ws.terminate();
+  }
+
+  #onOpened(handle: DocumentHandle): void {
+    this.#handle = handle;
+    if (this.#closed) return;
+    this.send(encodeSyncStep1(handle.stateVector()));
+    const awareness = handle.awarenessSnapshot();
+    if (awareness !== null) this.send(encodeAwareness(awareness));
+    const backlog = this.#backlog ?? [];
+    this.#backlog = undefined;
+    for (const bytes of backlog) {
+      if (this.#closed) return;
+      this.#process(handle, bytes);
+    }
+  }
+
+  #onMessage(data: RawData): void {
+    this.awaitingPong = false;
+    if (this.#closed) return;
+    const bytes = toBytes(data);
+    if (this.#handle !== undefined) {
+      this.#process(this.#handle, bytes);
+      return;
+    }
+    this.#backlogBytes += bytes.byteLength;
+    if (this.#backlogBytes > this.#deps.limits.maxLoadBacklogBytes) {
+      this.fail(new SkeinError('SKEIN_ERR_BACKLOG_FULL'));
+      return;
+    }
+    this.#backlog?.push(bytes);
+  }
+
+  #process(handle: DocumentHandle, bytes: Uint8Array): void {
+    try {
+      this.#dispatch(handle, decodeMessage(bytes, { maxBytesLength: this.#deps.limits.maxMessageBytes }));
+    } catch (err) {
+      this.fail(toSkeinError(err));
+    }
+  }
+
+  #dispatch(handle: DocumentHandle, message: Message): void {
+    switch (message.type) {
+      case 'sync-step1':
+        decodeStateVector(message.stateVector);
+        this.send(encodeSyncStep2(handle.diffFor(message.stateVector)));
+        return;
+      case 'sync-step2':
+      case 'sync-update':
+        this.#applyUpdate(handle, message.update);
+        return;
+      case 'awareness':
+        decodeAwarenessUpdate(message.update);
+        handle.applyClientAwareness(message.update, this);
+        return;
+      case 'query-awareness': {
+        const snapshot = handle.awarenessSnapshot();
+        if (snapshot !== null) this.send(encodeAwareness(snapshot));
+        return;
+      }
+      case 'skein-hello':
+        this.#onHello(message.features);
+        return;
+      case 'auth-denied':
+      case 'skein-welcome':
+      case 'skein-ack':
+        // Only servers send these; a client sending one has no effect.
+        return;
+      default: {
+        const unhandled: never = message;
+        throw new SkeinError('SKEIN_ERR_INTERNAL', `unhandled message ${String(unhandled)}`);
+      }
+    }
+  }
+
+  #onHello(features: number): void {
+    const agreed = features & SkeinFeature.DurableAcks;
+    if (agreed !== 0 && this.#acks === undefined) this.#acks = { received: 0, acked: 0 };
+    this.send(encodeWelcome(agreed));
+  }
+
+  #applyUpdate(handle: DocumentHandle, update: Uint8Array): void {
+    validateUpdate(update);
+    const toStore = handle.applyClientUpdate(update, this);
+    const written = this.#deps.registry.persist(handle, toStore);
+    const acks = this.#acks;
+    if (acks === undefined) {
+      // Failures are logged by the registry, which keeps the document and stores it in full.
+      written.catch(() => undefined);
+      return;
+    }
+    const seq = ++acks.received;
+    written.then(
+      () => {
+        // Appends settle in order, so acks are monotone; a cumulative ack covers all before it.
+        if (seq <= acks.acked) return;
+        acks.acked = seq;
+        this.send(encodeAck(seq));
+      },
+      // Never ack past a failed write: the client reconnects and re-sends what is unacked.
+      (err: unknown) => this.fail(toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE')),
+    );
+  }
+
+  #onSocketError(err: Error & { code?: string }): void {
+    const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'SKEIN_ERR_MESSAGE_TOO_LARGE' : 'SKEIN_ERR_MALFORMED_FRAME';
+    this.#log.warn({ code, wsCode: err.code, err: err.message }, 'socket error');
+    // ws closes the socket itself (1009 for an oversized message, 1002 for a bad frame).
+    this.#closed = true;
+  }
+
+  #onClose(code: number): void {
+    this.#closed = true;
+    this.#backlog = undefined;
+    this.#log.debug({ closeCode: code }, 'connection closed');
+  }
+}
+
+/** Decode the whole update once so a malformed one is refused before it touches the document. */
+function validateUpdate(update: Uint8Array): void {
+  try {
+    Y.decodeUpdate(update);
+  } catch (err) {
+    throw new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a valid Yjs update', { cause: err });
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}

@@ -1,0 +1,113 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../telemetry/logger.js';
+import type { DocumentRegistry } from '../documents/registry.js';
+import { SkeinError, toSkeinError } from '../errors/skein-error.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import { docNameFromUrl } from './doc-name.js';
+
+export interface TransportOptions extends ConnectionLimits {
+  readonly heartbeatIntervalMs: number;
+}
+
+/**
+ * WebSocket upgrades, the set of live connections and the heartbeat. A bad request is
+ * refused with an HTTP error and a JSON body before the upgrade; after the upgrade every
+ * problem closes only the socket it concerns.
+ */
+export class WsTransport {
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Set<Connection>();
+  readonly #registry: DocumentRegistry;
+  readonly #logger: Logger;
+  readonly #options: TransportOptions;
+  readonly #heartbeat: NodeJS.Timeout;
+  #accepting = true;
+
+  constructor(registry: DocumentRegistry, logger: Logger, options: TransportOptions) {
+    this.#registry = registry;
+    this.#logger = logger;
+    this.#options = options;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs);
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** The `upgrade` listener of the HTTP server. */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', (err) => this.#logger.debug({ err: err.message }, 'upgrade socket error'));
+    let docName: string;
+    try {
+      if (!this.#accepting) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
+      docName = docNameFromUrl(req.url);
+    } catch (err) {
+      refuseUpgrade(socket, toSkeinError(err));
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws, docName));
+  };
+
+  /** Stop accepting, close every socket with `code`, terminate stragglers after `graceMs`. */
+  async closeAll(code: number, reason: string, graceMs: number): Promise<void> {
+    this.#accepting = false;
+    clearInterval(this.#heartbeat);
+    const open = [...this.#connections];
+    const closed = Promise.all(open.map((c) => c.closedPromise));
+    for (const c of open) c.close(code, reason);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([closed, grace]);
+    clearTimeout(timer);
+    for (const c of this.#connections) c.terminate();
+    await closed;
+    this.#wss.close();
+  }
+
+  #accept(ws: WebSocket, docName: string): void {
+    if (!this.#accepting) {
+      ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
+      return;
+    }
+    const conn = new Connection(ws, docName, {
+      registry: this.#registry,
+      logger: this.#logger,
+      limits: this.#options,
+    });
+    this.#connections.add(conn);
+    void conn.start().then(() => this.#connections.delete(conn));
+  }
+
+  /** A peer that has not answered the previous ping is dead: terminated within 2 intervals. */
+  #beat(): void {
+    for (const conn of this.#connections) {
+      if (conn.awaitingPong) {
+        this.#logger.warn({ code: 'SKEIN_ERR_HEARTBEAT_TIMEOUT', conn: conn.id, doc: conn.docName }, 'peer timed out');
+        conn.terminate();
+        continue;
+      }
+      conn.awaitingPong = true;
+      conn.ping();
+    }
+  }
+}
+
+function refuseUpgrade(socket: Duplex, err: SkeinError): void {
+  const status = err.spec.httpStatus ?? 500;
+  const body = JSON.stringify(err.toJSON());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

@@ -1,0 +1,68 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SkeinServer } from '@skein/server';
+import type { WebsocketProvider } from 'y-websocket';
+import { startTestServer } from '../helpers/server.js';
+import { connectProvider, destroyAll, killProviderSocket, synced } from '../helpers/clients.js';
+import { waitFor } from '../helpers/wait.js';
+import { sameState } from '../helpers/docs.js';
+
+
+describe('interop with the real y-websocket client', () => {
+  let server: SkeinServer;
+  const providers: WebsocketProvider[] = [];
+  const open = (doc: string): WebsocketProvider => {
+    const p = connectProvider(server.url, doc);
+    providers.push(p);
+    return p;
+  };
+
+  beforeEach(async () => {
+    server = await startTestServer();
+  });
+  afterEach(async () => {
+    destroyAll(providers.splice(0));
+    await server.close();
+  });
+
+  it('three clients on one document converge', async () => {
+    const clients = [open('shared'), open('shared'), open('shared')];
+    await Promise.all(clients.map(synced));
+    clients.forEach((p, i) => {
+      p.doc.getMap('shapes').set(`shape-${i}`, { x: i, y: i * 2 });
+      p.doc.getText('title').insert(0, `c${i}`);
+      p.doc.getArray('order').push([i]);
+    });
+    await waitFor(() => clients.every((p) => p.doc.getMap('shapes').size === 3 && p.doc.getArray('order').length === 3), {
+      what: 'all edits on all clients',
+    });
+    const [a, b, c] = clients.map((p) => p.doc) as [Y.Doc, Y.Doc, Y.Doc];
+    await waitFor(() => sameState(a, b) && sameState(b, c), { what: 'identical state' });
+    expect(a.getText('title').length).toBe(6);
+  });
+
+  it('a late joiner receives the full state', async () => {
+    const first = open('late');
+    await synced(first);
+    for (let i = 0; i < 50; i++) first.doc.getMap('m').set(`k${i}`, i);
+    first.doc.getText('t').insert(0, 'hello world');
+    // Wait until the server holds every edit before the late joiner connects.
+    await waitFor(() => server.registry.get('late')?.doc.getMap('m').size === 50, { what: 'server state' });
+    const late = open('late');
+    await synced(late);
+    expect(late.doc.getMap('m').size).toBe(50);
+    expect(late.doc.getText('t').toJSON()).toBe('hello world');
+    expect(sameState(first.doc, late.doc)).toBe(true);
+  });
+
+  it('awareness propagates and a vanished client is removed for the others', async () => {
+    const a = open('presence');
+    const b = open('presence');
+    await Promise.all([synced(a), synced(b)]);
+    a.awareness.setLocalStateField('user', { name: 'ada', cursor: { x: 1, y: 2 } });
+    await waitFor(() => b.awareness.getStates().get(a.doc.clientID) !== undefined, { what: "b sees a's cursor" });
+    expect(b.awareness.getStates().get(a.doc.clientID)).toEqual({ user: { name: 'ada', cursor: { x: 1, y: 2 } } });
+    killProviderSocket(a);
+    await waitFor(() => !b.awareness.getStates().has(a.doc.clientID), { what: "a's state removed on b" });
+    expect(b.awareness.getStates().has(a.doc.clientID)).toBe(false);
+  });
+});
