@@ -4,9 +4,10 @@ import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import type { DocumentStore } from './persistence/store.js';
 import { MemoryStore } from './persistence/memory-store.js';
+import { LevelStore, openLevelStore } from './persistence/level-store.js';
 import { DocumentRegistry } from './documents/registry.js';
 import { WsTransport } from './transport/ws-server.js';
-import { createRequestHandler, type ReadinessReason } from './http/routes.js';
+import { createRequestHandler, type ReadinessReport } from './http/routes.js';
 import { SkeinError } from './errors/skein-error.js';
 import { CloseCode } from '@skein/protocol';
 import { VERSION } from './version.js';
@@ -36,7 +37,7 @@ export interface SkeinServer {
 /** The composition root: the only place that picks concrete adapters. */
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<SkeinServer> {
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const store = deps.store ?? createStore(config);
+  const store = deps.store ?? (await createStore(config, logger));
   const registry = new DocumentRegistry({
     store,
     logger,
@@ -50,8 +51,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     heartbeatIntervalMs: config.heartbeatIntervalMs,
   });
   let closing: Promise<string[]> | undefined;
-  const readiness = (): ReadinessReason[] =>
-    closing === undefined ? [] : [{ code: 'SKEIN_ERR_SHUTTING_DOWN', message: 'the server is shutting down' }];
+  const readiness = (): ReadinessReport => {
+    if (closing !== undefined) {
+      return { ready: false, reasons: [{ code: 'SKEIN_ERR_SHUTTING_DOWN', message: 'the server is shutting down' }] };
+    }
+    const health = store.health?.();
+    if (health === undefined || health.status === 'ok') return { ready: true, reasons: [] };
+    const code = health.lastErrorCode ?? (health.status === 'closed' ? 'SKEIN_ERR_STORAGE_CLOSED' : 'SKEIN_ERR_STORAGE_WRITE');
+    const reasons = health.reasons.map((message) => ({ code, message }));
+    // Degraded still serves (edits apply in memory, acks wait for the retried writes); closed does not.
+    return { ready: health.status !== 'closed', degraded: true, reasons };
+  };
   const http = createServer(
     createRequestHandler({
       version: VERSION,
@@ -62,6 +72,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   http.on('upgrade', transport.handleUpgrade);
   const address = await listen(http, config.port, config.host).catch(async (err: unknown) => {
     await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
+    if (deps.store === undefined) await store.close().catch(() => undefined);
     throw err;
   });
   logger.info({ host: config.host, port: address.port, url: `ws://${formatHost(config.host)}:${address.port}`, storage: config.storage, version: VERSION }, 'listening');
@@ -72,7 +83,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const grace = Math.min(5_000, Math.max(100, Math.floor(config.shutdownTimeoutMs / 2)));
     await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', grace);
     const unflushed = await registry.close();
-    await store.close();
+    if (store instanceof LevelStore) {
+      const report = await store.shutdown({ timeoutMs: Math.max(100, config.shutdownTimeoutMs - grace) });
+      unflushed.push(...report.unflushed.filter((name) => !unflushed.includes(name)));
+    } else {
+      await store.close();
+    }
     http.closeAllConnections();
     await stopped;
     if (unflushed.length > 0) {
@@ -93,10 +109,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   };
 }
 
-function createStore(config: Config): DocumentStore {
+async function createStore(config: Config, logger: Logger): Promise<DocumentStore> {
   switch (config.storage) {
     case 'memory':
       return new MemoryStore();
+    case 'leveldb':
+      return openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules });
   }
 }
 

@@ -89,7 +89,7 @@ describe('handleShutdownSignals', () => {
     const status = started(controllable(), logger, 10, signals);
     signals.emit('SIGTERM', 'SIGTERM');
     expect(await status).toBe(1);
-    expect(entries.some((e) => e['level'] === 50 && e['code'] === 'SKEIN_ERR_INTERNAL')).toBe(true);
+    expect(entries.some((e) => e['level'] === 50 && e['code'] === 'SKEIN_ERR_SHUTDOWN_TIMEOUT')).toBe(true);
   });
 
   it('resolves 1 with the error code logged when close() rejects', async () => {

@@ -23,10 +23,21 @@ interface Run extends Exit {
   readonly stderr: string;
 }
 
-/** Only PATH from the outer environment: a developer's SKEIN_* variables must not leak in. */
+/**
+ * Only PATH from the outer environment: a developer's SKEIN_* variables must not leak in.
+ * Each process runs in a fresh temp dir, so the default `./data` store is its own.
+ */
+const workDirs: string[] = [];
+afterAll(() => {
+  for (const dir of workDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function skeinProcess(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
+  const cwd = mkdtempSync(join(tmpdir(), 'skein-cli-'));
+  workDirs.push(cwd);
   return spawn(process.execPath, [MAIN, ...args], {
     env: { PATH: process.env['PATH'] ?? '', ...env },
+    cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -20,6 +20,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   port: { valid: '8080', invalid: ['abc', '', '-1', '65536', '1.5', '0x10', '80abc', '1e3', '1_000'] },
   storage: { valid: 'memory', invalid: ['redis', '', 'MEMORY'] },
   dataDir: { valid: '/var/lib/skein', invalid: [''] },
+  persistenceRules: { valid: 'doc/*=immediate,*=debounced:1000:10000', invalid: ['doc/*', 'doc/*=sometimes', '*=debounced:10:5', '=immediate'] },
   logLevel: { valid: 'debug', invalid: ['verbose', '', 'INFO'] },
   maxMessageBytes: { valid: '2048', invalid: ['1023', 'big', '2147483649', ''] },
   maxBufferedBytes: { valid: '4096', invalid: ['0', '1kb', ''] },

@@ -9,6 +9,8 @@ export async function startTestServer(
     ...DEFAULT_CONFIG,
     host: '127.0.0.1',
     port: 0,
+    // In-memory unless a test asks for LevelDB (then with its own temp data dir).
+    storage: 'memory',
     logLevel: process.env.SKEIN_TEST_LOG ? 'debug' : 'silent',
     ...overrides,
   });

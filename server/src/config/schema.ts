@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseStrategyRules } from '../persistence/strategy-rules.js';
 
 /**
  * The one description of every setting: its schema, default, CLI flag, environment
@@ -25,16 +26,28 @@ export interface OptionSpec<S extends z.ZodType = z.ZodType> {
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().min(1).max(24 * 60 * 60 * 1000);
 const bytes = z.coerce.number().int().min(1024).max(2 ** 31);
+const strategyRules = z.string().superRefine((text, ctx) => {
+  try {
+    parseStrategyRules(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+  }
+});
 
 export const OPTIONS = [
   { key: 'host', flag: 'host', env: 'SKEIN_HOST', schema: z.string().min(1), default: '127.0.0.1',
     description: 'Interface to listen on (0.0.0.0 for every interface).' },
   { key: 'port', flag: 'port', env: 'SKEIN_PORT', schema: port, default: 1234,
     description: 'TCP port for HTTP and WebSocket (0 picks a free port).' },
-  { key: 'storage', flag: 'storage', env: 'SKEIN_STORAGE', schema: z.enum(['memory']), default: 'memory',
-    description: 'Document store: memory (kept for the life of the process).' },
+  { key: 'storage', flag: 'storage', env: 'SKEIN_STORAGE', schema: z.enum(['leveldb', 'memory']), default: 'leveldb',
+    description: 'Document store: leveldb (durable, in --data-dir) or memory (kept for the life of the process).' },
   { key: 'dataDir', flag: 'data-dir', env: 'SKEIN_DATA_DIR', schema: z.string().min(1), default: './data',
-    description: 'Directory for persistent data.' },
+    description: 'Directory of the LevelDB store (created if missing).' },
+  { key: 'persistenceRules', flag: 'persistence-rules', env: 'SKEIN_PERSISTENCE_RULES', schema: strategyRules,
+    default: '*=immediate',
+    description:
+      'Durability strategy by document name, first match wins: pattern=immediate or pattern=debounced:WAIT_MS:MAX_WAIT_MS, ' +
+      'comma-separated (e.g. doc/*=immediate,scratch/*=debounced:5000:30000). Unmatched names use immediate.' },
   { key: 'logLevel', flag: 'log-level', env: 'SKEIN_LOG_LEVEL',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info',
     description: 'Log level (JSON logs on stdout).' },
@@ -43,10 +56,10 @@ export const OPTIONS = [
     description: 'Largest WebSocket message accepted; larger closes the socket with 1009.' },
   { key: 'maxBufferedBytes', flag: 'max-buffered-bytes', env: 'SKEIN_MAX_BUFFERED_BYTES', schema: bytes,
     default: 32 * 1024 * 1024,
-    description: 'Outgoing bytes buffered for one slow client before it is closed with 4408.' },
+    description: 'Outgoing bytes buffered for one slow client before it is closed with 4508.' },
   { key: 'maxLoadBacklogBytes', flag: 'max-load-backlog-bytes', env: 'SKEIN_MAX_LOAD_BACKLOG_BYTES', schema: bytes,
     default: 32 * 1024 * 1024,
-    description: 'Bytes a client may send while its document loads before it is closed with 4429.' },
+    description: 'Bytes a client may send while its document loads before it is closed with 4529.' },
   { key: 'heartbeatIntervalMs', flag: 'heartbeat-interval-ms', env: 'SKEIN_HEARTBEAT_INTERVAL_MS', schema: positiveMs,
     default: 30_000,
     description: 'Ping interval; a peer silent for two intervals is terminated.' },

@@ -6,17 +6,25 @@ export interface ReadinessReason {
   readonly message: string;
 }
 
+export interface ReadinessReport {
+  /** False: take this node out of rotation (503). */
+  readonly ready: boolean;
+  /** Serving, but something needs attention (e.g. storage writes are being retried). */
+  readonly degraded?: boolean;
+  readonly reasons: readonly ReadinessReason[];
+}
+
 export interface HttpContext {
   readonly version: string;
-  /** Reasons the server is not ready; empty when ready. */
-  readiness(): readonly ReadinessReason[];
+  readiness(): ReadinessReport;
   stats(): Record<string, number>;
 }
 
 /**
  * The HTTP API besides WebSocket upgrades:
  * - `GET /healthz` — the process is alive (always 200 while it can answer).
- * - `GET /readyz` — 200 `{status:"ready"}` or 503 `{status:"not_ready", reasons:[{code,message}]}`.
+ * - `GET /readyz` — 200 `{status:"ready"}`, 200 `{status:"degraded", reasons}` (serving, e.g. while
+ *   storage writes are retried) or 503 `{status:"not_ready", reasons:[{code,message}]}`.
  * Errors answer `{ error: { code, message } }` with the code's HTTP status.
  */
 export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
@@ -37,9 +45,9 @@ type Route = (ctx: HttpContext, res: ServerResponse) => void;
 const ROUTES: Record<string, Route | undefined> = {
   '/healthz': (ctx, res) => sendJson(res, 200, { status: 'alive', version: ctx.version }),
   '/readyz': (ctx, res) => {
-    const reasons = ctx.readiness();
-    if (reasons.length === 0) sendJson(res, 200, { status: 'ready', ...ctx.stats() });
-    else sendJson(res, 503, { status: 'not_ready', reasons });
+    const { ready, degraded = false, reasons } = ctx.readiness();
+    if (!ready) sendJson(res, 503, { status: 'not_ready', reasons });
+    else sendJson(res, 200, { status: degraded ? 'degraded' : 'ready', reasons, ...ctx.stats() });
   },
   '/': (ctx, res) =>
     sendJson(res, 200, {

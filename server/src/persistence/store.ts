@@ -25,4 +25,15 @@ export interface DocumentStore {
 
   /** Flush everything, then release resources. Further calls reject. */
   close(): Promise<void>;
+
+  /** Whether writes currently succeed; absent means always ok. */
+  health?(): StoreHealthSummary;
+}
+
+export interface StoreHealthSummary {
+  /** `degraded`: writes are failing and being retried; acknowledgements wait. */
+  readonly status: 'ok' | 'degraded' | 'closed';
+  /** Short machine-readable reasons (empty when ok). */
+  readonly reasons: readonly string[];
+  readonly lastErrorCode: string | null;
 }

@@ -1,0 +1,155 @@
+import * as Y from 'yjs';
+import { SkeinError } from '../errors/skein-error.js';
+import type { EngineContext } from './engine-context.js';
+import {
+  DocKind, Space, docKey, docRange, metaKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
+} from './key-layout.js';
+import type { KvOp, KvRange, KvStore } from './kv-store.js';
+import {
+  RecordType, decodeMeta, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks, readRecord,
+  type Clocks, type DocMeta, type RecordDamage,
+} from './record-codec.js';
+
+export interface StoredUpdate {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface DamagedRecord {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly damage: RecordDamage;
+}
+
+export interface DocContents {
+  /** The latest intact snapshot, if any. */
+  readonly snapshot: StoredUpdate | undefined;
+  /** Every intact snapshot key (compaction deletes the superseded ones). */
+  readonly snapshotKeys: readonly Uint8Array[];
+  /** Intact updates after the snapshot, in sequence order. */
+  readonly updates: readonly StoredUpdate[];
+  /** Intact updates at or below the snapshot's seq (already merged into it). */
+  readonly staleKeys: readonly Uint8Array[];
+  readonly damaged: readonly DamagedRecord[];
+}
+
+/** The bytes are a Yjs update the decoder accepts (throws otherwise). */
+export function checkUpdate(payload: Uint8Array): Uint8Array {
+  Y.parseUpdateMeta(payload);
+  return payload;
+}
+
+/** Run a KV read; any failure becomes `SKEIN_ERR_STORAGE_READ` (never an empty result). */
+export async function read<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof SkeinError) throw err;
+    throw new SkeinError('SKEIN_ERR_STORAGE_READ', `failed to read ${what}`, { cause: err });
+  }
+}
+
+/** Collect every entry of a range (for bounded ranges only: one document). */
+export async function collect(kv: KvStore, range: KvRange, what: string): Promise<{ key: Uint8Array; value: Uint8Array }[]> {
+  return read(what, async () => {
+    const out: { key: Uint8Array; value: Uint8Array }[] = [];
+    for await (const entry of kv.iterate(range)) out.push(entry);
+    return out;
+  });
+}
+
+/**
+ * Read one document's snapshot and updates (up to `uptoSeq`), verifying every record.
+ * Damaged records are returned separately, never thrown; I/O errors reject.
+ */
+export async function readDocument(kv: KvStore, docId: number, uptoSeq?: number): Promise<DocContents> {
+  const entries = await collect(kv, docRange(docId), 'document records');
+  let snapshot: StoredUpdate | undefined;
+  const snapshotKeys: Uint8Array[] = [];
+  const updates: StoredUpdate[] = [];
+  const damaged: DamagedRecord[] = [];
+  for (const { key, value } of entries) {
+    const parts = parseDocKey(key);
+    if (parts === undefined) continue; // not a v1 record key: `verify` reports it, load ignores it
+    if (parts.kind === DocKind.Snapshot) {
+      const rec = readRecord(key, value, RecordType.Snapshot, checkUpdate);
+      if (!rec.ok) damaged.push({ key, value, damage: rec.damage });
+      else {
+        snapshotKeys.push(key);
+        snapshot = { seq: parts.seq, bytes: rec.value }; // keys ascend: the last one wins
+      }
+    } else if (parts.kind === DocKind.Update && (uptoSeq === undefined || parts.seq <= uptoSeq)) {
+      const rec = readRecord(key, value, RecordType.Update, checkUpdate);
+      if (!rec.ok) damaged.push({ key, value, damage: rec.damage });
+      else updates.push({ seq: parts.seq, bytes: rec.value });
+    }
+  }
+  const floor = snapshot?.seq ?? 0;
+  const staleKeys: Uint8Array[] = [];
+  const live: StoredUpdate[] = [];
+  for (const u of updates) {
+    if (u.seq <= floor) staleKeys.push(docKey(docId, DocKind.Update, u.seq));
+    else live.push(u);
+  }
+  return { snapshot, snapshotKeys, updates: live, staleKeys, damaged };
+}
+
+/** Ops that move damaged records to quarantine: one put and one delete per record. */
+export function quarantineOps(ctx: EngineContext, damaged: readonly DamagedRecord[], at: number): KvOp[] {
+  const ops: KvOp[] = [];
+  for (const d of damaged) {
+    const key = quarantineKey(ctx.allocateQuarantineId());
+    const payload = encodeQuarantine({ at, reason: d.damage, originalKey: d.key, originalValue: d.value });
+    ops.push({ type: 'put', key, value: encodeRecord(key, RecordType.Quarantine, payload) });
+    ops.push({ type: 'del', key: d.key });
+  }
+  return ops;
+}
+
+/** Highest update or snapshot seq stored for a document (0 when none). */
+export async function maxStoredSeq(kv: KvStore, docId: number): Promise<number> {
+  let max = 0;
+  for (const range of [updateRange(docId, 0), snapshotRange(docId)]) {
+    const last = await collect(kv, { ...range, reverse: true, limit: 1 }, 'document sequence');
+    const parts = last[0] === undefined ? undefined : parseDocKey(last[0].key);
+    if (parts !== undefined) max = Math.max(max, parts.seq);
+  }
+  return max;
+}
+
+/** Recompute a document's metadata from its records (after its meta record was damaged). */
+export function rebuildMeta(name: string, contents: DocContents, now: number): DocMeta {
+  const clocks: Clocks = new Map();
+  const parts = contents.snapshot === undefined ? contents.updates : [contents.snapshot, ...contents.updates];
+  for (const p of parts) mergeClocks(clocks, Y.parseUpdateMeta(p.bytes).to);
+  const last = contents.updates[contents.updates.length - 1];
+  return {
+    name,
+    createdAt: now,
+    updatedAt: now,
+    lastSeq: last?.seq ?? contents.snapshot?.seq ?? 0,
+    snapshotSeq: contents.snapshot?.seq ?? 0,
+    snapshotBytes: contents.snapshot?.bytes.length ?? 0,
+    logCount: contents.updates.length,
+    logBytes: contents.updates.reduce((sum, u) => sum + u.bytes.length, 0),
+    totalUpdates: contents.updates.length + (contents.snapshot === undefined ? 0 : 1),
+    stateVector: encodeClocks(clocks),
+  };
+}
+
+/** Find a document's id by scanning metadata (when its name-index record is damaged). */
+export async function findDocIdByName(kv: KvStore, name: string): Promise<number | undefined> {
+  return read('document metadata', async () => {
+    for await (const { key, value } of kv.iterate(spaceRange(Space.Meta))) {
+      const meta = readRecord(key, value, RecordType.Meta, decodeMeta);
+      const docId = parseIdKey(key, Space.Meta);
+      if (meta.ok && meta.value.name === name && docId !== undefined) return docId;
+    }
+    return undefined;
+  });
+}
+
+export function metaPut(docId: number, meta: DocMeta): KvOp {
+  const key = metaKey(docId);
+  return { type: 'put', key, value: encodeRecord(key, RecordType.Meta, encodeMeta(meta)) };
+}

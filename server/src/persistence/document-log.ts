@@ -1,0 +1,373 @@
+import { SkeinError, toSkeinError } from '../errors/skein-error.js';
+import { compactDocument, shouldCompact, type CompactionOutcome } from './compaction.js';
+import { metaPut, quarantineOps, readDocument } from './doc-reader.js';
+import { countQuarantined, lookupDocState, nameIndexPut, newDocState, reportDamage, type DocState } from './doc-state.js';
+import { retryDelay, type EngineContext, type TimerHandle } from './engine-context.js';
+import { DocKind, docKey } from './key-layout.js';
+import type { KvOp } from './kv-store.js';
+import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
+import type { Strategy } from './strategy-rules.js';
+
+/** An accepted update that is not yet durable. */
+interface Pending {
+  readonly bytes: Uint8Array;
+  readonly clocks: ReadonlyMap<number, number>;
+  /** Assigned when the update first goes into a batch; kept across retries (idempotent). */
+  seq: number | undefined;
+  readonly resolve: () => void;
+  readonly reject: (err: SkeinError) => void;
+  /** Settles (never rejects) when the append settles; what `flush` waits on. */
+  readonly settled: Promise<void>;
+}
+
+/**
+ * `open`: accepting appends · `closing`: flushing everything now, ignoring debounce ·
+ * `closed`: pending appends rejected, timers cancelled, every later callback inert.
+ */
+type Phase = 'open' | 'closing' | 'closed';
+
+/**
+ * One document's write path: a serialized queue (at most one batch of this document in
+ * flight, ever), the pending buffer, the strategy's timers and the retry loop.
+ *
+ * Every read-modify-write of the document (append batch, load with quarantine, compaction)
+ * runs as one task of the queue; documents never wait on each other.
+ */
+export class DocumentLog {
+  readonly name: string;
+  readonly strategy: Strategy;
+  readonly #nameBytes: Uint8Array;
+  readonly #ctx: EngineContext;
+  readonly #onIdle: (log: DocumentLog) => void;
+  #state: DocState | undefined;
+  #phase: Phase = 'open';
+  #pending: Pending[] = [];
+  #pendingBytes = 0;
+  #tail: Promise<void> = Promise.resolve();
+  #tasks = 0;
+  #flushQueued = false;
+  #compactionQueued = false;
+  #waitTimer: TimerHandle | undefined;
+  #maxWaitTimer: TimerHandle | undefined;
+  #retryTimer: TimerHandle | undefined;
+  #failures = 0;
+
+  constructor(ctx: EngineContext, name: string, nameBytes: Uint8Array, strategy: Strategy, onIdle: (log: DocumentLog) => void) {
+    this.#ctx = ctx;
+    this.name = name;
+    this.#nameBytes = nameBytes;
+    this.strategy = strategy;
+    this.#onIdle = onIdle;
+  }
+
+  get pendingUpdates(): number {
+    return this.#pending.length;
+  }
+
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** The last batch attempt of this document failed and a retry is scheduled. */
+  get failing(): boolean {
+    return this.#failures > 0;
+  }
+
+  /** Nothing pending, queued or scheduled: the engine may drop this object. */
+  get idle(): boolean {
+    return this.#pending.length === 0 && this.#tasks === 0 && this.#waitTimer === undefined
+      && this.#maxWaitTimer === undefined && this.#retryTimer === undefined;
+  }
+
+  /** `clocks`: the update's end clock per client (already validated by the engine). */
+  append(bytes: Uint8Array, clocks: ReadonlyMap<number, number>): Promise<void> {
+    if (this.#phase !== 'open') return Promise.reject(closedError());
+    let resolve!: () => void;
+    let reject!: (err: SkeinError) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const settled = promise.then(noop, noop);
+    this.#pending.push({ bytes, clocks, seq: undefined, resolve, reject, settled });
+    this.#pendingBytes += bytes.length;
+    if (this.strategy.kind === 'immediate') this.#requestWrite(false);
+    else this.#armDebounce(this.strategy.waitMs, this.strategy.maxWaitMs);
+    return promise;
+  }
+
+  /** Stored updates (snapshot first, then by seq), then accepted updates not yet durable. */
+  load(): Promise<Uint8Array[]> {
+    return this.#enqueue(() => this.#loadTask());
+  }
+
+  /** Write what is buffered now (unless a retry backoff is running) and wait until it settles. */
+  async flush(): Promise<void> {
+    const waiting = this.#pending.map((p) => p.settled);
+    if (waiting.length === 0) return;
+    this.#requestWrite(false);
+    await Promise.all(waiting);
+  }
+
+  compact(): Promise<CompactionOutcome> {
+    return this.#enqueue(() => this.#compactTask(true));
+  }
+
+  /** Start closing: write everything now, skipping debounce and the current backoff. */
+  beginClose(): void {
+    if (this.#phase !== 'open') return;
+    this.#phase = 'closing';
+    this.#clearDebounce();
+    this.#requestWrite(true);
+  }
+
+  /** Resolves once nothing is pending and no task is running (possibly never: race it). */
+  async drained(): Promise<void> {
+    while (this.#pending.length > 0) await Promise.all(this.#pending.map((p) => p.settled));
+    await this.#tail;
+  }
+
+  /** Give up: reject what is still pending, cancel timers. Returns how many were rejected. */
+  abort(err: SkeinError): number {
+    this.#phase = 'closed';
+    this.#clearDebounce();
+    this.#clearRetry();
+    const rejected = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const p of rejected) p.reject(err);
+    return rejected.length;
+  }
+
+  /** Resolves when the task running now (if any) has finished. */
+  settledTasks(): Promise<void> {
+    return this.#tail;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Scheduling
+
+  #armDebounce(waitMs: number, maxWaitMs: number): void {
+    const timers = this.#ctx.timers;
+    if (this.#waitTimer !== undefined) timers.clearTimeout(this.#waitTimer);
+    this.#waitTimer = timers.setTimeout(() => this.#debounceFired(), waitMs);
+    this.#maxWaitTimer ??= timers.setTimeout(() => this.#debounceFired(), maxWaitMs);
+  }
+
+  #debounceFired(): void {
+    this.#clearDebounce();
+    this.#requestWrite(false);
+  }
+
+  #clearDebounce(): void {
+    if (this.#waitTimer !== undefined) this.#ctx.timers.clearTimeout(this.#waitTimer);
+    if (this.#maxWaitTimer !== undefined) this.#ctx.timers.clearTimeout(this.#maxWaitTimer);
+    this.#waitTimer = undefined;
+    this.#maxWaitTimer = undefined;
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer !== undefined) this.#ctx.timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  /**
+   * Queue one write of everything pending. Appends that arrive while a batch is in flight
+   * join the next one (group commit). During a retry backoff only the retry timer (or
+   * close, `overrideBackoff`) starts the next attempt, so a failing disk is not hammered.
+   */
+  #requestWrite(overrideBackoff: boolean): void {
+    if (this.#phase === 'closed' || this.#pending.length === 0) return;
+    if (this.#retryTimer !== undefined) {
+      if (!overrideBackoff) return;
+      this.#clearRetry();
+    }
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    void this.#enqueue(() => this.#writePending()).catch(noop);
+  }
+
+  /** Run `task` after every task queued before it; never rejects the queue itself. */
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    this.#tasks++;
+    const result = this.#tail.then(task);
+    this.#tail = result.then(noop, (err: unknown) => this.#unexpected(err)).then(() => {
+      this.#tasks--;
+      this.#notifyIdle();
+    });
+    return result;
+  }
+
+  /** Tell the engine when nothing is left (it may drop this object); never throws into the queue. */
+  #notifyIdle(): void {
+    if (!this.idle) return;
+    try {
+      this.#onIdle(this);
+    } catch (err) {
+      this.#unexpected(err);
+    }
+  }
+
+  /** A method, not an inline check: the phase can change across an await. */
+  #aborted(): boolean {
+    return this.#phase === 'closed';
+  }
+
+  #unexpected(err: unknown): void {
+    // Tasks handle their own errors; this only reports the ones handed back to a caller.
+    const e = toSkeinError(err, 'SKEIN_ERR_INTERNAL');
+    this.#ctx.logger.debug({ code: e.code, doc: this.name }, 'storage task rejected');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Tasks (each runs alone in this document's queue)
+
+  async #ensureState(): Promise<DocState> {
+    this.#state ??= (await lookupDocState(this.#ctx, this.name, this.#nameBytes)) ?? newDocState(this.#ctx, this.name);
+    return this.#state;
+  }
+
+  async #writePending(): Promise<void> {
+    this.#flushQueued = false;
+    if (this.#phase === 'closed' || this.#pending.length === 0) return;
+    this.#clearDebounce();
+    const items = this.#pending.slice();
+    let state: DocState;
+    let meta: DocMeta;
+    try {
+      state = await this.#ensureState();
+      for (const item of items) item.seq ??= state.nextSeq++;
+      meta = metaAfterAppend(state.meta, items, this.#ctx.timers.now());
+      await this.#ctx.kv.batch(this.#appendOps(state, meta, items), { sync: true });
+    } catch (err) {
+      this.#writeFailed(toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE'));
+      return;
+    }
+    state.meta = meta;
+    state.indexed = true;
+    this.#failures = 0;
+    this.#ctx.counters.batchSucceeded();
+    if (this.#aborted()) return; // aborted meanwhile: its appends were already rejected
+    this.#pending.splice(0, items.length);
+    for (const item of items) {
+      this.#pendingBytes -= item.bytes.length;
+      item.resolve();
+    }
+    if (this.strategy.kind === 'immediate' || this.#phase === 'closing') this.#requestWrite(false);
+    this.#maybeCompact(state);
+  }
+
+  #appendOps(state: DocState, meta: DocMeta, items: readonly Pending[]): KvOp[] {
+    const ops: KvOp[] = [];
+    if (!state.indexed) ops.push(nameIndexPut(this.#nameBytes, state.docId));
+    for (const item of items) {
+      const key = docKey(state.docId, DocKind.Update, item.seq ?? 0);
+      ops.push({ type: 'put', key, value: encodeRecord(key, RecordType.Update, item.bytes) });
+    }
+    ops.push(metaPut(state.docId, meta));
+    return ops;
+  }
+
+  #writeFailed(err: SkeinError): void {
+    this.#failures++;
+    const counters = this.#ctx.counters;
+    counters.batchFailed(err, this.#ctx.timers.now());
+    if (this.#phase === 'closed') return;
+    const delayMs = retryDelay(this.#ctx.retry, this.#failures);
+    this.#ctx.logger.warn(
+      { code: err.code, cause: counters.lastErrorDetail, doc: this.name, attempt: this.#failures, delayMs, updates: this.#pending.length },
+      'storage batch failed; appends stay unacknowledged until a retry succeeds',
+    );
+    this.#retryTimer = this.#ctx.timers.setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#requestWrite(false);
+      this.#notifyIdle();
+    }, delayMs);
+  }
+
+  async #loadTask(): Promise<Uint8Array[]> {
+    const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
+    this.#state ??= state;
+    const out: Uint8Array[] = [];
+    const stored = new Set<number>();
+    if (state?.indexed === true) {
+      const contents = await readDocument(this.#ctx.kv, state.docId);
+      if (contents.damaged.length > 0) await this.#quarantine(contents.damaged);
+      if (contents.snapshot !== undefined) out.push(contents.snapshot.bytes);
+      for (const u of contents.updates) {
+        out.push(u.bytes);
+        stored.add(u.seq);
+      }
+    }
+    // Accepted but not yet durable: part of the document all the same. (A retried batch may
+    // already be on disk; its seqs were seen above and are not returned twice.)
+    for (const p of this.#pending) if (p.seq === undefined || !stored.has(p.seq)) out.push(p.bytes);
+    return out;
+  }
+
+  /** Move damaged records to quarantine in one synced batch; failure is logged, not fatal. */
+  async #quarantine(damaged: Parameters<typeof quarantineOps>[1]): Promise<void> {
+    reportDamage(this.#ctx, this.name, damaged);
+    const ops = quarantineOps(this.#ctx, damaged, this.#ctx.timers.now());
+    try {
+      await this.#ctx.kv.batch(ops, { sync: true });
+      this.#ctx.counters.quarantinedRecords += countQuarantined(ops);
+    } catch (err) {
+      const e = new SkeinError('SKEIN_ERR_STORAGE_WRITE', 'failed to quarantine damaged records', { cause: err });
+      this.#ctx.counters.failed(e, this.#ctx.timers.now());
+      this.#ctx.logger.error({ code: e.code, doc: this.name }, 'quarantine write failed; damaged records stay in place');
+    }
+  }
+
+  #maybeCompact(state: DocState): void {
+    if (this.#compactionQueued || this.#phase !== 'open' || !shouldCompact(this.#ctx.compaction, state.meta)) return;
+    this.#compactionQueued = true;
+    void this.#enqueue(() => this.#compactTask(false)).catch(noop);
+  }
+
+  async #compactTask(onDemand: boolean): Promise<CompactionOutcome> {
+    if (!onDemand) this.#compactionQueued = false;
+    const nothing: CompactionOutcome = { compacted: false, mergedUpdates: 0, snapshotSeq: 0, snapshotBytes: 0, quarantined: 0 };
+    if (this.#phase === 'closed' || (!onDemand && this.#phase !== 'open')) return nothing;
+    try {
+      const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
+      this.#state ??= state;
+      if (state?.indexed !== true) return nothing;
+      return await compactDocument(this.#ctx, state);
+    } catch (err) {
+      const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
+      this.#ctx.counters.compactionFailures++;
+      this.#ctx.counters.failed(e, this.#ctx.timers.now());
+      this.#ctx.logger.error({ code: e.code, cause: this.#ctx.counters.lastErrorDetail, doc: this.name }, 'compaction failed; the log is unchanged');
+      if (onDemand) throw e;
+      return nothing;
+    }
+  }
+}
+
+/** Metadata after `items` land: counts, bytes, state vector, timestamps. */
+function metaAfterAppend(meta: DocMeta, items: readonly Pending[], now: number): DocMeta {
+  const clocks = decodeClocks(meta.stateVector);
+  let bytes = 0;
+  let lastSeq = meta.lastSeq;
+  for (const item of items) {
+    mergeClocks(clocks, item.clocks);
+    bytes += item.bytes.length;
+    lastSeq = Math.max(lastSeq, item.seq ?? 0);
+  }
+  return {
+    ...meta,
+    updatedAt: now,
+    lastSeq,
+    logCount: meta.logCount + items.length,
+    logBytes: meta.logBytes + bytes,
+    totalUpdates: meta.totalUpdates + items.length,
+    stateVector: encodeClocks(clocks),
+  };
+}
+
+function closedError(): SkeinError {
+  return new SkeinError('SKEIN_ERR_STORAGE_CLOSED', 'the store is closing or closed');
+}
+
+function noop(): void {}

@@ -1,0 +1,103 @@
+import type { ErrorCode } from '../errors/registry.js';
+import type { SkeinError } from '../errors/skein-error.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { KvStore } from './kv-store.js';
+
+/** Timer source of the engine: injectable so tests drive debounce and retry deterministically. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+  /** Wall-clock milliseconds (metadata timestamps). */
+  now(): number;
+}
+
+/** Opaque to the engine. */
+export type TimerHandle = object | number;
+
+export const systemTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  now: () => Date.now(),
+};
+
+export interface CompactionPolicy {
+  /** Background compaction on/off (`compact()` on demand always works). */
+  readonly enabled: boolean;
+  /** Compact once this many updates are stored after the snapshot. */
+  readonly maxUpdates: number;
+  /** …or once the updates after the snapshot reach `minLogBytes` and `maxLogRatio` × snapshot bytes. */
+  readonly minLogBytes: number;
+  readonly maxLogRatio: number;
+}
+
+export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
+  enabled: true,
+  maxUpdates: 500,
+  minLogBytes: 64 * 1024,
+  maxLogRatio: 1,
+});
+
+export interface RetryPolicy {
+  /** Delay before the first retry of a failed batch; doubles per consecutive failure… */
+  readonly initialDelayMs: number;
+  /** …up to this cap. Retries continue until success or close. */
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ initialDelayMs: 50, maxDelayMs: 5_000 });
+
+export function retryDelay(policy: RetryPolicy, failures: number): number {
+  const exp = policy.initialDelayMs * 2 ** Math.min(Math.max(failures - 1, 0), 30);
+  return Math.min(exp, policy.maxDelayMs);
+}
+
+/** Counters behind `stats()` and `health()`; mutated only by the engine. */
+export class StoreCounters {
+  batchesWritten = 0;
+  batchFailures = 0;
+  consecutiveFailures = 0;
+  lastErrorCode: ErrorCode | null = null;
+  lastErrorDetail: string | null = null;
+  lastErrorAt: number | null = null;
+  quarantinedRecords = 0;
+  compactions = 0;
+  compactionFailures = 0;
+
+  batchSucceeded(): void {
+    this.batchesWritten++;
+    this.consecutiveFailures = 0;
+  }
+
+  failed(err: SkeinError, at: number): void {
+    this.lastErrorCode = err.code;
+    this.lastErrorDetail = causeCode(err);
+    this.lastErrorAt = at;
+  }
+
+  batchFailed(err: SkeinError, at: number): void {
+    this.batchFailures++;
+    this.consecutiveFailures++;
+    this.failed(err, at);
+  }
+}
+
+/** The `code` of an error's cause (e.g. LevelDB's `LEVEL_IO_ERROR`), if it has one. */
+export function causeCode(err: SkeinError): string | null {
+  const cause: unknown = err.cause;
+  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
+    return cause.code;
+  }
+  return null;
+}
+
+/** What every per-document log shares with the engine. */
+export interface EngineContext {
+  readonly kv: KvStore;
+  readonly logger: Logger;
+  readonly timers: Timers;
+  readonly counters: StoreCounters;
+  readonly compaction: CompactionPolicy;
+  readonly retry: RetryPolicy;
+  allocateDocId(): number;
+  allocateQuarantineId(): number;
+}

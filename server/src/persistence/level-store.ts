@@ -1,0 +1,309 @@
+import * as Y from 'yjs';
+import { SkeinError, toSkeinError } from '../errors/skein-error.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { CompactionOutcome } from './compaction.js';
+import { DocumentLog } from './document-log.js';
+import {
+  DEFAULT_COMPACTION, DEFAULT_RETRY, StoreCounters, systemTimers,
+  type CompactionPolicy, type EngineContext, type RetryPolicy, type Timers,
+} from './engine-context.js';
+import { encodeName } from './key-layout.js';
+import type { KvStore } from './kv-store.js';
+import { LevelKv, type LevelKvOptions } from './level-kv.js';
+import { listDocuments, verifyStore, type DocumentInfo, type VerifyProblem } from './maintenance.js';
+import { prepareStore } from './open-store.js';
+import { buildHealth, buildStats, type StoreHealth, type StoreStats } from './store-stats.js';
+import type { DocumentStore } from './store.js';
+import { StrategyResolver, type Strategy, type StrategyRule } from './strategy-rules.js';
+
+export interface LevelStoreOptions {
+  /** LevelDB directory, created if missing. Give exactly one of `dir` and `kv`. */
+  readonly dir?: string;
+  /** Run on this `KvStore` instead of LevelDB (tests, tools). The store closes it on close. */
+  readonly kv?: KvStore;
+  readonly logger: Logger;
+  /** Strategy rules by document name, first match wins, default `immediate`. */
+  readonly rules?: string | readonly StrategyRule[];
+  readonly compaction?: Partial<CompactionPolicy>;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Timer source (tests inject a manual clock). */
+  readonly timers?: Timers;
+  /** Default bound for `close()` / `shutdown()`. Default 10 000 ms. */
+  readonly closeTimeoutMs?: number;
+  readonly level?: LevelKvOptions;
+}
+
+export interface CloseReport {
+  /** Documents whose pending updates could not be made durable before the deadline. */
+  readonly unflushed: readonly string[];
+  /** Appends rejected with `SKEIN_ERR_STORAGE_UNFLUSHED` (never acknowledged). */
+  readonly rejectedUpdates: number;
+}
+
+export interface CompactionReport {
+  readonly documents: number;
+  readonly compacted: number;
+  readonly mergedUpdates: number;
+  readonly quarantined: number;
+  readonly failed: readonly { readonly name: string; readonly code: string }[];
+}
+
+/**
+ * Open the LevelDB persistence engine: checks (or writes) the format version, then serves
+ * `DocumentStore` plus the offline helpers. Rejects with `SKEIN_ERR_STORAGE_OPEN`,
+ * `SKEIN_ERR_STORAGE_FORMAT`, `SKEIN_ERR_STORAGE_READ` or `SKEIN_ERR_CONFIG_INVALID`.
+ */
+export async function openLevelStore(options: LevelStoreOptions): Promise<LevelStore> {
+  const resolver = new StrategyResolver(options.rules ?? []);
+  const compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  checkPolicies(compaction, retry, options.closeTimeoutMs);
+  const kv = options.kv ?? (await openKv(options));
+  const timers = options.timers ?? systemTimers;
+  let ids: Awaited<ReturnType<typeof prepareStore>>;
+  try {
+    ids = await prepareStore(kv);
+  } catch (err) {
+    await kv.close().catch(() => undefined);
+    throw err;
+  }
+  const counters = new StoreCounters();
+  counters.quarantinedRecords = ids.quarantined;
+  let nextDocId = ids.nextDocId;
+  let nextQuarantineId = ids.nextQuarantineId;
+  const ctx: EngineContext = {
+    kv, logger: options.logger, timers, counters, compaction, retry,
+    allocateDocId: () => nextDocId++,
+    allocateQuarantineId: () => nextQuarantineId++,
+  };
+  return new LevelStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
+}
+
+async function openKv(options: LevelStoreOptions): Promise<KvStore> {
+  if (options.dir === undefined || options.dir === '') {
+    throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'the LevelDB store needs a data directory (dir)');
+  }
+  try {
+    return await LevelKv.open(options.dir, options.level ?? {});
+  } catch (err) {
+    const e = toSkeinError(err);
+    throw new SkeinError('SKEIN_ERR_STORAGE_OPEN', `cannot open LevelDB at ${options.dir}: ${e.message}`, { cause: err });
+  }
+}
+
+function checkPolicies(compaction: CompactionPolicy, retry: RetryPolicy, closeTimeoutMs: number | undefined): void {
+  const positive: [string, number][] = [
+    ['compaction.maxUpdates', compaction.maxUpdates], ['compaction.minLogBytes', compaction.minLogBytes + 1],
+    ['compaction.maxLogRatio', compaction.maxLogRatio + 1], ['retry.initialDelayMs', retry.initialDelayMs],
+    ['retry.maxDelayMs', retry.maxDelayMs], ['closeTimeoutMs', closeTimeoutMs ?? 1],
+  ];
+  for (const [field, value] of positive) {
+    if (!Number.isFinite(value) || value <= 0) throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', `storage option ${field} must be positive`);
+  }
+}
+
+/** The LevelDB persistence engine. Create it with `openLevelStore`. */
+export class LevelStore implements DocumentStore {
+  readonly #ctx: EngineContext;
+  readonly #resolver: StrategyResolver;
+  readonly #closeTimeoutMs: number;
+  readonly #logs = new Map<string, DocumentLog>();
+  #phase: 'open' | 'closing' | 'closed' = 'open';
+  #shutdown: Promise<CloseReport & { readonly closeError: SkeinError | null }> | undefined;
+
+  /** @internal use `openLevelStore`. */
+  constructor(ctx: EngineContext, resolver: StrategyResolver, closeTimeoutMs: number) {
+    this.#ctx = ctx;
+    this.#resolver = resolver;
+    this.#closeTimeoutMs = closeTimeoutMs;
+  }
+
+  load(name: string): Promise<readonly Uint8Array[]> {
+    const log = this.#open(name);
+    return log instanceof SkeinError ? Promise.reject(log) : log.load();
+  }
+
+  append(name: string, update: Uint8Array): Promise<void> {
+    const log = this.#open(name);
+    if (log instanceof SkeinError) return Promise.reject(log);
+    let clocks: Map<number, number>;
+    try {
+      clocks = Y.parseUpdateMeta(update).to;
+    } catch (err) {
+      return Promise.reject(new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a Yjs update; nothing was stored', { cause: err }));
+    }
+    // Copy: the caller's buffer may be a view into a pooled socket buffer.
+    return log.append(Uint8Array.prototype.slice.call(update), clocks);
+  }
+
+  flush(name: string): Promise<void> {
+    if (this.#phase === 'closed') return Promise.reject(closedError());
+    return this.#logs.get(name)?.flush() ?? Promise.resolve();
+  }
+
+  /** Flush everything (bounded by `closeTimeoutMs`), then close. Rejects with `SKEIN_ERR_STORAGE_UNFLUSHED` if anything was left. */
+  async close(): Promise<void> {
+    const report = await this.#shutdownOnce(this.#closeTimeoutMs);
+    if (report.unflushed.length > 0) {
+      throw new SkeinError('SKEIN_ERR_STORAGE_UNFLUSHED', `${report.rejectedUpdates} updates of ${report.unflushed.length} documents were not made durable before close: ${report.unflushed.slice(0, 10).join(', ')}`);
+    }
+    if (report.closeError !== null) throw report.closeError;
+  }
+
+  /** Like `close()`, but reports what could not be flushed instead of rejecting. Idempotent. */
+  async shutdown(options: { readonly timeoutMs?: number } = {}): Promise<CloseReport> {
+    const { unflushed, rejectedUpdates } = await this.#shutdownOnce(options.timeoutMs ?? this.#closeTimeoutMs);
+    return { unflushed, rejectedUpdates };
+  }
+
+  /** Compact one document now, or every stored document (one at a time) when `name` is omitted. */
+  async compact(name?: string): Promise<CompactionReport> {
+    if (name !== undefined) {
+      const log = this.#open(name);
+      if (log instanceof SkeinError) throw log;
+      const outcome = await log.compact();
+      return addOutcome(emptyReport(), outcome);
+    }
+    let report = emptyReport();
+    for await (const info of this.documents()) {
+      const log = this.#open(info.name);
+      if (log instanceof SkeinError) throw log;
+      try {
+        report = addOutcome(report, await log.compact());
+      } catch (err) {
+        report = { ...report, documents: report.documents + 1, failed: [...report.failed, { name: info.name, code: toSkeinError(err).code }] };
+      }
+    }
+    return report;
+  }
+
+  /** Every stored document with its metadata, streamed in name order. */
+  documents(): AsyncIterable<DocumentInfo> {
+    return this.#guarded(() => listDocuments(this.#ctx.kv));
+  }
+
+  /** Check every stored record; yields each problem (read-only). */
+  verify(): AsyncIterable<VerifyProblem> {
+    return this.#guarded(() => verifyStore(this.#ctx.kv));
+  }
+
+  /** The document as one merged Yjs update, or `undefined` if it was never stored. */
+  async exportDocument(name: string): Promise<Uint8Array | undefined> {
+    const parts = await this.load(name);
+    return parts.length === 0 ? undefined : Y.mergeUpdates([...parts]);
+  }
+
+  /** Merge `update` into the document and make it durable now, whatever its strategy. */
+  async importUpdate(name: string, update: Uint8Array): Promise<void> {
+    const appended = this.append(name, update);
+    await Promise.all([appended, this.flush(name)]);
+  }
+
+  strategyFor(name: string): Strategy {
+    return this.#resolver.resolve(name);
+  }
+
+  stats(): StoreStats {
+    return buildStats(this.#ctx.counters, this.#logs.values());
+  }
+
+  health(): StoreHealth {
+    return buildHealth(this.#phase, this.stats());
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  #open(name: string): DocumentLog | SkeinError {
+    if (this.#phase !== 'open') return closedError();
+    const nameBytes = typeof name === 'string' ? encodeName(name) : undefined;
+    if (nameBytes === undefined) {
+      return new SkeinError('SKEIN_ERR_BAD_DOC_NAME', 'a document name must be 1 to 255 bytes of well-formed UTF-8');
+    }
+    let log = this.#logs.get(name);
+    if (log === undefined) {
+      log = new DocumentLog(this.#ctx, name, nameBytes, this.#resolver.resolve(name), (idle) => this.#release(idle));
+      this.#logs.set(name, log);
+    }
+    return log;
+  }
+
+  #release(log: DocumentLog): void {
+    if (this.#phase === 'open' && this.#logs.get(log.name) === log && log.idle) this.#logs.delete(log.name);
+  }
+
+  async *#guarded<T>(make: () => AsyncIterable<T>): AsyncGenerator<T> {
+    if (this.#phase !== 'open') throw closedError();
+    yield* make();
+  }
+
+  #shutdownOnce(timeoutMs: number): Promise<CloseReport & { readonly closeError: SkeinError | null }> {
+    this.#shutdown ??= this.#runShutdown(timeoutMs);
+    return this.#shutdown;
+  }
+
+  async #runShutdown(timeoutMs: number): Promise<CloseReport & { readonly closeError: SkeinError | null }> {
+    this.#phase = 'closing';
+    const deadline = this.#ctx.timers.now() + timeoutMs;
+    const logs = [...this.#logs.values()];
+    for (const log of logs) log.beginClose();
+    await this.#within(Promise.all(logs.map((log) => log.drained())), timeoutMs);
+    const err = new SkeinError('SKEIN_ERR_STORAGE_UNFLUSHED', 'the store closed before this update was durable');
+    const unflushed: string[] = [];
+    let rejectedUpdates = 0;
+    for (const log of logs) {
+      const rejected = log.abort(err);
+      if (rejected > 0) unflushed.push(log.name);
+      rejectedUpdates += rejected;
+    }
+    // Let batch attempts already handed to the KV settle before closing it, within the same deadline.
+    const remaining = deadline - this.#ctx.timers.now();
+    if (remaining > 0) await this.#within(Promise.all(logs.map((log) => log.settledTasks())), remaining);
+    this.#phase = 'closed';
+    this.#logs.clear();
+    let closeError: SkeinError | null = null;
+    try {
+      await this.#ctx.kv.close();
+    } catch (cause) {
+      closeError = new SkeinError('SKEIN_ERR_STORAGE_WRITE', 'closing the key-value store failed', { cause });
+      this.#ctx.logger.error({ code: closeError.code }, 'storage close failed');
+    }
+    if (unflushed.length > 0) {
+      this.#ctx.logger.error(
+        { code: err.code, documents: unflushed.length, names: unflushed.slice(0, 50), updates: rejectedUpdates },
+        'store closed with updates that were never made durable (they were not acknowledged)',
+      );
+    }
+    return { unflushed, rejectedUpdates, closeError };
+  }
+
+  /** Wait for `work`, at most `ms`. */
+  async #within(work: Promise<unknown>, ms: number): Promise<void> {
+    let handle: ReturnType<Timers['setTimeout']> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      handle = this.#ctx.timers.setTimeout(resolve, ms);
+    });
+    try {
+      await Promise.race([work.then(() => undefined, () => undefined), deadline]);
+    } finally {
+      if (handle !== undefined) this.#ctx.timers.clearTimeout(handle);
+    }
+  }
+}
+
+function emptyReport(): CompactionReport {
+  return { documents: 0, compacted: 0, mergedUpdates: 0, quarantined: 0, failed: [] };
+}
+
+function addOutcome(report: CompactionReport, outcome: CompactionOutcome): CompactionReport {
+  return {
+    ...report,
+    documents: report.documents + 1,
+    compacted: report.compacted + (outcome.compacted ? 1 : 0),
+    mergedUpdates: report.mergedUpdates + outcome.mergedUpdates,
+    quarantined: report.quarantined + outcome.quarantined,
+  };
+}
+
+function closedError(): SkeinError {
+  return new SkeinError('SKEIN_ERR_STORAGE_CLOSED', 'the store is closing or closed');
+}

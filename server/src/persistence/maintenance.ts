@@ -1,0 +1,187 @@
+import type { ErrorCode } from '../errors/registry.js';
+import { checkUpdate, read } from './doc-reader.js';
+import {
+  DocKind, FORMAT_KEY, Space, decodeName, encodeName, keyHex, metaKey, nameKey, parseDocKey, parseIdKey, spaceRange,
+} from './key-layout.js';
+import { compareBytes, type KvStore } from './kv-store.js';
+import {
+  RecordType, decodeMeta, decodeQuarantine, decodeVarUint, openRecord, readRecord, type DocMeta,
+} from './record-codec.js';
+
+/** One stored document, as listed by `documents()`. */
+export interface DocumentInfo {
+  readonly name: string;
+  readonly docId: number | null;
+  /** `null` when the metadata (or the index record) is damaged or missing: see `problem`. */
+  readonly meta: DocMeta | null;
+  readonly problem: string | null;
+}
+
+export type VerifyProblemKind =
+  | 'damaged' // checksum, type or decode failure
+  | 'orphan' // records of a document id that no metadata describes
+  | 'index-mismatch' // name index and metadata disagree
+  | 'stale' // a record already covered by a newer snapshot (harmless, compaction removes it)
+  | 'unknown-key' // a key outside the v1 layout
+  | 'quarantined'; // a record moved to quarantine earlier (kept for inspection)
+
+export interface VerifyProblem {
+  readonly kind: VerifyProblemKind;
+  /** `SKEIN_ERR_STORAGE_CORRUPT_RECORD` for real damage; `null` for harmless findings (`stale`). */
+  readonly code: ErrorCode | null;
+  /** The key, hex (name-index keys contain the document name, never content). */
+  readonly key: string;
+  readonly doc: string | null;
+  readonly seq: number | null;
+  readonly detail: string;
+}
+
+/** Every stored document with its metadata, in name order, streamed from the name index. */
+export async function* listDocuments(kv: KvStore): AsyncGenerator<DocumentInfo> {
+  const entries = kv.iterate(spaceRange(Space.Name));
+  for await (const { key, value } of readingAll(entries)) {
+    const name = decodeName(key.subarray(1)) ?? `<invalid utf-8 ${keyHex(key)}>`;
+    const index = readRecord(key, value, RecordType.NameIndex, decodeVarUint);
+    if (!index.ok) {
+      yield { name, docId: null, meta: null, problem: `name-index record ${index.damage}` };
+      continue;
+    }
+    const mKey = metaKey(index.value);
+    const raw = await read('document metadata', () => kv.get(mKey));
+    const meta = raw === undefined ? undefined : readRecord(mKey, raw, RecordType.Meta, decodeMeta);
+    if (meta === undefined) yield { name, docId: index.value, meta: null, problem: 'metadata missing' };
+    else if (!meta.ok) yield { name, docId: index.value, meta: null, problem: `metadata ${meta.damage}` };
+    else yield { name, docId: index.value, meta: meta.value, problem: null };
+  }
+}
+
+/** Scan every record once, yielding each problem found (read-only: nothing is repaired). */
+export async function* verifyStore(kv: KvStore): AsyncGenerator<VerifyProblem> {
+  const docs = new DocTracker(kv);
+  for await (const { key, value } of readingAll(kv.iterate({}))) {
+    switch (key[0]) {
+      case Space.Format:
+        if (compareBytes(key, FORMAT_KEY) !== 0) yield problem('unknown-key', key, null, null, 'unknown key in the format space');
+        else if (!openRecord(key, value, RecordType.Format).ok) yield problem('damaged', key, null, null, 'format record damaged');
+        break;
+      case Space.Name:
+        yield* verifyNameIndex(kv, key, value);
+        break;
+      case Space.Meta:
+        yield* verifyMeta(kv, key, value);
+        break;
+      case Space.Doc:
+        yield* docs.check(key, value);
+        break;
+      case Space.Quarantine: {
+        const entry = readRecord(key, value, RecordType.Quarantine, decodeQuarantine);
+        const detail = entry.ok
+          ? `quarantined (${entry.value.reason}) at ${new Date(entry.value.at).toISOString()}, original key ${keyHex(entry.value.originalKey)}`
+          : `quarantine record ${entry.damage}`;
+        yield problem('quarantined', key, null, null, detail);
+        break;
+      }
+      case undefined:
+      default:
+        yield problem('unknown-key', key, null, null, 'key outside the storage layout');
+    }
+  }
+}
+
+async function* verifyNameIndex(kv: KvStore, key: Uint8Array, value: Uint8Array): AsyncGenerator<VerifyProblem> {
+  const name = decodeName(key.subarray(1)) ?? null;
+  const index = readRecord(key, value, RecordType.NameIndex, decodeVarUint);
+  if (!index.ok) {
+    yield problem('damaged', key, name, null, `name-index record ${index.damage}`);
+    return;
+  }
+  const mKey = metaKey(index.value);
+  const raw = await read('document metadata', () => kv.get(mKey));
+  if (raw === undefined) yield problem('index-mismatch', key, name, null, `no metadata for document id ${index.value}`);
+  else {
+    const meta = readRecord(mKey, raw, RecordType.Meta, decodeMeta);
+    if (meta.ok && meta.value.name !== name) yield problem('index-mismatch', key, name, null, 'metadata names another document');
+  }
+}
+
+async function* verifyMeta(kv: KvStore, key: Uint8Array, value: Uint8Array): AsyncGenerator<VerifyProblem> {
+  const docId = parseIdKey(key, Space.Meta);
+  const meta = readRecord(key, value, RecordType.Meta, decodeMeta);
+  if (docId === undefined) {
+    yield problem('unknown-key', key, null, null, 'malformed metadata key');
+    return;
+  }
+  if (!meta.ok) {
+    yield problem('damaged', key, null, null, `metadata of document id ${docId} ${meta.damage}`);
+    return;
+  }
+  const nameBytes = encodeName(meta.value.name);
+  const raw = nameBytes === undefined ? undefined : await read('name index', () => kv.get(nameKey(nameBytes)));
+  const index = raw === undefined || nameBytes === undefined
+    ? undefined
+    : readRecord(nameKey(nameBytes), raw, RecordType.NameIndex, decodeVarUint);
+  if (index === undefined || (index.ok && index.value !== docId)) {
+    yield problem('index-mismatch', key, meta.value.name, null, `the name index does not point to document id ${docId}`);
+  }
+}
+
+/** Checks `03` records in key order, remembering the current document. */
+class DocTracker {
+  readonly #kv: KvStore;
+  #docId = -1;
+  #name: string | null = null;
+  #snapshotSeq = 0;
+
+  constructor(kv: KvStore) {
+    this.#kv = kv;
+  }
+
+  async *check(key: Uint8Array, value: Uint8Array): AsyncGenerator<VerifyProblem> {
+    const parts = parseDocKey(key);
+    if (parts === undefined || (parts.kind !== DocKind.Snapshot && parts.kind !== DocKind.Update)) {
+      yield problem('unknown-key', key, null, null, 'malformed document record key');
+      return;
+    }
+    if (parts.docId !== this.#docId) yield* this.#enter(key, parts.docId);
+    const isSnapshot = parts.kind === DocKind.Snapshot;
+    const rec = readRecord(key, value, isSnapshot ? RecordType.Snapshot : RecordType.Update, checkUpdate);
+    if (!rec.ok) {
+      yield problem('damaged', key, this.#name, parts.seq, `${isSnapshot ? 'snapshot' : 'update'} ${rec.damage}`);
+      return;
+    }
+    if (isSnapshot) {
+      if (this.#snapshotSeq > 0) yield problem('stale', key, this.#name, this.#snapshotSeq, 'superseded snapshot');
+      this.#snapshotSeq = parts.seq;
+    } else if (parts.seq <= this.#snapshotSeq) {
+      yield problem('stale', key, this.#name, parts.seq, 'update already merged into the snapshot');
+    }
+  }
+
+  async *#enter(key: Uint8Array, docId: number): AsyncGenerator<VerifyProblem> {
+    this.#docId = docId;
+    this.#snapshotSeq = 0;
+    const mKey = metaKey(docId);
+    const raw = await read('document metadata', () => this.#kv.get(mKey));
+    const meta = raw === undefined ? undefined : readRecord(mKey, raw, RecordType.Meta, decodeMeta);
+    this.#name = meta?.ok === true ? meta.value.name : null;
+    if (meta === undefined) yield problem('orphan', key, null, null, `records of document id ${docId} without metadata`);
+  }
+}
+
+function problem(kind: VerifyProblemKind, key: Uint8Array, doc: string | null, seq: number | null, detail: string): VerifyProblem {
+  return { kind, code: kind === 'stale' ? null : 'SKEIN_ERR_STORAGE_CORRUPT_RECORD', key: keyHex(key), doc, seq, detail };
+}
+
+/** Iterate, turning I/O errors into `SKEIN_ERR_STORAGE_READ`. */
+async function* readingAll<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await read('records', () => iterator.next());
+      if (next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.()?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,139 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { shouldCompact } from '../../src/persistence/compaction.js';
+import { DEFAULT_COMPACTION } from '../../src/persistence/engine-context.js';
+import { DocKind, Space, parseDocKey, spaceRange } from '../../src/persistence/key-layout.js';
+import type { KvStore } from '../../src/persistence/kv-store.js';
+import { LevelKv } from '../../src/persistence/level-kv.js';
+import { openLevelStore, type LevelStore, type LevelStoreOptions } from '../../src/persistence/level-store.js';
+import type { DocMeta } from '../../src/persistence/record-codec.js';
+import { CountingKv, Editor, GateKv, docFrom, logger, sameDoc, tempDir, track, updatePuts, waitFor } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let store: LevelStore | undefined;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+
+afterEach(async () => {
+  await store?.shutdown({ timeoutMs: 1_000 });
+  store = undefined;
+  await cleanup();
+});
+
+async function openWith(kv: KvStore, options: Partial<LevelStoreOptions> = {}): Promise<LevelStore> {
+  store = await openLevelStore({ kv, logger, ...options });
+  return store;
+}
+
+/** Count stored update and snapshot records across all documents. */
+async function recordCounts(kv: KvStore): Promise<{ updates: number; snapshots: number }> {
+  let updates = 0;
+  let snapshots = 0;
+  for await (const { key } of kv.iterate(spaceRange(Space.Doc))) {
+    const kind = parseDocKey(key)?.kind;
+    if (kind === DocKind.Update) updates++;
+    if (kind === DocKind.Snapshot) snapshots++;
+  }
+  return { updates, snapshots };
+}
+
+describe('compaction', () => {
+  it('triggers by update count or by bytes relative to the snapshot', () => {
+    const meta = (logCount: number, logBytes: number, snapshotBytes: number): DocMeta => ({
+      name: 'd', createdAt: 0, updatedAt: 0, lastSeq: logCount, snapshotSeq: 0, snapshotBytes,
+      logCount, logBytes, totalUpdates: logCount, stateVector: Uint8Array.of(0),
+    });
+    const policy = { ...DEFAULT_COMPACTION, maxUpdates: 100, minLogBytes: 1_000, maxLogRatio: 2 };
+    expect(shouldCompact(policy, meta(99, 10, 0))).toBe(false);
+    expect(shouldCompact(policy, meta(100, 10, 0))).toBe(true);
+    expect(shouldCompact(policy, meta(5, 999, 0))).toBe(false); // below minLogBytes
+    expect(shouldCompact(policy, meta(5, 1_000, 0))).toBe(true);
+    expect(shouldCompact(policy, meta(5, 1_500, 1_000))).toBe(false); // log < 2 × snapshot
+    expect(shouldCompact(policy, meta(5, 2_000, 1_000))).toBe(true);
+    expect(shouldCompact({ ...policy, enabled: false }, meta(1_000, 10_000, 0))).toBe(false);
+  });
+
+  it('compacts in the background and loads the same document, before and after reopen', async () => {
+    const counting = new CountingKv(await LevelKv.open(dir));
+    const s = await openWith(counting, { compaction: { maxUpdates: 10 } });
+    const editor = new Editor();
+    for (let i = 0; i < 35; i++) await s.append('doc', editor.edit());
+    await waitFor(() => s.stats().compactions >= 3);
+    await s.flush('doc');
+    const parts = await s.load('doc');
+    expect(parts.length).toBeLessThan(10);
+    expect(sameDoc(editor.doc, docFrom(parts))).toBe(true);
+    const counts = await recordCounts(counting);
+    expect(counts.snapshots).toBe(1);
+    expect(counts.updates).toBeLessThan(10);
+    await s.close();
+    const again = await openWith(await LevelKv.open(dir));
+    expect(sameDoc(editor.doc, docFrom(await again.load('doc')))).toBe(true);
+  });
+
+  it('compact(name) merges everything into one snapshot in ONE atomic batch', async () => {
+    const counting = new CountingKv(await LevelKv.open(dir));
+    const s = await openWith(counting, { compaction: { enabled: false } });
+    const editor = new Editor();
+    for (let i = 0; i < 12; i++) await s.append('doc', editor.edit());
+    const before = counting.batches;
+    const report = await s.compact('doc');
+    expect(report).toMatchObject({ documents: 1, compacted: 1, mergedUpdates: 12, failed: [] });
+    expect(counting.batches - before).toBe(1);
+    expect(counting.sizes.at(-1)).toBe(12 + 2); // 12 deletes + snapshot put + meta put
+    const parts = await s.load('doc');
+    expect(parts).toHaveLength(1);
+    expect(sameDoc(editor.doc, docFrom(parts))).toBe(true);
+    await s.append('doc', editor.edit());
+    expect(await s.load('doc')).toHaveLength(2);
+    expect((await s.compact('doc')).mergedUpdates).toBe(1);
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+    expect((await s.compact('doc')).compacted).toBe(0); // nothing new
+    expect(await recordCounts(counting)).toEqual({ updates: 0, snapshots: 1 });
+  });
+
+  it('never touches appends that arrive while it runs (they get seq > S)', async () => {
+    const gate = new GateKv(await LevelKv.open(dir));
+    const s = await openWith(gate, { compaction: { enabled: false } });
+    const editor = new Editor();
+    for (let i = 0; i < 5; i++) await s.append('doc', editor.edit());
+    gate.holding = true;
+    const compaction = s.compact('doc');
+    await waitFor(() => gate.held.length === 1);
+    const compactOps = gate.held[0]?.ops ?? [];
+    const arriving = Array.from({ length: 10 }, () => track(s.append('doc', editor.edit())));
+    gate.releaseNext();
+    await compaction;
+    await waitFor(() => gate.held.length === 1);
+    const appendOps = gate.held[0]?.ops ?? [];
+    gate.releaseNext();
+    await Promise.all(arriving.map((t) => t.promise));
+    const deleted = compactOps.filter((op) => op.type === 'del').map((op) => parseDocKey(op.key)?.seq ?? -1);
+    const written = appendOps.filter((op) => op.type === 'put' && op.key[0] === Space.Doc).map((op) => parseDocKey(op.key)?.seq ?? -1);
+    expect(Math.max(...deleted)).toBeLessThanOrEqual(5);
+    expect(Math.min(...written)).toBeGreaterThan(5);
+    expect(updatePuts(appendOps)).toBe(10);
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+  });
+
+  it('loses nothing when background and on-demand compactions race many concurrent appends', async () => {
+    const s = await openWith(await LevelKv.open(dir), { compaction: { maxUpdates: 3 } });
+    const editors = [new Editor(1), new Editor(2), new Editor(3)];
+    const acks: Promise<void>[] = [];
+    for (let wave = 0; wave < 40; wave++) {
+      for (const e of editors) acks.push(s.append('doc', e.edit()));
+      if (wave % 7 === 0) acks.push(s.compact('doc').then(() => undefined));
+      if (wave % 5 === 0) await acks[acks.length - 1];
+    }
+    await Promise.all(acks);
+    expect(s.stats().compactions).toBeGreaterThan(3);
+    const reference = docFrom(editors.map((e) => Y.encodeStateAsUpdate(e.doc)));
+    expect(sameDoc(reference, docFrom(await s.load('doc')))).toBe(true);
+    await s.close();
+    const again = await openWith(await LevelKv.open(dir));
+    expect(sameDoc(reference, docFrom(await again.load('doc')))).toBe(true);
+  });
+});
