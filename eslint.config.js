@@ -43,6 +43,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-assignment': 'off',
     },
   },
+  // The client SDK runs in browsers: linted against its own tsconfig (DOM, no Node types).
+  {
+    files: ['client-sdk/src/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: ['./client-sdk/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.browser },
+    },
+  },
+  layer(['client-sdk/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws']], 'client-sdk/ runs in browsers: no Node built-ins, no server code'),
   // The protocol package is pure and browser-safe: no Node built-ins, no server code.
   layer(['protocol/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws', 'yjs']], 'protocol/ is pure and browser-safe'),
   // transport/ knows documents, not storage engines or the cluster.

@@ -29,6 +29,8 @@ interface Entry {
   /** A write failed: the in-memory state must be stored in full before unloading. */
   dirty: boolean;
   unloadTimer: NodeJS.Timeout | undefined;
+  /** The unload in progress; settles when it closed the document or gave up (flush failed). */
+  unloading: Promise<void> | undefined;
   unloadFailures: number;
 }
 
@@ -38,7 +40,9 @@ interface Entry {
  * counting by attached peers, delayed unload, and no trace of a failed load.
  *
  * The load/store/unload race is closed by construction: an open that finds its document
- * unloading waits until the unload has flushed and closed it, then loads afresh from storage.
+ * unloading waits until the unload has settled: when it flushed and closed the document the
+ * open loads afresh from storage; when the flush failed the document stayed in memory and the
+ * open attaches to it.
  */
 export class DocumentRegistry {
   readonly #entries = new Map<string, Entry>();
@@ -75,7 +79,7 @@ export class DocumentRegistry {
       if (this.#closing) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
       const entry = this.#entries.get(name) ?? this.#startLoad(name);
       if (entry.handle.state === 'unloading') {
-        await entry.closed;
+        await (entry.unloading ?? entry.closed);
         continue;
       }
       this.#cancelUnload(entry);
@@ -124,8 +128,12 @@ export class DocumentRegistry {
     );
     entry.writes.add(tracked);
     void tracked.then(() => entry.writes.delete(tracked));
-    entry.lastWrite = write;
-    return write;
+    // "Every change persisted before it" includes earlier writes that fail after this one was
+    // issued (a reconnecting client sends only what the state vector lacks and counts on this
+    // ack for the rest). A full write supersedes them.
+    const durable = full ? write : Promise.all([entry.lastWrite, write]).then(() => undefined);
+    entry.lastWrite = durable;
+    return durable;
   }
 
   /** Unload every document (flushing each), then stop. Resolves with names not flushed. */
@@ -136,8 +144,10 @@ export class DocumentRegistry {
       [...this.#entries.values()].map(async (entry) => {
         this.#cancelUnload(entry);
         await entry.loaded.catch(() => undefined);
+        // An unload in progress either closes the document or fails to flush it and leaves it
+        // in memory (no retry is scheduled while closing): then flush it once more here.
+        if (entry.handle.state === 'unloading') await entry.unloading;
         if (entry.handle.state === 'closed') return;
-        if (entry.handle.state === 'unloading') return entry.closed;
         if (!(await this.#flush(entry))) failed.push(entry.handle.name);
         this.#remove(entry);
       }),
@@ -158,6 +168,7 @@ export class DocumentRegistry {
       lastWrite: Promise.resolve(),
       dirty: false,
       unloadTimer: undefined,
+      unloading: undefined,
       unloadFailures: 0,
     };
     this.#entries.set(name, entry);
@@ -197,7 +208,12 @@ export class DocumentRegistry {
     if (this.#closing) return;
     entry.unloadTimer = setTimeout(() => {
       entry.unloadTimer = undefined;
-      void this.#unload(entry);
+      const unloading: Promise<void> = this.#unload(entry)
+        .catch((err: unknown) => this.#opts.logger.error({ doc: entry.handle.name, err: errMessage(err) }, 'unload failed'))
+        .finally(() => {
+          if (entry.unloading === unloading) entry.unloading = undefined;
+        });
+      entry.unloading = unloading;
     }, delayMs);
   }
 
