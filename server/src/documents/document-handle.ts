@@ -16,6 +16,20 @@ import { clientOrigin, originPeer, STORAGE_ORIGIN, type Peer } from './origins.j
  */
 export type DocumentState = 'loading' | 'active' | 'idle' | 'unloading' | 'closed';
 
+/**
+ * SKEIN_ERR_INVALID_UPDATE from `applyClientUpdate`. Yjs can throw after integrating part of
+ * an update; that part is live and was fanned out already, so it travels with the error for
+ * the caller to persist: the store must never lack what clients were sent.
+ */
+export class InvalidUpdateError extends SkeinError {
+  /** What the update changed before Yjs threw, or null when nothing. */
+  readonly integrated: Uint8Array | null;
+  constructor(integrated: Uint8Array | null, cause: unknown) {
+    super('SKEIN_ERR_INVALID_UPDATE', 'update could not be applied', { cause });
+    this.integrated = integrated;
+  }
+}
+
 interface AwarenessChange {
   added: number[];
   updated: number[];
@@ -39,6 +53,8 @@ export class DocumentHandle {
    * local cleanup transaction (deleting redundant formatting marks) of its own.
    */
   #changes: Uint8Array[] | null = null;
+  /** Fan the change out to its sender as well (see applyClientUpdate). */
+  #echoToSender = false;
 
   constructor(name: string) {
     this.name = name;
@@ -90,7 +106,8 @@ export class DocumentHandle {
   }
 
   /**
-   * Apply a validated client update. Throws SKEIN_ERR_INVALID_UPDATE when Yjs rejects it.
+   * Apply a validated client update. Throws an InvalidUpdateError (SKEIN_ERR_INVALID_UPDATE)
+   * when Yjs rejects it; its `integrated` bytes must be persisted like a return value.
    *
    * Returns the bytes to persist: everything the update actually changed, including any
    * follow-up transaction Yjs ran on its own (null when nothing changed, e.g. a reconnecting
@@ -102,15 +119,19 @@ export class DocumentHandle {
     this.#expectLive();
     const changes: Uint8Array[] = [];
     this.#changes = changes;
+    // Structs another peer sent earlier may integrate now, in this peer's transaction: the
+    // change is then not only what this peer sent, so it must receive it too.
+    this.#echoToSender = this.#hasPending();
     try {
       Y.applyUpdate(this.doc, update, clientOrigin(peer));
     } catch (err) {
-      throw new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'update could not be applied', { cause: err });
+      // Yjs can throw half-way, after part of the update was integrated (and fanned out).
+      throw new InvalidUpdateError(changes.length <= 1 ? (changes[0] ?? null) : Y.mergeUpdates(changes), err);
     } finally {
       this.#changes = null;
+      this.#echoToSender = false;
     }
-    const { pendingStructs, pendingDs } = this.doc.store;
-    if (pendingStructs !== null || pendingDs !== null) changes.unshift(update);
+    if (this.#hasPending()) changes.unshift(update);
     if (changes.length <= 1) return changes[0] ?? null;
     return Y.mergeUpdates(changes);
   }
@@ -166,7 +187,7 @@ export class DocumentHandle {
 
   #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.#changes?.push(update);
-    const from = originPeer(origin);
+    const from = this.#echoToSender ? undefined : originPeer(origin);
     const message = encodeSyncUpdate(update);
     for (const peer of this.#peers.keys()) {
       if (peer !== from) peer.send(message);
@@ -185,6 +206,10 @@ export class DocumentHandle {
     const message = encodeAwareness(encodeAwarenessUpdate(this.awareness, changed));
     for (const peer of this.#peers.keys()) peer.send(message);
   };
+
+  #hasPending(): boolean {
+    return this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
+  }
 
   #expect(state: DocumentState): void {
     if (this.#state !== state) {

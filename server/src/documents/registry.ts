@@ -4,6 +4,7 @@ import type { DocumentStore } from '../persistence/store.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { DocumentHandle } from './document-handle.js';
 import type { Peer } from './origins.js';
+import type { DocumentObserver } from './observer.js';
 
 export interface RegistryOptions {
   readonly store: DocumentStore;
@@ -14,6 +15,11 @@ export interface RegistryOptions {
   readonly loadTimeoutMs: number;
   /** Upper bound for the retry delay of a failed unload flush. */
   readonly maxUnloadRetryMs?: number;
+  /**
+   * Optional replication hook (the cluster). Absent: a single node, nothing else changes.
+   * See `observer.ts` for its contract.
+   */
+  readonly observer?: DocumentObserver;
 }
 
 interface Entry {
@@ -32,6 +38,8 @@ interface Entry {
   /** The unload in progress; settles when it closed the document or gave up (flush failed). */
   unloading: Promise<void> | undefined;
   unloadFailures: number;
+  /** The observer saw `onLoaded` (so it must see `onUnloaded`). */
+  observed: boolean;
 }
 
 /**
@@ -103,7 +111,7 @@ export class DocumentRegistry {
    * writes already in flight are. Rejects (after logging) when the store failed: the document
    * is then marked dirty and stored in full before it may unload.
    */
-  persist(handle: DocumentHandle, update: Uint8Array | null): Promise<void> {
+  persist(handle: DocumentHandle, update: Uint8Array | null, source: 'client' | 'cluster' = 'client'): Promise<void> {
     const entry = this.#entries.get(handle.name);
     if (entry?.handle !== handle) return Promise.reject(new SkeinError('SKEIN_ERR_DOC_CLOSED'));
     // After a failed write the in-memory state is written in full: merging is idempotent,
@@ -133,7 +141,10 @@ export class DocumentRegistry {
     // ack for the rest). A full write supersedes them.
     const durable = full ? write : Promise.all([entry.lastWrite, write]).then(() => undefined);
     entry.lastWrite = durable;
-    return durable;
+    // Cluster hook: with the `cluster` ack policy the change is durable only once it is also in
+    // the shared tier. Changes the cluster itself received are not handed back to it.
+    const replicated = source === 'client' && update !== null ? this.#opts.observer?.onPersist(handle.name, update) : undefined;
+    return replicated === undefined ? durable : Promise.all([durable, replicated]).then(() => undefined);
   }
 
   /** Unload every document (flushing each), then stop. Resolves with names not flushed. */
@@ -170,6 +181,7 @@ export class DocumentRegistry {
       unloadTimer: undefined,
       unloading: undefined,
       unloadFailures: 0,
+      observed: false,
     };
     this.#entries.set(name, entry);
     entry.loaded = this.#load(entry);
@@ -182,8 +194,17 @@ export class DocumentRegistry {
     const { handle } = entry;
     const started = performance.now();
     try {
-      const updates = await withTimeout(this.#opts.store.load(handle.name), this.#opts.loadTimeoutMs);
+      // The cluster's shared tier is read in parallel; it never rejects (an unreachable
+      // cluster yields nothing and the document loads from the local store alone).
+      const [updates, remote] = await withTimeout(
+        Promise.all([this.#opts.store.load(handle.name), this.#opts.observer?.fetchRemote(handle.name) ?? []]),
+        this.#opts.loadTimeoutMs,
+      );
       handle.hydrate(updates);
+      if (this.#opts.observer !== undefined) {
+        entry.observed = true;
+        this.#opts.observer.onLoaded(handle, { remote, persist: (update) => this.persist(handle, update, 'cluster') });
+      }
       this.#opts.logger.debug(
         { doc: handle.name, updates: updates.length, ms: Math.round(performance.now() - started) },
         'document loaded',
@@ -263,6 +284,10 @@ export class DocumentRegistry {
   #remove(entry: Entry): void {
     this.#cancelUnload(entry);
     if (this.#entries.get(entry.handle.name) === entry) this.#entries.delete(entry.handle.name);
+    if (entry.observed) {
+      entry.observed = false;
+      this.#opts.observer?.onUnloaded(entry.handle);
+    }
     entry.handle.close();
     entry.resolveClosed();
   }

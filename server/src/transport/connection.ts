@@ -14,7 +14,7 @@ import {
 } from '@skein/protocol';
 import type { Logger } from '../telemetry/logger.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import type { DocumentHandle } from '../documents/document-handle.js';
+import { InvalidUpdateError, type DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import type { Peer } from '../documents/origins.js';
 
@@ -48,6 +48,12 @@ export class Connection implements Peer {
   #handle: DocumentHandle | undefined;
   #backlog: Uint8Array[] | undefined = [];
   #backlogBytes = 0;
+  /**
+   * Bytes of the largest sync step 2 reply that may still sit in the send buffer. A reply is
+   * as large as the document, so it is not held against the client: otherwise nobody could
+   * join a document larger than `maxBufferedBytes` (the next broadcast would close them).
+   */
+  #replyBytes = 0;
   #closed = false;
   readonly #done: Promise<void>;
   /** Durable acks (after a Hello that asked for them): update-bearing messages received / acked. */
@@ -99,11 +105,20 @@ export class Connection implements Peer {
 
   send(message: Uint8Array): void {
     if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
-    if (this.#ws.bufferedAmount > this.#deps.limits.maxBufferedBytes) {
+    const buffered = this.#ws.bufferedAmount;
+    // The buffer drains in order: no more than `buffered` bytes of the reply can be left.
+    this.#replyBytes = Math.min(this.#replyBytes, buffered);
+    if (buffered - this.#replyBytes > this.#deps.limits.maxBufferedBytes) {
       this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#deps.limits.maxBufferedBytes} bytes buffered`));
       return;
     }
     this.#ws.send(message, { binary: true });
+  }
+
+  /** Send the answer to a sync step 1; at most one such reply is exempt from the buffer limit. */
+  #reply(message: Uint8Array): void {
+    this.send(message);
+    this.#replyBytes = Math.max(this.#replyBytes, message.byteLength);
   }
 
   /** Close this socket with the error's close code (1011 when it has none). */
@@ -168,7 +183,7 @@ export class Connection implements Peer {
     switch (message.type) {
       case 'sync-step1':
         decodeStateVector(message.stateVector);
-        this.send(encodeSyncStep2(handle.diffFor(message.stateVector)));
+        this.#reply(encodeSyncStep2(handle.diffFor(message.stateVector)));
         return;
       case 'sync-step2':
       case 'sync-update':
@@ -206,7 +221,16 @@ export class Connection implements Peer {
 
   #applyUpdate(handle: DocumentHandle, update: Uint8Array): void {
     validateUpdate(update);
-    const toStore = handle.applyClientUpdate(update, this);
+    let toStore: Uint8Array | null;
+    try {
+      toStore = handle.applyClientUpdate(update, this);
+    } catch (err) {
+      // Yjs threw half-way: what it integrated is live and fanned out, so it is stored too.
+      if (err instanceof InvalidUpdateError && err.integrated !== null) {
+        this.#deps.registry.persist(handle, err.integrated).catch(() => undefined);
+      }
+      throw err;
+    }
     const written = this.#deps.registry.persist(handle, toStore);
     const acks = this.#acks;
     if (acks === undefined) {

@@ -1,0 +1,274 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { decodeMessage } from '@skein/protocol';
+import { DocumentRegistry, silentLogger, type DocumentHandle } from '@skein/server';
+import { GatedStore } from '../helpers/stores.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** A peer as the registry sees it: an id and a send that records what it got. */
+interface FakePeer {
+  readonly id: number;
+  readonly sent: Uint8Array[];
+  send(message: Uint8Array): void;
+}
+
+let nextPeer = 1;
+function fakePeer(): FakePeer {
+  const sent: Uint8Array[] = [];
+  return { id: nextPeer++, sent, send: (m) => sent.push(m) };
+}
+
+function textUpdate(text: string, key = 't'): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getText(key).insert(0, text);
+  return Y.encodeStateAsUpdate(doc);
+}
+
+async function storedDoc(store: GatedStore, name: string): Promise<Y.Doc> {
+  const doc = new Y.Doc();
+  for (const u of await store.log(name)) Y.applyUpdate(doc, u);
+  return doc;
+}
+
+/** Settles to the rejection's `code` (or 'resolved'), for asserting on codes. */
+async function outcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (err) {
+    return (err as { code?: string }).code ?? 'no code';
+  }
+}
+
+describe('DocumentRegistry', () => {
+  let store: GatedStore;
+  let registry: DocumentRegistry | undefined;
+  const make = (opts: { unloadDelayMs?: number; loadTimeoutMs?: number; maxUnloadRetryMs?: number } = {}): DocumentRegistry => {
+    store = new GatedStore();
+    registry = new DocumentRegistry({
+      store,
+      logger: silentLogger(),
+      unloadDelayMs: opts.unloadDelayMs ?? 20,
+      loadTimeoutMs: opts.loadTimeoutMs ?? 5_000,
+      maxUnloadRetryMs: opts.maxUnloadRetryMs ?? 50,
+    });
+    return registry;
+  };
+
+  afterEach(async () => {
+    store.releaseAll();
+    store.recover('load');
+    store.recover('append');
+    store.recover('flush');
+    await registry?.close();
+    registry = undefined;
+  });
+
+  it('walks loading → active → idle → unloading → closed', async () => {
+    const reg = make();
+    const gate = store.hold('load');
+    const peer = fakePeer();
+    const opening = reg.open('d', peer);
+    expect(reg.get('d')?.state).toBe('loading');
+    await waitFor(() => gate.waiting === 1, { what: 'load started' });
+    store.release('load');
+    const handle = await opening;
+    expect(handle.state).toBe('active');
+    expect(handle.peerCount).toBe(1);
+
+    const flushGate = store.hold('flush');
+    reg.leave(handle, peer);
+    expect(handle.state).toBe('idle');
+    expect(reg.pendingTimers).toBe(1);
+    await waitFor(() => handle.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
+    expect(reg.pendingTimers).toBe(0);
+    expect(reg.size).toBe(1);
+    store.release('flush');
+    await waitFor(() => handle.state === 'closed', { what: 'closed' });
+    expect(reg.size).toBe(0);
+    expect(reg.get('d')).toBeUndefined();
+    expect(store.calls.flush).toEqual(['d']);
+  });
+
+  it('loads once for concurrent opens and hands every peer the same handle', async () => {
+    const reg = make();
+    await store.seed('d', textUpdate('seeded'));
+    store.hold('load');
+    const peers = [fakePeer(), fakePeer(), fakePeer()];
+    const openings = peers.map((p) => reg.open('d', p));
+    await waitFor(() => store.calls.load.length === 1);
+    store.release('load');
+    const handles = await Promise.all(openings);
+    expect(new Set(handles).size).toBe(1);
+    expect(store.calls.load).toEqual(['d']);
+    expect(handles[0]?.peerCount).toBe(3);
+    expect(handles[0]?.doc.getText('t').toJSON()).toBe('seeded');
+  });
+
+  it('a peer re-attaching to an idle document cancels the unload', async () => {
+    const reg = make({ unloadDelayMs: 60_000 });
+    const a = fakePeer();
+    const handle = await reg.open('d', a);
+    reg.leave(handle, a);
+    expect(handle.state).toBe('idle');
+    expect(reg.pendingTimers).toBe(1);
+    const b = fakePeer();
+    expect(await reg.open('d', b)).toBe(handle);
+    expect(handle.state).toBe('active');
+    expect(reg.pendingTimers).toBe(0);
+  });
+
+  it('schedules the unload when every peer left while the document was loading', async () => {
+    const reg = make();
+    store.hold('load');
+    const peer = fakePeer();
+    const opening = reg.open('d', peer);
+    const handle = reg.get('d') as DocumentHandle;
+    reg.leave(handle, peer);
+    expect(handle.state).toBe('loading');
+    store.release('load');
+    await opening;
+    await waitFor(() => reg.size === 0, { what: 'unloaded' });
+    expect(handle.state).toBe('closed');
+    expect(reg.pendingTimers).toBe(0);
+  });
+
+  it('a failed load rejects every waiter with SKEIN_ERR_DOC_LOAD_FAILED and leaves no trace', async () => {
+    const reg = make();
+    store.hold('load');
+    store.fail('load');
+    const openings = [reg.open('d', fakePeer()), reg.open('d', fakePeer())];
+    const handle = reg.get('d') as DocumentHandle;
+    await waitFor(() => store.calls.load.length === 1);
+    store.release('load');
+    expect(await Promise.all(openings.map(outcome))).toEqual(['SKEIN_ERR_DOC_LOAD_FAILED', 'SKEIN_ERR_DOC_LOAD_FAILED']);
+    expect(handle.state).toBe('closed');
+    expect(reg.size).toBe(0);
+    expect(reg.pendingTimers).toBe(0);
+    expect(store.calls.append).toEqual([]);
+  });
+
+  it('a load slower than loadTimeoutMs rejects with SKEIN_ERR_DOC_LOAD_TIMEOUT', async () => {
+    const reg = make({ loadTimeoutMs: 50 });
+    store.hold('load');
+    expect(await outcome(reg.open('d', fakePeer()))).toBe('SKEIN_ERR_DOC_LOAD_TIMEOUT');
+    expect(reg.size).toBe(0);
+    // The stale load finishing later changes nothing; a new open loads afresh.
+    store.release('load');
+    const handle = await reg.open('d', fakePeer());
+    expect(handle.state).toBe('active');
+    expect(store.calls.load).toEqual(['d', 'd']);
+  });
+
+  it('an open during an unload waits for it, then loads afresh from storage', async () => {
+    const reg = make();
+    const a = fakePeer();
+    const first = await reg.open('d', a);
+    const change = first.applyClientUpdate(textUpdate('kept'), a);
+    await reg.persist(first, change);
+    const flushGate = store.hold('flush');
+    reg.leave(first, a);
+    await waitFor(() => first.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
+    let settled = false;
+    const opening = reg.open('d', fakePeer()).finally(() => (settled = true));
+    // The open must wait for the unload's flush; prove it is still waiting after a round of I/O.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    store.release('flush');
+    const second = await opening;
+    expect(second).not.toBe(first);
+    expect(first.state).toBe('closed');
+    expect(second.doc.getText('t').toJSON()).toBe('kept');
+    expect(store.calls.load).toEqual(['d', 'd']);
+  });
+
+  it('an open during an unload whose flush fails attaches to the document still in memory', async () => {
+    const reg = make({ maxUnloadRetryMs: 60_000 });
+    const a = fakePeer();
+    const handle = await reg.open('d', a);
+    const flushGate = store.hold('flush');
+    store.fail('flush');
+    reg.leave(handle, a);
+    await waitFor(() => handle.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
+    const opening = reg.open('d', fakePeer());
+    store.release('flush');
+    // The unload fails and the document stays loaded: the waiting open gets it (it must not
+    // hang until the store recovers).
+    expect(await opening).toBe(handle);
+    expect(handle.state).toBe('active');
+    expect(store.calls.load).toEqual(['d']);
+  });
+
+  it('fans a client update out to the other peers only', async () => {
+    const reg = make();
+    const a = fakePeer();
+    const b = fakePeer();
+    const handle = await reg.open('d', a);
+    await reg.open('d', b);
+    handle.applyClientUpdate(textUpdate('x'), a);
+    expect(a.sent).toEqual([]);
+    expect(b.sent.map((m) => decodeMessage(m).type)).toEqual(['sync-update']);
+  });
+
+  it('after a failed write the document is stored in full before it unloads', async () => {
+    const reg = make();
+    const a = fakePeer();
+    const handle = await reg.open('d', a);
+    store.fail('append', 1);
+    const lost = handle.applyClientUpdate(textUpdate('one', 'a'), a);
+    expect(await outcome(reg.persist(handle, lost))).toBe('SKEIN_ERR_STORAGE_WRITE');
+    reg.leave(handle, a);
+    await waitFor(() => reg.size === 0, { what: 'unloaded' });
+    const stored = await storedDoc(store, 'd');
+    expect(stored.getText('a').toJSON()).toBe('one');
+  });
+
+  it('open after close rejects with SKEIN_ERR_SHUTTING_DOWN', async () => {
+    const reg = make();
+    await reg.open('d', fakePeer());
+    expect(await reg.close()).toEqual([]);
+    expect(await outcome(reg.open('d', fakePeer()))).toBe('SKEIN_ERR_SHUTTING_DOWN');
+    expect(await outcome(reg.open('other', fakePeer()))).toBe('SKEIN_ERR_SHUTTING_DOWN');
+  });
+
+  it('close() flushes every document and unloads it', async () => {
+    const reg = make({ unloadDelayMs: 60_000 });
+    const a = fakePeer();
+    const h1 = await reg.open('one', a);
+    const h2 = await reg.open('two', fakePeer());
+    reg.leave(h1, a);
+    expect(reg.pendingTimers).toBe(1);
+    expect(await reg.close()).toEqual([]);
+    expect([...store.calls.flush].sort()).toEqual(['one', 'two']);
+    expect(h1.state).toBe('closed');
+    expect(h2.state).toBe('closed');
+    expect(reg.size).toBe(0);
+    expect(reg.pendingTimers).toBe(0);
+  });
+
+  it('close() returns the names it could not flush when the store fails', async () => {
+    const reg = make();
+    await reg.open('one', fakePeer());
+    await reg.open('two', fakePeer());
+    await reg.open('fine', fakePeer());
+    store.fail('flush', 2);
+    expect((await reg.close()).length).toBe(2);
+    expect(store.failed.flush).toBe(2);
+    expect(reg.size).toBe(0);
+  });
+
+  it('close() during an unload whose flush fails does not hang and reports the document', async () => {
+    const reg = make();
+    const a = fakePeer();
+    const handle = await reg.open('d', a);
+    const flushGate = store.hold('flush');
+    store.fail('flush');
+    reg.leave(handle, a);
+    await waitFor(() => handle.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
+    const closing = reg.close();
+    store.release('flush');
+    expect(await closing).toEqual(['d']);
+    expect(reg.size).toBe(0);
+    expect(reg.pendingTimers).toBe(0);
+  });
+});
