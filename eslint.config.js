@@ -51,6 +51,19 @@ export default tseslint.config(
       globals: { ...globals.browser },
     },
   },
+  // The canvas demo runs in browsers (DOM, Vite); its Vite config runs in Node.
+  {
+    files: ['examples/canvas/src/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: ['./examples/canvas/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.browser },
+    },
+  },
+  {
+    files: ['examples/canvas/vite.config.ts'],
+    languageOptions: { parserOptions: { project: ['./examples/canvas/tsconfig.node.json'], tsconfigRootDir: import.meta.dirname } },
+  },
+  layer(['examples/canvas/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws']], 'the canvas demo runs in browsers'),
   layer(['client-sdk/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws']], 'client-sdk/ runs in browsers: no Node built-ins, no server code'),
   // The protocol package is pure and browser-safe: no Node built-ins, no server code.
   layer(['protocol/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws', 'yjs']], 'protocol/ is pure and browser-safe'),
@@ -60,5 +73,8 @@ export default tseslint.config(
   layer(['server/src/documents/**/*.ts'], [['**/persistence/level*', '**/persistence/memory*', '**/persistence/*/**', '**/transport/*', '**/cluster/*', 'classic-level', 'ioredis', 'ws']], 'documents/ sees only the DocumentStore interface'),
   // persistence/ knows nothing of sockets.
   layer(['server/src/persistence/**/*.ts'], [['**/transport/*', '**/documents/*', 'ws']], 'persistence/ must not know sockets or documents'),
+  // cluster/ replicates documents through Redis: no sockets; storage only through the KvStore
+  // interface (the composition root picks the concrete outbox store).
+  layer(['server/src/cluster/**/*.ts'], [['**/transport/*', '**/persistence/level*', '**/persistence/memory*', 'classic-level', 'ws']], 'cluster/ must not know transport or concrete storage engines'),
   layer(['server/src/http/**/*.ts'], [['**/persistence/*', 'classic-level', 'ioredis']], 'http/ reads through the registry, never the store'),
 );

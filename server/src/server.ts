@@ -8,9 +8,15 @@ import { LevelStore, openLevelStore } from './persistence/level-store.js';
 import { DocumentRegistry } from './documents/registry.js';
 import { WsTransport } from './transport/ws-server.js';
 import { createRequestHandler, type ReadinessReport } from './http/routes.js';
+import { openStaticFiles } from './http/static.js';
 import { SkeinError } from './errors/skein-error.js';
 import { CloseCode } from '@skein/protocol';
 import { VERSION } from './version.js';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, parseClusterNodes, type RedisTarget } from './cluster/index.js';
+import { LevelKv } from './persistence/level-kv.js';
+import { MemoryKv } from './persistence/memory-kv.js';
 
 export interface ServerDeps {
   readonly logger?: Logger;
@@ -26,6 +32,8 @@ export interface SkeinServer {
   readonly url: string;
   readonly registry: DocumentRegistry;
   readonly store: DocumentStore;
+  /** The cluster node, when a Redis URL or Redis Cluster nodes are configured. */
+  readonly cluster: Cluster | undefined;
   connectionCount(): number;
   /**
    * Graceful shutdown: stop accepting, close sockets with 1001, flush every document, close
@@ -37,12 +45,20 @@ export interface SkeinServer {
 /** The composition root: the only place that picks concrete adapters. */
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<SkeinServer> {
   const logger = deps.logger ?? createLogger(config.logLevel);
+  // Checked before the store opens: a wrong --static-dir fails fast with nothing to clean up.
+  const staticFiles = config.staticDir === '' ? undefined : await openStaticFiles(config.staticDir);
   const store = deps.store ?? (await createStore(config, logger));
+  // Cluster: only with Redis configured; otherwise a single node that needs no Redis.
+  const cluster = await createCluster(config, logger).catch(async (err: unknown) => {
+    if (deps.store === undefined) await store.close().catch(() => undefined);
+    throw err;
+  });
   const registry = new DocumentRegistry({
     store,
     logger,
     unloadDelayMs: config.unloadDelayMs,
     loadTimeoutMs: config.loadTimeoutMs,
+    ...(cluster === undefined ? {} : { observer: cluster }),
   });
   const transport = new WsTransport(registry, logger, {
     maxMessageBytes: config.maxMessageBytes,
@@ -56,9 +72,14 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       return { ready: false, reasons: [{ code: 'SKEIN_ERR_SHUTTING_DOWN', message: 'the server is shutting down' }] };
     }
     const health = store.health?.();
-    if (health === undefined || health.status === 'ok') return { ready: true, reasons: [] };
+    // Redis unreachable: still serving (local editing continues), so ready but degraded.
+    const clusterHealth = cluster?.health();
+    const clusterReasons = (clusterHealth?.reasons ?? []).map((message) => ({ code: 'SKEIN_ERR_CLUSTER_UNAVAILABLE', message }));
+    if (health === undefined || health.status === 'ok') {
+      return clusterReasons.length === 0 ? { ready: true, reasons: [] } : { ready: true, degraded: true, reasons: clusterReasons };
+    }
     const code = health.lastErrorCode ?? (health.status === 'closed' ? 'SKEIN_ERR_STORAGE_CLOSED' : 'SKEIN_ERR_STORAGE_WRITE');
-    const reasons = health.reasons.map((message) => ({ code, message }));
+    const reasons = [...health.reasons.map((message) => ({ code, message })), ...clusterReasons];
     // Degraded still serves (edits apply in memory, acks wait for the retried writes); closed does not.
     return { ready: health.status !== 'closed', degraded: true, reasons };
   };
@@ -66,16 +87,22 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     createRequestHandler({
       version: VERSION,
       readiness,
-      stats: () => ({ connections: transport.connectionCount, documents: registry.size }),
+      stats: () => ({
+        connections: transport.connectionCount,
+        documents: registry.size,
+        ...(cluster === undefined ? {} : { clusterNodes: cluster.health().nodes + 1, clusterOutbox: cluster.health().outbox }),
+      }),
+      ...(staticFiles === undefined ? {} : { staticFiles }),
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
   const address = await listen(http, config.port, config.host).catch(async (err: unknown) => {
     await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
+    await cluster?.close(0).catch(() => undefined);
     if (deps.store === undefined) await store.close().catch(() => undefined);
     throw err;
   });
-  logger.info({ host: config.host, port: address.port, url: `ws://${formatHost(config.host)}:${address.port}`, storage: config.storage, version: VERSION }, 'listening');
+  logger.info({ host: config.host, port: address.port, url: `ws://${formatHost(config.host)}:${address.port}`, storage: config.storage, version: VERSION, ...(staticFiles === undefined ? {} : { staticDir: staticFiles.root }) }, 'listening');
 
   const shutdown = async (): Promise<string[]> => {
     logger.info({ connections: transport.connectionCount, documents: registry.size }, 'shutting down');
@@ -89,6 +116,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     } else {
       await store.close();
     }
+    // After the documents: announce leaving, deliver the outbox within a bound (what is left
+    // stays on disk and is delivered on the next start).
+    await cluster?.close(Math.min(2_000, Math.max(100, config.shutdownTimeoutMs - grace))).catch((err: unknown) =>
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cluster close failed'),
+    );
     http.closeAllConnections();
     await stopped;
     if (unflushed.length > 0) {
@@ -104,6 +136,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     url: `ws://${formatHost(config.host)}:${address.port}`,
     registry,
     store,
+    cluster,
     connectionCount: () => transport.connectionCount,
     close: () => (closing ??= shutdown()),
   };
@@ -116,6 +149,33 @@ async function createStore(config: Config, logger: Logger): Promise<DocumentStor
     case 'leveldb':
       return openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules });
   }
+}
+
+/** The cluster node when Redis is configured (`--redis-url` or `--redis-cluster-nodes`), else undefined. */
+async function createCluster(config: Config, logger: Logger): Promise<Cluster | undefined> {
+  if (config.redisUrl === '' && config.redisClusterNodes === '') return undefined;
+  if (config.redisUrl !== '' && config.redisClusterNodes !== '') {
+    throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'give either --redis-url or --redis-cluster-nodes, not both');
+  }
+  if (config.clusterNodeTimeoutMs <= config.clusterHeartbeatMs) {
+    throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', '--cluster-node-timeout-ms must be longer than --cluster-heartbeat-ms');
+  }
+  const target: RedisTarget =
+    config.redisUrl !== '' ? { mode: 'standalone', url: config.redisUrl } : { mode: 'cluster', nodes: parseClusterNodes(config.redisClusterNodes) };
+  // The outbox (updates on their way to the shared tier) lives next to the documents: its own
+  // LevelDB inside the data directory, or memory with the memory store.
+  const outboxKv = config.storage === 'leveldb' ? await LevelKv.open(join(config.dataDir, 'cluster-outbox')) : new MemoryKv();
+  return Cluster.start({
+    nodeId: config.nodeId === '' ? `${hostname()}-${process.pid}` : config.nodeId,
+    target,
+    ackPolicy: config.clusterAck,
+    heartbeatMs: config.clusterHeartbeatMs,
+    nodeTimeoutMs: config.clusterNodeTimeoutMs,
+    antiEntropyMs: config.clusterAntiEntropyMs,
+    maxBackoffMs: config.redisMaxBackoffMs,
+    outboxKv,
+    logger,
+  });
 }
 
 function listen(http: Server, port: number, host: string): Promise<AddressInfo> {

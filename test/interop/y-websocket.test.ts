@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type * as Y from 'yjs';
 import type { SkeinServer } from '@skein/server';
 import type { WebsocketProvider } from 'y-websocket';
 import { startTestServer } from '../helpers/server.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseStrategyRules } from '../persistence/strategy-rules.js';
+import { TELEMETRY_OPTIONS } from './telemetry-options.js';
 
 /**
  * The one description of every setting: its schema, default, CLI flag, environment
@@ -32,6 +33,21 @@ const strategyRules = z.string().superRefine((text, ctx) => {
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
   }
+});
+
+// Empty means off; a NUL can never be part of a path.
+const staticDir = z.string().refine((text) => !text.includes('\0'), { message: 'a directory path must not contain NUL' });
+
+// Cluster (docs/cluster.md). Empty Redis settings: a single node that needs no Redis.
+const redisUrl = z.string().refine((text) => text === '' || /^rediss?:\/\/[^\s]+$/.test(text), {
+  message: 'expected empty or a redis:// or rediss:// URL',
+});
+const clusterNodes = z.string().refine(
+  (text) => text === '' || text.split(',').every((entry) => /^(\[[0-9a-fA-F:.]+\]|[^:\s,]+):\d{1,5}$/.test(entry.trim())),
+  { message: 'expected empty or a comma-separated list of host:port' },
+);
+const nodeId = z.string().refine((text) => text === '' || /^[A-Za-z0-9._:-]{1,64}$/.test(text), {
+  message: 'expected empty or 1 to 64 of A-Z a-z 0-9 . _ : -',
 });
 
 export const OPTIONS = [
@@ -71,6 +87,30 @@ export const OPTIONS = [
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'SKEIN_SHUTDOWN_TIMEOUT_MS', schema: positiveMs,
     default: 10_000,
     description: 'On SIGTERM/SIGINT, how long pending work may take before the process exits anyway.' },
+  { key: 'staticDir', flag: 'static-dir', env: 'SKEIN_STATIC_DIR', schema: staticDir, default: '',
+    description:
+      'Serve the files of this directory over HTTP (GET/HEAD; / is its index.html), e.g. the built canvas demo. ' +
+      'Empty: no static files.' },
+  { key: 'redisUrl', flag: 'redis-url', env: 'SKEIN_REDIS_URL', schema: redisUrl, default: '', sensitive: true,
+    description: 'Redis of the cluster (redis://[user:password@]host:port[/db]). Empty: a single node, no Redis.' },
+  { key: 'redisClusterNodes', flag: 'redis-cluster-nodes', env: 'SKEIN_REDIS_CLUSTER_NODES', schema: clusterNodes, default: '',
+    description: 'A Redis Cluster instead of one Redis: comma-separated host:port seed nodes (sharded pub/sub, Redis 7+).' },
+  { key: 'nodeId', flag: 'node-id', env: 'SKEIN_NODE_ID', schema: nodeId, default: '',
+    description: 'Name of this node in the cluster (logs, presence). Empty: <hostname>-<pid>.' },
+  { key: 'clusterAck', flag: 'cluster-ack', env: 'SKEIN_CLUSTER_ACK', schema: z.enum(['local', 'cluster']), default: 'local',
+    description: 'When an update is acknowledged: local (on this node\'s disk) or cluster (also in the shared tier in Redis).' },
+  { key: 'clusterHeartbeatMs', flag: 'cluster-heartbeat-ms', env: 'SKEIN_CLUSTER_HEARTBEAT_MS', schema: positiveMs, default: 1_000,
+    description: 'How often a node tells the others it is alive.' },
+  { key: 'clusterNodeTimeoutMs', flag: 'cluster-node-timeout-ms', env: 'SKEIN_CLUSTER_NODE_TIMEOUT_MS', schema: positiveMs,
+    default: 3_000,
+    description: 'A node silent this long is dead: its clients\' cursors are removed on the other nodes.' },
+  { key: 'clusterAntiEntropyMs', flag: 'cluster-anti-entropy-ms', env: 'SKEIN_CLUSTER_ANTI_ENTROPY_MS', schema: positiveMs,
+    default: 5_000,
+    description: 'Period of the state-vector exchange per loaded document (bounds healing of a lost message).' },
+  { key: 'redisMaxBackoffMs', flag: 'redis-max-backoff-ms', env: 'SKEIN_REDIS_MAX_BACKOFF_MS', schema: positiveMs, default: 1_000,
+    description: 'Cap of the reconnect and circuit-breaker backoff while Redis is unreachable.' },
+  // Tracing, metrics, health (config/telemetry-options.ts, docs/observability.md).
+  ...TELEMETRY_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 type Options = (typeof OPTIONS)[number];

@@ -110,6 +110,14 @@ export const ERRORS = {
     httpStatus: 503,
     exitCode: 1,
   },
+  // Cluster (docs/cluster.md)
+  SKEIN_ERR_CLUSTER_UNAVAILABLE: {
+    summary: 'Redis is unreachable: the node serves its own clients, other nodes\' edits and the shared tier wait until it returns (`/readyz` says degraded).',
+    httpStatus: 503,
+  },
+  SKEIN_ERR_CLUSTER_ENVELOPE: {
+    summary: 'A message from another node (through Redis) was malformed or could not be applied; it was dropped and logged (anti-entropy heals).',
+  },
   // Process
   SKEIN_ERR_CONFIG_INVALID: { summary: 'A configuration value (flag, environment variable or file) is invalid.', exitCode: 2 },
   SKEIN_ERR_USAGE: { summary: 'The command line could not be parsed (unknown command or option).', exitCode: 2 },
@@ -122,6 +130,15 @@ export const ERRORS = {
     summary: 'An unexpected internal error.',
     httpStatus: 500,
     closeCode: CloseCode.InternalError,
+    exitCode: 1,
+  },
+  // Offline commands (inspect, verify, compact, export, import)
+  SKEIN_ERR_DOC_NOT_FOUND: {
+    summary: 'An offline command named a document that is not in the store.',
+    exitCode: 1,
+  },
+  SKEIN_ERR_CLI_FILE: {
+    summary: 'An offline command could not read its input file or write its output file.',
     exitCode: 1,
   },
 } as const satisfies Record<string, ErrorSpec>;
