@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SkeinError } from '../errors/skein-error.js';
+import type { StaticFiles } from './static.js';
+import { serveHealth, serveMetrics, type ObservabilityRoutes } from './health.js';
 
 export interface ReadinessReason {
   readonly code: string;
@@ -14,10 +16,12 @@ export interface ReadinessReport {
   readonly reasons: readonly ReadinessReason[];
 }
 
-export interface HttpContext {
+export interface HttpContext extends ObservabilityRoutes {
   readonly version: string;
   readiness(): ReadinessReport;
   stats(): Record<string, number>;
+  /** `--static-dir`: files served for every path no route takes (`/` is its index.html). */
+  readonly staticFiles?: StaticFiles;
 }
 
 /**
@@ -25,13 +29,18 @@ export interface HttpContext {
  * - `GET /healthz` — the process is alive (always 200 while it can answer).
  * - `GET /readyz` — 200 `{status:"ready"}`, 200 `{status:"degraded", reasons}` (serving, e.g. while
  *   storage writes are retried) or 503 `{status:"not_ready", reasons:[{code,message}]}`.
+ * - `GET /health`, `GET /metrics` — the health model and Prometheus metrics (see `health.ts`).
+ * - with `staticFiles`: every other path is a file of that directory (`/` is `index.html`).
  * Errors answer `{ error: { code, message } }` with the code's HTTP status.
  */
 export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    const route = ROUTES[path];
-    if (route === undefined) return sendError(res, new SkeinError('SKEIN_ERR_NOT_FOUND', `no route ${path}`));
+    const route = path === '/' && ctx.staticFiles !== undefined ? undefined : ROUTES[path];
+    if (route === undefined) {
+      if (ctx.staticFiles !== undefined) return void ctx.staticFiles.serve(req, res, path);
+      return sendError(res, new SkeinError('SKEIN_ERR_NOT_FOUND', `no route ${path}`));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return sendError(res, new SkeinError('SKEIN_ERR_METHOD_NOT_ALLOWED'));
@@ -49,6 +58,8 @@ const ROUTES: Record<string, Route | undefined> = {
     if (!ready) sendJson(res, 503, { status: 'not_ready', reasons });
     else sendJson(res, 200, { status: degraded ? 'degraded' : 'ready', reasons, ...ctx.stats() });
   },
+  '/health': (ctx, res) => serveHealth(ctx, res, { sendJson, sendError }),
+  '/metrics': (ctx, res) => serveMetrics(ctx, res, { sendJson, sendError }),
   '/': (ctx, res) =>
     sendJson(res, 200, {
       name: 'skein',
