@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { DocumentStore } from '../persistence/store.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { DocumentHandle } from './document-handle.js';
@@ -20,6 +21,8 @@ export interface RegistryOptions {
    * See `observer.ts` for its contract.
    */
   readonly observer?: DocumentObserver;
+  /** Spans and metrics of document loads (docs/observability.md). */
+  readonly telemetry?: Telemetry;
 }
 
 interface Entry {
@@ -193,6 +196,7 @@ export class DocumentRegistry {
   async #load(entry: Entry): Promise<void> {
     const { handle } = entry;
     const started = performance.now();
+    const traced = this.#opts.telemetry?.documentLoadStarted(handle.name);
     try {
       // The cluster's shared tier is read in parallel; it never rejects (an unreachable
       // cluster yields nothing and the document loads from the local store alone).
@@ -201,6 +205,7 @@ export class DocumentRegistry {
         this.#opts.loadTimeoutMs,
       );
       handle.hydrate(updates);
+      traced?.loaded(updates, remote.length);
       if (this.#opts.observer !== undefined) {
         entry.observed = true;
         this.#opts.observer.onLoaded(handle, { remote, persist: (update) => this.persist(handle, update, 'cluster') });
@@ -217,6 +222,7 @@ export class DocumentRegistry {
               cause: err,
             });
       this.#opts.logger.error({ code: e.code, doc: handle.name, err: errMessage(err) }, 'document load failed');
+      traced?.failed(e.code);
       this.#remove(entry);
       throw e;
     }
@@ -266,12 +272,21 @@ export class DocumentRegistry {
   async #flush(entry: Entry): Promise<boolean> {
     const { handle } = entry;
     try {
-      while (entry.writes.size > 0) await Promise.all([...entry.writes]);
+      // Ask the store to write what it buffers now, then wait for the writes in flight: a
+      // debounced document would otherwise make the unload (and a reconnect waiting on it,
+      // and SIGTERM) wait out its debounce timer. Repeat while writes keep arriving.
+      do {
+        const inFlight = [...entry.writes];
+        const buffered = this.#opts.store.flush(handle.name);
+        buffered.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+        await Promise.all(inFlight);
+        await buffered;
+      } while (entry.writes.size > 0);
       if (entry.dirty) {
         await this.#opts.store.append(handle.name, Y.encodeStateAsUpdate(handle.doc));
         entry.dirty = false;
+        await this.#opts.store.flush(handle.name);
       }
-      await this.#opts.store.flush(handle.name);
       return true;
     } catch (err) {
       const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
