@@ -18,4 +18,4 @@ const i = doc.indexOf(start);
 const j = doc.indexOf(end);
 if (i < 0 || j < 0) throw new Error('markers not found in docs/errors.md');
 writeFileSync(path, `${doc.slice(0, i + start.length)}\n${table}\n${doc.slice(j)}`);
-console.log(`docs/errors.md: ${rows.length} codes`);
+process.stdout.write(`docs/errors.md: ${rows.length} codes\n`);

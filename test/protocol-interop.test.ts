@@ -71,6 +71,10 @@ function referenceFrame(message: Message): Uint8Array {
       case 'query-awareness':
         encoding.writeVarUint(e, messageQueryAwareness);
         return;
+      case 'skein-hello':
+      case 'skein-welcome':
+      case 'skein-ack':
+        throw new Error(`${message.type} is a Skein extension: y-protocols has no reference frame for it`);
     }
   });
 }

@@ -14,7 +14,7 @@
  * store. Acks are cumulative and per connection, so nothing can drift across reconnects: a
  * new connection starts again at 1 and the client re-sends whatever was not acknowledged.
  */
-import { ByteReader } from './decoder.js';
+import type { ByteReader } from './decoder.js';
 import { assertUint, varUintSize, writeVarUint } from './encoder.js';
 
 export const SkeinMessageType = { Hello: 100, Welcome: 101, Ack: 102 } as const;

@@ -41,6 +41,9 @@ export {
 export type { ExtensionMessage, SkeinMessageTypeValue } from './extensions.js';
 
 export { DEFAULT_DECODE_LIMITS } from './limits.js';
+
+/** The bounds-checked reader behind the codec, for other binary formats built on the same primitives. */
+export { ByteReader } from './decoder.js';
 export type { DecodeLimits } from './limits.js';
 
 export { CloseCode, CLOSE_CODES, closeCodeInfo, isRetryableClose } from './close-codes.js';

@@ -1,4 +1,4 @@
-import * as decoding from 'lib0/decoding';
+import { ByteReader } from '@skein/protocol';
 import * as encoding from 'lib0/encoding';
 import { SkeinError } from '../errors/skein-error.js';
 
@@ -50,11 +50,13 @@ export interface Envelope {
 }
 
 const KINDS = new Set<number>(Object.values(Kind));
+/** Node ids and traceparents are short; anything longer is a damaged envelope. */
+const MAX_FIELD = 1024;
 
 export function encodeEnvelope(e: Envelope): Uint8Array {
   const enc = encoding.createEncoder();
-  encoding.writeUint8(enc, ENVELOPE_VERSION);
-  encoding.writeUint8(enc, e.kind);
+  encoding.writeVarUint(enc, ENVELOPE_VERSION);
+  encoding.writeVarUint(enc, e.kind);
   encoding.writeVarString(enc, e.nodeId);
   encoding.writeVarUint(enc, e.incarnation);
   encoding.writeVarUint(enc, e.seq);
@@ -66,17 +68,18 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
 /** Throws SKEIN_ERR_CLUSTER_ENVELOPE on anything malformed. */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   try {
-    const dec = decoding.createDecoder(bytes);
-    const version = decoding.readUint8(dec);
+    // The strict reader never looks past this view (Redis buffers can be views into larger ones).
+    const dec = new ByteReader(bytes);
+    const version = dec.readVarUint('the envelope version');
     if (version !== ENVELOPE_VERSION) throw new Error(`unknown envelope version ${version}`);
-    const kind = decoding.readUint8(dec);
+    const kind = dec.readVarUint('the envelope kind');
     if (!KINDS.has(kind)) throw new Error(`unknown envelope kind ${kind}`);
-    const nodeId = decoding.readVarString(dec);
-    const incarnation = decoding.readVarUint(dec);
-    const seq = decoding.readVarUint(dec);
-    const traceparent = decoding.readVarString(dec);
-    const payload = decoding.readVarUint8Array(dec);
-    if (decoding.hasContent(dec)) throw new Error('trailing bytes');
+    const nodeId = dec.readVarString(MAX_FIELD, 'the node id');
+    const incarnation = dec.readVarUint('the incarnation');
+    const seq = dec.readVarUint('the sequence number');
+    const traceparent = dec.readVarString(MAX_FIELD, 'the traceparent');
+    const payload = dec.readVarBytes(bytes.length, 'the payload');
+    dec.expectEnd('the envelope');
     return { kind: kind as Kind, nodeId, incarnation, seq, traceparent, payload };
   } catch (err) {
     throw new SkeinError('SKEIN_ERR_CLUSTER_ENVELOPE', `malformed cluster envelope: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -102,8 +105,10 @@ export function encodeSyncRequest(r: SyncRequest): Uint8Array {
 
 export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
   return guarded(() => {
-    const dec = decoding.createDecoder(bytes);
-    return { stateVector: decoding.readVarUint8Array(dec), digest: decoding.readVarUint8Array(dec) };
+    const dec = new ByteReader(bytes);
+    const request = { stateVector: dec.readVarBytes(bytes.length), digest: dec.readVarBytes(bytes.length) };
+    dec.expectEnd('the sync request');
+    return request;
   });
 }
 
@@ -118,10 +123,12 @@ export function encodeSyncReply(r: SyncReply): Uint8Array {
 
 export function decodeSyncReply(bytes: Uint8Array): SyncReply {
   return guarded(() => {
-    const dec = decoding.createDecoder(bytes);
-    const target = decoding.readVarString(dec);
-    const diff = decoding.readVarUint8Array(dec);
-    return { target, diff, stateVector: decoding.readVarUint8Array(dec), digest: decoding.readVarUint8Array(dec) };
+    const dec = new ByteReader(bytes);
+    const target = dec.readVarString(MAX_FIELD, 'the target node');
+    const diff = dec.readVarBytes(bytes.length, 'the diff');
+    const reply = { target, diff, stateVector: dec.readVarBytes(bytes.length), digest: dec.readVarBytes(bytes.length) };
+    dec.expectEnd('the sync reply');
+    return reply;
   });
 }
 
