@@ -24,4 +24,4 @@ runKvConformance('LevelKv', async () => {
       await cleanup();
     },
   };
-});
+}, { persistent: true });
