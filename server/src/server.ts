@@ -17,11 +17,14 @@ import { join } from 'node:path';
 import { Cluster, parseClusterNodes, type RedisTarget } from './cluster/index.js';
 import { LevelKv } from './persistence/level-kv.js';
 import { MemoryKv } from './persistence/memory-kv.js';
+import { createTelemetry, serverSources, telemetryOptions, type Telemetry } from './telemetry/index.js';
 
 export interface ServerDeps {
   readonly logger?: Logger;
   /** The document store; defaults to the one `config.storage` names. */
   readonly store?: DocumentStore;
+  /** Telemetry (tests inject one with in-memory exporters; the caller then shuts it down). Default: from `config`. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface SkeinServer {
@@ -34,6 +37,8 @@ export interface SkeinServer {
   readonly store: DocumentStore;
   /** The cluster node, when a Redis URL or Redis Cluster nodes are configured. */
   readonly cluster: Cluster | undefined;
+  /** Traces, metrics and the health model (docs/observability.md). */
+  readonly telemetry: Telemetry;
   connectionCount(): number;
   /**
    * Graceful shutdown: stop accepting, close sockets with 1001, flush every document, close
@@ -45,11 +50,12 @@ export interface SkeinServer {
 /** The composition root: the only place that picks concrete adapters. */
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<SkeinServer> {
   const logger = deps.logger ?? createLogger(config.logLevel);
+  const telemetry = deps.telemetry ?? (await createTelemetry(telemetryOptions(config, VERSION, nodeName(config)), logger, VERSION));
   // Checked before the store opens: a wrong --static-dir fails fast with nothing to clean up.
   const staticFiles = config.staticDir === '' ? undefined : await openStaticFiles(config.staticDir);
-  const store = deps.store ?? (await createStore(config, logger));
+  const store = deps.store ?? (await createStore(config, logger, telemetry));
   // Cluster: only with Redis configured; otherwise a single node that needs no Redis.
-  const cluster = await createCluster(config, logger).catch(async (err: unknown) => {
+  const cluster = await createCluster(config, logger, telemetry).catch(async (err: unknown) => {
     if (deps.store === undefined) await store.close().catch(() => undefined);
     throw err;
   });
@@ -59,13 +65,16 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     unloadDelayMs: config.unloadDelayMs,
     loadTimeoutMs: config.loadTimeoutMs,
     ...(cluster === undefined ? {} : { observer: cluster }),
+    telemetry,
   });
   const transport = new WsTransport(registry, logger, {
     maxMessageBytes: config.maxMessageBytes,
     maxBufferedBytes: config.maxBufferedBytes,
     maxLoadBacklogBytes: config.maxLoadBacklogBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    telemetry,
   });
+  telemetry.attach(serverSources({ connections: () => transport.connectionCount, registry, store, cluster }));
   let closing: Promise<string[]> | undefined;
   const readiness = (): ReadinessReport => {
     if (closing !== undefined) {
@@ -93,6 +102,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         ...(cluster === undefined ? {} : { clusterNodes: cluster.health().nodes + 1, clusterOutbox: cluster.health().outbox }),
       }),
       ...(staticFiles === undefined ? {} : { staticFiles }),
+      health: () => telemetry.health(),
+      metrics: telemetry.metricsHandler,
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
@@ -100,6 +111,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
     await cluster?.close(0).catch(() => undefined);
     if (deps.store === undefined) await store.close().catch(() => undefined);
+    if (deps.telemetry === undefined) await telemetry.shutdown();
+    else telemetry.detach();
     throw err;
   });
   logger.info({ host: config.host, port: address.port, url: `ws://${formatHost(config.host)}:${address.port}`, storage: config.storage, version: VERSION, ...(staticFiles === undefined ? {} : { staticDir: staticFiles.root }) }, 'listening');
@@ -126,6 +139,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     if (unflushed.length > 0) {
       logger.error({ code: 'SKEIN_ERR_STORAGE_WRITE', documents: unflushed }, 'documents not flushed at shutdown');
     }
+    // Last: the spans of the final flushes are exported too.
+    if (deps.telemetry === undefined) await telemetry.shutdown();
+    else telemetry.detach();
     logger.info('shut down');
     return unflushed;
   };
@@ -137,22 +153,23 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     registry,
     store,
     cluster,
+    telemetry,
     connectionCount: () => transport.connectionCount,
     close: () => (closing ??= shutdown()),
   };
 }
 
-async function createStore(config: Config, logger: Logger): Promise<DocumentStore> {
+async function createStore(config: Config, logger: Logger, telemetry: Telemetry): Promise<DocumentStore> {
   switch (config.storage) {
     case 'memory':
       return new MemoryStore();
     case 'leveldb':
-      return openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules });
+      return openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules, telemetry });
   }
 }
 
 /** The cluster node when Redis is configured (`--redis-url` or `--redis-cluster-nodes`), else undefined. */
-async function createCluster(config: Config, logger: Logger): Promise<Cluster | undefined> {
+async function createCluster(config: Config, logger: Logger, telemetry: Telemetry): Promise<Cluster | undefined> {
   if (config.redisUrl === '' && config.redisClusterNodes === '') return undefined;
   if (config.redisUrl !== '' && config.redisClusterNodes !== '') {
     throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'give either --redis-url or --redis-cluster-nodes, not both');
@@ -166,7 +183,7 @@ async function createCluster(config: Config, logger: Logger): Promise<Cluster | 
   // LevelDB inside the data directory, or memory with the memory store.
   const outboxKv = config.storage === 'leveldb' ? await LevelKv.open(join(config.dataDir, 'cluster-outbox')) : new MemoryKv();
   return Cluster.start({
-    nodeId: config.nodeId === '' ? `${hostname()}-${process.pid}` : config.nodeId,
+    nodeId: nodeName(config),
     target,
     ackPolicy: config.clusterAck,
     heartbeatMs: config.clusterHeartbeatMs,
@@ -175,7 +192,13 @@ async function createCluster(config: Config, logger: Logger): Promise<Cluster | 
     maxBackoffMs: config.redisMaxBackoffMs,
     outboxKv,
     logger,
+    telemetry,
   });
+}
+
+/** This node's name: `--node-id`, else `<hostname>-<pid>` (the cluster's presence name and `service.instance.id`). */
+function nodeName(config: Config): string {
+  return config.nodeId === '' ? `${hostname()}-${process.pid}` : config.nodeId;
 }
 
 function listen(http: Server, port: number, host: string): Promise<AddressInfo> {

@@ -4,8 +4,9 @@ import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentObserver, ObserverContext } from '../documents/observer.js';
 import type { KvStore } from '../persistence/kv-store.js';
 import type { Logger } from '../telemetry/logger.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { DocReplica } from './doc-replica.js';
-import { Kind, decodeEnvelope, encodeEnvelope, encodeHeartbeat, type Envelope } from './envelope.js';
+import { KIND_NAMES, Kind, decodeEnvelope, encodeEnvelope, encodeHeartbeat, type Envelope } from './envelope.js';
 import { NODES_CHANNEL, docKeys, docNameOfChannel } from './keys.js';
 import { Outbox } from './outbox.js';
 import { RedisLink, type LinkStatus, type RedisTarget } from './redis-link.js';
@@ -29,6 +30,8 @@ export interface ClusterOptions {
   /** Where the outbox lives (a LevelDB of its own, or memory). The cluster closes it. */
   readonly outboxKv: KvStore;
   readonly logger: Logger;
+  /** Spans (trace context carried in the envelope) and metrics; docs/observability.md. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface ClusterHealth {
@@ -66,12 +69,14 @@ export class Cluster implements DocumentObserver {
   #lastHeartbeat = 0;
   #tick: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #tel: Telemetry;
 
   private constructor(options: ClusterOptions, outbox: Outbox) {
     this.#opts = options;
     this.nodeId = options.nodeId;
     this.#nodeKey = `${options.nodeId}#${this.#incarnation}`;
     this.#log = options.logger.child({ node: options.nodeId });
+    this.#tel = options.telemetry ?? Telemetry.disabled();
     this.#outbox = outbox;
     this.#link = new RedisLink({
       target: options.target,
@@ -126,6 +131,7 @@ export class Cluster implements DocumentObserver {
       logger: this.#log,
       publish: (kind, payload) => this.#publish(name, channel, kind, payload),
       persist: (update) => ctx.persist(update),
+      repaired: (direction) => this.#tel.antiEntropyRepair(direction),
     });
     replica.start(ctx.remote);
     replica.tierPending = this.#tierMissed.delete(name);
@@ -190,7 +196,10 @@ export class Cluster implements DocumentObserver {
   #publish(name: string, channel: string, kind: Kind, payload: Uint8Array): boolean {
     const seq = (this.#seqs.get(name) ?? 0) + 1;
     this.#seqs.set(name, seq);
-    return this.#link.publish(channel, this.#envelope(kind, seq, payload));
+    // A PRODUCER span (child of the change's span) whose context travels in the envelope.
+    return this.#tel.clusterPublish(name, KIND_NAMES[kind], payload.byteLength, (traceparent) =>
+      this.#link.publish(channel, this.#envelope(kind, seq, payload, traceparent)),
+    );
   }
 
   #nodesSeq = 0;
@@ -198,9 +207,8 @@ export class Cluster implements DocumentObserver {
     this.#link.publish(NODES_CHANNEL, this.#envelope(kind, ++this.#nodesSeq, payload));
   }
 
-  #envelope(kind: Kind, seq: number, payload: Uint8Array): Uint8Array {
-    // traceparent: reserved for the W3C trace context (observability comes later).
-    return encodeEnvelope({ kind, nodeId: this.nodeId, incarnation: this.#incarnation, seq, traceparent: '', payload });
+  #envelope(kind: Kind, seq: number, payload: Uint8Array, traceparent = ''): Uint8Array {
+    return encodeEnvelope({ kind, nodeId: this.nodeId, incarnation: this.#incarnation, seq, traceparent, payload });
   }
 
   #onMessage(channel: string, message: Uint8Array): void {
@@ -219,7 +227,8 @@ export class Cluster implements DocumentObserver {
     const name = docNameOfChannel(channel);
     const replica = name === undefined ? undefined : this.#replicas.get(name);
     try {
-      replica?.receive(env, key);
+      // A CONSUMER span, child of the sender's PRODUCER span (the envelope's traceparent).
+      if (replica !== undefined) this.#tel.clusterProcess(env.traceparent, name, KIND_NAMES[env.kind], env.payload.byteLength, () => replica.receive(env, key));
     } catch (err) {
       this.#log.warn({ code: 'SKEIN_ERR_CLUSTER_ENVELOPE', doc: name, err: errMessage(err) }, 'dropped a malformed cluster message');
     }

@@ -17,6 +17,8 @@ export interface ReplicaContext {
   publish(kind: Kind, payload: Uint8Array): boolean;
   /** Store a change received from the cluster locally. */
   persist(update: Uint8Array): Promise<void>;
+  /** Anti-entropy healed a gap: a diff applied here (`received`) or sent to a peer (`sent`). Telemetry. */
+  repaired?(direction: 'received' | 'sent'): void;
 }
 
 interface AwarenessChange {
@@ -155,16 +157,21 @@ export class DocReplica {
     const weLack = hasMore(req.stateVector, mine);
     if (!theyLack && !weLack) return;
     const diff = theyLack ? Y.encodeStateAsUpdate(doc, req.stateVector) : new Uint8Array(0);
+    if (theyLack) this.#ctx.repaired?.('sent');
     this.#ctx.publish(Kind.SyncReply, encodeSyncReply({ target: `${env.nodeId}#${env.incarnation}`, diff, stateVector: mine, digest }));
   }
 
   #onSyncReply(env: Envelope): void {
     const reply = decodeSyncReply(env.payload);
-    if (reply.diff.byteLength > 0) this.#apply(reply.diff, this.#origin(env.nodeId));
+    if (reply.diff.byteLength > 0) {
+      this.#apply(reply.diff, this.#origin(env.nodeId));
+      this.#ctx.repaired?.('received');
+    }
     if (reply.target !== this.#ctx.nodeKey) return;
     // The replier lacks something we hold: send it (as an update every node may use).
     const doc = this.handle.doc;
     if (hasMore(Y.encodeStateVector(doc), reply.stateVector) || !sameBytes(this.#digest(), reply.digest)) {
+      this.#ctx.repaired?.('sent');
       this.#ctx.publish(Kind.Update, Y.encodeStateAsUpdate(doc, reply.stateVector));
     }
   }

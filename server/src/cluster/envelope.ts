@@ -40,6 +40,12 @@ export const Kind = {
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
+/** Kind names as telemetry reports them (`skein.cluster.message.kind`). */
+export const KIND_NAMES: Readonly<Record<Kind, string>> = {
+  [Kind.Update]: 'update', [Kind.Awareness]: 'awareness', [Kind.SyncRequest]: 'sync-request', [Kind.SyncReply]: 'sync-reply',
+  [Kind.Heartbeat]: 'heartbeat', [Kind.Leave]: 'leave', [Kind.AwarenessQuery]: 'awareness-query',
+};
+
 export interface Envelope {
   readonly kind: Kind;
   readonly nodeId: string;

@@ -118,6 +118,28 @@ export const ERRORS = {
   SKEIN_ERR_CLUSTER_ENVELOPE: {
     summary: 'A message from another node (through Redis) was malformed or could not be applied; it was dropped and logged (anti-entropy heals).',
   },
+  // Health alerts: reasons of `/health` and codes of alert log events (docs/observability.md)
+  SKEIN_ERR_HEALTH_PERSISTENCE_FAILING: {
+    summary: 'Storage batch writes are failing and being retried (degraded; unhealthy from `healthFailureThreshold` consecutive failures); acknowledgements wait.',
+  },
+  SKEIN_ERR_HEALTH_PERSISTENCE_ERROR_RATE: {
+    summary: 'More than 1 % of the storage writes in the health window failed (degraded).',
+  },
+  SKEIN_ERR_HEALTH_PERSISTENCE_SLOW: {
+    summary: 'The p95 storage write latency of a strategy exceeds its `healthPersistLatencyMs` threshold (degraded; 10x: unhealthy).',
+  },
+  SKEIN_ERR_HEALTH_RECORDS_QUARANTINED: {
+    summary: 'Damaged stored records (bad checksum) were found and quarantined within the health window (degraded).',
+  },
+  SKEIN_ERR_HEALTH_INTEGRITY_MISMATCH: {
+    summary: 'The integrity scan found a loaded document whose stored state does not match memory (unhealthy).',
+  },
+  SKEIN_ERR_HEALTH_INTEGRITY_SCAN_FAILED: {
+    summary: 'The integrity scan could not read the stored state of a loaded document (degraded).',
+  },
+  SKEIN_ERR_HEALTH_EVENT_LOOP_LAG: {
+    summary: 'The event-loop delay p99 exceeds `healthEventLoopLagMs` (degraded; 5x: unhealthy).',
+  },
   // Process
   SKEIN_ERR_CONFIG_INVALID: { summary: 'A configuration value (flag, environment variable or file) is invalid.', exitCode: 2 },
   SKEIN_ERR_USAGE: { summary: 'The command line could not be parsed (unknown command or option).', exitCode: 2 },

@@ -7,6 +7,7 @@ import { DocKind, docKey } from './key-layout.js';
 import type { KvOp } from './kv-store.js';
 import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
+import type { TraceContext } from '../telemetry/telemetry.js';
 
 /** An accepted update that is not yet durable. */
 interface Pending {
@@ -18,6 +19,8 @@ interface Pending {
   readonly reject: (err: SkeinError) => void;
   /** Settles (never rejects) when the append settles; what `flush` waits on. */
   readonly settled: Promise<void>;
+  /** The trace context the update was accepted in (tracing on): its batch span's parent or link. */
+  readonly trace: TraceContext | undefined;
 }
 
 /**
@@ -89,7 +92,7 @@ export class DocumentLog {
       reject = rej;
     });
     const settled = promise.then(noop, noop);
-    this.#pending.push({ bytes, clocks, seq: undefined, resolve, reject, settled });
+    this.#pending.push({ bytes, clocks, seq: undefined, resolve, reject, settled, trace: this.#ctx.telemetry?.captureContext() });
     this.#pendingBytes += bytes.length;
     if (this.strategy.kind === 'immediate') this.#requestWrite(false);
     else this.#armDebounce(this.strategy.waitMs, this.strategy.maxWaitMs);
@@ -238,7 +241,9 @@ export class DocumentLog {
       state = await this.#ensureState();
       for (const item of items) item.seq ??= state.nextSeq++;
       meta = metaAfterAppend(state.meta, items, this.#ctx.timers.now());
-      await this.#ctx.kv.batch(this.#appendOps(state, meta, items), { sync: true });
+      const ops = this.#appendOps(state, meta, items);
+      const write = (): Promise<void> => this.#ctx.kv.batch(ops, { sync: true });
+      await (this.#ctx.telemetry?.persistenceWrite(this.strategy.kind, items, this.#failures + 1, write) ?? write());
     } catch (err) {
       this.#writeFailed(toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE'));
       return;

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors/registry.js';
 import type { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { KvStore } from './kv-store.js';
 
 /** Timer source of the engine: injectable so tests drive debounce and retry deterministically. */
@@ -98,6 +99,8 @@ export interface EngineContext {
   readonly counters: StoreCounters;
   readonly compaction: CompactionPolicy;
   readonly retry: RetryPolicy;
+  /** Spans and metrics of batch writes, and the health model's persistence figures. */
+  readonly telemetry?: Telemetry;
   allocateDocId(): number;
   allocateQuarantineId(): number;
 }

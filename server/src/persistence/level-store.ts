@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CompactionOutcome } from './compaction.js';
 import { DocumentLog } from './document-log.js';
 import {
@@ -31,6 +32,8 @@ export interface LevelStoreOptions {
   /** Default bound for `close()` / `shutdown()`. Default 10 000 ms. */
   readonly closeTimeoutMs?: number;
   readonly level?: LevelKvOptions;
+  /** Spans and metrics of batch writes (docs/observability.md). */
+  readonly telemetry?: Telemetry;
 }
 
 export interface CloseReport {
@@ -73,6 +76,7 @@ export async function openLevelStore(options: LevelStoreOptions): Promise<LevelS
   let nextQuarantineId = ids.nextQuarantineId;
   const ctx: EngineContext = {
     kv, logger: options.logger, timers, counters, compaction, retry,
+    ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
     allocateDocId: () => nextDocId++,
     allocateQuarantineId: () => nextQuarantineId++,
   };

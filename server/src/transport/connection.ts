@@ -13,6 +13,7 @@ import {
   type Message,
 } from '@skein/protocol';
 import type { Logger } from '../telemetry/logger.js';
+import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { InvalidUpdateError, type DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
@@ -28,6 +29,9 @@ export interface ConnectionDeps {
   readonly registry: DocumentRegistry;
   readonly logger: Logger;
   readonly limits: ConnectionLimits;
+  readonly telemetry?: Telemetry;
+  /** The trace of this connection's opening (when tracing is on). */
+  readonly upgrade?: ConnectionTrace;
 }
 
 let nextId = 1;
@@ -45,6 +49,7 @@ export class Connection implements Peer {
   readonly #ws: WebSocket;
   readonly #deps: ConnectionDeps;
   readonly #log: Logger;
+  readonly #tel: Telemetry;
   #handle: DocumentHandle | undefined;
   #backlog: Uint8Array[] | undefined = [];
   #backlogBytes = 0;
@@ -65,6 +70,7 @@ export class Connection implements Peer {
     this.docName = docName;
     this.#deps = deps;
     this.#log = deps.logger.child({ conn: this.id, doc: docName });
+    this.#tel = deps.telemetry ?? Telemetry.disabled();
   }
 
   get closed(): boolean {
@@ -88,7 +94,9 @@ export class Connection implements Peer {
     ws.on('pong', () => (this.awaitingPong = false));
     ws.on('error', (err: Error & { code?: string }) => this.#onSocketError(err));
     ws.once('close', (code: number) => this.#onClose(code));
-    const opened = this.#deps.registry.open(this.docName, this);
+    const open = (): Promise<DocumentHandle> => this.#deps.registry.open(this.docName, this);
+    // In the connection's trace: the document load it may start is a child span.
+    const opened = this.#deps.upgrade?.run(open) ?? open();
     opened.then(
       (handle) => this.#onOpened(handle),
       (err: unknown) => this.fail(toSkeinError(err, 'SKEIN_ERR_DOC_LOAD_FAILED')),
@@ -112,6 +120,7 @@ export class Connection implements Peer {
       this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#deps.limits.maxBufferedBytes} bytes buffered`));
       return;
     }
+    this.#tel.messageSent(message.byteLength);
     this.#ws.send(message, { binary: true });
   }
 
@@ -126,6 +135,7 @@ export class Connection implements Peer {
     if (this.#closed) return;
     const level = err.code === 'SKEIN_ERR_SHUTTING_DOWN' ? 'debug' : 'warn';
     this.#log[level]({ code: err.code, err: err.message }, 'closing connection');
+    this.#deps.upgrade?.failed(err.code);
     this.close(err.spec.closeCode ?? 1011, err.code);
   }
 
@@ -153,6 +163,7 @@ export class Connection implements Peer {
       if (this.#closed) return;
       this.#process(handle, bytes);
     }
+    this.#deps.upgrade?.opened(this.id);
   }
 
   #onMessage(data: RawData): void {
@@ -181,15 +192,22 @@ export class Connection implements Peer {
 
   #dispatch(handle: DocumentHandle, message: Message): void {
     switch (message.type) {
-      case 'sync-step1':
+      case 'sync-step1': {
+        const started = performance.now();
         decodeStateVector(message.stateVector);
-        this.#reply(encodeSyncStep2(handle.diffFor(message.stateVector)));
+        const reply = encodeSyncStep2(handle.diffFor(message.stateVector));
+        this.#reply(reply);
+        this.#tel.syncAnswered(this.#deps.upgrade, started, message.stateVector.byteLength, reply.byteLength);
         return;
+      }
       case 'sync-step2':
       case 'sync-update':
-        this.#applyUpdate(handle, message.update);
+        this.#tel.applyUpdate(this.#deps.upgrade, message.type, message.update.byteLength, handle.peerCount - 1, () =>
+          this.#applyUpdate(handle, message.update),
+        );
         return;
       case 'awareness':
+        this.#tel.awarenessReceived();
         decodeAwarenessUpdate(message.update);
         handle.applyClientAwareness(message.update, this);
         return;
@@ -260,6 +278,7 @@ export class Connection implements Peer {
 
   #onClose(code: number): void {
     this.#closed = true;
+    this.#deps.upgrade?.closed();
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');
   }

@@ -2,6 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../telemetry/logger.js';
+import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { Connection, type ConnectionLimits } from './connection.js';
@@ -9,6 +10,7 @@ import { docNameFromUrl } from './doc-name.js';
 
 export interface TransportOptions extends ConnectionLimits {
   readonly heartbeatIntervalMs: number;
+  readonly telemetry?: Telemetry;
 }
 
 /**
@@ -23,12 +25,14 @@ export class WsTransport {
   readonly #logger: Logger;
   readonly #options: TransportOptions;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #telemetry: Telemetry;
   #accepting = true;
 
   constructor(registry: DocumentRegistry, logger: Logger, options: TransportOptions) {
     this.#registry = registry;
     this.#logger = logger;
     this.#options = options;
+    this.#telemetry = options.telemetry ?? Telemetry.disabled();
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
@@ -50,10 +54,15 @@ export class WsTransport {
       if (!this.#accepting) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
       docName = docNameFromUrl(req.url);
     } catch (err) {
-      refuseUpgrade(socket, toSkeinError(err));
+      const e = toSkeinError(err);
+      this.#telemetry.upgradeRefused(e.code);
+      refuseUpgrade(socket, e);
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws, docName));
+    const upgrade = this.#telemetry.upgradeStarted(docName);
+    // A handshake ws rejects never reaches #accept: the socket's close ends the trace (a no-op once opened).
+    socket.once('close', () => upgrade.closed());
+    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws, docName, upgrade));
   };
 
   /** Stop accepting, close every socket with `code`, terminate stragglers after `graceMs`. */
@@ -72,8 +81,9 @@ export class WsTransport {
     this.#wss.close();
   }
 
-  #accept(ws: WebSocket, docName: string): void {
+  #accept(ws: WebSocket, docName: string, upgrade: ConnectionTrace): void {
     if (!this.#accepting) {
+      upgrade.failed('SKEIN_ERR_SHUTTING_DOWN');
       ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
       return;
     }
@@ -81,6 +91,8 @@ export class WsTransport {
       registry: this.#registry,
       logger: this.#logger,
       limits: this.#options,
+      telemetry: this.#telemetry,
+      upgrade,
     });
     this.#connections.add(conn);
     void conn.start().then(() => this.#connections.delete(conn));

@@ -1,0 +1,124 @@
+import * as Y from 'yjs';
+import type { TelemetrySources } from './sources.js';
+
+export interface IntegrityResult {
+  readonly checked: number;
+  readonly mismatched: readonly string[];
+  readonly failed: readonly { readonly name: string; readonly error: string }[];
+}
+
+export interface IntegrityState {
+  /** Scans completed since start. */
+  readonly scans: number;
+  readonly lastScanAt: number | null;
+  readonly lastChecked: number;
+  /** Loaded documents whose stored state lacks (or exceeds) what memory holds, until re-checked clean. */
+  readonly mismatched: readonly string[];
+  /** Documents whose stored state could not be read in the last scan. */
+  readonly unreadable: readonly string[];
+}
+
+/**
+ * The background integrity scan: for a rotating sample of the loaded documents, read what the
+ * store holds (its checksums are verified on the way: a damaged record is quarantined and
+ * counted), decode it into a fresh Y.Doc and compare its state vector with the live one.
+ *
+ * Memory may move on while the store is read, so the check is `memory before ≤ stored ≤
+ * memory after` per client clock: stored must hold everything memory held when the scan
+ * started, and nothing memory does not hold afterwards.
+ */
+export class IntegrityScanner {
+  readonly #sample: number;
+  #cursor = 0;
+  #scans = 0;
+  #lastScanAt: number | null = null;
+  #lastChecked = 0;
+  readonly #mismatched = new Set<string>();
+  #unreadable: string[] = [];
+  #running: Promise<IntegrityResult> | undefined;
+
+  constructor(sample: number) {
+    this.#sample = Math.max(1, sample);
+  }
+
+  state(sources: TelemetrySources | undefined): IntegrityState {
+    // Unloaded documents leave the mismatch list (they are re-checked when loaded again).
+    if (sources !== undefined) {
+      const loaded = new Set(sources.documentNames());
+      for (const name of this.#mismatched) if (!loaded.has(name)) this.#mismatched.delete(name);
+    }
+    return {
+      scans: this.#scans,
+      lastScanAt: this.#lastScanAt,
+      lastChecked: this.#lastChecked,
+      mismatched: [...this.#mismatched],
+      unreadable: this.#unreadable,
+    };
+  }
+
+  /** One scan (a scan already running is joined, never doubled). */
+  scan(sources: TelemetrySources): Promise<IntegrityResult> {
+    this.#running ??= this.#scan(sources).finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #scan(sources: TelemetrySources): Promise<IntegrityResult> {
+    const names = this.#pick(sources.documentNames());
+    const mismatched: string[] = [];
+    const failed: { name: string; error: string }[] = [];
+    let checked = 0;
+    for (const name of names) {
+      const before = sources.memoryStateVector(name);
+      if (before === undefined) continue;
+      let stored: Uint8Array;
+      try {
+        stored = storedStateVector(await sources.loadStored(name));
+      } catch (err) {
+        failed.push({ name, error: err instanceof Error ? err.message : String(err) });
+        continue;
+      }
+      const after = sources.memoryStateVector(name);
+      if (after === undefined) continue;
+      checked++;
+      if (covers(stored, before) && covers(after, stored)) this.#mismatched.delete(name);
+      else {
+        this.#mismatched.add(name);
+        mismatched.push(name);
+      }
+    }
+    this.#scans++;
+    this.#lastScanAt = Date.now();
+    this.#lastChecked = checked;
+    this.#unreadable = failed.map((f) => f.name);
+    return { checked, mismatched, failed };
+  }
+
+  /** The next `sample` names, round robin over the loaded documents. */
+  #pick(all: readonly string[]): string[] {
+    if (all.length <= this.#sample) return [...all];
+    const out: string[] = [];
+    for (let i = 0; i < this.#sample; i++) out.push(all[(this.#cursor + i) % all.length] ?? '');
+    this.#cursor = (this.#cursor + this.#sample) % all.length;
+    return out;
+  }
+}
+
+/** State vector of the document the stored updates decode to (pending structs excluded, as in memory). */
+function storedStateVector(updates: readonly Uint8Array[]): Uint8Array {
+  const doc = new Y.Doc({ gc: true });
+  try {
+    Y.transact(doc, () => {
+      for (const update of updates) Y.applyUpdate(doc, update);
+    });
+    return Y.encodeStateVector(doc);
+  } finally {
+    doc.destroy();
+  }
+}
+
+/** True when state vector `a` has every client clock of `b` (a ≥ b). */
+export function covers(a: Uint8Array, b: Uint8Array): boolean {
+  const sa = Y.decodeStateVector(a);
+  for (const [client, clock] of Y.decodeStateVector(b)) if ((sa.get(client) ?? 0) < clock) return false;
+  return true;
+}

@@ -1,0 +1,388 @@
+import {
+  SpanKind, context, createNoopMeter, type Context, type Link, type Tracer,
+} from '@opentelemetry/api';
+import type { ServerResponse } from 'node:http';
+import { HealthMonitor, type HealthOptions, type HealthReport } from './health.js';
+import { IntegrityScanner, type IntegrityResult } from './integrity.js';
+import { Instruments, SOURCE_ATTRS } from './instruments.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import { ATTR, HEALTH_CODE, SPAN } from './names.js';
+import type { StrategyName } from './option-parsers.js';
+import { DEFAULT_LATENCY_THRESHOLDS } from './option-parsers.js';
+import { EventLoopMonitor, type EventLoopSample } from './runtime.js';
+import {
+  buildResource, startMetrics, startTracing, type MetricsHandle, type MetricsSetup, type ResourceOptions, type TracingHandle, type TracingSetup,
+} from './sdk.js';
+import { ConnTrace, where, type ConnectionTrace } from './connection-trace.js';
+import { MAX_LINKS, errorCode, failSpan, inSpan, inSpanAsync, spanContextOf } from './spans.js';
+import type { TelemetrySources } from './sources.js';
+import { extractTraceContext, formatTraceparent, injectTraceContext } from './trace-context.js';
+
+export interface TelemetryOptions {
+  readonly resource: ResourceOptions;
+  /** Absent: tracing off (a no-op tracer; hooks cost a branch). */
+  readonly tracing?: TracingSetup;
+  /** Absent: metrics off (a no-op meter). */
+  readonly metrics?: MetricsSetup;
+  readonly health: HealthOptions;
+  /** Background integrity scan: period (0: off) and documents per scan. */
+  readonly integrity: { readonly intervalMs: number; readonly sample: number };
+  /** Event-loop sampling and alert evaluation period. Default 5 000 ms. */
+  readonly sampleIntervalMs?: number;
+}
+
+export interface LoadTrace {
+  loaded(updates: readonly Uint8Array[], remoteParts: number): void;
+  failed(code: string): void;
+}
+
+/** An OpenTelemetry context, as other modules hold it (they never import the OpenTelemetry API). */
+export type TraceContext = Context;
+
+/** A queued update as the persistence hook sees it: its bytes and the trace context it was accepted in. */
+export interface TracedItem {
+  readonly bytes: Uint8Array;
+  readonly trace?: Context | undefined;
+}
+
+/** Cluster message kinds traced as spans (others are only counted: heartbeats, awareness, requests). */
+const TRACED_KINDS: ReadonlySet<string> = new Set(['update', 'sync-reply']);
+const CHANNEL_TEMPLATE = 'skein:{doc}:ch';
+
+/**
+ * Skein's telemetry: traces (off unless configured), metrics (cheap counters, on by default),
+ * the health model and its alerts. Modules receive it injected and call its hooks; each hook
+ * costs a branch and a few additions while tracing is off.
+ */
+export class Telemetry {
+  /** Tracing is on (spans are recorded per the sampler). */
+  readonly tracing: boolean;
+  readonly #tracer: Tracer | undefined;
+  readonly #tracingHandle: TracingHandle | undefined;
+  readonly #metricsHandle: MetricsHandle | undefined;
+  readonly #inst: Instruments;
+  readonly #health: HealthMonitor;
+  readonly #integrity: IntegrityScanner;
+  readonly #opts: TelemetryOptions;
+  readonly #logger: Logger;
+  #sources: TelemetrySources | undefined;
+  #loop: EventLoopMonitor | undefined;
+  #scanTimer: NodeJS.Timeout | undefined;
+  #lastLoop: EventLoopSample = { p99Ms: 0, maxMs: 0, meanMs: 0, at: 0 };
+
+  /** @internal use `createTelemetry` or `Telemetry.disabled()`. */
+  constructor(options: TelemetryOptions, logger: Logger, tracing?: TracingHandle, metrics?: MetricsHandle) {
+    this.#opts = options;
+    this.#logger = logger;
+    this.#tracingHandle = tracing;
+    this.#tracer = tracing?.tracer;
+    this.tracing = tracing !== undefined;
+    this.#metricsHandle = metrics;
+    this.#health = new HealthMonitor(options.health, logger, (code) => this.#inst.alerts.add(1, { [ATTR.healthCode]: code }));
+    this.#integrity = new IntegrityScanner(options.integrity.sample);
+    this.#inst = new Instruments(metrics?.meter ?? createNoopMeter(), {
+      sources: () => this.#sources,
+      health: () => this.#health.status,
+      eventLoop: () => this.#lastLoop,
+    });
+  }
+
+  /** Tracing and metrics off, no health timers: what modules use when none is injected. */
+  static disabled(): Telemetry {
+    return (disabled ??= new Telemetry(DISABLED_OPTIONS, silentLogger()));
+  }
+
+  /** Answers a Prometheus scrape; undefined when metrics are off. */
+  get metricsHandler(): ((res: ServerResponse) => void) | undefined {
+    return this.#metricsHandle?.serve;
+  }
+
+  // --- transport -------------------------------------------------------------------------
+
+  upgradeRefused(code: string): void {
+    this.#inst.upgrades.add(1, { [ATTR.outcome]: 'refused', [ATTR.errorType]: code });
+  }
+
+  upgradeStarted(docName: string): ConnectionTrace {
+    const span = this.#tracer?.startSpan(SPAN.connectionUpgrade, { kind: SpanKind.SERVER, root: true });
+    if (span?.isRecording() === true) span.setAttribute(ATTR.documentName, docName);
+    return new ConnTrace(span, (outcome) => this.#inst.upgrades.add(1, { [ATTR.outcome]: outcome }));
+  }
+
+  /** Apply one client update message (`fn`: apply, fan out, persist) in its own span. */
+  applyUpdate<T>(conn: ConnectionTrace | undefined, type: string, bytes: number, peers: number, fn: () => T): T {
+    const t = this.#inst.traffic;
+    t.updatesFromClients++;
+    t.updateBytesFromClients += bytes;
+    const start = performance.now();
+    const tracer = this.#tracer;
+    const out = tracer === undefined ? fn() : inSpan(tracer, SPAN.updateApply, SpanKind.SERVER, where(conn), (span) => {
+      if (span.isRecording()) span.setAttributes({ [ATTR.messageType]: type, [ATTR.updateBytes]: bytes, [ATTR.peers]: peers });
+      return fn();
+    });
+    this.#inst.fanoutDuration.record((performance.now() - start) / 1000, SOURCE_ATTRS.client);
+    return out;
+  }
+
+  /** A sync step 1 was answered with sync step 2 (`startedAt`: `performance.now()` when it arrived). */
+  syncAnswered(conn: ConnectionTrace | undefined, startedAt: number, stateVectorBytes: number, replyBytes: number): void {
+    this.#inst.traffic.syncRequests++;
+    const tracer = this.#tracer;
+    if (tracer === undefined) return;
+    const w = where(conn);
+    const span = tracer.startSpan(
+      SPAN.sync,
+      { kind: SpanKind.SERVER, startTime: startedAt, ...(w.parent === undefined ? { root: true, links: [...w.links] } : {}) },
+      w.parent,
+    );
+    if (span.isRecording()) span.setAttributes({ [ATTR.stateVectorBytes]: stateVectorBytes, [ATTR.replyBytes]: replyBytes });
+    span.end();
+  }
+
+  awarenessReceived(): void {
+    this.#inst.traffic.awareness++;
+  }
+
+  messageSent(bytes: number): void {
+    const t = this.#inst.traffic;
+    t.messagesSent++;
+    t.bytesSent += bytes;
+  }
+
+  // --- documents ---------------------------------------------------------------------------
+
+  /** A document load starts (in the active context: the opening connection's trace). */
+  documentLoadStarted(name: string): LoadTrace {
+    const start = performance.now();
+    const span = this.#tracer?.startSpan(SPAN.documentLoad, { kind: SpanKind.INTERNAL }, context.active());
+    if (span?.isRecording() === true) span.setAttribute(ATTR.documentName, name);
+    let ended = false;
+    const end = (outcome: string): void => {
+      if (ended) return;
+      ended = true;
+      this.#inst.loads.add(1, { [ATTR.outcome]: outcome });
+      this.#inst.loadDuration.record((performance.now() - start) / 1000, { [ATTR.outcome]: outcome });
+      span?.end();
+    };
+    return {
+      loaded: (updates, remoteParts) => {
+        if (span?.isRecording() === true) {
+          let bytes = 0;
+          for (const u of updates) bytes += u.byteLength;
+          span.setAttributes({ [ATTR.loadUpdates]: updates.length, [ATTR.loadBytes]: bytes, [ATTR.loadRemoteParts]: remoteParts });
+        }
+        end('ok');
+      },
+      failed: (code) => {
+        if (span !== undefined && !ended) failSpan(span, code);
+        end('failed');
+      },
+    };
+  }
+
+  // --- persistence ---------------------------------------------------------------------------
+
+  /** The context an append is accepted in (undefined while tracing is off): its write span's parent or link. */
+  captureContext(): Context | undefined {
+    return this.#tracer === undefined ? undefined : context.active();
+  }
+
+  /** One synced batch write (`write`) of `items`; feeds the latency histogram, the failure counter and the health model. */
+  async persistenceWrite(strategy: StrategyName, items: readonly TracedItem[], attempt: number, write: () => Promise<void>): Promise<void> {
+    const start = performance.now();
+    const attrs = Instruments.strategyAttrs(strategy);
+    try {
+      const tracer = this.#tracer;
+      if (tracer === undefined) await write();
+      else await this.#tracedWrite(tracer, strategy, items, attempt, write);
+    } catch (err) {
+      const ms = performance.now() - start;
+      this.#health.recordWrite(strategy, ms, false);
+      this.#inst.writes.add(1, { ...attrs, [ATTR.outcome]: 'failed' });
+      this.#inst.writeFailures.add(1, { ...attrs, [ATTR.errorType]: errorCode(err) });
+      throw err;
+    }
+    const ms = performance.now() - start;
+    this.#health.recordWrite(strategy, ms, true);
+    this.#inst.writeDuration.record(ms / 1000, attrs);
+    this.#inst.writes.add(1, { ...attrs, [ATTR.outcome]: 'ok' });
+    this.#inst.writtenUpdates.add(items.length, attrs);
+    let bytes = 0;
+    for (const item of items) bytes += item.bytes.byteLength;
+    this.#inst.writtenBytes.add(bytes, attrs);
+  }
+
+  #tracedWrite(tracer: Tracer, strategy: StrategyName, items: readonly TracedItem[], attempt: number, write: () => Promise<void>): Promise<void> {
+    // The first traced update is the parent (the common one-update batch joins its trace);
+    // every traced update of the batch is linked (OpenTelemetry's batch pattern).
+    const links: Link[] = [];
+    let parent: Context | undefined;
+    for (const item of items) {
+      const sc = spanContextOf(item.trace);
+      if (sc === undefined) continue;
+      parent ??= item.trace;
+      if (links.length < MAX_LINKS) links.push({ context: sc });
+    }
+    if (parent === undefined) return write();
+    return inSpanAsync(tracer, SPAN.persistenceWrite, SpanKind.INTERNAL, { parent, links }, (span) => {
+      if (span.isRecording()) {
+        let bytes = 0;
+        for (const item of items) bytes += item.bytes.byteLength;
+        span.setAttributes({ [ATTR.persistStrategy]: strategy, [ATTR.persistBatchUpdates]: items.length, [ATTR.persistBatchBytes]: bytes, [ATTR.persistAttempt]: attempt });
+      }
+      return write();
+    });
+  }
+
+  // --- cluster -------------------------------------------------------------------------------
+
+  /**
+   * Publish a message to the other nodes: `publish` receives the `traceparent` to put in the
+   * envelope. Updates and anti-entropy replies get a PRODUCER span (child of the active span,
+   * e.g. the client update that caused it); other kinds carry the active context, if any.
+   */
+  clusterPublish<T>(docName: string | undefined, kind: string, bytes: number, publish: (traceparent: string) => T): T {
+    this.#inst.clusterPublished.add(1, { [ATTR.messagingKind]: kind });
+    const tracer = this.#tracer;
+    if (tracer === undefined) return publish('');
+    if (!TRACED_KINDS.has(kind)) return publish(injectTraceContext());
+    const active = context.active();
+    const parent = spanContextOf(active) === undefined ? undefined : active;
+    return inSpan(tracer, SPAN.clusterPublish, SpanKind.PRODUCER, { parent }, (span) => {
+      if (span.isRecording()) span.setAttributes(messagingAttrs('send', 'publish', docName, kind, bytes));
+      return publish(formatTraceparent(span.spanContext()));
+    });
+  }
+
+  /** Process a message another node published, in a CONSUMER span whose parent is the envelope's trace context. */
+  clusterProcess<T>(traceparent: string, docName: string | undefined, kind: string, bytes: number, process: () => T): T {
+    this.#inst.clusterReceived.add(1, { [ATTR.messagingKind]: kind });
+    const isUpdate = kind === 'update';
+    if (isUpdate) {
+      this.#inst.traffic.updatesFromCluster++;
+      this.#inst.traffic.updateBytesFromCluster += bytes;
+    }
+    const tracer = this.#tracer;
+    const start = performance.now();
+    let out: T;
+    if (tracer === undefined || !TRACED_KINDS.has(kind)) out = process();
+    else {
+      const remote = extractTraceContext(traceparent);
+      const parent = spanContextOf(remote) === undefined ? undefined : remote;
+      out = inSpan(tracer, SPAN.clusterProcess, SpanKind.CONSUMER, { parent }, (span) => {
+        if (span.isRecording()) span.setAttributes(messagingAttrs('process', 'process', docName, kind, bytes));
+        return process();
+      });
+    }
+    if (isUpdate) this.#inst.fanoutDuration.record((performance.now() - start) / 1000, SOURCE_ATTRS.cluster);
+    return out;
+  }
+
+  /** Anti-entropy healed a gap: a diff was applied here (`received`) or sent to a peer (`sent`). */
+  antiEntropyRepair(direction: 'received' | 'sent'): void {
+    this.#inst.repairs.add(1, { [ATTR.repairDirection]: direction });
+  }
+
+  // --- health and lifecycle ------------------------------------------------------------------
+
+  /**
+   * Start observing the server: gauges read `sources`; the event-loop monitor, alert
+   * evaluation and the integrity scan start (timers unref'd). Once.
+   */
+  attach(sources: TelemetrySources): void {
+    if (this.#sources !== undefined) return;
+    this.#sources = sources;
+    this.#loop = new EventLoopMonitor(this.#opts.sampleIntervalMs ?? 5_000, (sample) => {
+      this.#lastLoop = sample;
+      this.health();
+    });
+    const every = this.#opts.integrity.intervalMs;
+    if (every > 0) {
+      this.#scanTimer = setInterval(() => void this.scanIntegrity().catch(() => undefined), every);
+      this.#scanTimer.unref();
+    }
+  }
+
+  /** Evaluate the health model now (raises and resolves alerts). */
+  health(): HealthReport {
+    return this.#health.evaluate(this.#sources, this.#integrity.state(this.#sources), this.#lastLoop);
+  }
+
+  /** The largest event-loop delay of the current sampling interval so far (ms). */
+  eventLoopMaxMs(): number {
+    return this.#loop?.currentMaxMs ?? 0;
+  }
+
+  /** Take an event-loop sample now (the timer does it periodically). */
+  sampleEventLoop(): EventLoopSample {
+    this.#lastLoop = this.#loop?.sample() ?? this.#lastLoop;
+    return this.#lastLoop;
+  }
+
+  /** Run one integrity scan now (the background timer runs them periodically). */
+  async scanIntegrity(): Promise<IntegrityResult> {
+    const sources = this.#sources;
+    if (sources === undefined) return { checked: 0, mismatched: [], failed: [] };
+    const result = await this.#integrity.scan(sources);
+    this.#inst.integrityScans.add(1, { [ATTR.outcome]: result.mismatched.length > 0 ? 'mismatch' : result.failed.length > 0 ? 'failed' : 'ok' });
+    if (result.mismatched.length > 0) this.#inst.integrityMismatches.add(result.mismatched.length);
+    for (const name of result.mismatched) {
+      this.#logger.error({ code: HEALTH_CODE.integrityMismatch, doc: name }, 'integrity scan: stored state does not match memory');
+    }
+    this.health();
+    return result;
+  }
+
+  /** Stop timers (the server is closing); spans and metrics still flush in `shutdown`. */
+  detach(): void {
+    this.#loop?.stop();
+    if (this.#scanTimer !== undefined) clearInterval(this.#scanTimer);
+    this.#scanTimer = undefined;
+  }
+
+  /** Flush pending spans. */
+  async forceFlush(): Promise<void> {
+    await this.#tracingHandle?.forceFlush();
+  }
+
+  /** Stop timers, flush and shut the SDK down. Errors are logged, never thrown. */
+  async shutdown(): Promise<void> {
+    this.detach();
+    const results = await Promise.allSettled([this.#tracingHandle?.shutdown(), this.#metricsHandle?.shutdown()]);
+    for (const r of results) {
+      if (r.status === 'rejected') this.#logger.warn({ err: r.reason instanceof Error ? r.reason.message : String(r.reason) }, 'telemetry shutdown failed');
+    }
+  }
+}
+
+function messagingAttrs(type: string, name: string, docName: string | undefined, kind: string, bytes: number): Record<string, string | number> {
+  return {
+    [ATTR.messagingSystem]: 'redis',
+    [ATTR.messagingOperationType]: type,
+    [ATTR.messagingOperationName]: name,
+    [ATTR.messagingDestinationTemplate]: CHANNEL_TEMPLATE,
+    [ATTR.messagingBodySize]: bytes,
+    [ATTR.messagingKind]: kind,
+    ...(docName === undefined ? {} : { [ATTR.documentName]: docName }),
+  };
+}
+
+let disabled: Telemetry | undefined;
+
+const DISABLED_OPTIONS: TelemetryOptions = Object.freeze({
+  resource: { serviceName: 'skein', serviceVersion: '0' },
+  health: { windowMs: 60_000, latencyThresholdMs: DEFAULT_LATENCY_THRESHOLDS, failureThreshold: 5, eventLoopLagMs: 200 },
+  integrity: { intervalMs: 0, sample: 1 },
+});
+
+/** Build telemetry: loads the SDK parts that are switched on (dynamic imports), nothing else. */
+export async function createTelemetry(options: TelemetryOptions, logger: Logger, version: string): Promise<Telemetry> {
+  if (options.tracing === undefined && options.metrics === undefined) return new Telemetry(options, logger);
+  const resource = await buildResource(options.resource);
+  const tracing = options.tracing === undefined ? undefined : await startTracing(options.tracing, resource, version);
+  const metrics = options.metrics === undefined ? undefined : await startMetrics(options.metrics, resource, version);
+  return new Telemetry(options, logger, tracing, metrics);
+}
+
+export type { ConnectionTrace, MetricsSetup, TracingSetup };
