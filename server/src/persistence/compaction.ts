@@ -45,7 +45,7 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
   let merged: Uint8Array;
   let stateVector: Uint8Array;
   try {
-    merged = Y.mergeUpdates(parts);
+    merged = compactUpdates(parts);
     stateVector = Y.encodeStateVectorFromUpdate(merged);
   } catch (err) {
     throw new SkeinError('SKEIN_ERR_STORAGE_CORRUPT_RECORD', `records of "${state.meta.name}" could not be merged`, { cause: err });
@@ -78,4 +78,26 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
   ctx.counters.quarantinedRecords += quarantined;
   ctx.counters.compactions++;
   return { compacted: true, mergedUpdates: contents.updates.length, snapshotSeq, snapshotBytes: merged.length, quarantined };
+}
+
+/**
+ * One update equivalent to `parts`, as small as Yjs can make it: applied to a garbage-collected
+ * Y.Doc, so the content of deleted items (every overwritten map value, every deleted run of
+ * text) is dropped and only their id ranges remain — what a live server sends a new client.
+ * `Y.mergeUpdates` keeps all of it, so a snapshot built that way grows with history and the
+ * cold load with it. If anything stays pending (structs or deletes whose dependencies are
+ * not stored), the doc cannot represent it: fall back to the lossless merge.
+ */
+export function compactUpdates(parts: readonly Uint8Array[]): Uint8Array {
+  const doc = new Y.Doc({ gc: true });
+  try {
+    Y.transact(doc, () => {
+      for (const part of parts) Y.applyUpdate(doc, part);
+    });
+    const { pendingStructs, pendingDs } = doc.store;
+    if (pendingStructs !== null || pendingDs !== null) return Y.mergeUpdates([...parts]);
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
 }

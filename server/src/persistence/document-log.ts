@@ -307,6 +307,9 @@ export class DocumentLog {
     // Accepted but not yet durable: part of the document all the same. (A retried batch may
     // already be on disk; its seqs were seen above and are not returned twice.)
     for (const p of this.#pending) if (p.seq === undefined || !stored.has(p.seq)) out.push(p.bytes);
+    // A log that outgrew the threshold without a later write (e.g. written just before a
+    // shutdown) is compacted now, in this document's queue, so the next cold load is flat.
+    if (state?.indexed === true) this.#maybeCompact(state);
     return out;
   }
 
