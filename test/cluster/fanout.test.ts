@@ -1,11 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
-import type { WebsocketProvider } from 'y-websocket';
-import type { SkeinProvider } from '@skein/client';
-import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
+import { connectProvider, synced } from '../helpers/clients.js';
 import { isSaved, openClient, sameDocs, waitStatus } from '../helpers/skein-client.js';
-import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
-import { startNode, stopNode, type SkeinNode } from '../helpers/cluster-nodes.js';
+import { redisAvailable } from '../helpers/redis-server.js';
+import { useClusterFixture, type SkeinNode } from '../helpers/cluster-nodes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const haveRedis = redisAvailable();
@@ -15,23 +13,8 @@ const haveRedis = redisAvailable();
  * y-websocket clients and @skein/client providers spread over them.
  */
 describe.runIf(haveRedis)('cluster fan-out', () => {
-  let redis: RedisProcess;
-  const nodes: SkeinNode[] = [];
-  const providers: WebsocketProvider[] = [];
-  const skeins: SkeinProvider[] = [];
-
-  beforeAll(async () => {
-    redis = await RedisProcess.start();
-    nodes.push(...(await Promise.all(['a', 'b', 'c'].map((name) => startNode({ name, redis: { url: redis.url } })))));
-  });
-  afterEach(() => {
-    destroyAll(providers.splice(0));
-    for (const s of skeins.splice(0)) void s.destroy();
-  });
-  afterAll(async () => {
-    await Promise.all(nodes.map((n) => stopNode(n)));
-    await redis?.stop();
-  });
+  const fx = useClusterFixture(['a', 'b', 'c']);
+  const { nodes, providers, skeins } = fx;
 
   const node = (i: number): SkeinNode => nodes[i] as SkeinNode;
 

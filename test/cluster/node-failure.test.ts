@@ -1,12 +1,12 @@
 import { rmSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
 import type { SkeinProvider } from '@skein/client';
-import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
+import { connectProvider, synced } from '../helpers/clients.js';
 import { openClient, waitStatus } from '../helpers/skein-client.js';
-import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
-import { startNode, stopNode, type SkeinNode } from '../helpers/cluster-nodes.js';
+import { redisAvailable } from '../helpers/redis-server.js';
+import { startNode, stopNode, useClusterFixture, type SkeinNode } from '../helpers/cluster-nodes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const haveRedis = redisAvailable();
@@ -36,26 +36,12 @@ function ackTracker(client: SkeinProvider): { write(key: string): void; acked():
 }
 
 describe.runIf(haveRedis)('cluster: a node dies (SIGKILL)', () => {
-  let redis: RedisProcess;
-  const nodes: SkeinNode[] = [];
-  const providers: WebsocketProvider[] = [];
-  const skeins: SkeinProvider[] = [];
-
-  beforeAll(async () => {
-    redis = await RedisProcess.start();
-  });
-  afterEach(async () => {
-    destroyAll(providers.splice(0));
-    for (const s of skeins.splice(0)) void s.destroy();
-    await Promise.all(nodes.splice(0).map((n) => stopNode(n)));
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const fx = useClusterFixture([], { stopNodesAfterEach: true });
+  const { nodes, providers, skeins } = fx;
 
   for (const ack of ['local', 'cluster'] as const) {
     it(`ack=${ack}: clients move to another node, 0 acknowledged updates lost${ack === 'cluster' ? ' (dead node\'s data directory deleted)' : ''}, ghost cursors gone within 5 s`, async () => {
-      const [a, b] = await Promise.all(['a', 'b'].map((name) => startNode({ name, ack, redis: { url: redis.url } })));
+      const [a, b] = await Promise.all(['a', 'b'].map((name) => startNode({ name, ack, redis: { url: fx.redis.url } })));
       nodes.push(a as SkeinNode, b as SkeinNode);
       const nodeA = a as SkeinNode;
       const nodeB = b as SkeinNode;
@@ -116,7 +102,7 @@ describe.runIf(haveRedis)('cluster: a node dies (SIGKILL)', () => {
   }
 
   it('ack=cluster: with the only node that had the document dead and its disk gone, a new node loads every acknowledged update from the shared tier', async () => {
-    const nodeA = await startNode({ name: 'solo-a', ack: 'cluster', redis: { url: redis.url } });
+    const nodeA = await startNode({ name: 'solo-a', ack: 'cluster', redis: { url: fx.redis.url } });
     nodes.push(nodeA);
     const doc = 'tier-only';
     const writer = openClient(nodeA.url, doc);
@@ -133,7 +119,7 @@ describe.runIf(haveRedis)('cluster: a node dies (SIGKILL)', () => {
     const acked = tracker.acked();
     await stopNode(nodeA, 'SIGKILL', true);
     nodes.splice(nodes.indexOf(nodeA), 1);
-    const nodeC = await startNode({ name: 'solo-c', ack: 'cluster', redis: { url: redis.url } });
+    const nodeC = await startNode({ name: 'solo-c', ack: 'cluster', redis: { url: fx.redis.url } });
     nodes.push(nodeC);
     const fresh = connectProvider(nodeC.url, doc);
     providers.push(fresh);

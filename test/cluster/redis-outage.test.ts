@@ -1,35 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
-import type { WebsocketProvider } from 'y-websocket';
-import type { SkeinProvider } from '@skein/client';
-import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
+import { connectProvider, synced } from '../helpers/clients.js';
 import { isSaved, openClient, sameDocs, waitStatus } from '../helpers/skein-client.js';
-import { RedisProcess, redisAvailable, redisCli } from '../helpers/redis-server.js';
-import { logLines, readyz, startNode, stopNode, type SkeinNode } from '../helpers/cluster-nodes.js';
+import { redisAvailable, redisCli } from '../helpers/redis-server.js';
+import { logLines, readyz, useClusterFixture } from '../helpers/cluster-nodes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const haveRedis = redisAvailable();
 const OUTAGE_MS = process.env.EXTENSIVE ? 30_000 : 10_000;
+/** Clients edit every 100 ms while Redis is down. */
+const EDIT_INTERVAL_MS = 100;
+const pace = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Redis outages: local editing continues, nothing is lost, every node converges on its own. */
 describe.runIf(haveRedis)('cluster under Redis outages', () => {
-  let redis: RedisProcess;
-  const nodes: SkeinNode[] = [];
-  const providers: WebsocketProvider[] = [];
-  const skeins: SkeinProvider[] = [];
-
-  beforeAll(async () => {
-    redis = await RedisProcess.start();
-    nodes.push(...(await Promise.all(['a', 'b', 'c'].map((name) => startNode({ name, redis: { url: redis.url } })))));
-  });
-  afterEach(() => {
-    destroyAll(providers.splice(0));
-    for (const s of skeins.splice(0)) void s.destroy();
-  });
-  afterAll(async () => {
-    await Promise.all(nodes.map((n) => stopNode(n)));
-    await redis?.stop();
-  });
+  const fx = useClusterFixture(['a', 'b', 'c']);
+  const { nodes, providers, skeins } = fx;
 
   /** One y-websocket and one @skein/client client per node on `doc`. */
   async function clientsOn(doc: string): Promise<Y.Doc[]> {
@@ -56,7 +42,7 @@ describe.runIf(haveRedis)('cluster under Redis outages', () => {
     for (let k = 0; k < 10; k++) edit();
     await waitFor(() => docs.every((d) => sameDocs(d, docs[0] as Y.Doc)), { what: 'converged before the outage' });
 
-    await redis.kill('SIGKILL');
+    await fx.redis.kill('SIGKILL');
     // Every node notices and reports it.
     await waitFor(async () => (await Promise.all(nodes.map(readyz))).every((r) => r.status === 200 && r.body.status === 'degraded'), {
       what: '/readyz degraded on every node',
@@ -65,18 +51,18 @@ describe.runIf(haveRedis)('cluster under Redis outages', () => {
       expect((await readyz(n)).body.reasons?.map((r) => r.code)).toContain('SKEIN_ERR_CLUSTER_UNAVAILABLE');
       expect(logLines(n, 'redis unavailable: cluster degraded (local editing continues)').length).toBeGreaterThan(0);
     }
-    // Edits keep flowing during the outage (the schedule, not an assertion, is timed).
+    // Edits keep flowing during the outage, paced (the schedule, not an assertion, is timed).
     const outageEnds = Date.now() + OUTAGE_MS;
     while (Date.now() < outageEnds) {
       edit();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await pace(EDIT_INTERVAL_MS);
     }
     // Clients on the same node still see each other meanwhile.
     for (let i = 0; i < docs.length; i += 2) {
       await waitFor(() => sameDocs(docs[i] as Y.Doc, docs[i + 1] as Y.Doc), { what: `same-node clients ${i}/${i + 1} converged during the outage` });
     }
 
-    await redis.restart();
+    await fx.redis.restart();
     const back = Date.now();
     await waitFor(() => docs.every((d) => d.getMap('m').size === docs.length * written && sameDocs(d, docs[0] as Y.Doc)), {
       what: 'every client converged after Redis returned',
@@ -95,7 +81,7 @@ describe.runIf(haveRedis)('cluster under Redis outages', () => {
     for (let k = 0; k < 5; k++) docs.forEach((d, i) => d.getMap('m').set(`before-${i}-${k}`, k));
     await waitFor(() => docs.every((d) => sameDocs(d, docs[0] as Y.Doc)), { what: 'converged before the kill' });
     // Kill every subscriber connection, and write while they are gone: those publishes are lost.
-    await redisCli(redis.port, 'client', 'kill', 'type', 'pubsub');
+    await redisCli(fx.redis.port, 'client', 'kill', 'type', 'pubsub');
     docs.forEach((d, i) => d.getMap('m').set(`during-${i}`, i));
     const killed = Date.now();
     await waitFor(() => docs.every((d) => d.getMap('m').size === docs.length * 6 && sameDocs(d, docs[0] as Y.Doc)), {

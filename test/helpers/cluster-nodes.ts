@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { WebsocketProvider } from 'y-websocket';
+import type { SkeinProvider } from '@skein/client';
 import { startCliServer, stopCliServer, type CliServer } from './cli-server.js';
+import { destroyAll } from './clients.js';
+import { RedisProcess } from './redis-server.js';
 
 /** One `skein serve` process of a cluster, with its own data directory. */
 export interface SkeinNode {
@@ -56,4 +61,50 @@ export function logLines(node: SkeinNode, msg: string): Record<string, unknown>[
 export async function readyz(node: SkeinNode): Promise<{ status: number; body: { status?: string; reasons?: { code: string }[] } }> {
   const res = await fetch(`http://127.0.0.1:${node.server.port}/readyz`);
   return { status: res.status, body: (await res.json()) as { status?: string; reasons?: { code: string }[] } };
+}
+
+/** What a cluster test shares: one real redis-server, its nodes and the clients to clean up. */
+export interface ClusterFixture {
+  /** Set in `beforeAll`. */
+  readonly redis: RedisProcess;
+  readonly nodes: SkeinNode[];
+  readonly providers: WebsocketProvider[];
+  readonly skeins: SkeinProvider[];
+}
+
+/**
+ * Register the hooks of a cluster suite (call inside `describe`): a real `redis-server` per
+ * suite; `nodeNames` nodes started once for the suite (or none: the tests start their own
+ * and push them to `nodes`); clients destroyed after each test; nodes started by a test
+ * stopped after it when `stopNodesAfterEach`.
+ */
+export function useClusterFixture(
+  nodeNames: readonly string[],
+  { stopNodesAfterEach = false }: { stopNodesAfterEach?: boolean } = {},
+): ClusterFixture {
+  let redis: RedisProcess | undefined;
+  const fixture = {
+    get redis(): RedisProcess {
+      if (redis === undefined) throw new Error('the cluster fixture starts Redis in beforeAll');
+      return redis;
+    },
+    nodes: [] as SkeinNode[],
+    providers: [] as WebsocketProvider[],
+    skeins: [] as SkeinProvider[],
+  };
+  beforeAll(async () => {
+    const started = await RedisProcess.start();
+    redis = started;
+    fixture.nodes.push(...(await Promise.all(nodeNames.map((name) => startNode({ name, redis: { url: started.url } })))));
+  });
+  afterEach(async () => {
+    destroyAll(fixture.providers.splice(0));
+    for (const s of fixture.skeins.splice(0)) void s.destroy();
+    if (stopNodesAfterEach) await Promise.all(fixture.nodes.splice(0).map((n) => stopNode(n)));
+  });
+  afterAll(async () => {
+    await Promise.all(fixture.nodes.splice(0).map((n) => stopNode(n)));
+    await redis?.stop();
+  });
+  return fixture;
 }

@@ -117,9 +117,21 @@ async function round(mode, sinkUrl) {
   }
   let firstGot = 0;
   readers[0].on('message', () => firstGot++);
+  // Time from a settled sync round: every socket has its sync step 2 reply ([0, 1, …]).
+  const step2 = (ws) =>
+    new Promise((resolve) => {
+      const on = (data) => {
+        if (data[0] === 0 && data[1] === 1) {
+          ws.off('message', on);
+          resolve();
+        }
+      };
+      ws.on('message', on);
+    });
+  const settled = Promise.all([writer, ...readers].map(step2));
   writer.send(encodeSyncStep1(new Uint8Array([0])));
   for (const r of readers) r.send(encodeSyncStep1(new Uint8Array([0])));
-  await new Promise((r) => setTimeout(r, 100)); // let the sync round settle before timing
+  await settled;
   firstGot = 0;
   const cpu0 = cpuSeconds(child.pid);
   const start = performance.now();
