@@ -106,12 +106,21 @@ function checkPolicies(compaction: CompactionPolicy, retry: RetryPolicy, closeTi
   }
 }
 
+/** How many idle per-document logs (with their cached state) are kept for reuse. */
+const MAX_IDLE_LOGS = 1024;
+
 /** The LevelDB persistence engine. Create it with `openLevelStore`. */
 export class LevelStore implements DocumentStore {
   readonly #ctx: EngineContext;
   readonly #resolver: StrategyResolver;
   readonly #closeTimeoutMs: number;
   readonly #logs = new Map<string, DocumentLog>();
+  /**
+   * Idle logs kept for reuse, least recently used first: a log caches its document's state
+   * (id, metadata, last sequence), so dropping it when idle made the next append of an
+   * `immediate` document read that state back from LevelDB every time.
+   */
+  readonly #idle = new Set<string>();
   #phase: 'open' | 'closing' | 'closed' = 'open';
   #shutdown: Promise<CloseReport & { readonly closeError: SkeinError | null }> | undefined;
 
@@ -228,11 +237,20 @@ export class LevelStore implements DocumentStore {
       log = new DocumentLog(this.#ctx, name, nameBytes, this.#resolver.resolve(name), (idle) => this.#release(idle));
       this.#logs.set(name, log);
     }
+    this.#idle.delete(name);
     return log;
   }
 
   #release(log: DocumentLog): void {
-    if (this.#phase === 'open' && this.#logs.get(log.name) === log && log.idle) this.#logs.delete(log.name);
+    if (this.#phase !== 'open' || this.#logs.get(log.name) !== log || !log.idle) return;
+    this.#idle.delete(log.name);
+    this.#idle.add(log.name);
+    for (const name of this.#idle) {
+      if (this.#idle.size <= MAX_IDLE_LOGS) break;
+      this.#idle.delete(name);
+      const oldest = this.#logs.get(name);
+      if (oldest?.idle === true) this.#logs.delete(name);
+    }
   }
 
   async *#guarded<T>(make: () => AsyncIterable<T>): AsyncGenerator<T> {
@@ -264,6 +282,7 @@ export class LevelStore implements DocumentStore {
     if (remaining > 0) await this.#within(Promise.all(logs.map((log) => log.settledTasks())), remaining);
     this.#phase = 'closed';
     this.#logs.clear();
+    this.#idle.clear();
     let closeError: SkeinError | null = null;
     try {
       await this.#ctx.kv.close();
