@@ -1,3 +1,4 @@
+/* eslint-disable no-console -- a command-line benchmark: results go to the terminal */
 // Storage-layer comparison, one process, same machine, same run: Skein's LevelStore vs
 // y-leveldb (the store of the y-websocket reference server). Run after `pnpm build`:
 //   node bench/storage/store-vs-y-leveldb.mjs [updates=20000] [rounds=3]

@@ -1,0 +1,75 @@
+// Scenario parameters for the short run (`pnpm bench`) and the full one (`pnpm bench --full`).
+// The short run keeps S1, S3, S5, S6 and S7 at full size but shortens their windows and runs
+// the in-memory scenarios (S1–S4, S6) against the in-memory targets and the relay only; S2
+// and S4 have their connection counts scaled down (marked `scaled` in every report).
+
+const MEMORY = ['skein-memory', 'hocuspocus-memory', 'y-websocket-memory', 'raw-relay'];
+const PERSISTENT = ['skein-immediate', 'skein-debounced', 'hocuspocus-sqlite', 'y-websocket-leveldb'];
+const ALL = [...MEMORY, ...PERSISTENT];
+
+/**
+ * @typedef {object} ScenarioConfig
+ * @property {string} id
+ * @property {string} title
+ * @property {string[]} targets   target ids this scenario runs against
+ * @property {object} params      passed to the load generator
+ * @property {string|null} scaled what was scaled down relative to the issue, or null
+ * @property {number} timeoutS    hard limit for one run (load generator killed after it)
+ * @property {boolean} [inspect]  start servers with the inspector (forced GC before RSS samples)
+ * @property {number} [repeats]   overrides the run's repeat count for this scenario
+ */
+
+/** @param {'quick'|'full'} mode @returns {{repeats: number, scenarios: ScenarioConfig[]}} */
+export function plan(mode) {
+  const full = mode === 'full';
+  const q = (quick, long) => (full ? long : quick);
+  return {
+    repeats: q(2, 3),
+    scenarios: [
+      {
+        id: 'S1', title: 'Fan-out latency: 1 doc, 1 writer at 50 updates/s, 100 readers',
+        targets: q(MEMORY, ALL),
+        params: { readers: 100, rate: 50, warmupS: q(0.5, 3), measureS: q(3, 30) },
+        scaled: null, timeoutS: q(60, 120),
+      },
+      {
+        id: 'S2', title: q('Many docs: 100 docs × 4 clients (scaled from 500), 2 updates/s each', 'Many docs: 500 docs × 4 clients, 2 updates/s each'),
+        targets: q(MEMORY, ALL),
+        params: { docs: q(100, 500), clientsPerDoc: 4, rate: 2, warmupS: q(0.5, 5), measureS: q(3, 30) },
+        scaled: q('100 docs × 4 clients instead of 500 × 4', null), timeoutS: q(90, 240),
+      },
+      {
+        id: 'S3', title: 'Throughput: 1 doc, 4 writers (in-flight window 64 each), 10 readers',
+        targets: q(MEMORY, ALL),
+        params: { writers: 4, readers: 10, window: 64, warmupS: q(0.5, 3), measureS: q(2.5, 15) },
+        scaled: null, timeoutS: q(90, 240),
+      },
+      {
+        id: 'S4', title: q('Idle memory: 500 connections over 50 docs of ~50 KB (scaled from 2,000 / 200)', 'Idle memory: 2,000 connections over 200 docs of ~50 KB'),
+        targets: q(MEMORY, ALL),
+        params: { docs: q(50, 200), connections: q(500, 2000), docKB: 50, settleS: q(0.7, 3) },
+        scaled: q('500 connections over 50 docs instead of 2,000 over 200', null), timeoutS: q(120, 300), inspect: true,
+      },
+      {
+        id: 'S5', title: 'Cold load: a doc with 20,000 stored updates, server restarted, connect → full sync',
+        targets: PERSISTENT,
+        params: { updates: 20_000, batch: 2000, loads: q(2, 3) },
+        // Short run: one write and two cold loads (two restarts) per target, not interleaved.
+        repeats: q(1, undefined),
+        scaled: null, timeoutS: q(120, 300),
+      },
+      {
+        id: 'S6', title: 'Presence: 500 clients (10 docs × 50) sending cursor awareness at 1 Hz',
+        targets: q(MEMORY, ALL),
+        params: { clients: 500, docs: 10, rate: 1, warmupS: q(0.5, 3), measureS: q(3, 20) },
+        scaled: null, timeoutS: q(90, 180),
+      },
+      {
+        id: 'S7', title: 'Durable-ack latency (Skein only): 10 connections on 10 docs, 100 and 1,000 updates/s in total',
+        targets: q(['skein-immediate', 'skein-debounced'], ['skein-memory', 'skein-immediate', 'skein-debounced']),
+        params: { connections: 10, rates: [100, 1000], warmupS: q(1, 3), measureS: q(5, 15) },
+        scaled: null, timeoutS: q(90, 180),
+      },
+    ],
+  };
+}

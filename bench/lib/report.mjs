@@ -1,0 +1,361 @@
+// Turn one run's raw results into: the JSON record, a markdown report (every scenario ×
+// target, median and min–max over the interleaved repeats, ratios, goals), SVG bar charts,
+// and the results section of docs/performance.md.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BENCH_DIR, ROOT_DIR } from './targets.mjs';
+import { barChart } from './svg.mjs';
+
+/**
+ * The figures reported per scenario. `better`: which direction wins; `headline`: shown in
+ * the matrix and charted.
+ */
+export const METRICS = {
+  S1: [
+    { key: 'p50', label: 'p50 latency', unit: 'ms', better: 'lower', headline: true },
+    { key: 'p99', label: 'p99 latency', unit: 'ms', better: 'lower', headline: true },
+    { key: 'p999', label: 'p99.9', unit: 'ms', better: 'lower' },
+    { key: 'serverCpuPct', label: 'server CPU', unit: '%', better: 'lower' },
+    { key: 'loadgenCpuPct', label: 'load-gen CPU', unit: '%' },
+    { key: 'bgCpuPct', label: 'other CPU', unit: '%' },
+  ],
+  S2: [
+    { key: 'p50', label: 'p50 latency', unit: 'ms', better: 'lower' },
+    { key: 'p99', label: 'p99 latency', unit: 'ms', better: 'lower', headline: true },
+    { key: 'serverCpuPct', label: 'server CPU', unit: '%', better: 'lower', headline: true },
+    { key: 'rssMB', label: 'server RSS', unit: 'MB', better: 'lower', headline: true },
+    { key: 'loadgenCpuPct', label: 'load-gen CPU', unit: '%' },
+    { key: 'bgCpuPct', label: 'other CPU', unit: '%' },
+  ],
+  S3: [
+    { key: 'updatesPerS', label: 'delivered to all readers', unit: 'updates/s', better: 'higher', headline: true },
+    { key: 'p50', label: 'p50 latency', unit: 'ms', better: 'lower' },
+    { key: 'p99', label: 'p99 latency', unit: 'ms', better: 'lower' },
+    { key: 'serverCpuPct', label: 'server CPU', unit: '%' },
+    { key: 'loadgenCpuPct', label: 'load-gen CPU', unit: '%' },
+    { key: 'bgCpuPct', label: 'other CPU', unit: '%' },
+  ],
+  S4: [
+    { key: 'kbPerConnection', label: 'RSS per idle connection', unit: 'KB', better: 'lower', headline: true },
+    { key: 'kbPerDoc', label: 'RSS per ~50 KB doc', unit: 'KB', better: 'lower', headline: true },
+    { key: 'heapKbPerConnection', label: 'heap+external per connection', unit: 'KB', better: 'lower' },
+    { key: 'heapKbPerDoc', label: 'heap+external per doc', unit: 'KB', better: 'lower' },
+    { key: 'rssConnectedMB', label: 'RSS, all connected', unit: 'MB', better: 'lower' },
+  ],
+  S5: [
+    { key: 'coldLoadMs', samples: 'coldLoadsMs', label: 'connect → full state', unit: 'ms', better: 'lower', headline: true },
+    { key: 'clientApplyMs', label: 'client apply (same work for all)', unit: 'ms' },
+    { key: 'writeUpdatesPerS', label: 'write rate while storing', unit: 'updates/s', better: 'higher' },
+  ],
+  S6: [
+    { key: 'serverCpuPct', label: 'server CPU', unit: '%', better: 'lower', headline: true },
+    { key: 'p50', label: 'p50 presence latency', unit: 'ms', better: 'lower' },
+    { key: 'p99', label: 'p99 presence latency', unit: 'ms', better: 'lower' },
+    { key: 'rssMB', label: 'server RSS', unit: 'MB', better: 'lower' },
+    { key: 'loadgenCpuPct', label: 'load-gen CPU', unit: '%' },
+    { key: 'bgCpuPct', label: 'other CPU', unit: '%' },
+  ],
+  S7: [
+    { key: 'p50At100', label: 'ack p50 @100/s', unit: 'ms', better: 'lower' },
+    { key: 'p99At100', label: 'ack p99 @100/s', unit: 'ms', better: 'lower', headline: true },
+    { key: 'p50At1000', label: 'ack p50 @1000/s', unit: 'ms', better: 'lower' },
+    { key: 'p99At1000', label: 'ack p99 @1000/s', unit: 'ms', better: 'lower', headline: true },
+    { key: 'achievedRate1000', label: 'achieved rate (1000/s)', unit: '/s' },
+  ],
+};
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Per (scenario, target): status and, per metric, {median, min, max, n} over the repeats
+ * that succeeded.
+ */
+export function aggregate(report) {
+  /** @type {Record<string, Record<string, any>>} */
+  const out = {};
+  for (const s of report.scenarios) {
+    out[s.id] = {};
+    const targetIds = [...new Set(report.runs.filter((r) => r.scenario === s.id).map((r) => r.target))];
+    for (const t of targetIds) {
+      const runs = report.runs.filter((r) => r.scenario === s.id && r.target === t);
+      const skipped = runs.find((r) => r.skipped)?.skipped;
+      const okRuns = runs.filter((r) => r.ok);
+      const failures = runs.filter((r) => !r.ok && !r.skipped).map((r) => `repeat ${r.repeat}: ${r.failure}`);
+      /** @type {Record<string, any>} */
+      const metrics = {};
+      for (const m of METRICS[s.id] ?? []) {
+        // A metric with `samples` pools every sample of every repeat (S5: each cold load).
+        const xs = okRuns.flatMap((r) => (m.samples && Array.isArray(r.metrics?.[m.samples]) ? r.metrics[m.samples] : [r.metrics?.[m.key]]))
+          .filter((x) => typeof x === 'number' && Number.isFinite(x));
+        if (xs.length > 0) metrics[m.key] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+      }
+      const loads = runs.map((r) => r.loadAvg).filter((x) => typeof x === 'number');
+      out[s.id][t] = {
+        status: skipped ? 'skipped' : failures.length > 0 ? 'FAILED' : 'ok',
+        skipped, failures, metrics, repeats: okRuns.length,
+        loadAvg: loads.length ? Math.round(median(loads) * 100) / 100 : null,
+      };
+    }
+  }
+  return out;
+}
+
+const fmt = (x) => {
+  if (x === null || x === undefined || Number.isNaN(x)) return '–';
+  const a = Math.abs(x);
+  if (a >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+};
+const cell = (m) => (m === undefined ? '–' : m.n > 1 ? `${fmt(m.median)} (${fmt(m.min)}–${fmt(m.max)})` : fmt(m.median));
+
+/** The best peer (not Skein, not the relay) for a metric; same storage class first. */
+function bestPeer(report, agg, scenario, key, better, persistent) {
+  const entries = Object.entries(agg[scenario] ?? {}).filter(([id, a]) => {
+    const t = report.targets.find((x) => x.id === id);
+    return t?.family === 'peer' && a.status === 'ok' && a.metrics[key] !== undefined;
+  });
+  const sameClass = entries.filter(([id]) => report.targets.find((x) => x.id === id)?.persistent === persistent);
+  const pool = sameClass.length > 0 ? sameClass : entries;
+  if (pool.length === 0) return null;
+  pool.sort((a, b) => (better === 'higher' ? b[1].metrics[key].median - a[1].metrics[key].median : a[1].metrics[key].median - b[1].metrics[key].median));
+  const [id, a] = /** @type {[string, any]} */ (pool[0]);
+  return { id, m: a.metrics[key] };
+}
+
+/** Skein ÷ reference, with a note when the min–max ranges overlap (no clear difference). */
+function ratio(skein, ref) {
+  if (!skein || !ref || ref.median === 0) return null;
+  return { value: skein.median / ref.median, overlap: skein.min <= ref.max && ref.min <= skein.max };
+}
+const fmtRatio = (r) => (r === null ? '–' : `${r.value.toFixed(2)}×${r.overlap ? ' ≈' : ''}`);
+
+/** A metric range scaled by a factor (for "½ best peer", "2× best peer", …). */
+const scaled = (m, f) => ({ median: m.median * f, min: m.min * f, max: m.max * f });
+const fixed = (v) => ({ median: v, min: v, max: v });
+
+/**
+ * The issue's goals, judged on the medians. `clear` says whether the whole min–max range of
+ * Skein lies on the same side of the threshold's whole range; otherwise the verdict is
+ * "within noise".
+ */
+function goals(report, agg) {
+  const get = (s, t, k) => (agg[s]?.[t]?.status === 'ok' ? agg[s][t].metrics[k] : undefined);
+  const label = (id) => report.targets.find((t) => t.id === id)?.label ?? id;
+  const rows = [];
+  /**
+   * @param {string} goal @param {any} s Skein's metric @param {any} threshold range
+   * @param {'lower'|'higher'} better @param {string} value @param {string} reference @param {string} why
+   */
+  const check = (goal, s, threshold, better, value, reference, why) => {
+    if (!s || !threshold) return rows.push({ goal, value: s ? value : 'not measured', reference: threshold ? reference : '–', met: null, clear: false, why: '' });
+    const met = better === 'lower' ? s.median <= threshold.median : s.median >= threshold.median;
+    const clear = better === 'lower'
+      ? (met ? s.max <= threshold.min : s.min > threshold.max)
+      : (met ? s.min >= threshold.max : s.max < threshold.min);
+    rows.push({ goal, value, reference, met, clear, why });
+  };
+  const vsPeer = (scenario, key, skeinId, better, factor, goal, unit = '') => {
+    const s = get(scenario, skeinId, key);
+    const persistent = report.targets.find((t) => t.id === skeinId)?.persistent ?? false;
+    const peer = bestPeer(report, agg, scenario, key, better, persistent);
+    check(goal, s, peer ? scaled(peer.m, factor) : undefined, better, s ? `${cell(s)}${unit} (${label(skeinId)})` : '',
+      peer ? `${label(peer.id)} ${cell(peer.m)}${unit}` : '', s && peer ? `Skein ÷ peer ${(s.median / peer.m.median).toFixed(2)}×` : '');
+  };
+  vsPeer('S1', 'p99', 'skein-memory', 'lower', 0.5, 'S1 fan-out p99 ≤ ½ best peer', ' ms');
+  vsPeer('S2', 'p99', 'skein-memory', 'lower', 0.5, 'S2 fan-out p99 ≤ ½ best peer', ' ms');
+  vsPeer('S3', 'updatesPerS', 'skein-memory', 'higher', 2, 'S3 throughput ≥ 2× best peer', '/s');
+  {
+    const s = get('S3', 'skein-memory', 'updatesPerS');
+    const relay = get('S3', 'raw-relay', 'updatesPerS');
+    check('S3 throughput within 1.5× of the raw relay', s, relay ? scaled(relay, 1 / 1.5) : undefined, 'higher', s ? `${cell(s)}/s` : '',
+      relay ? `raw relay ${cell(relay)}/s` : '', s && relay ? `relay ÷ Skein ${(relay.median / s.median).toFixed(2)}×` : '');
+  }
+  for (const key of ['kbPerConnection', 'kbPerDoc']) {
+    const s = get('S4', 'skein-memory', key);
+    const peers = Object.entries(agg.S4 ?? {}).filter(([id, a]) => report.targets.find((t) => t.id === id)?.family === 'peer' && a.status === 'ok' && a.metrics[key]);
+    const best = peers.sort((a, b) => a[1].metrics[key].median - b[1].metrics[key].median)[0];
+    check(`S4 RSS per idle ${key === 'kbPerDoc' ? 'doc' : 'connection'} below every peer`, s, best?.[1].metrics[key], 'lower', s ? `${cell(s)} KB` : '',
+      best ? `${label(best[0])} ${cell(best[1].metrics[key])} KB` : '', s && best ? `Skein ÷ peer ${(s.median / best[1].metrics[key].median).toFixed(2)}×` : '');
+  }
+  for (const id of ['skein-immediate', 'skein-debounced']) {
+    const s = get('S5', id, 'coldLoadMs');
+    check(`S5 cold load < 50 ms (${label(id)})`, s, fixed(50), 'lower', s ? `${cell(s)} ms` : '', '50 ms', '');
+  }
+  {
+    const s = get('S5', 'skein-immediate', 'coldLoadMs');
+    const peer = bestPeer(report, agg, 'S5', 'coldLoadMs', 'lower', true);
+    check('S5 cold load ≥ 5× faster than best persistent peer', s, peer ? scaled(peer.m, 1 / 5) : undefined, 'lower', s ? `${cell(s)} ms (${label('skein-immediate')})` : '',
+      peer ? `${label(peer.id)} ${cell(peer.m)} ms` : '', s && peer ? `peer ÷ Skein ${(peer.m.median / s.median).toFixed(2)}×` : '');
+  }
+  vsPeer('S6', 'serverCpuPct', 'skein-memory', 'lower', 0.5, 'S6 presence CPU ≤ ½ best peer', ' %');
+  {
+    const s = get('S7', 'skein-immediate', 'p99At1000');
+    check('S7 immediate ack p99 < 10 ms at 1,000 updates/s', s, fixed(10), 'lower', s ? `${cell(s)} ms` : '', '10 ms', '');
+  }
+  return rows;
+}
+
+/** "yes" / "no", with "within noise" when the ranges straddle the threshold. */
+function verdict(g) {
+  if (g.met === null) return 'n/a';
+  if (g.met) return g.clear ? '**yes**' : 'yes, within noise';
+  return g.clear ? '**no**' : 'no, within noise';
+}
+
+/** Scenarios whose repeat count differs from the run's, e.g. " (S5: 1 repeat)". */
+function exceptions(report) {
+  const odd = report.scenarios.filter((s) => s.repeats !== undefined && s.repeats !== report.repeats);
+  return odd.length === 0 ? '' : ` (${odd.map((s) => `${s.id}: ${s.repeats} repeat${s.repeats === 1 ? '' : 's'}`).join(', ')})`;
+}
+
+/** The markdown report of one run. */
+export function markdown(report, agg) {
+  const label = (id) => report.targets.find((t) => t.id === id)?.label ?? id;
+  const lines = [];
+  lines.push(`Run \`${report.runId}\` — ${report.mode === 'full' ? 'full run (`pnpm bench --full`)' : 'short run (`pnpm bench`)'}, ${report.repeats} interleaved repeats per target${exceptions(report)}, ${report.durationS} s in all.`);
+  lines.push(`Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memGB} GB, ${report.machine.platform}; benchmark processes at nice ${report.priority}.`);
+  lines.push('Cells: median over repeats, (min–max) when there was more than one; `FAILED` = a repeat failed its correctness check or did not finish; ≈ after a ratio = the min–max ranges overlap (no clear difference).');
+  lines.push('');
+
+  lines.push('### Goals');
+  lines.push('');
+  lines.push('"Within noise": the goal is met (or missed) on the medians, but the min–max ranges straddle the threshold.');
+  lines.push('');
+  lines.push('| goal | Skein | reference | met? | |');
+  lines.push('|---|---|---|---|---|');
+  for (const g of goals(report, agg)) lines.push(`| ${g.goal} | ${g.value} | ${g.reference} | ${verdict(g)} | ${g.why} |`);
+  lines.push('');
+
+  // The matrix: headline metric rows × targets, plus ratios.
+  const targetIds = report.targets.map((t) => t.id).filter((id) => report.scenarios.some((s) => agg[s.id]?.[id]));
+  lines.push('### Every scenario × target (headline figures)');
+  lines.push('');
+  lines.push(`| scenario · figure | ${targetIds.map(label).join(' | ')} | Skein (memory) ÷ best peer | Skein (memory) ÷ relay |`);
+  lines.push(`|---|${targetIds.map(() => '---').join('|')}|---|---|`);
+  for (const s of report.scenarios) {
+    for (const m of (METRICS[s.id] ?? []).filter((x) => x.headline)) {
+      const cells = targetIds.map((id) => {
+        const a = agg[s.id]?.[id];
+        if (!a) return '';
+        if (a.status === 'skipped') return 'pending';
+        if (a.status === 'FAILED') return `FAILED${a.metrics[m.key] ? ` ${cell(a.metrics[m.key])}` : ''}`;
+        return cell(a.metrics[m.key]);
+      });
+      const skeinId = s.id === 'S5' || s.id === 'S7' ? null : 'skein-memory';
+      const sk = skeinId ? agg[s.id]?.[skeinId] : undefined;
+      const skm = sk?.status === 'ok' ? sk.metrics[m.key] : undefined;
+      const peer = skeinId && m.better ? bestPeer(report, agg, s.id, m.key, m.better, false) : null;
+      const relay = agg[s.id]?.['raw-relay']?.status === 'ok' ? agg[s.id]['raw-relay'].metrics[m.key] : undefined;
+      lines.push(`| ${s.id} · ${m.label} (${m.unit}) | ${cells.join(' | ')} | ${peer ? fmtRatio(ratio(skm, peer.m)) : '–'} | ${relay && skm ? fmtRatio(ratio(skm, relay)) : '–'} |`);
+    }
+  }
+  lines.push('');
+
+  lines.push('### Per scenario');
+  for (const s of report.scenarios) {
+    lines.push('');
+    lines.push(`#### ${s.id} — ${s.title}${s.scaled ? ` *(scaled: ${s.scaled})*` : ''}`);
+    lines.push('');
+    const ms = METRICS[s.id] ?? [];
+    lines.push(`| target | status | ${ms.map((m) => `${m.label} (${m.unit})`).join(' | ')} | load avg |`);
+    lines.push(`|---|---|${ms.map(() => '---').join('|')}|---|`);
+    for (const [id, a] of Object.entries(agg[s.id] ?? {})) {
+      const status = a.status === 'skipped' ? 'pending' : a.status === 'FAILED' ? '**FAILED**' : 'ok';
+      lines.push(`| ${label(id)} | ${status} | ${ms.map((m) => cell(a.metrics[m.key])).join(' | ')} | ${a.loadAvg ?? '–'} |`);
+    }
+    const notes = Object.entries(agg[s.id] ?? {}).flatMap(([id, a]) => [
+      ...(a.skipped ? [`${label(id)}: ${a.skipped}`] : []),
+      ...a.failures.map((f) => `${label(id)}: ${f}`),
+    ]);
+    if (notes.length > 0) {
+      lines.push('');
+      for (const n of notes) lines.push(`- ${n}`);
+    }
+  }
+  lines.push('');
+  lines.push('### Versions');
+  lines.push('');
+  lines.push('| component | version |');
+  lines.push('|---|---|');
+  for (const [k, v] of Object.entries(report.versions)) lines.push(`| ${k} | ${v ?? '–'} |`);
+  return lines.join('\n');
+}
+
+/** Charts of the headline figures; returns [file, title] pairs. */
+function charts(report, agg, dir) {
+  mkdirSync(dir, { recursive: true });
+  const files = [];
+  for (const s of report.scenarios) {
+    for (const m of (METRICS[s.id] ?? []).filter((x) => x.headline)) {
+      const bars = Object.entries(agg[s.id] ?? {})
+        .filter(([, a]) => a.metrics[m.key] !== undefined)
+        .map(([id, a]) => {
+          const t = report.targets.find((x) => x.id === id);
+          return { label: t?.label ?? id, family: t?.family ?? 'peer', failed: a.status === 'FAILED', ...a.metrics[m.key] };
+        });
+      if (bars.length === 0) continue;
+      const title = `${s.id} ${m.label} (${m.unit}) — ${m.better === 'higher' ? 'higher' : 'lower'} is better`;
+      const file = path.join(dir, `${s.id.toLowerCase()}-${m.key}.svg`);
+      const over = m.samples ? 'all cold loads' : `${s.repeats ?? report.repeats} repeats`;
+      writeFileSync(file, barChart({ title, subtitle: `${s.title}${s.scaled ? ' (scaled)' : ''}; median, whiskers min–max over ${over}`, unit: m.unit, bars }));
+      files.push([file, title]);
+    }
+  }
+  return files;
+}
+
+const MARK = (mode, edge) => `<!-- bench:${mode}:${edge} -->`;
+
+/**
+ * Write everything for one run. Returns the paths written.
+ * @param {any} report @param {{updateDocs: boolean}} opts
+ */
+export function writeReports(report, opts) {
+  const dir = path.join(BENCH_DIR, 'results');
+  mkdirSync(dir, { recursive: true });
+  const agg = aggregate(report);
+  report.aggregate = agg;
+  const written = [];
+  const json = path.join(dir, `run-${report.runId}.json`);
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  written.push(json);
+  if (!opts.updateDocs) {
+    // A partial run (--only / --targets): its own markdown next to its JSON, nothing else.
+    const md = path.join(dir, `run-${report.runId}.md`);
+    writeFileSync(md, `${markdown(report, agg)}\n`);
+    written.push(md);
+    return written;
+  }
+  const latestJson = path.join(dir, `latest-${report.mode}.json`);
+  copyFileSync(json, latestJson);
+  written.push(latestJson);
+  const chartDir = path.join(dir, 'charts', report.mode);
+  const chartFiles = charts(report, agg, chartDir);
+  written.push(`${chartDir}/ (${chartFiles.length} charts)`);
+  const body = markdown(report, agg);
+  const chartMd = chartFiles.map(([f, title]) => `![${title}](${path.relative(path.join(ROOT_DIR, 'docs'), f)})`).join('\n');
+  const md = path.join(dir, `latest-${report.mode}.md`);
+  writeFileSync(md, `# Skein benchmark — latest ${report.mode} run\n\n${body}\n\n### Charts\n\n${chartFiles.map(([f, t]) => `![${t}](${path.relative(dir, f)})`).join('\n')}\n`);
+  written.push(md);
+
+  const doc = path.join(ROOT_DIR, 'docs', 'performance.md');
+  if (existsSync(doc)) {
+    const text = readFileSync(doc, 'utf8');
+    const start = MARK(report.mode, 'start');
+    const end = MARK(report.mode, 'end');
+    const i = text.indexOf(start);
+    const j = text.indexOf(end);
+    if (i >= 0 && j > i) {
+      const section = `${start}\n${body}\n\n#### Charts\n\n${chartMd}\n${end}`;
+      writeFileSync(doc, text.slice(0, i) + section + text.slice(j + end.length));
+      written.push(doc);
+    }
+  }
+  return written;
+}

@@ -1,0 +1,156 @@
+// The servers under test. Each runs in its own process; `start()` in server.mjs turns a
+// target into a command line.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+export const ROOT_DIR = path.dirname(BENCH_DIR);
+export const SKEIN_CLI = path.join(ROOT_DIR, 'server', 'dist', 'cli', 'main.js');
+
+/** Debounced strategy used for Skein's `debounced` target: wait 100 ms, at most 1 s. */
+export const SKEIN_DEBOUNCED = { waitMs: 100, maxWaitMs: 1000 };
+
+/**
+ * @typedef {object} Target
+ * @property {string} id
+ * @property {string} label
+ * @property {'skein'|'peer'|'relay'} family
+ * @property {'yws'|'hocus'|'relay'} protocol
+ * @property {boolean} persistent
+ * @property {(dataDir: string, port: number) => {args: string[], env?: Record<string,string>}} command  node arguments
+ * @property {string|null} unavailable  why it cannot run here, or null
+ */
+
+/**
+ * What `skein serve --help` says it supports: LevelDB storage and the flag that sets
+ * persistence rules (its name is read from the help text, so the bench follows the CLI).
+ */
+export function skeinCapabilities() {
+  if (!existsSync(SKEIN_CLI)) return { built: false, leveldb: false, rulesFlag: null, help: '' };
+  let help = '';
+  try {
+    help = execFileSync(process.execPath, [SKEIN_CLI, 'serve', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    help = String(/** @type {any} */ (err).stdout ?? '');
+  }
+  const storageLine = /--storage <[^>]*>[\s\S]*?Accepts ([^\n]*)/.exec(help)?.[1] ?? '';
+  const leveldb = /leveldb/i.test(storageLine);
+  // A flag whose description or accepted values mention the rule grammar.
+  let rulesFlag = null;
+  const blocks = help.split(/\n(?=\s{2}--)/);
+  for (const block of blocks) {
+    const flag = /^\s*(--[a-z0-9-]+)/.exec(block)?.[1];
+    if (flag && flag !== '--storage' && /(rule|strateg)/i.test(block) && /(immediate|debounced)/i.test(block)) {
+      rulesFlag = flag;
+      break;
+    }
+  }
+  if (process.env.SKEIN_BENCH_RULES_FLAG) rulesFlag = process.env.SKEIN_BENCH_RULES_FLAG;
+  return { built: true, leveldb, rulesFlag, help };
+}
+
+/** @returns {Target[]} */
+export function allTargets() {
+  const caps = skeinCapabilities();
+  const skeinMissing = caps.built ? null : `Skein is not built (${SKEIN_CLI} missing): run \`pnpm build\``;
+  const levelMissing = skeinMissing ?? (caps.leveldb
+    ? (caps.rulesFlag ? null : 'pending: `skein serve --help` lists leveldb storage but no persistence-rules flag yet')
+    : 'pending: `skein serve --help` does not offer `--storage leveldb` yet');
+  const skeinBase = (port) => [SKEIN_CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  const skeinLevel = (rule) => (dataDir, port) => ({
+    args: [...skeinBase(port), '--storage', 'leveldb', '--data-dir', dataDir, /** @type {string} */ (caps.rulesFlag), `*=${rule}`],
+  });
+  const node = (file) => path.join(BENCH_DIR, 'servers', file);
+  const sqlite3 = sqliteAvailable();
+  return [
+    { id: 'skein-memory', label: 'Skein (memory)', family: 'skein', protocol: 'yws', persistent: false, unavailable: skeinMissing,
+      command: (_d, port) => ({ args: [...skeinBase(port), '--storage', 'memory'] }) },
+    { id: 'skein-immediate', label: 'Skein (LevelDB immediate)', family: 'skein', protocol: 'yws', persistent: true, unavailable: levelMissing,
+      command: skeinLevel('immediate') },
+    { id: 'skein-debounced', label: 'Skein (LevelDB debounced)', family: 'skein', protocol: 'yws', persistent: true, unavailable: levelMissing,
+      command: skeinLevel(`debounced:${SKEIN_DEBOUNCED.waitMs}:${SKEIN_DEBOUNCED.maxWaitMs}`) },
+    { id: 'hocuspocus-memory', label: 'Hocuspocus (memory)', family: 'peer', protocol: 'hocus', persistent: false, unavailable: null,
+      command: (_d, port) => ({ args: [node('hocuspocus.mjs'), '--port', String(port)] }) },
+    { id: 'hocuspocus-sqlite', label: 'Hocuspocus (SQLite)', family: 'peer', protocol: 'hocus', persistent: true, unavailable: sqlite3,
+      command: (dataDir, port) => ({ args: [node('hocuspocus.mjs'), '--port', String(port), '--sqlite', path.join(dataDir, 'hocuspocus.sqlite')] }) },
+    { id: 'y-websocket-memory', label: 'y-websocket (memory)', family: 'peer', protocol: 'yws', persistent: false, unavailable: null,
+      command: (_d, port) => ({ args: [node('y-websocket.mjs'), '--port', String(port)] }) },
+    { id: 'y-websocket-leveldb', label: 'y-websocket (y-leveldb)', family: 'peer', protocol: 'yws', persistent: true, unavailable: null,
+      command: (dataDir, port) => ({ args: [node('y-websocket.mjs'), '--port', String(port)], env: { YPERSISTENCE: dataDir } }) },
+    { id: 'raw-relay', label: 'raw relay (ws)', family: 'relay', protocol: 'relay', persistent: false, unavailable: null,
+      command: (_d, port) => ({ args: [node('relay.mjs'), '--port', String(port)] }) },
+  ];
+}
+
+/** null when the native sqlite3 addon loads, else the exact error. */
+function sqliteAvailable() {
+  try {
+    execFileSync(process.execPath, ['--input-type=module', '-e', "import('@hocuspocus/extension-sqlite').then(async (m) => { const s = new m.SQLite({ database: ':memory:' }); await s.onConfigure(); })"], {
+      cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 20_000,
+    });
+    return null;
+  } catch (err) {
+    const e = /** @type {any} */ (err);
+    const text = `${e.stderr ?? ''}`.split('\n').find((l) => /Error/.test(l)) ?? e.message;
+    return `unavailable: the native sqlite3 addon does not load: ${text.trim()}`;
+  }
+}
+
+/** Versions of everything measured, for the report. */
+export function versions() {
+  const pkg = (name, from = BENCH_DIR) => {
+    try {
+      return JSON.parse(readFileSync(path.join(from, 'node_modules', name, 'package.json'), 'utf8')).version;
+    } catch {
+      return null;
+    }
+  };
+  let commit = null;
+  let dirty = false;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT_DIR, encoding: 'utf8' }).trim();
+    dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT_DIR, encoding: 'utf8' }).trim() !== '';
+  } catch {
+    // not a git checkout
+  }
+  const sqlitePath = path.join(BENCH_DIR, 'node_modules', '@hocuspocus', 'extension-sqlite');
+  return {
+    skein: JSON.parse(readFileSync(path.join(ROOT_DIR, 'server', 'package.json'), 'utf8')).version,
+    skeinCommit: commit === null ? null : `${commit}${dirty ? ' (with uncommitted changes)' : ''}`,
+    skeinBuild: buildFingerprint(),
+    '@hocuspocus/server': pkg('@hocuspocus/server'),
+    '@hocuspocus/extension-sqlite': pkg('@hocuspocus/extension-sqlite'),
+    sqlite3: pkg('sqlite3', path.join(sqlitePath, '..', '..')) ?? pkg('sqlite3', path.join(BENCH_DIR, 'node_modules', '.pnpm', 'node_modules')),
+    'y-websocket (reference server)': pkg('y-websocket-legacy'),
+    'y-leveldb': pkg('y-leveldb'),
+    yjs: pkg('yjs'),
+    ws: pkg('ws'),
+    'hdr-histogram-js': pkg('hdr-histogram-js'),
+    node: process.version,
+  };
+}
+
+/** Hash and newest mtime of the .js files under server/dist: which build of Skein a run measured. */
+function buildFingerprint() {
+  const dist = path.join(ROOT_DIR, 'server', 'dist');
+  if (!existsSync(dist)) return null;
+  const h = createHash('sha1');
+  let newest = 0;
+  const walk = (dir) => {
+    for (const name of readdirSync(dir).sort()) {
+      const file = path.join(dir, name);
+      const st = statSync(file);
+      if (st.isDirectory()) walk(file);
+      else if (name.endsWith('.js')) {
+        h.update(name);
+        h.update(readFileSync(file));
+        newest = Math.max(newest, st.mtimeMs);
+      }
+    }
+  };
+  walk(dist);
+  return `server/dist sha1 ${h.digest('hex').slice(0, 12)}, built ${new Date(newest).toISOString()}`;
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+/* eslint-disable no-console -- a command-line tool: progress goes to the terminal */
+// Skein benchmark suite. Usage (from the repository root):
+//   pnpm bench                      short run (< 5 min on 2 cores; S2/S4 scaled down, labelled)
+//   pnpm bench --full               the full-size run
+//   node bench/run.mjs [--full] [--only S1,S3] [--targets skein-memory,raw-relay] [--repeats N]
+//   node bench/run.mjs --report-from bench/results/run-<id>.json   (re-render reports only)
+//
+// Every server runs in its own process, the load generator in another (load/main.mjs),
+// this orchestrator in a third. Runs are interleaved (scenario by scenario: target A, B, C,
+// then A, B, C again) and each figure is reported as the median over repeats with min–max.
+import { fork } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { plan } from './lib/config.mjs';
+import { ServerProcess, setPriority } from './lib/server.mjs';
+import { BENCH_DIR, allTargets, versions } from './lib/targets.mjs';
+import { writeReports } from './lib/report.mjs';
+
+const { values } = parseArgs({
+  options: {
+    full: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    targets: { type: 'string' },
+    repeats: { type: 'string' },
+    'no-docs': { type: 'boolean', default: false },
+    priority: { type: 'string', default: '-10' },
+    'report-from': { type: 'string' },
+  },
+});
+
+if (values['report-from']) {
+  // Re-render the reports (markdown, charts, docs section) of a saved run without running it.
+  const saved = JSON.parse(readFileSync(values['report-from'], 'utf8'));
+  delete saved.aggregate;
+  console.log(`Wrote:\n  ${writeReports(saved, { updateDocs: !values['no-docs'] }).join('\n  ')}`);
+  process.exit(0);
+}
+
+const mode = values.full ? 'full' : 'quick';
+const { repeats: defaultRepeats, scenarios: allScenarios } = plan(mode);
+const repeats = values.repeats ? Number(values.repeats) : defaultRepeats;
+const only = values.only?.split(',').map((s) => s.trim().toUpperCase());
+const onlyTargets = values.targets?.split(',').map((s) => s.trim());
+const scenarios = allScenarios.filter((s) => !only || only.includes(s.id));
+const targets = allTargets();
+const runId = new Date().toISOString().replace(/[:.]/g, '-');
+const tmpRoot = path.join(BENCH_DIR, '.tmp', runId);
+const startedAt = Date.now();
+// Other work on the machine competes for the 2 cores: run the servers and the load generator
+// at a higher priority when allowed (root), and record the machine's load with every run.
+const priority = Number(values.priority);
+const prioritized = setPriority(process.pid, priority);
+
+console.log(`Skein bench (${mode}${only ? `, only ${only.join(',')}` : ''}), ${repeats} interleaved repeats, ${os.cpus().length} cores, node ${process.version}, nice ${prioritized ? priority : 0}, load average ${os.loadavg()[0].toFixed(2)}`);
+for (const t of targets) if (t.unavailable) console.log(`  ${t.id}: ${t.unavailable}`);
+
+/** @type {any[]} */
+const runs = [];
+for (const scenario of scenarios) {
+  const ids = scenario.targets.filter((id) => !onlyTargets || onlyTargets.includes(id));
+  const list = ids.map((id) => /** @type {import('./lib/targets.mjs').Target} */ (targets.find((t) => t.id === id)));
+  console.log(`\n${scenario.id} ${scenario.title}`);
+  for (const target of list.filter((t) => t.unavailable)) {
+    runs.push({ scenario: scenario.id, target: target.id, repeat: 0, ok: false, skipped: target.unavailable });
+  }
+  const runnable = list.filter((t) => !t.unavailable);
+  const scenarioRepeats = values.repeats ? repeats : (scenario.repeats ?? repeats);
+  for (let rep = 1; rep <= scenarioRepeats; rep++) {
+    for (const target of runnable) {
+      const t0 = Date.now();
+      const result = await runOne(scenario, target, rep);
+      runs.push({ scenario: scenario.id, target: target.id, repeat: rep, ...result });
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      console.log(`  [${rep}/${scenarioRepeats}] ${target.id.padEnd(20)} ${result.ok ? 'ok    ' : 'FAILED'} ${secs.padStart(5)} s  ${brief(result)}`);
+    }
+  }
+}
+rmSync(tmpRoot, { recursive: true, force: true });
+
+const report = {
+  runId, mode, repeats, startedAt: new Date(startedAt).toISOString(), durationS: Math.round((Date.now() - startedAt) / 1000),
+  priority: prioritized ? priority : 0,
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
+  versions: versions(),
+  targets: targets.map(({ id, label, family, protocol, persistent, unavailable }) => ({ id, label, family, protocol, persistent, unavailable })),
+  scenarios: scenarios.map(({ id, title, params, scaled, repeats: r }) => ({ id, title, params, scaled, repeats: values.repeats ? repeats : (r ?? repeats) })),
+  runs,
+};
+const written = writeReports(report, { updateDocs: !values['no-docs'] && !only && !onlyTargets });
+console.log(`\nDone in ${report.durationS} s. Wrote:\n  ${written.join('\n  ')}`);
+
+/**
+ * One (scenario, target, repeat): a fresh server process and a fresh load generator.
+ * @param {import('./lib/config.mjs').ScenarioConfig} scenario
+ * @param {import('./lib/targets.mjs').Target} target
+ * @param {number} rep
+ */
+async function runOne(scenario, target, rep) {
+  const dataDir = path.join(tmpRoot, `${scenario.id}-${target.id}-${rep}`);
+  mkdirSync(dataDir, { recursive: true });
+  const server = new ServerProcess(target, dataDir, { inspect: scenario.inspect === true, priority: prioritized ? priority : 0 });
+  const loadAvg = Math.round(os.loadavg()[0] * 100) / 100;
+  try {
+    await server.start();
+  } catch (err) {
+    return { ok: false, failure: `server failed to start: ${/** @type {Error} */ (err).message}` };
+  }
+  let restarting = false;
+  const result = await new Promise((resolve) => {
+    const child = fork(path.join(BENCH_DIR, 'load', 'main.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    if (prioritized) setPriority(child.pid, priority);
+    let settled = false;
+    const finish = (r) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      server.child?.off('exit', onServerExit);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, failure: `timed out after ${scenario.timeoutS} s` }), scenario.timeoutS * 1000);
+    const onServerExit = (code, signal) => {
+      if (!restarting) finish({ ok: false, failure: `server exited (${code ?? signal}) during the run: ${server.stderr.trim().slice(-400)}` });
+    };
+    server.child?.on('exit', onServerExit);
+    child.on('exit', (code) => finish({ ok: false, failure: `load generator exited with ${code} without a result` }));
+    child.on('message', async (/** @type {any} */ msg) => {
+      try {
+        if (msg.type === 'probe') {
+          child.send({ id: msg.id, ...(await server.probe(msg.gc)) });
+        } else if (msg.type === 'restart') {
+          restarting = true;
+          server.child?.off('exit', onServerExit);
+          const stopped = await server.stop();
+          await server.start();
+          server.child?.on('exit', onServerExit);
+          restarting = false;
+          child.send({ id: msg.id, url: server.url, stopped });
+        } else if (msg.type === 'log') {
+          console.log(`      ${msg.msg}`);
+        } else if (msg.type === 'result') {
+          finish(msg.result);
+        }
+      } catch (err) {
+        finish({ ok: false, failure: `orchestrator: ${/** @type {Error} */ (err).message}` });
+      }
+    });
+    child.send({ type: 'start', scenario: scenario.id, params: scenario.params, target: { id: target.id, protocol: target.protocol, url: server.url } });
+  });
+  const stopped = await server.stop();
+  if (result.ok && target.persistent && !stopped.graceful) result.note = 'server needed SIGKILL to stop';
+  rmSync(dataDir, { recursive: true, force: true });
+  return { ...result, loadAvg };
+}
+
+/** One line of the headline figures of a run, for the progress log. */
+function brief(r) {
+  if (!r.ok) return r.failure ?? r.skipped ?? '';
+  const m = r.metrics ?? {};
+  const keys = Object.keys(m).filter((k) => typeof m[k] === 'number').slice(0, 6);
+  return keys.map((k) => `${k}=${m[k]}`).join(' ');
+}
