@@ -1,5 +1,9 @@
 import { SkeinError } from '../errors/skein-error.js';
 import type { DocumentStore } from './store.js';
+import { compactUpdates } from './compaction.js';
+
+/** A document's log is folded into one update once it holds this many. */
+const COMPACT_AFTER = 500;
 
 /**
  * A real, in-process store: updates live in a Map for the life of the process. Used when
@@ -23,6 +27,9 @@ export class MemoryStore implements DocumentStore {
     }
     // Copy: the caller's buffer may be a view into a pooled socket buffer.
     log.push(Uint8Array.prototype.slice.call(update));
+    // Bounded memory: fold the log like the LevelDB store's compaction (deleted content is
+    // dropped; anything pending is kept losslessly).
+    if (log.length >= COMPACT_AFTER) this.#docs.set(name, [compactUpdates(log)]);
     return Promise.resolve();
   }
 
