@@ -3,12 +3,14 @@
 // Skein benchmark suite. Usage (from the repository root):
 //   pnpm bench                      short run (< 5 min on 2 cores; S2/S4 scaled down, labelled)
 //   pnpm bench --full               the full-size run
+//   node bench/run.mjs --only C1    the cluster scenario (two nodes + Redis per target)
 //   node bench/run.mjs [--full] [--only S1,S3] [--targets skein-memory,raw-relay] [--repeats N]
 //   node bench/run.mjs --report-from bench/results/run-<id>.json   (re-render reports only)
 //
 // Every server runs in its own process, the load generator in another (load/main.mjs),
 // this orchestrator in a third. Runs are interleaved (scenario by scenario: target A, B, C,
 // then A, B, C again) and each figure is reported as the median over repeats with min–max.
+// Cluster targets (scenario C1) are two server processes sharing a redis-server started here.
 import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { plan } from './lib/config.mjs';
 import { ServerProcess, setPriority } from './lib/server.mjs';
+import { RedisServer } from './lib/redis.mjs';
 import { BENCH_DIR, allTargets, versions } from './lib/targets.mjs';
 import { writeReports } from './lib/report.mjs';
 
@@ -85,7 +88,7 @@ const report = {
   priority: prioritized ? priority : 0,
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
   versions: versions(),
-  targets: targets.map(({ id, label, family, protocol, persistent, unavailable }) => ({ id, label, family, protocol, persistent, unavailable })),
+  targets: targets.map(({ id, label, family, protocol, persistent, cluster, unavailable }) => ({ id, label, family, protocol, persistent, cluster, unavailable })),
   scenarios: scenarios.map(({ id, title, params, scaled, repeats: r }) => ({ id, title, params, scaled, repeats: values.repeats ? repeats : (r ?? repeats) })),
   runs,
 };
@@ -101,13 +104,27 @@ console.log(`\nDone in ${report.durationS} s. Wrote:\n  ${written.join('\n  ')}`
 async function runOne(scenario, target, rep) {
   const dataDir = path.join(tmpRoot, `${scenario.id}-${target.id}-${rep}`);
   mkdirSync(dataDir, { recursive: true });
-  const server = new ServerProcess(target, dataDir, { inspect: scenario.inspect === true, priority: prioritized ? priority : 0 });
+  const serverOpts = { inspect: scenario.inspect === true, priority: prioritized ? priority : 0 };
+  // A cluster target (C1): one redis-server started here, and two server processes (nodes a
+  // and b) sharing it; the load generator gets both URLs. Otherwise one server process.
+  const redis = target.cluster ? new RedisServer() : null;
+  /** @type {ServerProcess[]} */
+  const servers = [];
   const loadAvg = Math.round(os.loadavg()[0] * 100) / 100;
   try {
-    await server.start();
+    if (redis) {
+      await redis.start();
+      for (const nodeId of ['a', 'b']) servers.push(new ServerProcess(target, path.join(dataDir, nodeId), { ...serverOpts, cluster: { redisPort: redis.port, nodeId } }));
+    } else {
+      servers.push(new ServerProcess(target, dataDir, serverOpts));
+    }
+    for (const s of servers) await s.start();
   } catch (err) {
+    for (const s of servers) await s.kill();
+    await redis?.stop();
     return { ok: false, failure: `server failed to start: ${/** @type {Error} */ (err).message}` };
   }
+  const server = /** @type {ServerProcess} */ (servers[0]);
   let restarting = false;
   const result = await new Promise((resolve) => {
     const child = fork(path.join(BENCH_DIR, 'load', 'main.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
@@ -117,20 +134,24 @@ async function runOne(scenario, target, rep) {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      server.child?.off('exit', onServerExit);
+      for (const s of servers) s.child?.off('exit', onServerExit);
       if (child.exitCode === null) child.kill('SIGKILL');
       resolve(r);
     };
     const timer = setTimeout(() => finish({ ok: false, failure: `timed out after ${scenario.timeoutS} s` }), scenario.timeoutS * 1000);
     const onServerExit = (code, signal) => {
-      if (!restarting) finish({ ok: false, failure: `server exited (${code ?? signal}) during the run: ${server.stderr.trim().slice(-400)}` });
+      if (!restarting) finish({ ok: false, failure: `server exited (${code ?? signal}) during the run: ${servers.map((s) => s.stderr.trim().slice(-400)).join(' | ')}` });
     };
-    server.child?.on('exit', onServerExit);
+    for (const s of servers) s.child?.on('exit', onServerExit);
     child.on('exit', (code) => finish({ ok: false, failure: `load generator exited with ${code} without a result` }));
     child.on('message', async (/** @type {any} */ msg) => {
       try {
         if (msg.type === 'probe') {
-          child.send({ id: msg.id, ...(await server.probe(msg.gc)) });
+          const first = await server.probe(msg.gc);
+          const nodes = servers.length > 1 ? { nodes: [first, ...(await Promise.all(servers.slice(1).map((s) => s.probe(msg.gc))))] } : {};
+          child.send({ id: msg.id, ...first, ...nodes });
+        } else if (msg.type === 'redis') {
+          child.send({ id: msg.id, ...(redis ? await redis.stats() : {}) });
         } else if (msg.type === 'restart') {
           restarting = true;
           server.child?.off('exit', onServerExit);
@@ -148,10 +169,12 @@ async function runOne(scenario, target, rep) {
         finish({ ok: false, failure: `orchestrator: ${/** @type {Error} */ (err).message}` });
       }
     });
-    child.send({ type: 'start', scenario: scenario.id, params: scenario.params, target: { id: target.id, protocol: target.protocol, url: server.url } });
+    const urls = servers.length > 1 ? { urls: servers.map((s) => s.url) } : {};
+    child.send({ type: 'start', scenario: scenario.id, params: scenario.params, target: { id: target.id, protocol: target.protocol, url: server.url, ...urls } });
   });
-  const stopped = await server.stop();
-  if (result.ok && target.persistent && !stopped.graceful) result.note = 'server needed SIGKILL to stop';
+  const stops = await Promise.all(servers.map((s) => s.stop()));
+  await redis?.stop();
+  if (result.ok && target.persistent && !stops.every((st) => st.graceful)) result.note = 'server needed SIGKILL to stop';
   rmSync(dataDir, { recursive: true, force: true });
   return { ...result, loadAvg };
 }

@@ -6,6 +6,8 @@
 const MEMORY = ['skein-memory', 'hocuspocus-memory', 'y-websocket-memory', 'raw-relay'];
 const PERSISTENT = ['skein-immediate', 'skein-debounced', 'hocuspocus-sqlite', 'y-websocket-leveldb'];
 const ALL = [...MEMORY, ...PERSISTENT];
+// Two server processes sharing one redis-server (started by run.mjs), scenario C1 only.
+const CLUSTER = ['skein-redis', 'hocuspocus-redis'];
 
 /**
  * @typedef {object} ScenarioConfig
@@ -69,6 +71,12 @@ export function plan(mode) {
         targets: q(['skein-immediate', 'skein-debounced'], ['skein-memory', 'skein-immediate', 'skein-debounced']),
         params: { connections: 10, rates: [100, 1000], warmupS: q(1, 3), measureS: q(5, 15) },
         scaled: null, timeoutS: q(90, 180),
+      },
+      {
+        id: 'C1', title: 'Cross-node fan-out: 2 nodes + Redis, 1 doc, 1 writer at 50 updates/s on node a, 50 readers on node b and 50 on node a',
+        targets: CLUSTER,
+        params: { readers: 50, rate: 50, warmupS: q(0.5, 3), measureS: q(3, 30) },
+        scaled: null, timeoutS: q(60, 120),
       },
     ],
   };

@@ -62,6 +62,18 @@ export const METRICS = {
     { key: 'p99At1000', label: 'ack p99 @1000/s', unit: 'ms', better: 'lower', headline: true },
     { key: 'achievedRate1000', label: 'achieved rate (1000/s)', unit: '/s' },
   ],
+  C1: [
+    { key: 'crossP50', label: 'cross-node p50', unit: 'ms', better: 'lower', headline: true },
+    { key: 'crossP99', label: 'cross-node p99', unit: 'ms', better: 'lower', headline: true },
+    { key: 'sameP50', label: 'same-node p50', unit: 'ms', better: 'lower' },
+    { key: 'sameP99', label: 'same-node p99', unit: 'ms', better: 'lower' },
+    { key: 'redisCmdsPerUpdate', label: 'Redis commands / update', unit: 'count', better: 'lower', headline: true },
+    { key: 'redisPublishesPerUpdate', label: 'Redis (s)publish / update', unit: 'count', better: 'lower' },
+    { key: 'redisBytesInPerUpdate', label: 'Redis bytes in / update', unit: 'B', better: 'lower', headline: true },
+    { key: 'redisBytesOutPerUpdate', label: 'Redis bytes out / update', unit: 'B', better: 'lower' },
+    { key: 'cpuNodeA', label: 'CPU node a', unit: '%' },
+    { key: 'cpuNodeB', label: 'CPU node b', unit: '%' },
+  ],
 };
 
 const median = (xs) => {

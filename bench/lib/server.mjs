@@ -40,14 +40,16 @@ export class ServerProcess {
   /**
    * @param {import('./targets.mjs').Target} target
    * @param {string} dataDir
-   * @param {{inspect?: boolean, priority?: number}} [opts]  inspect: open the V8 inspector
-   *   (loopback) so probes can force a GC; priority: nice value for the process (see setPriority)
+   * @param {{inspect?: boolean, priority?: number, cluster?: {redisPort: number, nodeId: string}}} [opts]  inspect: open
+   *   the V8 inspector (loopback) so probes can force a GC; priority: nice value for the process
+   *   (see setPriority); cluster: Redis port and node id of a cluster target's node (C1)
    */
   constructor(target, dataDir, opts = {}) {
     this.target = target;
     this.dataDir = dataDir;
     this.inspect = opts.inspect === true;
     this.priority = opts.priority ?? 0;
+    this.cluster = opts.cluster;
     /** @type {import('node:child_process').ChildProcess|null} */
     this.child = null;
     this.port = 0;
@@ -65,7 +67,7 @@ export class ServerProcess {
 
   async start() {
     this.port = await freePort();
-    const { args, env } = this.target.command(this.dataDir, this.port);
+    const { args, env } = this.target.command(this.dataDir, this.port, this.cluster);
     const nodeArgs = [];
     if (this.inspect) {
       this.inspectPort = await freePort();

@@ -20,7 +20,8 @@ export const SKEIN_DEBOUNCED = { waitMs: 100, maxWaitMs: 1000 };
  * @property {'skein'|'peer'|'relay'} family
  * @property {'yws'|'hocus'|'relay'} protocol
  * @property {boolean} persistent
- * @property {(dataDir: string, port: number) => {args: string[], env?: Record<string,string>}} command  node arguments
+ * @property {(dataDir: string, port: number, cluster?: {redisPort: number, nodeId: string}) => {args: string[], env?: Record<string,string>}} command  node arguments
+ * @property {boolean} [cluster]  a two-node target sharing one Redis (scenario C1): `command` gets `cluster`
  * @property {string|null} unavailable  why it cannot run here, or null
  */
 
@@ -65,6 +66,7 @@ export function allTargets() {
   });
   const node = (file) => path.join(BENCH_DIR, 'servers', file);
   const sqlite3 = sqliteAvailable();
+  const redisMissing = redisAvailable();
   return [
     { id: 'skein-memory', label: 'Skein (memory)', family: 'skein', protocol: 'yws', persistent: false, unavailable: skeinMissing,
       command: (_d, port) => ({ args: [...skeinBase(port), '--storage', 'memory'] }) },
@@ -80,9 +82,26 @@ export function allTargets() {
       command: (_d, port) => ({ args: [node('y-websocket.mjs'), '--port', String(port)] }) },
     { id: 'y-websocket-leveldb', label: 'y-websocket (y-leveldb)', family: 'peer', protocol: 'yws', persistent: true, unavailable: null,
       command: (dataDir, port) => ({ args: [node('y-websocket.mjs'), '--port', String(port)], env: { YPERSISTENCE: dataDir } }) },
+    { id: 'skein-redis', label: 'Skein (memory, 2 nodes + Redis)', family: 'skein', protocol: 'yws', persistent: false, cluster: true, unavailable: skeinMissing ?? redisMissing,
+      command: (_d, port, c) => ({ args: [...skeinBase(port), '--storage', 'memory', '--redis-url', `redis://127.0.0.1:${c?.redisPort}`, '--node-id', c?.nodeId ?? 'a'] }) },
+    { id: 'hocuspocus-redis', label: 'Hocuspocus (memory, 2 nodes + extension-redis)', family: 'peer', protocol: 'hocus', persistent: false, cluster: true, unavailable: redisMissing,
+      command: (_d, port, c) => ({ args: [node('hocuspocus.mjs'), '--port', String(port), '--redis-port', String(c?.redisPort), '--node-id', c?.nodeId ?? 'a'] }) },
     { id: 'raw-relay', label: 'raw relay (ws)', family: 'relay', protocol: 'relay', persistent: false, unavailable: null,
       command: (_d, port) => ({ args: [node('relay.mjs'), '--port', String(port)] }) },
   ];
+}
+
+/** null when `redis-server` and `redis-cli` run (cluster targets), else why not. */
+function redisAvailable() {
+  const ok = ['redis-server', 'redis-cli'].every((bin) => {
+    try {
+      execFileSync(bin, ['--version'], { stdio: 'ignore', timeout: 5000 });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return ok ? null : 'unavailable: redis-server / redis-cli not found (apt-get install redis-server)';
 }
 
 /** null when the native sqlite3 addon loads, else the exact error. */
@@ -123,6 +142,9 @@ export function versions() {
     skeinBuild: buildFingerprint(),
     '@hocuspocus/server': pkg('@hocuspocus/server'),
     '@hocuspocus/extension-sqlite': pkg('@hocuspocus/extension-sqlite'),
+    '@hocuspocus/extension-redis': pkg('@hocuspocus/extension-redis'),
+    ioredis: pkg('ioredis', path.join(BENCH_DIR, 'node_modules', '.pnpm', 'node_modules')),
+    'redis-server': redisVersion(),
     sqlite3: pkg('sqlite3', path.join(sqlitePath, '..', '..')) ?? pkg('sqlite3', path.join(BENCH_DIR, 'node_modules', '.pnpm', 'node_modules')),
     'y-websocket (reference server)': pkg('y-websocket-legacy'),
     'y-leveldb': pkg('y-leveldb'),
@@ -131,6 +153,15 @@ export function versions() {
     'hdr-histogram-js': pkg('hdr-histogram-js'),
     node: process.version,
   };
+}
+
+/** `redis-server --version`'s version, or null. */
+function redisVersion() {
+  try {
+    return /v=([\d.]+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8', timeout: 5000 }))?.[1] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Hash and newest mtime of the .js files under server/dist: which build of Skein a run measured. */

@@ -2,7 +2,8 @@
 // It receives {type:'start', scenario, params, target} over IPC, runs the scenario against
 // the target's URL and sends back {type:'result', result}. It asks the orchestrator to
 // sample the server process (CPU ticks, RSS) at the edges of measurement windows with
-// `probe(label)`, and to restart the server (S5) with `restart()`.
+// `probe(label)`, to restart the server (S5) with `restart()`, and to read the Redis
+// counters of a cluster target (C1) with `redis()`.
 import { s1 } from './scenarios/s1-fanout.mjs';
 import { s2 } from './scenarios/s2-many-docs.mjs';
 import { s3 } from './scenarios/s3-throughput.mjs';
@@ -10,8 +11,9 @@ import { s4 } from './scenarios/s4-idle-memory.mjs';
 import { s5 } from './scenarios/s5-cold-load.mjs';
 import { s6 } from './scenarios/s6-presence.mjs';
 import { s7 } from './scenarios/s7-durable-acks.mjs';
+import { c1 } from './scenarios/c1-cluster-fanout.mjs';
 
-const SCENARIOS = { S1: s1, S2: s2, S3: s3, S4: s4, S5: s5, S6: s6, S7: s7 };
+const SCENARIOS = { S1: s1, S2: s2, S3: s3, S4: s4, S5: s5, S6: s6, S7: s7, C1: c1 };
 
 let nextId = 1;
 /** @type {Map<number, (value: any) => void>} */
@@ -30,6 +32,7 @@ function request(type, body = {}) {
  * @typedef {object} Orchestrator
  * @property {(label: string, opts?: {gc?: boolean}) => Promise<{cpuTicks: number, rssKB: number, hwmKB: number, t: number, clkTck: number}>} probe
  * @property {() => Promise<{url: string}>} restart
+ * @property {() => Promise<{commands: number, netIn: number, netOut: number, calls: Record<string, number>}>} redis  counters of a cluster target's Redis (C1)
  * @property {(msg: string) => void} log
  */
 
@@ -37,6 +40,7 @@ function request(type, body = {}) {
 const orchestrator = {
   probe: (label, opts = {}) => request('probe', { label, gc: opts.gc === true }),
   restart: () => request('restart'),
+  redis: () => request('redis'),
   log: (msg) => process.send?.({ type: 'log', msg }),
 };
 
