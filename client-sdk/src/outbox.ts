@@ -165,12 +165,7 @@ export class Outbox {
   maybeMergePending(): void {
     if (this.#closed || this.#mergeQueued || this.#pending.size < this.#compactAfter) return;
     if (!this.#host.canMergePending()) return;
-    this.#mergeQueued = true;
-    void this.#enqueue(async () => {
-      this.#mergeQueued = false;
-      const entries = await this.#load();
-      if (entries === undefined) return;
-      this.#absorb(entries);
+    this.#queueMerge(async (entries) => {
       if (this.#host.canMergePending()) await this.#mergePending(entries);
     });
   }
@@ -297,13 +292,18 @@ export class Outbox {
 
   #maybeMergeReplica(): void {
     if (this.#closed || this.#mergeQueued || this.#replicaKeys.size < this.#compactAfter) return;
+    this.#queueMerge((entries) => this.#mergeReplica(entries));
+  }
+
+  /** One merge at a time, in the store queue, on freshly loaded entries. */
+  #queueMerge(merge: (entries: StoredEntry[]) => Promise<void>): void {
     this.#mergeQueued = true;
     void this.#enqueue(async () => {
       this.#mergeQueued = false;
       const entries = await this.#load();
       if (entries === undefined) return;
       this.#absorb(entries);
-      await this.#mergeReplica(entries);
+      await merge(entries);
     });
   }
 
