@@ -8,7 +8,7 @@ import { encodeSyncStep1, encodeSyncUpdate } from '@skein/protocol';
 import {
   MemoryKv, openLevelStore, type KvBatchOptions, type KvEntry, type KvOp, type KvRange, type KvStore, type LevelStore,
 } from '../../server/src/persistence/index.js';
-import type { DocumentStore } from '../../server/src/persistence/store.js';
+import type { AppendOptions, AppendResult, DocumentStore } from '../../server/src/persistence/store.js';
 import { DEFAULT_CONFIG, type Config } from '../../server/src/config/schema.js';
 import { startServer, type SkeinServer } from '../../server/src/server.js';
 import { createLogger, silentLogger, type Logger } from '../../server/src/telemetry/logger.js';
@@ -74,8 +74,8 @@ export class LoadGate implements DocumentStore {
     return this.#inner.load(name);
   }
 
-  append(name: string, update: Uint8Array): Promise<void> {
-    return this.#inner.append(name, update);
+  append(name: string, update: Uint8Array, options?: AppendOptions): Promise<AppendResult | void> {
+    return this.#inner.append(name, update, options);
   }
 
   flush(name: string): Promise<void> {

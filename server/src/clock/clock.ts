@@ -1,0 +1,27 @@
+/**
+ * The one time source of the server. Every module that waits, times out, retries or stamps
+ * takes a `Clock` (injected by the composition root), so tests drive unload, heartbeat,
+ * anti-entropy, debounce and retry on manual time instead of sleeping.
+ */
+export interface Clock {
+  /** Wall-clock milliseconds (timestamps, deadlines). */
+  now(): number;
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+  setInterval(callback: () => void, ms: number): TimerHandle;
+  clearInterval(handle: TimerHandle): void;
+}
+
+/** Opaque to callers. */
+export type TimerHandle = object | number;
+
+type NodeTimer = ReturnType<typeof setTimeout>;
+
+/** The real clock. Whoever sets a timer clears it on close (leak tests count them). */
+export const systemClock: Clock = Object.freeze({
+  now: () => Date.now(),
+  setTimeout: (callback: () => void, ms: number): TimerHandle => setTimeout(callback, ms),
+  clearTimeout: (handle: TimerHandle) => clearTimeout(handle as NodeTimer),
+  setInterval: (callback: () => void, ms: number): TimerHandle => setInterval(callback, ms),
+  clearInterval: (handle: TimerHandle) => clearInterval(handle as NodeTimer),
+});

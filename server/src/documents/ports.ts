@@ -1,0 +1,88 @@
+/**
+ * The ports of the core: what `documents/` needs from the outside, declared here so that
+ * adapters (persistence, cluster, telemetry) import the core's types and the core imports
+ * no adapter. The composition root (`server.ts`) plugs implementations in.
+ */
+
+/**
+ * The contract between the document core (policy: when to load, append, unload) and a
+ * storage engine (mechanism: how bytes reach a medium). The core never knows which engine
+ * is behind it. Every engine passes one conformance suite (server/test/persistence).
+ */
+export interface DocumentStore {
+  /**
+   * Every stored update of the document, in the order they must be applied (a snapshot first
+   * when the engine keeps one). An empty array means the document was never stored.
+   *
+   * Must reject (with a `SkeinError`) on any read failure: returning an empty array on error
+   * would let an empty document be stored over the real one later.
+   */
+  load(name: string): Promise<readonly Uint8Array[]>;
+
+  /**
+   * Make `update` durable. Resolves once it is durable by the engine's rules for `name`
+   * (the promise that durable acknowledgements stand on). Rejects with a `SkeinError` on
+   * failure. For one document, appends settle in call order.
+   *
+   * With `options.replicate` the engine also writes a replication-outbox record for the
+   * update in the same atomic batch (one fsync, no crash window between the log and the
+   * outbox) and resolves with its outbox sequence number.
+   */
+  append(name: string, update: Uint8Array, options?: AppendOptions): Promise<AppendResult | void>;
+
+  /** Resolves when every append for `name` issued before this call has settled. */
+  flush(name: string): Promise<void>;
+
+  /** Flush everything, then release resources. Further calls reject. */
+  close(): Promise<void>;
+
+  /** Whether writes currently succeed; absent means always ok. */
+  health?(): StoreHealthSummary;
+
+  /**
+   * Records written with `replicate: true`, oldest first, until the replicator removes them.
+   * Absent on engines that cannot carry an outbox.
+   */
+  readonly outbox?: ReplicationOutbox;
+}
+
+export interface AppendOptions {
+  /** Also write a replication-outbox record in the same atomic batch. */
+  readonly replicate?: boolean;
+}
+
+export interface AppendResult {
+  /** The outbox sequence number of the update (only with `replicate: true`). */
+  readonly outboxSeq?: number;
+}
+
+export interface StoreHealthSummary {
+  /** `degraded`: writes are failing and being retried; acknowledgements wait. */
+  readonly status: 'ok' | 'degraded' | 'closed';
+  /** Short machine-readable reasons (empty when ok). */
+  readonly reasons: readonly string[];
+  readonly lastErrorCode: string | null;
+}
+
+/** One queued change on its way to the cluster's shared tier. */
+export interface OutboxEntry {
+  readonly seq: number;
+  readonly name: string;
+  readonly update: Uint8Array;
+}
+
+/**
+ * The durable queue between the local store and a replicator (the cluster's shared tier).
+ * Entries are written by `DocumentStore.append(…, { replicate: true })` in the same batch as
+ * the log records; the replicator peeks, ships, then removes them.
+ */
+export interface ReplicationOutbox {
+  /** Entries not yet removed. */
+  readonly size: number;
+  /** The oldest `limit` entries on disk, in seq order. */
+  peek(limit: number): Promise<OutboxEntry[]>;
+  /** Drop delivered entries (a crash before this re-delivers them: merging makes that harmless). */
+  remove(seqs: readonly number[]): Promise<void>;
+  /** Called after each batch that added entries reached disk. Returns an unsubscribe function. */
+  onAppended(listener: () => void): () => void;
+}
