@@ -72,7 +72,7 @@ export default tseslint.config(
   // documents/ talks to storage through the DocumentStore interface only.
   layer(['server/src/documents/**/*.ts'], [['**/persistence/level*', '**/persistence/memory*', '**/persistence/*/**', '**/transport/*', '**/cluster/*', 'classic-level', 'ioredis', 'ws']], 'documents/ sees only the DocumentStore interface'),
   // persistence/ knows nothing of sockets.
-  layer(['server/src/persistence/**/*.ts'], [['**/transport/*', '**/documents/*', 'ws']], 'persistence/ must not know sockets or documents'),
+  layer(['server/src/persistence/**/*.ts'], [['**/transport/*', '**/documents/*', '!**/documents/ports.js', 'ws']], 'persistence/ must not know sockets or documents'),
   // cluster/ replicates documents through Redis: no sockets; storage only through the KvStore
   // interface (the composition root picks the concrete outbox store).
   layer(['server/src/cluster/**/*.ts'], [['**/transport/*', '**/persistence/level*', '**/persistence/memory*', 'classic-level', 'ws']], 'cluster/ must not know transport or concrete storage engines'),
