@@ -33,6 +33,12 @@ export const CloseCode = {
    * into durable acknowledgements: reconnect and re-send what was not acknowledged.
    */
   StorageFailed: 4500,
+  /**
+   * The server holds too many bytes that storage has not made durable yet (its disk is
+   * failing or slow): this update was refused, nothing of it kept. Reconnect with backoff and
+   * re-send.
+   */
+  StorageBackpressure: 4507,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
@@ -65,6 +71,7 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze([
   info('SlowConsumer', true, 'The client read too slowly; its outgoing buffer overflowed.'),
   info('DocumentLoadFailed', true, 'The document could not be loaded; retry later.'),
   info('StorageFailed', true, 'An update could not be made durable; reconnect and re-send unacknowledged updates.'),
+  info('StorageBackpressure', true, 'Too many bytes wait for storage on the server; the update was refused. Reconnect later and re-send.'),
 ]);
 
 /** Look up a close code; undefined for codes Skein does not send. */

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
+import { systemClock, type Clock } from './clock/clock.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import type { DocumentStore } from './persistence/store.js';
 import { MemoryStore } from './persistence/memory-store.js';
@@ -25,6 +26,8 @@ export interface ServerDeps {
   readonly store?: DocumentStore;
   /** Telemetry (tests inject one with in-memory exporters; the caller then shuts it down). Default: from `config`. */
   readonly telemetry?: Telemetry;
+  /** The time source of registry, transport and cluster (tests drive a manual clock). Default: the real clock. */
+  readonly clock?: Clock;
 }
 
 export interface SkeinServer {
@@ -50,12 +53,13 @@ export interface SkeinServer {
 /** The composition root: the only place that picks concrete adapters. */
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<SkeinServer> {
   const logger = deps.logger ?? createLogger(config.logLevel);
+  const clock = deps.clock ?? systemClock;
   const telemetry = deps.telemetry ?? (await createTelemetry(telemetryOptions(config, VERSION, nodeName(config)), logger, VERSION));
   // Checked before the store opens: a wrong --static-dir fails fast with nothing to clean up.
   const staticFiles = config.staticDir === '' ? undefined : await openStaticFiles(config.staticDir);
   const store = deps.store ?? (await createStore(config, logger, telemetry));
   // Cluster: only with Redis configured; otherwise a single node that needs no Redis.
-  const cluster = await createCluster(config, logger, telemetry).catch(async (err: unknown) => {
+  const cluster = await createCluster(config, logger, telemetry, clock).catch(async (err: unknown) => {
     if (deps.store === undefined) await store.close().catch(() => undefined);
     throw err;
   });
@@ -64,7 +68,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     logger,
     unloadDelayMs: config.unloadDelayMs,
     loadTimeoutMs: config.loadTimeoutMs,
-    ...(cluster === undefined ? {} : { observer: cluster }),
+    maxUnpersistedBytes: config.maxUnpersistedBytes,
+    clock,
+    ...(cluster === undefined ? {} : { replicator: cluster }),
     telemetry,
   });
   const transport = new WsTransport(registry, logger, {
@@ -73,6 +79,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     maxLoadBacklogBytes: config.maxLoadBacklogBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     telemetry,
+    clock,
   });
   telemetry.attach(serverSources({ connections: () => transport.connectionCount, registry, store, cluster }));
   let closing: Promise<string[]> | undefined;
@@ -81,16 +88,26 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       return { ready: false, reasons: [{ code: 'SKEIN_ERR_SHUTTING_DOWN', message: 'the server is shutting down' }] };
     }
     const health = store.health?.();
+    // Too many bytes wait for storage: new writes are refused, so new clients belong elsewhere
+    // (not ready); connected ones keep reading and syncing.
+    const budget = registry.budget;
+    const budgetReasons = budget.exhausted
+      ? [{ code: 'SKEIN_ERR_UNPERSISTED_LIMIT', message: `${budget.bytes} bytes wait for storage (limit ${budget.maxBytes}); new writes are refused` }]
+      : [];
     // Redis unreachable: still serving (local editing continues), so ready but degraded.
-    const clusterHealth = cluster?.health();
-    const clusterReasons = (clusterHealth?.reasons ?? []).map((message) => ({ code: 'SKEIN_ERR_CLUSTER_UNAVAILABLE', message }));
-    if (health === undefined || health.status === 'ok') {
-      return clusterReasons.length === 0 ? { ready: true, reasons: [] } : { ready: true, degraded: true, reasons: clusterReasons };
-    }
-    const code = health.lastErrorCode ?? (health.status === 'closed' ? 'SKEIN_ERR_STORAGE_CLOSED' : 'SKEIN_ERR_STORAGE_WRITE');
-    const reasons = [...health.reasons.map((message) => ({ code, message })), ...clusterReasons];
-    // Degraded still serves (edits apply in memory, acks wait for the retried writes); closed does not.
-    return { ready: health.status !== 'closed', degraded: true, reasons };
+    const clusterReasons = (cluster?.health().reasons ?? []).map((message) => ({ code: 'SKEIN_ERR_CLUSTER_UNAVAILABLE', message }));
+    const storeReasons =
+      health === undefined || health.status === 'ok'
+        ? []
+        : health.reasons.map((message) => ({
+            code: health.lastErrorCode ?? (health.status === 'closed' ? 'SKEIN_ERR_STORAGE_CLOSED' : 'SKEIN_ERR_STORAGE_WRITE'),
+            message,
+          }));
+    const reasons = [...storeReasons, ...budgetReasons, ...clusterReasons];
+    if (reasons.length === 0) return { ready: true, reasons: [] };
+    // A failing store still serves (edits apply in memory, acks wait for the retried writes);
+    // a closed store or an exhausted write budget does not take new clients.
+    return { ready: health?.status !== 'closed' && !budget.exhausted, degraded: true, reasons };
   };
   const http = createServer(
     createRequestHandler({
@@ -169,7 +186,7 @@ async function createStore(config: Config, logger: Logger, telemetry: Telemetry)
 }
 
 /** The cluster node when Redis is configured (`--redis-url` or `--redis-cluster-nodes`), else undefined. */
-async function createCluster(config: Config, logger: Logger, telemetry: Telemetry): Promise<Cluster | undefined> {
+async function createCluster(config: Config, logger: Logger, telemetry: Telemetry, clock: Clock): Promise<Cluster | undefined> {
   if (config.redisUrl === '' && config.redisClusterNodes === '') return undefined;
   if (config.redisUrl !== '' && config.redisClusterNodes !== '') {
     throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'give either --redis-url or --redis-cluster-nodes, not both');
@@ -193,6 +210,7 @@ async function createCluster(config: Config, logger: Logger, telemetry: Telemetr
     outboxKv,
     logger,
     telemetry,
+    clock,
   });
 }
 

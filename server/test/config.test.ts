@@ -25,6 +25,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   maxMessageBytes: { valid: '2048', invalid: ['1023', 'big', '2147483649', ''] },
   maxBufferedBytes: { valid: '4096', invalid: ['0', '1kb', ''] },
   maxLoadBacklogBytes: { valid: '8192', invalid: ['-5', 'x', ''] },
+  maxUnpersistedBytes: { valid: '0', invalid: ['-1', 'x', '1.5', ''] },
   heartbeatIntervalMs: { valid: '1000', invalid: ['0', '86400001', 'soon', ''] },
   unloadDelayMs: { valid: '0', invalid: ['-1', '86400001', 'later', ''] },
   loadTimeoutMs: { valid: '100', invalid: ['0', '2.5', ''] },

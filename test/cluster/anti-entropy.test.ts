@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { DocumentHandle } from '../../server/src/documents/document-handle.js';
+import type { DocumentHandle } from '../../server/src/documents/document-handle.js';
+import { DocumentRegistry } from '../../server/src/documents/registry.js';
+import type { Replicator } from '../../server/src/documents/ports.js';
+import { GatedStore } from '../helpers/stores.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { DocReplica } from '../../server/src/cluster/doc-replica.js';
 import { Kind, decodeEnvelope, encodeEnvelope, type Envelope } from '../../server/src/cluster/envelope.js';
 import { CircuitBreaker } from '../../server/src/cluster/circuit-breaker.js';
@@ -52,39 +56,65 @@ describe('cluster envelope and keys', () => {
 });
 
 describe('anti-entropy between replicas', () => {
-  /** N replicas over a bus; `drop` decides per delivery whether the message is lost. */
-  function mesh(n: number, drop: (kind: Kind) => boolean): { handles: DocumentHandle[]; replicas: DocReplica[] } {
-    const handles: DocumentHandle[] = [];
+  const registries: DocumentRegistry[] = [];
+  afterEach(async () => {
+    await Promise.all(registries.splice(0).map((r) => r.close()));
+  });
+
+  /**
+   * N nodes, each a real registry whose replicator attaches a DocReplica to a bus; `drop`
+   * decides per delivery whether the message is lost. Edits go through each handle's edit
+   * path (`submit`), like a client's. Every replica runs on one manual clock.
+   */
+  async function mesh(n: number, drop: (kind: Kind) => boolean): Promise<{ handles: DocumentHandle[]; replicas: DocReplica[]; clock: ManualClock }> {
+    const clock = new ManualClock();
     const replicas: DocReplica[] = [];
     const seqs = new Array<number>(n).fill(0);
+    const handles: DocumentHandle[] = [];
     for (let i = 0; i < n; i++) {
-      const handle = new DocumentHandle('doc');
-      handle.hydrate([]);
-      handles.push(handle);
-      replicas.push(
-        new DocReplica(handle, {
-          nodeKey: `n${i}#1`,
-          logger: silentLogger(),
-          persist: () => Promise.resolve(),
-          publish: (kind, payload) => {
-            const env = decodeEnvelope(encodeEnvelope({ kind, nodeId: `n${i}`, incarnation: 1, seq: ++seqs[i]!, traceparent: '', payload }));
-            replicas.forEach((r, j) => {
-              if (j !== i && !drop(kind)) r.receive(env, `n${i}#1`);
-            });
-            return true;
-          },
-        }),
-      );
+      const replicator: Replicator = {
+        ackPolicy: 'local',
+        fetchRemote: () => Promise.resolve([]),
+        delivered: () => Promise.resolve(),
+        attach: (host, remote) => {
+          const replica = new DocReplica(host, {
+            nodeKey: `n${i}#1`,
+            logger: silentLogger(),
+            clock,
+            publish: (kind, payload) => {
+              const env = decodeEnvelope(encodeEnvelope({ kind, nodeId: `n${i}`, incarnation: 1, seq: ++seqs[i]!, traceparent: '', payload }));
+              replicas.forEach((r, j) => {
+                if (j !== i && !drop(kind)) r.receive(env, `n${i}#1`);
+              });
+              return true;
+            },
+          });
+          replicas[i] = replica;
+          replica.start(remote);
+          return replica;
+        },
+      };
+      const registry = new DocumentRegistry({ store: new GatedStore(), logger: silentLogger(), unloadDelayMs: 60_000, loadTimeoutMs: 5_000, replicator, clock });
+      registries.push(registry);
+      handles.push(await registry.open('doc', { id: 1_000 + i, send: () => undefined }));
     }
-    for (const r of replicas) r.start([]);
-    return { handles, replicas };
+    return { handles, replicas, clock };
   }
 
-  it('a lost update with no further edits heals in one anti-entropy round (inserts and deletes)', () => {
+  /** Make a change on a client copy of `handle`'s document and submit it, as a connection would. */
+  function edit(handle: DocumentHandle, change: (doc: Y.Doc) => void): void {
+    const client = new Y.Doc();
+    Y.applyUpdate(client, Y.encodeStateAsUpdate(handle.doc));
+    const before = Y.encodeStateVector(client);
+    change(client);
+    void handle.submit(Y.encodeStateAsUpdate(client, before), { source: 'local' });
+  }
+
+  it('a lost update with no further edits heals in one anti-entropy round (inserts and deletes)', async () => {
     let lose = true;
-    const { handles, replicas } = mesh(3, (kind) => lose && kind === Kind.Update);
+    const { handles, replicas } = await mesh(3, (kind) => lose && kind === Kind.Update);
     const [a, b, c] = handles as [DocumentHandle, DocumentHandle, DocumentHandle];
-    a.doc.getArray<number>('x').insert(0, [1, 2, 3, 4]);
+    edit(a, (d) => d.getArray<number>('x').insert(0, [1, 2, 3, 4]));
     expect(b.doc.getArray('x').length).toBe(0);
     lose = false;
     replicas[1]?.requestSync();
@@ -92,7 +122,7 @@ describe('anti-entropy between replicas', () => {
     expect(sameDocs(a.doc, b.doc) && sameDocs(a.doc, c.doc)).toBe(true);
     // A delete-only change does not move the state vector: the delete-set digest catches it.
     lose = true;
-    a.doc.getArray<number>('x').delete(1, 2);
+    edit(a, (d) => d.getArray<number>('x').delete(1, 2));
     lose = false;
     expect(b.doc.getArray('x').length).toBe(4);
     replicas[1]?.requestSync();
@@ -101,12 +131,12 @@ describe('anti-entropy between replicas', () => {
     expect(sameDocs(a.doc, b.doc) && sameDocs(a.doc, c.doc)).toBe(true);
   });
 
-  it('both sides missing something: one exchange makes both whole', () => {
+  it('both sides missing something: one exchange makes both whole', async () => {
     let lose = true;
-    const { handles, replicas } = mesh(2, () => lose);
+    const { handles, replicas } = await mesh(2, () => lose);
     const [a, b] = handles as [DocumentHandle, DocumentHandle];
-    a.doc.getMap('m').set('a', 1);
-    b.doc.getMap('m').set('b', 2);
+    edit(a, (d) => d.getMap('m').set('a', 1));
+    edit(b, (d) => d.getMap('m').set('b', 2));
     lose = false;
     replicas[0]?.requestSync();
     expect(a.doc.getMap('m').toJSON()).toEqual({ a: 1, b: 2 });
@@ -114,9 +144,9 @@ describe('anti-entropy between replicas', () => {
     expect(Y.encodeStateVector(a.doc)).toEqual(Y.encodeStateVector(b.doc));
   });
 
-  it('a sequence gap schedules anti-entropy by itself', async () => {
+  it('a sequence gap schedules anti-entropy by itself, after the coalescing delay', async () => {
     let dropNext = false;
-    const { handles } = mesh(2, (kind) => {
+    const { handles, clock } = await mesh(2, (kind) => {
       if (dropNext && kind === Kind.Update) {
         dropNext = false;
         return true;
@@ -124,11 +154,14 @@ describe('anti-entropy between replicas', () => {
       return false;
     });
     const [a, b] = handles as [DocumentHandle, DocumentHandle];
-    a.doc.getMap('m').set('first', 1);
+    edit(a, (d) => d.getMap('m').set('first', 1));
     dropNext = true;
-    a.doc.getMap('m').set('lost', 2);
-    a.doc.getMap('m').set('third', 3); // arrives with a gap in the sequence
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the coalescing delay (20 ms) elapses
+    edit(a, (d) => d.getMap('m').set('lost', 2));
+    edit(a, (d) => d.getMap('m').set('third', 3)); // arrives with a gap in the sequence
+    expect(b.doc.getMap('m').has('lost')).toBe(false);
+    clock.advance(19);
+    expect(b.doc.getMap('m').has('lost')).toBe(false); // coalescing: nothing before 20 ms
+    clock.advance(1);
     expect(sameDocs(a.doc, b.doc)).toBe(true);
   });
 });

@@ -308,7 +308,9 @@ describe('document lifecycle through the real server', () => {
     }
     expect(replay.getText('t').toJSON()).toBe('one two three four');
 
-    // The raw client got the server's step 1 first, then the answer to its own step 1.
+    // The raw client got the server's step 1 first, then the answer to its own step 1 (both
+    // were sent before the pong of this round trip).
+    await r.roundTrip();
     expect(r.decoded().map((m) => m.type).slice(0, 2)).toEqual(['sync-step1', 'sync-step2']);
     const p = open('early');
     await synced(p);

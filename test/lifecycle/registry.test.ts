@@ -164,8 +164,7 @@ describe('DocumentRegistry', () => {
     const reg = make();
     const a = fakePeer();
     const first = await reg.open('d', a);
-    const change = first.applyClientUpdate(textUpdate('kept'), a);
-    await reg.persist(first, change);
+    await first.submit(textUpdate('kept'), { source: 'client', peer: a });
     const flushGate = store.hold('flush');
     reg.leave(first, a);
     await waitFor(() => first.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
@@ -205,7 +204,7 @@ describe('DocumentRegistry', () => {
     const b = fakePeer();
     const handle = await reg.open('d', a);
     await reg.open('d', b);
-    handle.applyClientUpdate(textUpdate('x'), a);
+    await handle.submit(textUpdate('x'), { source: 'client', peer: a });
     expect(a.sent).toEqual([]);
     expect(b.sent.map((m) => decodeMessage(m).type)).toEqual(['sync-update']);
   });
@@ -215,8 +214,7 @@ describe('DocumentRegistry', () => {
     const a = fakePeer();
     const handle = await reg.open('d', a);
     store.fail('append', 1);
-    const lost = handle.applyClientUpdate(textUpdate('one', 'a'), a);
-    expect(await outcome(reg.persist(handle, lost))).toBe('SKEIN_ERR_STORAGE_WRITE');
+    expect(await outcome(handle.submit(textUpdate('one', 'a'), { source: 'client', peer: a }))).toBe('SKEIN_ERR_STORAGE_WRITE');
     reg.leave(handle, a);
     await waitFor(() => reg.size === 0, { what: 'unloaded' });
     const stored = await storedDoc(store, 'd');

@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
-import * as Y from 'yjs';
-import type { DocumentHandle } from '../documents/document-handle.js';
-import type { DocumentObserver, ObserverContext } from '../documents/observer.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
+import type { AckPolicy, DocumentReplica, ReplicaHost, Replicator } from '../documents/ports.js';
 import type { KvStore } from '../persistence/kv-store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
@@ -13,7 +12,7 @@ import { RedisLink, type LinkStatus, type RedisTarget } from './redis-link.js';
 import { SharedTier } from './shared-tier.js';
 import { OutboxDrainer } from './outbox-drainer.js';
 
-export type AckPolicy = 'local' | 'cluster';
+export type { AckPolicy } from '../documents/ports.js';
 
 export interface ClusterOptions {
   readonly nodeId: string;
@@ -32,6 +31,8 @@ export interface ClusterOptions {
   readonly logger: Logger;
   /** Spans (trace context carried in the envelope) and metrics; docs/observability.md. */
   readonly telemetry?: Telemetry;
+  /** Time source of heartbeats, node timeouts and anti-entropy (default: the real clock). */
+  readonly clock?: Clock;
 }
 
 export interface ClusterHealth {
@@ -49,7 +50,7 @@ export interface ClusterHealth {
  * node heartbeats (a dead node's cursors go within `nodeTimeoutMs`), and the shared durable
  * tier fed through the on-disk outbox. See docs/cluster.md.
  */
-export class Cluster implements DocumentObserver {
+export class Cluster implements Replicator {
   readonly nodeId: string;
   readonly #incarnation = randomInt(1, 2 ** 31);
   readonly #nodeKey: string;
@@ -67,12 +68,14 @@ export class Cluster implements DocumentObserver {
   readonly #tierMissed = new Set<string>();
   #linkUpAt = 0;
   #lastHeartbeat = 0;
-  #tick: NodeJS.Timeout | undefined;
+  #tick: TimerHandle | undefined;
+  readonly #clock: Clock;
   #closed = false;
   readonly #tel: Telemetry;
 
   private constructor(options: ClusterOptions, outbox: Outbox) {
     this.#opts = options;
+    this.#clock = options.clock ?? systemClock;
     this.nodeId = options.nodeId;
     this.#nodeKey = `${options.nodeId}#${this.#incarnation}`;
     this.#log = options.logger.child({ node: options.nodeId });
@@ -98,13 +101,16 @@ export class Cluster implements DocumentObserver {
     cluster.#link.subscribe(NODES_CHANNEL).catch(() => undefined);
     cluster.#link.start();
     const tickMs = Math.max(50, Math.floor(Math.min(options.heartbeatMs, options.nodeTimeoutMs) / 4));
-    cluster.#tick = setInterval(() => cluster.#onTick(), tickMs);
-    cluster.#tick.unref();
+    cluster.#tick = cluster.#clock.setInterval(() => cluster.#onTick(), tickMs);
     cluster.#log.info({ incarnation: cluster.#incarnation, ack: options.ackPolicy, mode: options.target.mode, outbox: outbox.size }, 'cluster node started');
     return cluster;
   }
 
-  // --- DocumentObserver ------------------------------------------------------------------
+  // --- Replicator ------------------------------------------------------------------------
+
+  get ackPolicy(): AckPolicy {
+    return this.#opts.ackPolicy;
+  }
 
   async fetchRemote(name: string): Promise<readonly Uint8Array[]> {
     if (!this.#link.up) {
@@ -123,21 +129,22 @@ export class Cluster implements DocumentObserver {
     }
   }
 
-  onLoaded(handle: DocumentHandle, ctx: ObserverContext): void {
+  attach(handle: ReplicaHost, remote: readonly Uint8Array[]): DocumentReplica {
     const name = handle.name;
     const channel = docKeys(name).channel;
     const replica = new DocReplica(handle, {
       nodeKey: this.#nodeKey,
       logger: this.#log,
+      clock: this.#clock,
       publish: (kind, payload) => this.#publish(name, channel, kind, payload),
-      persist: (update) => ctx.persist(update),
       repaired: (direction) => this.#tel.antiEntropyRepair(direction),
+      stopped: (r) => this.#forget(name, r),
     });
-    replica.start(ctx.remote);
+    replica.start(remote);
     replica.tierPending = this.#tierMissed.delete(name);
     // The link may have come up while this document loaded (after its tier read was skipped).
     if (replica.tierPending && this.#link.up) this.#readTierLate(name, replica);
-    replica.nextSyncAt = Date.now() + this.#jitter(this.#opts.antiEntropyMs);
+    replica.nextSyncAt = this.#clock.now() + this.#jitter(this.#opts.antiEntropyMs);
     this.#replicas.set(name, replica);
     // After subscribing: ask live peers for what we lack, and for their cursors.
     void this.#link.subscribe(channel).then((subscribed) => {
@@ -145,25 +152,20 @@ export class Cluster implements DocumentObserver {
       replica.requestSync();
       this.#publish(name, channel, Kind.AwarenessQuery, new Uint8Array(0));
     });
+    return replica;
   }
 
-  onPersist(name: string, update: Uint8Array): Promise<void> {
-    const queued = this.#outbox.append(name, update).then((seq) => {
-      this.#drainer.kick();
-      return seq;
-    });
-    if (this.#opts.ackPolicy === 'local') return queued.then(() => undefined);
-    return queued.then((seq) => this.#drainer.delivered(seq));
+  delivered(outboxSeq: number): Promise<void> {
+    return this.#drainer.delivered(outboxSeq);
   }
 
-  onUnloaded(handle: DocumentHandle): void {
-    const replica = this.#replicas.get(handle.name);
-    if (replica?.handle !== handle) return;
-    replica.stop();
-    this.#replicas.delete(handle.name);
-    this.#tierMissed.delete(handle.name);
-    this.#seqs.delete(handle.name);
-    this.#link.unsubscribe(docKeys(handle.name).channel);
+  /** A replica stopped (its document left memory): unsubscribe. */
+  #forget(name: string, replica: DocReplica): void {
+    if (this.#replicas.get(name) !== replica) return;
+    this.#replicas.delete(name);
+    this.#tierMissed.delete(name);
+    this.#seqs.delete(name);
+    this.#link.unsubscribe(docKeys(name).channel);
   }
 
   // --- status --------------------------------------------------------------------------------
@@ -182,8 +184,8 @@ export class Cluster implements DocumentObserver {
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#tick !== undefined) clearInterval(this.#tick);
-    for (const replica of this.#replicas.values()) replica.stop();
+    if (this.#tick !== undefined) this.#clock.clearInterval(this.#tick);
+    for (const replica of [...this.#replicas.values()]) replica.stop();
     this.#replicas.clear();
     this.#publishNodes(Kind.Leave, new Uint8Array(0));
     await this.#drainer.close(timeoutMs);
@@ -242,7 +244,7 @@ export class Cluster implements DocumentObserver {
       }
       this.#log.info({ peer: key }, 'cluster node joined');
     }
-    this.#nodes.set(key, Date.now());
+    this.#nodes.set(key, this.#clock.now());
   }
 
   #nodeGone(key: string, why: 'left' | 'timeout' | 'restarted'): void {
@@ -253,9 +255,9 @@ export class Cluster implements DocumentObserver {
   }
 
   #onUp(restarted: boolean): void {
-    this.#linkUpAt = Date.now();
+    this.#linkUpAt = this.#clock.now();
     this.#publishNodes(Kind.Heartbeat, encodeHeartbeat(this.#opts.heartbeatMs));
-    this.#lastHeartbeat = Date.now();
+    this.#lastHeartbeat = this.#clock.now();
     for (const [name, replica] of this.#replicas) {
       // Whatever was published while we were away is lost to us: anti-entropy for everything.
       replica.resetSequences();
@@ -264,7 +266,7 @@ export class Cluster implements DocumentObserver {
       this.#publish(name, docKeys(name).channel, Kind.AwarenessQuery, new Uint8Array(0));
       // A restarted Redis lost the shared tier (unless it persists): re-seed what we hold.
       if (replica.tierPending) this.#readTierLate(name, replica);
-      if (restarted) this.#outbox.append(name, Y.encodeStateAsUpdate(replica.handle.doc)).then(() => this.#drainer.kick(), () => undefined);
+      if (restarted) replica.handle.replicateAll().catch(() => undefined);
     }
     this.#drainer.kick();
   }
@@ -282,7 +284,7 @@ export class Cluster implements DocumentObserver {
 
   #onTick(): void {
     if (this.#closed || !this.#link.up) return;
-    const now = Date.now();
+    const now = this.#clock.now();
     if (now - this.#lastHeartbeat >= this.#opts.heartbeatMs) {
       this.#lastHeartbeat = now;
       this.#publishNodes(Kind.Heartbeat, encodeHeartbeat(this.#opts.heartbeatMs));

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
+import { SkeinError } from '../errors/skein-error.js';
 import { applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
-import type { DocumentHandle } from '../documents/document-handle.js';
-import { isOrigin, type Origin } from '../documents/origins.js';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import { isOrigin } from '../documents/origins.js';
+import type { DocumentReplica, ReplicaHost } from '../documents/ports.js';
 import type { Logger } from '../telemetry/logger.js';
 import {
   Kind, decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest, type Envelope,
@@ -13,13 +15,16 @@ export interface ReplicaContext {
   /** `nodeId#incarnation` of this node: the target of anti-entropy replies meant for it. */
   readonly nodeKey: string;
   readonly logger: Logger;
+  readonly clock: Clock;
   /** Publish on this document's channel; false when the link is down (dropped). */
   publish(kind: Kind, payload: Uint8Array): boolean;
-  /** Store a change received from the cluster locally. */
-  persist(update: Uint8Array): Promise<void>;
+  /** The replica stopped (the document left memory): forget it. */
+  stopped?(replica: DocReplica): void;
   /** Anti-entropy healed a gap: a diff applied here (`received`) or sent to a peer (`sent`). Telemetry. */
   repaired?(direction: 'received' | 'sent'): void;
 }
+
+type ClusterSource = { readonly source: 'cluster'; readonly nodeId: string };
 
 interface AwarenessChange {
   added: number[];
@@ -28,33 +33,33 @@ interface AwarenessChange {
 }
 
 /**
- * The cluster side of one loaded document: publishes what local clients change, applies
- * what other nodes publish (origin `cluster`, so it is fanned out locally, persisted locally
- * and never re-published), detects sequence gaps, answers anti-entropy, and remembers which
- * node controls which awareness client id (so a dead node's cursors can be removed).
+ * The cluster side of one loaded document: publishes what this node accepted (the handle's
+ * edit path calls `publish`), submits what other nodes publish to the handle (origin
+ * `cluster`: fanned out locally, stored locally, never re-published), detects sequence gaps,
+ * answers anti-entropy, and remembers which node controls which awareness client id (so a
+ * dead node's cursors can be removed).
  */
-export class DocReplica {
-  readonly handle: DocumentHandle;
+export class DocReplica implements DocumentReplica {
+  readonly handle: ReplicaHost;
   readonly #ctx: ReplicaContext;
   /** Sender node key (`nodeId#incarnation`) → last seq seen from it on this channel. */
   readonly #lastSeq = new Map<string, number>();
   /** Awareness client id → key of the node that controls it. */
   readonly #owners = new Map<number, string>();
-  #syncTimer: NodeJS.Timeout | undefined;
+  #syncTimer: TimerHandle | undefined;
   #stopped = false;
   /** Loaded without the shared tier (Redis was down): merge it when Redis returns. */
   tierPending = false;
   /** When the next periodic anti-entropy round is due (ms epoch). */
   nextSyncAt = 0;
 
-  constructor(handle: DocumentHandle, ctx: ReplicaContext) {
+  constructor(handle: ReplicaHost, ctx: ReplicaContext) {
     this.handle = handle;
     this.#ctx = ctx;
   }
 
   /** Attach listeners, then merge what the shared tier returned (before any peer is answered). */
   start(remote: readonly Uint8Array[]): void {
-    this.handle.doc.on('update', this.#onDocUpdate);
     this.handle.awareness.on('update', this.#onAwarenessUpdate);
     if (remote.length > 0) this.#apply(Y.mergeUpdates([...remote]), this.#origin('tier'));
   }
@@ -64,11 +69,18 @@ export class DocReplica {
     if (!this.#stopped && parts.length > 0) this.#apply(Y.mergeUpdates([...parts]), this.#origin('tier'));
   }
 
+  /** A change this node accepted: publish it to the other nodes. */
+  publish(change: Uint8Array): void {
+    if (!this.#stopped) this.#ctx.publish(Kind.Update, change);
+  }
+
   stop(): void {
+    if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
-    this.handle.doc.off('update', this.#onDocUpdate);
+    if (this.#syncTimer !== undefined) this.#ctx.clock.clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
     this.handle.awareness.off('update', this.#onAwarenessUpdate);
+    this.#ctx.stopped?.(this);
   }
 
   /** Publish a state-vector request now (anti-entropy round). */
@@ -80,7 +92,7 @@ export class DocReplica {
   /** Coalesce anti-entropy requests (gaps arrive in bursts). */
   scheduleSync(delayMs = 20): void {
     if (this.#syncTimer !== undefined || this.#stopped) return;
-    this.#syncTimer = setTimeout(() => {
+    this.#syncTimer = this.#ctx.clock.setTimeout(() => {
       this.#syncTimer = undefined;
       this.requestSync();
     }, delayMs);
@@ -176,15 +188,26 @@ export class DocReplica {
     }
   }
 
-  #apply(update: Uint8Array, origin: Origin): void {
+  /**
+   * Through the document's edit path, like any writer. Best effort: this node's store is a
+   * cache of the cluster's state (the accepting node and the shared tier hold it durably), and
+   * a refused or failed change comes back with the next anti-entropy round.
+   */
+  #apply(update: Uint8Array, origin: ClusterSource): void {
+    const failed = (err: unknown): void => {
+      const code = err instanceof SkeinError ? err.code : 'SKEIN_ERR_CLUSTER_ENVELOPE';
+      this.#ctx.logger.warn({ code, doc: this.handle.name, err: err instanceof Error ? err.message : String(err) }, 'cluster update not applied');
+    };
     try {
-      Y.applyUpdate(this.handle.doc, update, origin);
+      this.handle.submit(update, origin).catch((err: unknown) => {
+        if (!(err instanceof SkeinError && err.code === 'SKEIN_ERR_STORAGE_WRITE')) failed(err);
+      });
     } catch (err) {
-      this.#ctx.logger.warn({ code: 'SKEIN_ERR_CLUSTER_ENVELOPE', doc: this.handle.name, err: err instanceof Error ? err.message : String(err) }, 'cluster update could not be applied');
+      failed(err);
     }
   }
 
-  #applyAwareness(update: Uint8Array, senderKey: string, origin: Origin): void {
+  #applyAwareness(update: Uint8Array, senderKey: string, origin: ClusterSource): void {
     try {
       for (const { id, removed } of awarenessEntries(update)) {
         if (removed) this.#owners.delete(id);
@@ -196,18 +219,6 @@ export class DocReplica {
     }
   }
 
-  /** Local change (not from the cluster, not a storage load): publish it. Cluster changes: persist locally. */
-  #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (isOrigin(origin) && origin.source === 'storage') return;
-    if (isOrigin(origin) && origin.source === 'cluster') {
-      // Best effort: this node's store is a cache of the cluster's state; the accepting node
-      // and the shared tier hold it durably.
-      this.#ctx.persist(update).catch(() => undefined);
-      return;
-    }
-    this.#ctx.publish(Kind.Update, update);
-  };
-
   #onAwarenessUpdate = ({ added, updated, removed }: AwarenessChange, origin: unknown): void => {
     if (isOrigin(origin) && origin.source === 'cluster') return;
     const ids = [...added, ...updated, ...removed].filter((id) => !this.#owners.has(id));
@@ -215,7 +226,7 @@ export class DocReplica {
     this.#ctx.publish(Kind.Awareness, encodeAwarenessUpdate(this.handle.awareness, ids));
   };
 
-  #origin(nodeId: string): Origin {
+  #origin(nodeId: string): ClusterSource {
     return { source: 'cluster', nodeId };
   }
 

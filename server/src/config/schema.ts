@@ -76,6 +76,11 @@ export const OPTIONS = [
   { key: 'maxLoadBacklogBytes', flag: 'max-load-backlog-bytes', env: 'SKEIN_MAX_LOAD_BACKLOG_BYTES', schema: bytes,
     default: 32 * 1024 * 1024,
     description: 'Bytes a client may send while its document loads before it is closed with 4529.' },
+  { key: 'maxUnpersistedBytes', flag: 'max-unpersisted-bytes', env: 'SKEIN_MAX_UNPERSISTED_BYTES',
+    schema: z.coerce.number().int().min(0).max(2 ** 40), default: 256 * 1024 * 1024,
+    description:
+      'Bytes this node may hold accepted but not yet durable (a failing or slow disk); past it new writes are refused ' +
+      'with SKEIN_ERR_UNPERSISTED_LIMIT (close code 4507, retryable) and /readyz reports it. 0: no bound.' },
   { key: 'heartbeatIntervalMs', flag: 'heartbeat-interval-ms', env: 'SKEIN_HEARTBEAT_INTERVAL_MS', schema: positiveMs,
     default: 30_000,
     description: 'Ping interval; a peer silent for two intervals is terminated.' },

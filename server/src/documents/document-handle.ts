@@ -6,20 +6,21 @@ import {
   removeAwarenessStates,
 } from 'y-protocols/awareness';
 import { encodeAwareness, encodeSyncUpdate } from '@skein/protocol';
-import { SkeinError } from '../errors/skein-error.js';
-import { clientOrigin, originPeer, STORAGE_ORIGIN, type Peer } from './origins.js';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import { SkeinError, toSkeinError } from '../errors/skein-error.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { Lifecycle, type DocumentState, type LifecycleEffect, type LifecycleEvent } from './lifecycle.js';
+import { originPeer, STORAGE_ORIGIN, type Peer, type WriteSource } from './origins.js';
+import type { AppendResult, DocumentReplica, DocumentStore, ReplicaHost, Replicator } from './ports.js';
+import type { WriteBudget } from './write-budget.js';
+
+export type { DocumentState } from './lifecycle.js';
 
 /**
- * loading → active ⇄ idle → unloading → closed; loading → closed when the load fails.
- * Only `active` and `idle` accept updates. After `closed` every operation fails with
- * SKEIN_ERR_DOC_CLOSED.
- */
-export type DocumentState = 'loading' | 'active' | 'idle' | 'unloading' | 'closed';
-
-/**
- * SKEIN_ERR_INVALID_UPDATE from `applyClientUpdate`. Yjs can throw after integrating part of
- * an update; that part is live and was fanned out already, so it travels with the error for
- * the caller to persist: the store must never lack what clients were sent.
+ * SKEIN_ERR_INVALID_UPDATE from `submit`. Yjs can throw after integrating part of an update;
+ * that part is live and was fanned out already, so `submit` stores it before throwing: the
+ * store must never lack what clients were sent.
  */
 export class InvalidUpdateError extends SkeinError {
   /** What the update changed before Yjs threw, or null when nothing. */
@@ -30,6 +31,25 @@ export class InvalidUpdateError extends SkeinError {
   }
 }
 
+/** What every handle of a registry shares. */
+export interface HandleContext {
+  readonly store: DocumentStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly budget: WriteBudget;
+  /** How long a document without peers stays loaded. */
+  readonly unloadDelayMs: number;
+  /** A load slower than this fails with SKEIN_ERR_DOC_LOAD_TIMEOUT. */
+  readonly loadTimeoutMs: number;
+  /** Upper bound for the retry delay of a failed unload flush. */
+  readonly maxUnloadRetryMs: number;
+  /** The cluster, when there is one. */
+  readonly replicator?: Replicator;
+  readonly telemetry?: Telemetry;
+  /** The handle reached `closed`: forget it. */
+  onClosed(handle: DocumentHandle): void;
+}
+
 interface AwarenessChange {
   added: number[];
   updated: number[];
@@ -37,60 +57,85 @@ interface AwarenessChange {
 }
 
 /**
- * One live document: holds (never extends) a Y.Doc and its Awareness, the set of attached
- * peers and the awareness client ids each peer controls. Fan-out is encoded once per change.
+ * One live document and the single owner of its edit path. Every writer — a WebSocket
+ * connection, the cluster replica, future HTTP writes, restores and imports — calls
+ * `submit`, which runs validate → quota → apply → fan-out → persist → replicate and resolves
+ * when the change is durable by the document's ack policy. The handle also owns the
+ * document's lifecycle (`lifecycle.ts`): load, delayed unload, flush, release.
+ *
+ * Holds (never extends) a Y.Doc and its Awareness, the attached peers and the awareness
+ * client ids each controls.
  */
-export class DocumentHandle {
+export class DocumentHandle implements ReplicaHost {
   readonly name: string;
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
-  #state: DocumentState = 'loading';
+  /** Settles when the load finished (resolves) or failed (rejects with a SkeinError). */
+  readonly loaded: Promise<void>;
+  /** Resolves once the handle is closed. */
+  readonly closed: Promise<void>;
+  readonly #ctx: HandleContext;
+  readonly #life = new Lifecycle();
+  readonly #resolveClosed: () => void;
   /** Peer → awareness client ids it controls (removed for everyone when it leaves). */
   readonly #peers = new Map<Peer, Set<number>>();
-  /**
-   * Every change emitted while a client update is applied (see applyClientUpdate). One
-   * `applyUpdate` can emit several: Yjs follows a remote change to a formatted Y.Text with a
-   * local cleanup transaction (deleting redundant formatting marks) of its own.
-   */
+  /** Changes emitted while `submit` applies an update (Yjs may add a cleanup transaction). */
   #changes: Uint8Array[] | null = null;
-  /** Fan the change out to its sender as well (see applyClientUpdate). */
+  /** Fan the change out to its sender as well (see #apply). */
   #echoToSender = false;
+  #replica: DocumentReplica | undefined;
+  // Write path: appends settle in order per document.
+  /** Writes in flight (each settles, never rejects). */
+  readonly #writes = new Set<Promise<void>>();
+  /** Settles after the latest write and every write before it. */
+  #lastWrite: Promise<AppendResult | void> = Promise.resolve();
+  /** A write failed: the in-memory state must be stored in full (heals every gap). */
+  #dirty = false;
+  // Unload.
+  #unloadTimer: TimerHandle | undefined;
+  #unloadFailures = 0;
+  /** The unload in progress: settles when it closed the document or the flush failed. */
+  #unloading: Promise<void> | undefined;
 
-  constructor(name: string) {
+  constructor(name: string, ctx: HandleContext) {
     this.name = name;
+    this.#ctx = ctx;
     this.doc = new Y.Doc({ gc: true });
     this.awareness = new Awareness(this.doc);
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
+    let resolveClosed!: () => void;
+    this.closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+    this.#resolveClosed = resolveClosed;
+    this.loaded = this.#load();
+    // Waiters observe a failure through `loaded`; this only prevents an unhandled rejection.
+    this.loaded.catch(() => undefined);
   }
 
   get state(): DocumentState {
-    return this.#state;
+    return this.#life.state;
   }
 
   get peerCount(): number {
     return this.#peers.size;
   }
 
-  /** Apply what storage returned, then start fanning out. Called once, while loading. */
-  hydrate(updates: readonly Uint8Array[]): void {
-    this.#expect('loading');
-    if (updates.length > 0) {
-      Y.transact(this.doc, () => {
-        for (const update of updates) Y.applyUpdate(this.doc, update, STORAGE_ORIGIN);
-      }, STORAGE_ORIGIN);
-    }
-    this.doc.on('update', this.#onDocUpdate);
-    this.awareness.on('update', this.#onAwarenessUpdate);
-    this.#state = this.#peers.size > 0 ? 'active' : 'idle';
+  /** A delayed unload is pending (for leak checks). */
+  get unloadScheduled(): boolean {
+    return this.#unloadTimer !== undefined;
+  }
+
+  /** Settles when the unload in progress (if any) has closed the document or given up. */
+  get unloadSettled(): Promise<void> {
+    return this.#unloading ?? Promise.resolve();
   }
 
   attach(peer: Peer): void {
-    if (this.#state === 'unloading' || this.#state === 'closed') {
-      throw new SkeinError('SKEIN_ERR_DOC_CLOSED', `document is ${this.#state}`);
+    if (!this.#life.allows('peer-joined')) {
+      throw new SkeinError('SKEIN_ERR_DOC_CLOSED', `document is ${this.state}`);
     }
     if (!this.#peers.has(peer)) this.#peers.set(peer, new Set());
-    if (this.#state === 'idle') this.#state = 'active';
+    this.#transition('peer-joined');
   }
 
   /** Detach a peer and remove the awareness states it controlled. Returns peers left. */
@@ -98,46 +143,51 @@ export class DocumentHandle {
     const controlled = this.#peers.get(peer);
     if (controlled === undefined) return this.#peers.size;
     this.#peers.delete(peer);
-    if (controlled.size > 0 && this.#state !== 'closed') {
+    if (controlled.size > 0 && this.state !== 'closed') {
       removeAwarenessStates(this.awareness, [...controlled], null);
     }
-    if (this.#peers.size === 0 && this.#state === 'active') this.#state = 'idle';
+    if (this.#peers.size === 0 && this.#life.allows('last-peer-left')) this.#transition('last-peer-left');
     return this.#peers.size;
   }
 
+  // --- the edit path ----------------------------------------------------------------------
+
   /**
-   * Apply a validated client update. Throws an InvalidUpdateError (SKEIN_ERR_INVALID_UPDATE)
-   * when Yjs rejects it; its `integrated` bytes must be persisted like a return value.
+   * The one way to change this document. Synchronously validates the update (refusals throw
+   * a SkeinError and keep nothing: SKEIN_ERR_DOC_CLOSED, SKEIN_ERR_INVALID_UPDATE,
+   * SKEIN_ERR_UNPERSISTED_LIMIT), applies it and fans it out to the other local peers; then
+   * persists what it changed (with an outbox record for the cluster when it came from this
+   * node) and publishes it to the other nodes.
    *
-   * Returns the bytes to persist: everything the update actually changed, including any
-   * follow-up transaction Yjs ran on its own (null when nothing changed, e.g. a reconnecting
-   * client re-sending known state). While the document holds pending structs (whose
-   * dependencies have not arrived yet) the update itself is included too, so that nothing a
-   * client sent is lost before it can be integrated.
+   * The promise resolves when the change — and every change submitted before it — is
+   * durable by the ack policy: on this node's disk (`local`), and also in the cluster's
+   * shared tier (`cluster`, for changes accepted by this node). It rejects when the store
+   * failed; the document then stores its full state with the next write.
    */
-  applyClientUpdate(update: Uint8Array, peer: Peer): Uint8Array | null {
-    this.#expectLive();
-    const changes: Uint8Array[] = [];
-    this.#changes = changes;
-    // Structs another peer sent earlier may integrate now, in this peer's transaction: the
-    // change is then not only what this peer sent, so it must receive it too.
-    this.#echoToSender = this.#hasPending();
+  submit(update: Uint8Array, source: WriteSource): Promise<void> {
+    this.#expectWritable();
+    validateUpdate(update);
+    this.#ctx.budget.admit(update.byteLength);
+    let changed: Uint8Array | null;
     try {
-      Y.applyUpdate(this.doc, update, clientOrigin(peer));
+      changed = this.#apply(update, source);
     } catch (err) {
-      // Yjs can throw half-way, after part of the update was integrated (and fanned out).
-      throw new InvalidUpdateError(changes.length <= 1 ? (changes[0] ?? null) : Y.mergeUpdates(changes), err);
-    } finally {
-      this.#changes = null;
-      this.#echoToSender = false;
+      // Yjs threw half-way: what it integrated is live and fanned out, so it is kept too.
+      if (err instanceof InvalidUpdateError && err.integrated !== null) {
+        this.#commit(err.integrated, err.integrated, source).catch(() => undefined);
+      }
+      throw err;
     }
-    if (this.#hasPending()) changes.unshift(update);
-    if (changes.length <= 1) return changes[0] ?? null;
-    return Y.mergeUpdates(changes);
+    return this.#commit(update, changed, source);
+  }
+
+  replicateAll(): Promise<void> {
+    this.#expectWritable();
+    return this.#persist(Y.encodeStateAsUpdate(this.doc), this.#ctx.replicator !== undefined).then(noop);
   }
 
   applyClientAwareness(update: Uint8Array, peer: Peer): void {
-    this.#expectLive();
+    this.#expectWritable();
     try {
       applyAwarenessUpdate(this.awareness, update, peer);
     } catch (err) {
@@ -149,7 +199,7 @@ export class DocumentHandle {
 
   /** Encoded sync step 2 payload: what a peer with `stateVector` is missing. */
   diffFor(stateVector: Uint8Array): Uint8Array {
-    this.#expectLive();
+    this.#expectWritable();
     return Y.encodeStateAsUpdate(this.doc, stateVector);
   }
 
@@ -163,27 +213,234 @@ export class DocumentHandle {
     return clients.length === 0 ? null : encodeAwarenessUpdate(this.awareness, clients);
   }
 
-  beginUnload(): void {
-    this.#expect('idle');
-    this.#state = 'unloading';
+  /**
+   * Shut down (server close): flush, then release. Resolves true when everything accepted is
+   * durable. Never leaves a timer behind.
+   */
+  async shutdown(): Promise<boolean> {
+    this.#cancelUnload();
+    await this.loaded.catch(() => undefined);
+    // An unload in progress either closes the document or fails to flush it and leaves it in
+    // memory (no retry is scheduled while shutting down): then flush it once more here.
+    await this.unloadSettled;
+    if (this.state === 'closed') return true;
+    const flushed = await this.#flush();
+    if (this.#life.allows('shutdown')) this.#transition('shutdown');
+    return flushed;
   }
 
-  /** Unload did not complete (a flush failed): the document stays in memory, idle. */
-  abortUnload(): void {
-    this.#expect('unloading');
-    this.#state = this.#peers.size > 0 ? 'active' : 'idle';
+  // --- apply, persist, replicate ------------------------------------------------------------
+
+  /**
+   * Apply `update` with `source` as the transaction origin. Returns everything it actually
+   * changed, including follow-up transactions Yjs ran on its own (null when nothing changed,
+   * e.g. a reconnecting client re-sending known state). While the document holds pending
+   * structs the update itself is included too, so nothing sent is lost before it integrates.
+   */
+  #apply(update: Uint8Array, source: WriteSource): Uint8Array | null {
+    const changes: Uint8Array[] = [];
+    this.#changes = changes;
+    // Structs another peer sent earlier may integrate now, in this peer's transaction: the
+    // change is then not only what this peer sent, so it must receive it too.
+    this.#echoToSender = this.#hasPending();
+    try {
+      Y.applyUpdate(this.doc, update, source);
+    } catch (err) {
+      throw new InvalidUpdateError(changes.length <= 1 ? (changes[0] ?? null) : Y.mergeUpdates(changes), err);
+    } finally {
+      this.#changes = null;
+      this.#echoToSender = false;
+    }
+    if (this.#hasPending()) changes.unshift(update);
+    if (changes.length <= 1) return changes[0] ?? null;
+    return Y.mergeUpdates(changes);
   }
 
-  /** Release everything: listeners, the awareness check interval, the Y.Doc. Idempotent. */
-  close(): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
+  /** Persist, replicate, and resolve by the ack policy. */
+  #commit(update: Uint8Array, changed: Uint8Array | null, source: WriteSource): Promise<void> {
+    const fromCluster = source.source === 'cluster';
+    const replicator = fromCluster ? undefined : this.#ctx.replicator;
+    if (changed !== null && !fromCluster) this.#replica?.publish(changed);
+    const waitForTier = replicator?.ackPolicy === 'cluster';
+    // A re-sent update changes nothing here, yet its sender waits for an ack that under the
+    // `cluster` policy means "in the shared tier": ship the bytes it sent (merging is
+    // idempotent) instead of acknowledging on local durability alone.
+    const bytes = changed ?? (waitForTier ? update : null);
+    const written = this.#persist(bytes, replicator !== undefined);
+    if (!waitForTier) return written.then(() => undefined);
+    return written.then((result) => {
+      const seq = result === undefined ? undefined : result.outboxSeq;
+      if (seq === undefined) throw new SkeinError('SKEIN_ERR_INTERNAL', 'the store wrote no outbox record for a replicated write');
+      return replicator.delivered(seq);
+    });
+  }
+
+  /**
+   * Append `bytes` (null: nothing new) to the store. Resolves when it and every write before
+   * it are durable. After a failed write the full in-memory state is written instead: merging
+   * is idempotent, so this heals every gap the failure left without knowing what it was.
+   */
+  #persist(bytes: Uint8Array | null, replicate: boolean): Promise<AppendResult | void> {
+    const full = this.#dirty;
+    if (bytes === null && !full) return this.#lastWrite;
+    const payload = full || bytes === null ? Y.encodeStateAsUpdate(this.doc) : bytes;
+    const write = this.#ctx.store.append(this.name, payload, { replicate }).then(
+      (result) => {
+        if (full) this.#dirty = false;
+        return result;
+      },
+      (err: unknown) => {
+        this.#dirty = true;
+        const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
+        this.#ctx.logger.error({ code: e.code, doc: this.name, err: e.message }, 'append failed');
+        throw e;
+      },
+    );
+    const tracked = write.then(noop, noop);
+    this.#ctx.budget.hold(payload.byteLength, tracked);
+    this.#writes.add(tracked);
+    void tracked.then(() => this.#writes.delete(tracked));
+    // "Every change persisted before it" includes earlier writes that fail after this one was
+    // issued (a reconnecting client sends only what the state vector lacks and counts on this
+    // ack for the rest). A full write supersedes them.
+    const durable = full ? write : Promise.all([this.#lastWrite, write]).then(([, result]) => result);
+    this.#lastWrite = durable;
+    return durable;
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  #transition(event: LifecycleEvent): void {
+    for (const effect of this.#life.apply(event, this.#peers.size > 0)) this.#run(effect);
+  }
+
+  #run(effect: LifecycleEffect): void {
+    switch (effect) {
+      case 'schedule-unload': {
+        const delay = this.#unloadFailures === 0 ? this.#ctx.unloadDelayMs : Math.min(this.#ctx.maxUnloadRetryMs, 100 * 2 ** this.#unloadFailures);
+        this.#scheduleUnload(delay);
+        return;
+      }
+      case 'cancel-unload':
+        this.#cancelUnload();
+        return;
+      case 'flush': {
+        const unloading: Promise<void> = this.#flush().then((ok) => {
+          if (ok) this.#unloadFailures = 0;
+          else this.#unloadFailures++;
+          if (this.state === 'unloading') this.#transition(ok ? 'flushed' : 'flush-failed');
+          if (ok) this.#ctx.logger.debug({ doc: this.name }, 'document unloaded');
+        }).finally(() => {
+          if (this.#unloading === unloading) this.#unloading = undefined;
+        });
+        this.#unloading = unloading;
+        return;
+      }
+      case 'release':
+        this.#release();
+        return;
+      default: {
+        const never: never = effect;
+        throw new SkeinError('SKEIN_ERR_INTERNAL', `unknown effect ${String(never)}`);
+      }
+    }
+  }
+
+  async #load(): Promise<void> {
+    const started = performance.now();
+    const traced = this.#ctx.telemetry?.documentLoadStarted(this.name);
+    let updates: readonly Uint8Array[];
+    let remote: readonly Uint8Array[];
+    try {
+      // The shared tier is read in parallel; it never rejects (an unreachable cluster yields
+      // nothing and the document loads from the local store alone).
+      [updates, remote] = await withTimeout(
+        Promise.all([this.#ctx.store.load(this.name), this.#ctx.replicator?.fetchRemote(this.name) ?? []]),
+        this.#ctx.loadTimeoutMs,
+        this.#ctx.clock,
+      );
+      if (this.state !== 'loading') throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
+      this.#hydrate(updates);
+    } catch (err) {
+      const e = loadError(err);
+      this.#ctx.logger.error({ code: e.code, doc: this.name, err: errMessage(err) }, 'document load failed');
+      traced?.failed(e.code);
+      if (this.state === 'loading') this.#transition('load-failed');
+      throw e;
+    }
+    traced?.loaded(updates, remote.length);
+    this.#transition('loaded');
+    // Changes the replica applies now (the shared tier's content) reach every peer's first sync.
+    if (this.#ctx.replicator !== undefined) this.#replica = this.#ctx.replicator.attach(this, remote);
+    this.#ctx.logger.debug({ doc: this.name, updates: updates.length, ms: Math.round(performance.now() - started) }, 'document loaded');
+  }
+
+  #hydrate(updates: readonly Uint8Array[]): void {
+    if (updates.length > 0) {
+      Y.transact(this.doc, () => {
+        for (const update of updates) Y.applyUpdate(this.doc, update, STORAGE_ORIGIN);
+      }, STORAGE_ORIGIN);
+    }
+    this.doc.on('update', this.#onDocUpdate);
+    this.awareness.on('update', this.#onAwarenessUpdate);
+  }
+
+  #scheduleUnload(delayMs: number): void {
+    this.#cancelUnload();
+    this.#unloadTimer = this.#ctx.clock.setTimeout(() => {
+      this.#unloadTimer = undefined;
+      if (this.state === 'idle') this.#transition('unload');
+    }, delayMs);
+  }
+
+  #cancelUnload(): void {
+    if (this.#unloadTimer !== undefined) this.#ctx.clock.clearTimeout(this.#unloadTimer);
+    this.#unloadTimer = undefined;
+  }
+
+  /** Wait for writes in flight, store the full state if any failed. True when all is durable. */
+  async #flush(): Promise<boolean> {
+    const store = this.#ctx.store;
+    try {
+      // Ask the store to write what it buffers now, then wait for the writes in flight: a
+      // debounced document would otherwise make the unload (and a reconnect waiting on it,
+      // and SIGTERM) wait out its debounce timer. Repeat while writes keep arriving.
+      do {
+        const inFlight = [...this.#writes];
+        const buffered = store.flush(this.name);
+        buffered.catch(noop); // awaited below; never an unhandled rejection meanwhile
+        await Promise.all(inFlight);
+        await buffered;
+      } while (this.#writes.size > 0);
+      if (this.#dirty) {
+        await store.append(this.name, Y.encodeStateAsUpdate(this.doc), { replicate: this.#ctx.replicator !== undefined });
+        this.#dirty = false;
+        await store.flush(this.name);
+      }
+      return true;
+    } catch (err) {
+      const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
+      this.#dirty = true;
+      this.#ctx.logger.error({ code: e.code, doc: this.name, err: e.message }, 'flush before unload failed');
+      return false;
+    }
+  }
+
+  /** Release everything: replica, listeners, the awareness check interval, the Y.Doc. */
+  #release(): void {
+    this.#cancelUnload();
+    this.#replica?.stop();
+    this.#replica = undefined;
     this.doc.off('update', this.#onDocUpdate);
     this.awareness.off('update', this.#onAwarenessUpdate);
     this.awareness.destroy();
     this.doc.destroy();
     this.#peers.clear();
+    this.#ctx.onClosed(this);
+    this.#resolveClosed();
   }
+
+  // --- fan-out ------------------------------------------------------------------------------
 
   #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.#changes?.push(update);
@@ -211,15 +468,39 @@ export class DocumentHandle {
     return this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
   }
 
-  #expect(state: DocumentState): void {
-    if (this.#state !== state) {
-      throw new SkeinError('SKEIN_ERR_INTERNAL', `document ${this.#state}, expected ${state}`);
-    }
-  }
-
-  #expectLive(): void {
-    if (this.#state !== 'active' && this.#state !== 'idle') {
-      throw new SkeinError('SKEIN_ERR_DOC_CLOSED', `document is ${this.#state}`);
+  #expectWritable(): void {
+    if (this.state !== 'active' && this.state !== 'idle') {
+      throw new SkeinError('SKEIN_ERR_DOC_CLOSED', `document is ${this.state}`);
     }
   }
 }
+
+/** Decode the whole update once so a malformed one is refused before it touches the document. */
+function validateUpdate(update: Uint8Array): void {
+  try {
+    Y.decodeUpdate(update);
+  } catch (err) {
+    throw new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a valid Yjs update', { cause: err });
+  }
+}
+
+function loadError(err: unknown): SkeinError {
+  if (err instanceof SkeinError && (err.code === 'SKEIN_ERR_DOC_LOAD_TIMEOUT' || err.code === 'SKEIN_ERR_SHUTTING_DOWN')) return err;
+  return new SkeinError('SKEIN_ERR_DOC_LOAD_FAILED', `load of document failed: ${errMessage(err)}`, { cause: err });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
+  let timer: TimerHandle | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = clock.setTimeout(() => reject(new SkeinError('SKEIN_ERR_DOC_LOAD_TIMEOUT', `load took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== undefined) clock.clearTimeout(timer);
+  });
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function noop(): void {}

@@ -16,11 +16,18 @@ export type Origin =
   | { readonly source: 'cluster'; readonly nodeId: string }
   | { readonly source: 'local' };
 
+/** Who submits a change (every origin but a storage load). */
+export type WriteSource = Exclude<Origin, { readonly source: 'storage' }>;
+
 export const STORAGE_ORIGIN: Origin = Object.freeze({ source: 'storage' });
 export const LOCAL_ORIGIN: Origin = Object.freeze({ source: 'local' });
 
-export function clientOrigin(peer: Peer): Origin {
+export function clientOrigin(peer: Peer): WriteSource {
   return { source: 'client', peer };
+}
+
+export function clusterOrigin(nodeId: string): WriteSource {
+  return { source: 'cluster', nodeId };
 }
 
 export function isOrigin(value: unknown): value is Origin {

@@ -1,3 +1,6 @@
+import type * as Y from 'yjs';
+import type { Awareness } from 'y-protocols/awareness';
+
 /**
  * The ports of the core: what `documents/` needs from the outside, declared here so that
  * adapters (persistence, cluster, telemetry) import the core's types and the core imports
@@ -85,4 +88,48 @@ export interface ReplicationOutbox {
   remove(seqs: readonly number[]): Promise<void>;
   /** Called after each batch that added entries reached disk. Returns an unsubscribe function. */
   onAppended(listener: () => void): () => void;
+}
+
+/** When a write counts as durable: on this node's disk, or also in the cluster's shared tier. */
+export type AckPolicy = 'local' | 'cluster';
+
+/**
+ * The replication port (the cluster implements it). The core hands it each loaded document
+ * and asks it when a replicated write reached the shared tier; it never knows Redis.
+ */
+export interface Replicator {
+  readonly ackPolicy: AckPolicy;
+  /**
+   * What sources other than the local store hold for `name` (the shared tier), fetched in
+   * parallel with the local load. Must resolve (possibly with `[]`) within its own time bound
+   * and never reject: an unavailable cluster must not fail local loads.
+   */
+  fetchRemote(name: string): Promise<readonly Uint8Array[]>;
+  /**
+   * The document is loaded; no peer has been answered yet. The replicator merges `remote`
+   * (through `host.submit`, so it is stored like any change) and follows the document until
+   * the returned replica is stopped. Must not throw.
+   */
+  attach(host: ReplicaHost, remote: readonly Uint8Array[]): DocumentReplica;
+  /** Resolves once outbox record `outboxSeq` (and every one before it) is in the shared tier. */
+  delivered(outboxSeq: number): Promise<void>;
+}
+
+/** What a replica sees of its document (implemented by the document handle). */
+export interface ReplicaHost {
+  readonly name: string;
+  readonly doc: Y.Doc;
+  readonly awareness: Awareness;
+  /** Apply a change received from another node: fanned out, stored locally, never re-published. */
+  submit(update: Uint8Array, source: { readonly source: 'cluster'; readonly nodeId: string }): Promise<void>;
+  /** Write the full state with an outbox record (the shared tier lost its copy, e.g. Redis restarted empty). */
+  replicateAll(): Promise<void>;
+}
+
+/** The replicator's side of one loaded document. */
+export interface DocumentReplica {
+  /** A change this node accepted (client, HTTP, restore): publish it to the other nodes. */
+  publish(change: Uint8Array): void;
+  /** The document leaves memory: stop following it. */
+  stop(): void;
 }

@@ -83,6 +83,11 @@ export const ERRORS = {
     closeCode: CloseCode.DocumentLoadFailed,
   },
   SKEIN_ERR_DOC_CLOSED: { summary: 'An operation reached a document that was already closed.', httpStatus: 503 },
+  SKEIN_ERR_UNPERSISTED_LIMIT: {
+    summary: 'The node holds more bytes than --max-unpersisted-bytes that storage has not made durable yet (the disk is failing or slow); the write was refused and nothing of it kept. Retry later.',
+    httpStatus: 507,
+    closeCode: CloseCode.StorageBackpressure,
+  },
   // Storage
   SKEIN_ERR_STORAGE_READ: { summary: 'The store failed to read a document.', httpStatus: 500 },
   SKEIN_ERR_STORAGE_WRITE: {

@@ -1,5 +1,4 @@
 import type { WebSocket, RawData } from 'ws';
-import * as Y from 'yjs';
 import {
   decodeAwarenessUpdate,
   decodeMessage,
@@ -15,9 +14,9 @@ import {
 import type { Logger } from '../telemetry/logger.js';
 import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import { InvalidUpdateError, type DocumentHandle } from '../documents/document-handle.js';
+import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
-import type { Peer } from '../documents/origins.js';
+import { clientOrigin, type Peer } from '../documents/origins.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -237,29 +236,20 @@ export class Connection implements Peer {
     this.send(encodeWelcome(agreed));
   }
 
+  /** Submit to the document's edit path; with durable acks, frame the ack when it resolves. */
   #applyUpdate(handle: DocumentHandle, update: Uint8Array): void {
-    validateUpdate(update);
-    let toStore: Uint8Array | null;
-    try {
-      toStore = handle.applyClientUpdate(update, this);
-    } catch (err) {
-      // Yjs threw half-way: what it integrated is live and fanned out, so it is stored too.
-      if (err instanceof InvalidUpdateError && err.integrated !== null) {
-        this.#deps.registry.persist(handle, err.integrated).catch(() => undefined);
-      }
-      throw err;
-    }
-    const written = this.#deps.registry.persist(handle, toStore);
+    // Throws (closing this socket with the error's code) when the update is refused.
+    const durable = handle.submit(update, clientOrigin(this));
     const acks = this.#acks;
     if (acks === undefined) {
-      // Failures are logged by the registry, which keeps the document and stores it in full.
-      written.catch(() => undefined);
+      // Failures are logged by the handle, which keeps the document and stores it in full.
+      durable.catch(() => undefined);
       return;
     }
     const seq = ++acks.received;
-    written.then(
+    durable.then(
       () => {
-        // Appends settle in order, so acks are monotone; a cumulative ack covers all before it.
+        // Writes settle in order, so acks are monotone; a cumulative ack covers all before it.
         if (seq <= acks.acked) return;
         acks.acked = seq;
         this.send(encodeAck(seq));
@@ -281,15 +271,6 @@ export class Connection implements Peer {
     this.#deps.upgrade?.closed();
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');
-  }
-}
-
-/** Decode the whole update once so a malformed one is refused before it touches the document. */
-function validateUpdate(update: Uint8Array): void {
-  try {
-    Y.decodeUpdate(update);
-  } catch (err) {
-    throw new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a valid Yjs update', { cause: err });
   }
 }
 

@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
 import type { DocumentRegistry } from '../documents/registry.js';
@@ -11,6 +12,8 @@ import { docNameFromUrl } from './doc-name.js';
 export interface TransportOptions extends ConnectionLimits {
   readonly heartbeatIntervalMs: number;
   readonly telemetry?: Telemetry;
+  /** Time source of the heartbeat and the close grace period (default: the real clock). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -24,7 +27,8 @@ export class WsTransport {
   readonly #registry: DocumentRegistry;
   readonly #logger: Logger;
   readonly #options: TransportOptions;
-  readonly #heartbeat: NodeJS.Timeout;
+  readonly #heartbeat: TimerHandle;
+  readonly #clock: Clock;
   readonly #telemetry: Telemetry;
   #accepting = true;
 
@@ -39,7 +43,8 @@ export class WsTransport {
       perMessageDeflate: false,
       clientTracking: false,
     });
-    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs);
+    this.#clock = options.clock ?? systemClock;
+    this.#heartbeat = this.#clock.setInterval(() => this.#beat(), options.heartbeatIntervalMs);
   }
 
   get connectionCount(): number {
@@ -68,14 +73,14 @@ export class WsTransport {
   /** Stop accepting, close every socket with `code`, terminate stragglers after `graceMs`. */
   async closeAll(code: number, reason: string, graceMs: number): Promise<void> {
     this.#accepting = false;
-    clearInterval(this.#heartbeat);
+    this.#clock.clearInterval(this.#heartbeat);
     const open = [...this.#connections];
     const closed = Promise.all(open.map((c) => c.closedPromise));
     for (const c of open) c.close(code, reason);
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    let timer: TimerHandle | undefined;
+    const grace = new Promise<void>((resolve) => (timer = this.#clock.setTimeout(resolve, graceMs)));
     await Promise.race([closed, grace]);
-    clearTimeout(timer);
+    if (timer !== undefined) this.#clock.clearTimeout(timer);
     for (const c of this.#connections) c.terminate();
     await closed;
     this.#wss.close();

@@ -1,0 +1,69 @@
+import type { Clock, TimerHandle } from '../../server/src/clock/clock.js';
+
+interface Pending {
+  readonly id: number;
+  at: number;
+  readonly callback: () => void;
+  /** Set for intervals: re-armed after each run. */
+  readonly every: number | undefined;
+}
+
+/**
+ * The server's `Clock` on manual time: nothing fires until `advance(ms)`, which runs due
+ * timers in time order (including ones they set) and moves `now()`. `active` counts timers
+ * set and not yet fired or cleared, so a test can prove nothing is left scheduled.
+ */
+export class ManualClock implements Clock {
+  #now: number;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+
+  constructor(start = 1_700_000_000_000) {
+    this.#now = start;
+  }
+
+  get active(): number {
+    return this.#pending.size;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    return this.#add(callback, ms, undefined);
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    if (typeof handle === 'number') this.#pending.delete(handle);
+  }
+
+  setInterval(callback: () => void, ms: number): TimerHandle {
+    return this.#add(callback, ms, Math.max(1, ms));
+  }
+
+  clearInterval(handle: TimerHandle): void {
+    this.clearTimeout(handle);
+  }
+
+  /** Move the clock forward by `ms`, firing due timers in order. */
+  advance(ms: number): void {
+    const target = this.#now + ms;
+    for (;;) {
+      let next: Pending | undefined;
+      for (const p of this.#pending.values()) if (p.at <= target && (next === undefined || p.at < next.at)) next = p;
+      if (next === undefined) break;
+      this.#now = Math.max(this.#now, next.at);
+      if (next.every === undefined) this.#pending.delete(next.id);
+      else next.at += next.every;
+      next.callback();
+    }
+    this.#now = target;
+  }
+
+  #add(callback: () => void, ms: number, every: number | undefined): number {
+    const id = this.#nextId++;
+    this.#pending.set(id, { id, at: this.#now + Math.max(0, ms), callback, every });
+    return id;
+  }
+}
