@@ -19,6 +19,7 @@ import { startTestServer } from '../helpers/server.js';
 import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
 import { waitFor } from '../helpers/wait.js';
 import { canonicalJson, sameState, stateVectorHex } from '../helpers/docs.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { GatedStore } from '../helpers/stores.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -351,24 +352,36 @@ describe('bad input from clients', () => {
   });
 
   describe('heartbeat', () => {
-    it('terminates a peer that answers no ping within ~2 intervals and keeps a live one', async () => {
-      const interval = 100;
-      const srv = await start({ heartbeatIntervalMs: interval });
+    it('terminates a peer that answers no ping within 2 intervals and keeps a live one (manual clock)', async () => {
+      const interval = 30_000;
+      const clock = new ManualClock();
+      store = new GatedStore();
+      const srv = (server = await startTestServer({ shutdownTimeoutMs: 1_000, unloadDelayMs: 60_000, heartbeatIntervalMs: interval }, { store, clock }));
       const live = raw('beat');
       const dead = raw('beat', { autoPong: false });
       await Promise.all([live.opened, dead.opened]);
-      const openedAt = Date.now();
+      await waitFor(() => srv.connectionCount() === 2, { what: 'both connected' });
       let pings = 0;
       live.ws.on('ping', () => pings++);
+      // First beat: both are pinged; the live one answers.
+      clock.advance(interval);
+      await waitFor(() => pings === 1, { what: 'first ping' });
+      await live.roundTrip();
+      expect(dead.isOpen).toBe(true);
+      // Second beat: the dead one never answered the first ping, so it is terminated now.
+      clock.advance(interval);
       const closed = await dead.closed;
-      const elapsed = Date.now() - openedAt;
       expect(closed.code).toBe(1006); // terminated: no close frame
-      expect(elapsed).toBeLessThan(3 * interval + 1_000);
       await waitFor(() => srv.connectionCount() === 1, { what: 'server dropped the dead peer' });
-      await waitFor(() => pings >= 4, { what: '4 pings on the live peer' });
+      await waitFor(() => pings === 2, { what: 'second ping' });
+      await live.roundTrip();
+      for (let beat = 3; beat <= 5; beat++) {
+        clock.advance(interval);
+        await waitFor(() => pings === beat, { what: `ping ${beat}` });
+        await live.roundTrip();
+      }
       expect(live.isOpen).toBe(true);
       expect(srv.connectionCount()).toBe(1);
-      await live.roundTrip();
     });
   });
 

@@ -3,6 +3,7 @@ import * as Y from 'yjs';
 import { decodeMessage } from '@skein/protocol';
 import { DocumentRegistry, silentLogger, type DocumentHandle } from '@skein/server';
 import { GatedStore } from '../helpers/stores.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** A peer as the registry sees it: an id and a send that records what it got. */
@@ -42,10 +43,13 @@ async function outcome(p: Promise<unknown>): Promise<string> {
 
 describe('DocumentRegistry', () => {
   let store: GatedStore;
+  let clock: ManualClock;
   let registry: DocumentRegistry | undefined;
   const make = (opts: { unloadDelayMs?: number; loadTimeoutMs?: number; maxUnloadRetryMs?: number } = {}): DocumentRegistry => {
     store = new GatedStore();
+    clock = new ManualClock();
     registry = new DocumentRegistry({
+      clock,
       store,
       logger: silentLogger(),
       unloadDelayMs: opts.unloadDelayMs ?? 20,
@@ -80,7 +84,11 @@ describe('DocumentRegistry', () => {
     reg.leave(handle, peer);
     expect(handle.state).toBe('idle');
     expect(reg.pendingTimers).toBe(1);
-    await waitFor(() => handle.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
+    clock.advance(19);
+    expect(handle.state).toBe('idle');
+    clock.advance(1);
+    expect(handle.state).toBe('unloading');
+    await waitFor(() => flushGate.waiting === 1, { what: 'flush started' });
     expect(reg.pendingTimers).toBe(0);
     expect(reg.size).toBe(1);
     store.release('flush');
@@ -128,6 +136,8 @@ describe('DocumentRegistry', () => {
     expect(handle.state).toBe('loading');
     store.release('load');
     await opening;
+    expect(reg.pendingTimers).toBe(1);
+    clock.advance(20);
     await waitFor(() => reg.size === 0, { what: 'unloaded' });
     expect(handle.state).toBe('closed');
     expect(reg.pendingTimers).toBe(0);
@@ -151,7 +161,9 @@ describe('DocumentRegistry', () => {
   it('a load slower than loadTimeoutMs rejects with SKEIN_ERR_DOC_LOAD_TIMEOUT', async () => {
     const reg = make({ loadTimeoutMs: 50 });
     store.hold('load');
-    expect(await outcome(reg.open('d', fakePeer()))).toBe('SKEIN_ERR_DOC_LOAD_TIMEOUT');
+    const timedOut = outcome(reg.open('d', fakePeer()));
+    clock.advance(50);
+    expect(await timedOut).toBe('SKEIN_ERR_DOC_LOAD_TIMEOUT');
     expect(reg.size).toBe(0);
     // The stale load finishing later changes nothing; a new open loads afresh.
     store.release('load');
@@ -167,6 +179,7 @@ describe('DocumentRegistry', () => {
     await first.submit(textUpdate('kept'), { source: 'client', peer: a });
     const flushGate = store.hold('flush');
     reg.leave(first, a);
+    clock.advance(20);
     await waitFor(() => first.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
     let settled = false;
     const opening = reg.open('d', fakePeer()).finally(() => (settled = true));
@@ -188,6 +201,7 @@ describe('DocumentRegistry', () => {
     const flushGate = store.hold('flush');
     store.fail('flush');
     reg.leave(handle, a);
+    clock.advance(20);
     await waitFor(() => handle.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
     const opening = reg.open('d', fakePeer());
     store.release('flush');
@@ -216,6 +230,7 @@ describe('DocumentRegistry', () => {
     store.fail('append', 1);
     expect(await outcome(handle.submit(textUpdate('one', 'a'), { source: 'client', peer: a }))).toBe('SKEIN_ERR_STORAGE_WRITE');
     reg.leave(handle, a);
+    clock.advance(20);
     await waitFor(() => reg.size === 0, { what: 'unloaded' });
     const stored = await storedDoc(store, 'd');
     expect(stored.getText('a').toJSON()).toBe('one');
@@ -242,6 +257,7 @@ describe('DocumentRegistry', () => {
     expect(h2.state).toBe('closed');
     expect(reg.size).toBe(0);
     expect(reg.pendingTimers).toBe(0);
+    expect(clock.active).toBe(0);
   });
 
   it('close() returns the names it could not flush when the store fails', async () => {
@@ -262,6 +278,7 @@ describe('DocumentRegistry', () => {
     const flushGate = store.hold('flush');
     store.fail('flush');
     reg.leave(handle, a);
+    clock.advance(20);
     await waitFor(() => handle.state === 'unloading' && flushGate.waiting === 1, { what: 'unloading' });
     const closing = reg.close();
     store.release('flush');

@@ -40,6 +40,8 @@ export type LifecycleEffect =
 interface Transition {
   readonly to: DocumentState | 'peers';
   readonly effects: readonly LifecycleEffect[];
+  /** More effects when `to: 'peers'` lands in `idle`. */
+  readonly whenIdle?: readonly LifecycleEffect[];
 }
 
 /** `to: 'peers'` = `active` when the document has peers, else `idle`. */
@@ -47,7 +49,8 @@ const TABLE: Readonly<Record<DocumentState, Partial<Record<LifecycleEvent, Trans
   loading: {
     'peer-joined': { to: 'loading', effects: [] },
     'last-peer-left': { to: 'loading', effects: [] },
-    loaded: { to: 'peers', effects: [] },
+    // Nobody waits for the load any more (every peer left meanwhile): unload later.
+    loaded: { to: 'peers', effects: [], whenIdle: ['schedule-unload'] },
     'load-failed': { to: 'closed', effects: ['release'] },
     shutdown: { to: 'closed', effects: ['release'] },
   },
@@ -91,19 +94,18 @@ export class Lifecycle {
     const t = TABLE[this.#state][event];
     if (t === undefined) throw new SkeinError('SKEIN_ERR_INTERNAL', `document ${this.#state}: ${event} is not allowed`);
     const to = t.to === 'peers' ? (hasPeers ? 'active' : 'idle') : t.to;
-    // Leaving `loading` for `idle` means nobody waited for the load to finish: unload later.
-    const effects = this.#state === 'loading' && to === 'idle' ? [...t.effects, 'schedule-unload' as const] : t.effects;
     this.#state = to;
-    return effects;
+    return to === 'idle' && t.whenIdle !== undefined ? [...t.effects, ...t.whenIdle] : t.effects;
   }
 }
 
 /** The table, for documentation and tests (docs/architecture.md renders it). */
-export function transitionTable(): ReadonlyArray<{ from: DocumentState; event: LifecycleEvent; to: string; effects: readonly LifecycleEffect[] }> {
-  const rows: { from: DocumentState; event: LifecycleEvent; to: string; effects: readonly LifecycleEffect[] }[] = [];
+export function transitionTable(): ReadonlyArray<{ from: DocumentState; event: LifecycleEvent; to: string; effects: readonly string[] }> {
+  const rows: { from: DocumentState; event: LifecycleEvent; to: string; effects: readonly string[] }[] = [];
   for (const [from, events] of Object.entries(TABLE) as [DocumentState, Partial<Record<LifecycleEvent, Transition>>][]) {
     for (const [event, t] of Object.entries(events) as [LifecycleEvent, Transition][]) {
-      rows.push({ from, event, to: t.to === 'peers' ? 'active | idle' : t.to, effects: t.effects });
+      const effects = t.whenIdle === undefined ? t.effects : [...t.effects, ...t.whenIdle.map((e) => `${e} (if idle)`)];
+      rows.push({ from, event, to: t.to === 'peers' ? 'active or idle' : t.to, effects });
     }
   }
   return rows;

@@ -11,6 +11,8 @@ export class WriteBudget {
   readonly maxBytes: number;
   #bytes = 0;
   #refused = 0;
+  /** Refusing since the bound was hit, until outstanding bytes fall to half of it (no flapping). */
+  #pressure = false;
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
@@ -26,18 +28,21 @@ export class WriteBudget {
     return this.#refused;
   }
 
-  /** At or past the bound: readiness reports it. */
+  /** New writes are being refused: readiness reports it. */
   get exhausted(): boolean {
-    return this.maxBytes > 0 && this.#bytes >= this.maxBytes;
+    return this.maxBytes > 0 && (this.#pressure || this.#bytes >= this.maxBytes);
   }
 
   /**
    * Throws SKEIN_ERR_UNPERSISTED_LIMIT when `bytes` more would pass the bound. A write is
    * always admitted when nothing is outstanding, so one update (≤ maxMessageBytes) is never
-   * refused on a healthy disk: the bound is `maxBytes` plus one message.
+   * refused on a healthy disk: the bound is `maxBytes` plus one message. Once a write was
+   * refused, writes stay refused until outstanding bytes fall to half the bound.
    */
   admit(bytes: number): void {
-    if (this.maxBytes === 0 || this.#bytes === 0 || this.#bytes + bytes <= this.maxBytes) return;
+    if (this.maxBytes === 0 || this.#bytes === 0) return;
+    if (!this.#pressure && this.#bytes + bytes <= this.maxBytes) return;
+    this.#pressure = true;
     this.#refused++;
     throw new SkeinError(
       'SKEIN_ERR_UNPERSISTED_LIMIT',
@@ -50,6 +55,7 @@ export class WriteBudget {
     this.#bytes += bytes;
     const release = (): void => {
       this.#bytes -= bytes;
+      if (this.#bytes <= this.maxBytes / 2) this.#pressure = false;
     };
     settled.then(release, release);
   }
