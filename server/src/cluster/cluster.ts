@@ -86,6 +86,7 @@ export class Cluster implements Replicator {
       logger: this.#log,
       maxBackoffMs: options.maxBackoffMs,
       commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
+      clock: this.#clock,
       onMessage: (channel, message) => this.#onMessage(channel, message),
       onUp: (info) => this.#onUp(info.restarted),
       onDown: () => undefined,

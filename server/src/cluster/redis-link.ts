@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
+import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import type { Logger } from '../telemetry/logger.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 
@@ -13,6 +14,8 @@ export interface RedisLinkOptions {
   readonly maxBackoffMs: number;
   /** Bound of one Redis command. */
   readonly commandTimeoutMs: number;
+  /** Time source of the breaker and its probes (default: the real clock). */
+  readonly clock?: Clock;
   onMessage(channel: string, message: Uint8Array): void;
   /** The link is (again) usable and every channel is subscribed. `restarted`: Redis lost its data meanwhile. */
   onUp(info: { readonly restarted: boolean; readonly downMs: number }): void;
@@ -49,16 +52,20 @@ export class RedisLink {
   readonly #channels = new Set<string>();
   readonly #breaker: CircuitBreaker;
   #state: LinkStatus['state'] = 'connecting';
-  #since = Date.now();
+  readonly #clock: Clock;
+  #since: number;
   #lastError: string | null = null;
   #runId: string | undefined;
   #probing = false;
-  #probeTimer: NodeJS.Timeout | undefined;
+  #probeTimer: TimerHandle | undefined;
 
   constructor(options: RedisLinkOptions) {
     this.#opts = options;
     this.#log = options.logger;
-    this.#breaker = new CircuitBreaker({ failureThreshold: 3, initialBackoffMs: 100, maxBackoffMs: options.maxBackoffMs });
+    this.#clock = options.clock ?? systemClock;
+    this.#since = this.#clock.now();
+    const clock = this.#clock;
+    this.#breaker = new CircuitBreaker({ failureThreshold: 3, initialBackoffMs: 100, maxBackoffMs: options.maxBackoffMs, now: () => clock.now() });
     const retry = (times: number): number => Math.min(options.maxBackoffMs, 50 * 2 ** Math.min(times, 10));
     const base = {
       lazyConnect: true,
@@ -160,7 +167,7 @@ export class RedisLink {
 
   async close(): Promise<void> {
     this.#state = 'closed';
-    if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
+    if (this.#probeTimer !== undefined) this.#clock.clearTimeout(this.#probeTimer);
     await Promise.all(this.#connections().map((c) => c.quit().catch(() => c.disconnect())));
   }
 
@@ -188,7 +195,7 @@ export class RedisLink {
     if (this.#state === 'closed') return;
     if (this.#state === 'up') {
       this.#state = 'down';
-      this.#since = Date.now();
+      this.#since = this.#clock.now();
       this.#log.warn({ code: 'SKEIN_ERR_CLUSTER_UNAVAILABLE', reason }, 'redis unavailable: cluster degraded (local editing continues)');
       this.#opts.onDown(reason);
     } else if (this.#state === 'connecting') {
@@ -198,14 +205,14 @@ export class RedisLink {
   }
 
   #probeNow(): void {
-    if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
+    if (this.#probeTimer !== undefined) this.#clock.clearTimeout(this.#probeTimer);
     this.#probeTimer = undefined;
     void this.#probe(true);
   }
 
   #scheduleProbe(delayMs: number): void {
     if (this.#state === 'closed' || this.#state === 'up' || this.#probeTimer !== undefined) return;
-    this.#probeTimer = setTimeout(() => {
+    this.#probeTimer = this.#clock.setTimeout(() => {
       this.#probeTimer = undefined;
       void this.#probe();
     }, delayMs);
@@ -234,10 +241,10 @@ export class RedisLink {
       this.#breaker.success();
       const restarted = this.#runId !== undefined && runId !== undefined && runId !== this.#runId;
       if (runId !== undefined) this.#runId = runId;
-      const downMs = Date.now() - this.#since;
+      const downMs = this.#clock.now() - this.#since;
       const wasDown = this.#state === 'down';
       this.#state = 'up';
-      this.#since = Date.now();
+      this.#since = this.#clock.now();
       this.#lastError = null;
       this.#log[wasDown ? 'warn' : 'info']({ downMs: wasDown ? downMs : undefined, restarted, channels: this.#channels.size }, 'redis available: cluster link up');
       this.#opts.onUp({ restarted, downMs: wasDown ? downMs : 0 });
