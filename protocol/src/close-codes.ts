@@ -22,6 +22,11 @@ export const CloseCode = {
   MalformedMessage: 4400,
   /** A Yjs update or awareness payload inside a well-formed frame was invalid. */
   InvalidUpdate: 4422,
+  /**
+   * The session's access token expired. Permanent for a client that cannot get a new token
+   * (y-websocket stops); @skein/client asks its `token` function again and reconnects.
+   */
+  TokenExpired: 4401,
   /** The client sent more than the server buffers while a document is loading. */
   BacklogFull: 4529,
   /** The server's outgoing buffer for this client exceeded `maxBufferedBytes` (slow consumer). */
@@ -67,6 +72,7 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze([
   info('InternalError', true, 'Unexpected server error; reconnect.'),
   info('MalformedMessage', false, 'A frame could not be decoded.'),
   info('InvalidUpdate', false, 'A Yjs update or awareness payload was invalid.'),
+  info('TokenExpired', false, 'The access token expired; reconnect only with a new token.'),
   info('BacklogFull', true, 'Too much data sent while the document was loading.'),
   info('SlowConsumer', true, 'The client read too slowly; its outgoing buffer overflowed.'),
   info('DocumentLoadFailed', true, 'The document could not be loaded; retry later.'),

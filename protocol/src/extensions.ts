@@ -24,6 +24,12 @@ export type SkeinMessageTypeValue = (typeof SkeinMessageType)[keyof typeof Skein
 export const SkeinFeature = {
   /** The server acknowledges each update-bearing message once it is durable. */
   DurableAcks: 1,
+  /**
+   * Only in a Welcome: this session may read but not write (its access token grants `read`).
+   * Updates it sends are dropped; the server says so once with an auth message
+   * (`SKEIN_ERR_READ_ONLY`). A client never asks for it in its Hello.
+   */
+  ReadOnly: 2,
 } as const;
 
 /** The extension protocol version this codec speaks. */

@@ -10,4 +10,7 @@ export { createLogger, silentLogger, type Logger } from './telemetry/logger.js';
 export {
   Telemetry, createTelemetry, telemetryOptions, type HealthReport, type TelemetryOptions,
 } from './telemetry/index.js';
+export type { Access } from './auth/access.js';
+export type { Authenticate, Principal } from './auth/authenticator.js';
+export { JwtVerifier, type JwtOptions } from './auth/jwt.js';
 export { VERSION } from './version.js';

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import { systemClock, type Clock } from './clock/clock.js';
+import type { Authenticate } from './auth/authenticator.js';
+import { JwtVerifier } from './auth/jwt.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import type { DocumentStore } from './persistence/store.js';
 import { MemoryStore } from './persistence/memory-store.js';
@@ -28,6 +30,11 @@ export interface ServerDeps {
   readonly telemetry?: Telemetry;
   /** The time source of registry, transport and cluster (tests drive a manual clock). Default: the real clock. */
   readonly clock?: Clock;
+  /**
+   * Decide who a request is and what they may do, your own way (e.g. your app's session
+   * cookie). Replaces `--auth`. See docs/security.md.
+   */
+  readonly authenticate?: Authenticate;
 }
 
 export interface SkeinServer {
@@ -55,8 +62,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const logger = deps.logger ?? createLogger(config.logLevel);
   const clock = deps.clock ?? systemClock;
   const telemetry = deps.telemetry ?? (await createTelemetry(telemetryOptions(config, VERSION, nodeName(config)), logger, VERSION));
-  // Checked before the store opens: a wrong --static-dir fails fast with nothing to clean up.
+  // Checked before the store opens: a wrong --static-dir or key file fails fast with nothing to clean up.
   const staticFiles = config.staticDir === '' ? undefined : await openStaticFiles(config.staticDir);
+  const authenticate = deps.authenticate ?? (await authFromConfig(config, clock));
+  if (authenticate === undefined && !isLoopback(config.host)) {
+    logger.warn({ code: 'SKEIN_ERR_AUTH_DISABLED', host: config.host }, 'no access control (--auth none) on a non-loopback host: anyone who reaches it can read and write every document');
+  }
   const store = deps.store ?? (await createStore(config, logger, telemetry));
   // Cluster: only with Redis configured; otherwise a single node that needs no Redis.
   const cluster = await createCluster(config, logger, telemetry, clock).catch(async (err: unknown) => {
@@ -80,6 +91,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     telemetry,
     clock,
+    readonlyAwareness: config.readonlyAwareness,
+    ...(authenticate === undefined ? {} : { authenticate }),
   });
   telemetry.attach(serverSources({ connections: () => transport.connectionCount, registry, store, cluster }));
   let closing: Promise<string[]> | undefined;
@@ -212,6 +225,24 @@ async function createCluster(config: Config, logger: Logger, telemetry: Telemetr
     telemetry,
     clock,
   });
+}
+
+/** `--auth jwt`: the token verifier's hook; `--auth none`: undefined (everyone may write). */
+async function authFromConfig(config: Config, clock: Clock): Promise<Authenticate | undefined> {
+  if (config.auth === 'none') return undefined;
+  const verifier = await JwtVerifier.open({
+    secret: config.authJwtSecret,
+    publicKeyFile: config.authJwtPublicKey,
+    jwksFile: config.authJwksFile,
+    issuer: config.authJwtIssuer,
+    audience: config.authJwtAudience,
+    clockToleranceS: config.authClockToleranceS,
+  });
+  return verifier.authenticator(() => clock.now());
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** This node's name: `--node-id`, else `<hostname>-<pid>` (the cluster's presence name and `service.instance.id`). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseStrategyRules } from '../persistence/strategy-rules.js';
+import { AUTH_OPTIONS } from './auth-options.js';
 import { TELEMETRY_OPTIONS } from './telemetry-options.js';
 
 /**
@@ -114,6 +115,8 @@ export const OPTIONS = [
     description: 'Period of the state-vector exchange per loaded document (bounds healing of a lost message).' },
   { key: 'redisMaxBackoffMs', flag: 'redis-max-backoff-ms', env: 'SKEIN_REDIS_MAX_BACKOFF_MS', schema: positiveMs, default: 1_000,
     description: 'Cap of the reconnect and circuit-breaker backoff while Redis is unreachable.' },
+  // Access control (config/auth-options.ts, docs/security.md).
+  ...AUTH_OPTIONS,
   // Tracing, metrics, health (config/telemetry-options.ts, docs/observability.md).
   ...TELEMETRY_OPTIONS,
 ] as const satisfies readonly OptionSpec[];

@@ -82,6 +82,32 @@ export const ERRORS = {
     httpStatus: 503,
     closeCode: CloseCode.DocumentLoadFailed,
   },
+  // Access control (docs/security.md)
+  SKEIN_ERR_AUTH_MISSING: {
+    summary: 'The request carries no access token (`token` query parameter or `Authorization: Bearer`) and the server requires one (`--auth jwt`).',
+    httpStatus: 401,
+  },
+  SKEIN_ERR_AUTH_MALFORMED: { summary: 'The access token is not a well-formed signed JWT.', httpStatus: 401 },
+  SKEIN_ERR_AUTH_SIGNATURE: {
+    summary: 'The access token was not signed by a trusted key with an allowed algorithm (bad signature, `alg: none`, an HS256 token against a public key, no matching JWKS key).',
+    httpStatus: 401,
+  },
+  SKEIN_ERR_AUTH_EXPIRED: {
+    summary: 'The access token has expired: refused at the upgrade (401), or the session is closed when it expires (close code 4401; @skein/client asks its `token` function again).',
+    httpStatus: 401,
+    closeCode: CloseCode.TokenExpired,
+  },
+  SKEIN_ERR_AUTH_CLAIMS: {
+    summary: 'A claim of the access token is missing or unacceptable: `exp`, `sub`, `docs` (pattern → "read" | "write"), a wrong `iss` or `aud`, or `nbf` in the future.',
+    httpStatus: 401,
+  },
+  SKEIN_ERR_AUTH_DISABLED: {
+    summary: 'Logged (warn) at start when `--auth none` is used with a `--host` beyond loopback: anyone who reaches the server can read and write every document.',
+  },
+  SKEIN_ERR_FORBIDDEN: { summary: 'The access token is valid but grants no access to this document.', httpStatus: 403 },
+  SKEIN_ERR_READ_ONLY: {
+    summary: 'This session may only read the document: its updates are dropped (never applied, stored or forwarded). Sent once to @skein/client sessions as an auth message; the connection stays open.',
+  },
   SKEIN_ERR_DOC_CLOSED: { summary: 'An operation reached a document that was already closed.', httpStatus: 503 },
   SKEIN_ERR_UNPERSISTED_LIMIT: {
     summary: 'The node holds more bytes than --max-unpersisted-bytes that storage has not made durable yet (the disk is failing or slow); the write was refused and nothing of it kept. Retry later.',

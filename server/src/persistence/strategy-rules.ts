@@ -1,4 +1,7 @@
 import { SkeinError } from '../errors/skein-error.js';
+import { compileGlob, type Glob } from '../names/glob.js';
+
+export { matchGlob } from '../names/glob.js';
 
 /**
  * How an append becomes durable (see `docs/storage.md` for the exact guarantee of each):
@@ -92,41 +95,19 @@ export function formatStrategyRules(rules: readonly StrategyRule[]): string {
 
 /** Picks the strategy for a document name: first matching rule wins, default `immediate`. */
 export class StrategyResolver {
-  readonly #rules: readonly { readonly segments: readonly string[]; readonly strategy: Strategy }[];
+  readonly #rules: readonly { readonly glob: Glob; readonly strategy: Strategy }[];
 
   constructor(rules: readonly StrategyRule[] | string = []) {
     const valid = typeof rules === 'string' ? parseStrategyRules(rules) : validateStrategyRules(rules);
-    this.#rules = valid.map((r) => ({ segments: r.pattern.split('*'), strategy: r.strategy }));
+    this.#rules = valid.map((r) => ({ glob: compileGlob(r.pattern), strategy: r.strategy }));
   }
 
   resolve(name: string): Strategy {
     for (const rule of this.#rules) {
-      if (matchSegments(rule.segments, name)) return rule.strategy;
+      if (rule.glob.matches(name)) return rule.strategy;
     }
     return IMMEDIATE;
   }
-}
-
-/** Glob match where `*` matches any (possibly empty) run of characters. */
-export function matchGlob(pattern: string, name: string): boolean {
-  return matchSegments(pattern.split('*'), name);
-}
-
-function matchSegments(segments: readonly string[], name: string): boolean {
-  const first = segments[0] ?? '';
-  if (segments.length === 1) return name === first;
-  const last = segments[segments.length - 1] ?? '';
-  if (name.length < first.length + last.length) return false;
-  if (!name.startsWith(first) || !name.endsWith(last)) return false;
-  let pos = first.length;
-  const end = name.length - last.length;
-  for (let i = 1; i < segments.length - 1; i++) {
-    const segment = segments[i] ?? '';
-    const found = name.indexOf(segment, pos);
-    if (found < 0 || found + segment.length > end) return false;
-    pos = found + segment.length;
-  }
-  return true;
 }
 
 function invalid(message: string): SkeinError {

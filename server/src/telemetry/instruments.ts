@@ -16,6 +16,8 @@ export class TrafficCounters {
   updatesFromCluster = 0;
   updateBytesFromCluster = 0;
   awareness = 0;
+  readOnlyDropped = 0;
+  writesRefused = 0;
   syncRequests = 0;
   messagesSent = 0;
   bytesSent = 0;
@@ -102,6 +104,8 @@ export class Instruments {
       r.observe(t.updateBytesFromCluster, CLUSTER);
     });
     counter(METRIC.awarenessReceived, '{message}', 'Awareness messages received from clients.', (r) => r.observe(t.awareness));
+    counter(METRIC.readOnlyDropped, '{update}', 'Updates sent by read-only sessions and dropped (never applied, stored or forwarded).', (r) => r.observe(t.readOnlyDropped));
+    counter(METRIC.writesRefused, '{update}', 'Updates refused because too many bytes waited for storage (--max-unpersisted-bytes).', (r) => r.observe(t.writesRefused));
     counter(METRIC.syncRequests, '{message}', 'Sync step 1 messages answered.', (r) => r.observe(t.syncRequests));
     counter(METRIC.messagesSent, '{message}', 'WebSocket messages sent to clients.', (r) => r.observe(t.messagesSent));
     counter(METRIC.messagesSentBytes, 'By', 'Bytes sent to clients.', (r) => r.observe(t.bytesSent));

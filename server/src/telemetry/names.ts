@@ -45,6 +45,8 @@ export const METRIC = {
   updatesReceived: 'skein.updates.received',
   updatesReceivedBytes: 'skein.updates.received.bytes',
   awarenessReceived: 'skein.awareness.received',
+  readOnlyDropped: 'skein.readonly.updates.dropped',
+  writesRefused: 'skein.writes.refused',
   syncRequests: 'skein.sync.requests',
   messagesSent: 'skein.messages.sent',
   messagesSentBytes: 'skein.messages.sent.bytes',

@@ -144,6 +144,14 @@ export class Telemetry {
     this.#inst.traffic.awareness++;
   }
 
+  readOnlyUpdateDropped(): void {
+    this.#inst.traffic.readOnlyDropped++;
+  }
+
+  writeRefused(): void {
+    this.#inst.traffic.writesRefused++;
+  }
+
   messageSent(bytes: number): void {
     const t = this.#inst.traffic;
     t.messagesSent++;

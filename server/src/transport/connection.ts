@@ -7,10 +7,12 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeAck,
+  encodeAuthDenied,
   encodeWelcome,
   SkeinFeature,
   type Message,
 } from '@skein/protocol';
+import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
@@ -24,6 +26,15 @@ export interface ConnectionLimits {
   readonly maxLoadBacklogBytes: number;
 }
 
+/** Who is on the other end, as decided at the upgrade (auth/). */
+export interface Session {
+  readonly user: string;
+  /** Updates are dropped (never applied, stored or forwarded). */
+  readonly readOnly: boolean;
+  /** When the credentials expire (ms since the epoch): the socket is closed with 4401 then. */
+  readonly expiresAt?: number;
+}
+
 export interface ConnectionDeps {
   readonly registry: DocumentRegistry;
   readonly logger: Logger;
@@ -31,7 +42,13 @@ export interface ConnectionDeps {
   readonly telemetry?: Telemetry;
   /** The trace of this connection's opening (when tracing is on). */
   readonly upgrade?: ConnectionTrace;
+  readonly session?: Session;
+  readonly clock?: Clock;
+  /** Whether a read-only session's awareness is applied (`allow`) or dropped (`deny`). */
+  readonly readonlyAwareness?: 'allow' | 'deny';
 }
+
+const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
 
 let nextId = 1;
 
@@ -62,14 +79,27 @@ export class Connection implements Peer {
   readonly #done: Promise<void>;
   /** Durable acks (after a Hello that asked for them): update-bearing messages received / acked. */
   #acks: { received: number; acked: number } | undefined;
+  readonly #session: Session;
+  readonly #clock: Clock;
+  /** The client sent a Hello (a Skein client): it is told about refusals that keep the socket open. */
+  #skeinClient = false;
+  #toldReadOnly = false;
+  #expiry: TimerHandle | undefined;
 
   constructor(ws: WebSocket, docName: string, deps: ConnectionDeps) {
     this.#ws = ws;
     this.#done = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     this.docName = docName;
     this.#deps = deps;
-    this.#log = deps.logger.child({ conn: this.id, doc: docName });
+    this.#session = deps.session ?? WRITER;
+    this.#clock = deps.clock ?? systemClock;
+    this.#log = deps.logger.child({ conn: this.id, doc: docName, user: this.#session.user });
     this.#tel = deps.telemetry ?? Telemetry.disabled();
+  }
+
+  /** The session may only read. */
+  get readOnly(): boolean {
+    return this.#session.readOnly;
   }
 
   get closed(): boolean {
@@ -93,6 +123,7 @@ export class Connection implements Peer {
     ws.on('pong', () => (this.awaitingPong = false));
     ws.on('error', (err: Error & { code?: string }) => this.#onSocketError(err));
     ws.once('close', (code: number) => this.#onClose(code));
+    this.#armExpiry();
     const open = (): Promise<DocumentHandle> => this.#deps.registry.open(this.docName, this);
     // In the connection's trace: the document load it may start is a child span.
     const opened = this.#deps.upgrade?.run(open) ?? open();
@@ -201,6 +232,10 @@ export class Connection implements Peer {
       }
       case 'sync-step2':
       case 'sync-update':
+        if (this.#session.readOnly) {
+          this.#refuseWrite();
+          return;
+        }
         this.#tel.applyUpdate(this.#deps.upgrade, message.type, message.update.byteLength, handle.peerCount - 1, () =>
           this.#applyUpdate(handle, message.update),
         );
@@ -208,6 +243,7 @@ export class Connection implements Peer {
       case 'awareness':
         this.#tel.awarenessReceived();
         decodeAwarenessUpdate(message.update);
+        if (this.#session.readOnly && this.#deps.readonlyAwareness === 'deny') return;
         handle.applyClientAwareness(message.update, this);
         return;
       case 'query-awareness': {
@@ -231,15 +267,46 @@ export class Connection implements Peer {
   }
 
   #onHello(features: number): void {
+    this.#skeinClient = true;
     const agreed = features & SkeinFeature.DurableAcks;
     if (agreed !== 0 && this.#acks === undefined) this.#acks = { received: 0, acked: 0 };
-    this.send(encodeWelcome(agreed));
+    this.send(encodeWelcome(agreed | (this.#session.readOnly ? SkeinFeature.ReadOnly : 0)));
+  }
+
+  /**
+   * A read-only session sent an update: dropped (never applied, stored or forwarded) and
+   * counted. A Skein client is told once; a plain y-websocket client stays connected.
+   */
+  #refuseWrite(): void {
+    this.#tel.readOnlyUpdateDropped();
+    if (!this.#skeinClient || this.#toldReadOnly) return;
+    this.#toldReadOnly = true;
+    this.send(encodeAuthDenied('SKEIN_ERR_READ_ONLY'));
+  }
+
+  /** Close the socket with 4401 when the session's credentials expire. */
+  #armExpiry(): void {
+    const at = this.#session.expiresAt;
+    if (at === undefined) return;
+    // Timers hold at most ~24.8 days; a longer session re-arms.
+    const delay = Math.min(Math.max(0, at - this.#clock.now()), 2 ** 31 - 1);
+    this.#expiry = this.#clock.setTimeout(() => {
+      this.#expiry = undefined;
+      if (this.#clock.now() < at) this.#armExpiry();
+      else this.fail(new SkeinError('SKEIN_ERR_AUTH_EXPIRED', 'the access token expired'));
+    }, delay);
   }
 
   /** Submit to the document's edit path; with durable acks, frame the ack when it resolves. */
   #applyUpdate(handle: DocumentHandle, update: Uint8Array): void {
     // Throws (closing this socket with the error's code) when the update is refused.
-    const durable = handle.submit(update, clientOrigin(this));
+    let durable: Promise<void>;
+    try {
+      durable = handle.submit(update, clientOrigin(this));
+    } catch (err) {
+      if (err instanceof SkeinError && err.code === 'SKEIN_ERR_UNPERSISTED_LIMIT') this.#tel.writeRefused();
+      throw err;
+    }
     const acks = this.#acks;
     if (acks === undefined) {
       // Failures are logged by the handle, which keeps the document and stores it in full.
@@ -268,6 +335,8 @@ export class Connection implements Peer {
 
   #onClose(code: number): void {
     this.#closed = true;
+    if (this.#expiry !== undefined) this.#clock.clearTimeout(this.#expiry);
+    this.#expiry = undefined;
     this.#deps.upgrade?.closed();
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');

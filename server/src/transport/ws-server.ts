@@ -6,7 +6,8 @@ import type { Logger } from '../telemetry/logger.js';
 import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import { Connection, type ConnectionLimits } from './connection.js';
+import { ANONYMOUS, type Authenticate } from '../auth/authenticator.js';
+import { Connection, type ConnectionLimits, type Session } from './connection.js';
 import { docNameFromUrl } from './doc-name.js';
 
 export interface TransportOptions extends ConnectionLimits {
@@ -14,6 +15,10 @@ export interface TransportOptions extends ConnectionLimits {
   readonly telemetry?: Telemetry;
   /** Time source of the heartbeat and the close grace period (default: the real clock). */
   readonly clock?: Clock;
+  /** Who a request is and what they may do (default: everyone may write everything). */
+  readonly authenticate?: Authenticate;
+  /** Whether read-only sessions may publish awareness. */
+  readonly readonlyAwareness?: 'allow' | 'deny';
 }
 
 /**
@@ -67,8 +72,34 @@ export class WsTransport {
     const upgrade = this.#telemetry.upgradeStarted(docName);
     // A handshake ws rejects never reaches #accept: the socket's close ends the trace (a no-op once opened).
     socket.once('close', () => upgrade.closed());
-    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws, docName, upgrade));
+    // Access is decided before the document is loaded (nothing is loaded for a refusal).
+    this.#authorize(req, docName).then(
+      (session) => {
+        if (socket.destroyed) return;
+        this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws, docName, upgrade, session));
+      },
+      (err: unknown) => {
+        const e = toSkeinError(err);
+        if (e.code === 'SKEIN_ERR_INTERNAL') this.#logger.error({ code: e.code, err: e.message }, 'authenticate hook failed');
+        else this.#logger.info({ code: e.code }, 'upgrade refused');
+        this.#telemetry.upgradeRefused(e.code);
+        upgrade.failed(e.code);
+        if (!socket.destroyed) refuseUpgrade(socket, e);
+      },
+    );
   };
+
+  async #authorize(req: IncomingMessage, docName: string): Promise<Session> {
+    const authenticate = this.#options.authenticate;
+    const principal = authenticate === undefined ? ANONYMOUS : await authenticate(req);
+    const access = principal.access(docName);
+    if (access === 'none') throw new SkeinError('SKEIN_ERR_FORBIDDEN', 'the access token grants no access to this document');
+    return {
+      user: principal.user,
+      readOnly: access === 'read',
+      ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt }),
+    };
+  }
 
   /** Stop accepting, close every socket with `code`, terminate stragglers after `graceMs`. */
   async closeAll(code: number, reason: string, graceMs: number): Promise<void> {
@@ -86,7 +117,7 @@ export class WsTransport {
     this.#wss.close();
   }
 
-  #accept(ws: WebSocket, docName: string, upgrade: ConnectionTrace): void {
+  #accept(ws: WebSocket, docName: string, upgrade: ConnectionTrace, session: Session): void {
     if (!this.#accepting) {
       upgrade.failed('SKEIN_ERR_SHUTTING_DOWN');
       ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
@@ -98,6 +129,9 @@ export class WsTransport {
       limits: this.#options,
       telemetry: this.#telemetry,
       upgrade,
+      session,
+      clock: this.#clock,
+      readonlyAwareness: this.#options.readonlyAwareness ?? 'allow',
     });
     this.#connections.add(conn);
     void conn.start().then(() => this.#connections.delete(conn));
