@@ -1,9 +1,12 @@
+import fc from 'fast-check';
+import { ProtocolErrorCode } from '@skein/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   type Envelope, type SyncReply, type SyncRequest, Kind,
-  decodeEnvelope, decodeSyncReply, decodeSyncRequest, encodeEnvelope, encodeHeartbeat, encodeSyncReply, encodeSyncRequest,
+  decodeEnvelope, decodeHeartbeat, decodeSyncReply, decodeSyncRequest, encodeEnvelope, encodeHeartbeat, encodeSyncReply,
+  encodeSyncRequest,
 } from '../../src/cluster/envelope.js';
-import { ascii, bytes, viewInto } from './helpers.js';
+import { RUNS, arbBytes, ascii, bytes, codeOf, inView, viewInto } from './helpers.js';
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const NULL_JSON = ascii('null');
@@ -76,5 +79,102 @@ describe('cluster envelope payloads: golden bytes', () => {
   it('heartbeat', () => {
     expect(Array.from(encodeHeartbeat(1000))).toEqual([0xe8, 0x07]);
     expect(Array.from(encodeHeartbeat(0))).toEqual([0x00]);
+    expect(decodeHeartbeat(bytes(0xe8, 0x07))).toBe(1000);
+  });
+});
+
+const E = 'SKEIN_ERR_CLUSTER_ENVELOPE';
+const P = ProtocolErrorCode;
+const VALID = encodeEnvelope(env(Kind.Update, bytes(1, 2, 3)));
+
+describe('cluster envelope: every error code from a crafted input', () => {
+  const CASES: ReadonlyArray<readonly [string, Uint8Array, string]> = [
+    ['empty', bytes(), P.Empty],
+    ['unknown version 2', bytes(2, 1, 0, 0, 0, 0, 0), P.UnknownMessageType],
+    ['unknown kind 0', bytes(1, 0, 0, 0, 0, 0, 0), P.UnknownMessageType],
+    ['unknown kind 8', bytes(1, 8, 0, 0, 0, 0, 0), P.UnknownMessageType],
+    ['ends before the node id', bytes(1, 1), P.Truncated],
+    ['ends inside a varint', bytes(1, 1, 0, 0x80), P.Truncated],
+    ['node id longer than the input', bytes(1, 1, 5, 0x61), P.LengthOutOfBounds],
+    ['node id above 1024 bytes', Uint8Array.from([1, 1, 0x81, 0x08, ...new Uint8Array(1025).fill(0x61), 0, 0, 0, 0]), P.LengthOutOfBounds],
+    ['node id not UTF-8', bytes(1, 1, 2, 0xc3, 0x28, 0, 0, 0, 0), P.InvalidString],
+    ['incarnation above 2^53 - 1', bytes(1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0), P.VarintOverflow],
+    ['payload longer than the input', VALID.subarray(0, VALID.length - 1), P.LengthOutOfBounds],
+    ['a byte after the payload', Uint8Array.from([...VALID, 0]), P.TrailingBytes],
+  ];
+  for (const [name, input, code] of CASES) {
+    it(`${name} → ${code}`, () => {
+      expect(codeOf(() => decodeEnvelope(input))).toBe(`${E}/${code}`);
+    });
+  }
+
+  it('a payload cut short by the view is refused even when the larger buffer holds the rest', () => {
+    const backing = VALID.slice();
+    expect(codeOf(() => decodeEnvelope(backing.subarray(0, backing.length - 2)))).toBe(`${E}/${P.LengthOutOfBounds}`);
+  });
+
+  it('sync request, sync reply and heartbeat payloads', () => {
+    expect(codeOf(() => decodeSyncRequest(bytes()))).toBe(`${E}/${P.Truncated}`);
+    expect(codeOf(() => decodeSyncRequest(bytes(5, 1)))).toBe(`${E}/${P.LengthOutOfBounds}`);
+    expect(codeOf(() => decodeSyncRequest(bytes(0, 0, 0)))).toBe(`${E}/${P.TrailingBytes}`);
+    expect(codeOf(() => decodeSyncReply(bytes(1, 0xff, 0, 0, 0)))).toBe(`${E}/${P.InvalidString}`);
+    expect(codeOf(() => decodeSyncReply(bytes(0, 0, 0)))).toBe(`${E}/${P.Truncated}`);
+    expect(codeOf(() => decodeHeartbeat(bytes()))).toBe(`${E}/${P.Truncated}`);
+    expect(codeOf(() => decodeHeartbeat(bytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)))).toBe(`${E}/${P.VarintOverflow}`);
+    expect(codeOf(() => decodeHeartbeat(bytes(1, 2)))).toBe(`${E}/${P.TrailingBytes}`);
+  });
+});
+
+const arbEnvelope: fc.Arbitrary<Envelope> = fc.record({
+  kind: fc.constantFrom(...Object.values(Kind)),
+  nodeId: fc.string({ unit: 'grapheme', maxLength: 40 }),
+  incarnation: fc.maxSafeNat(),
+  seq: fc.maxSafeNat(),
+  traceparent: fc.string({ maxLength: 60 }),
+  payload: arbBytes(),
+});
+
+describe('cluster envelope: properties', () => {
+  it('decode(encode(e)) = e, also from a view into a larger buffer', () => {
+    fc.assert(
+      fc.property(arbEnvelope.chain((e) => fc.tuple(fc.constant(e), inView(encodeEnvelope(e)))), ([e, view]) => {
+        expect(decodeEnvelope(view)).toEqual(e);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('sync request and reply round-trip', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 30 }), arbBytes(), arbBytes(30), arbBytes(10), (target, diff, stateVector, digest) => {
+        expect(decodeSyncRequest(encodeSyncRequest({ stateVector, digest }))).toEqual({ stateVector, digest });
+        expect(decodeSyncReply(encodeSyncReply({ target, diff, stateVector, digest }))).toEqual({ target, diff, stateVector, digest });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('every strict prefix of a valid envelope raises a coded error', () => {
+    fc.assert(
+      fc.property(arbEnvelope.chain((e) => {
+        const full = encodeEnvelope(e);
+        return fc.tuple(fc.constant(full), fc.nat({ max: full.length - 1 }));
+      }), ([full, cut]) => {
+        expect(codeOf(() => decodeEnvelope(viewInto(full.subarray(0, cut), 0, full.length - cut)))).toMatch(/^SKEIN_ERR_CLUSTER_ENVELOPE\//);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('arbitrary bytes (incl. views into larger buffers) only raise coded errors', () => {
+    fc.assert(
+      fc.property(arbBytes(), (input) => {
+        for (const decode of [decodeEnvelope, decodeSyncRequest, decodeSyncReply, decodeHeartbeat]) {
+          const code = codeOf(() => decode(input));
+          if (code !== undefined) expect(code).toMatch(/^SKEIN_ERR_CLUSTER_ENVELOPE\/SKEIN_ERR_PROTOCOL_/);
+        }
+      }),
+      { numRuns: RUNS },
+    );
   });
 });
