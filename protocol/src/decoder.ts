@@ -16,6 +16,8 @@ import { utf8Decoder } from './text-codec.js';
  */
 export const MAX_VARINT_BYTES = 8;
 const LAST_BYTE_MAX = 0x0f;
+/** The largest high 32-bit word of a safe integer: 2^53 - 1 = 0x1fffff * 2^32 + 0xffffffff. */
+const MAX_SAFE_HIGH = 0x1f_ffff;
 
 export function truncated(what: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.Truncated, `Input ended while reading ${what}`);
@@ -111,6 +113,50 @@ export class ByteReader {
     return decodeUtf8(view, what);
   }
 
+  /** Read one byte. */
+  readU8(what = 'a byte'): number {
+    if (this.#pos >= this.#bytes.length) {
+      throw truncated(what);
+    }
+    return this.#bytes[this.#pos++] as number;
+  }
+
+  /** Read a 4-byte big-endian unsigned integer. */
+  readU32(what = 'a u32'): number {
+    const start = this.#take(4, what);
+    const b = this.#bytes;
+    return (
+      ((b[start] as number) * 0x100_0000) +
+      (((b[start + 1] as number) << 16) | ((b[start + 2] as number) << 8) | (b[start + 3] as number))
+    );
+  }
+
+  /**
+   * Read an 8-byte big-endian unsigned integer; values above 2^53 - 1 (which a JavaScript
+   * number cannot hold exactly) raise VarintOverflow.
+   */
+  readU64(what = 'a u64'): number {
+    const high = this.readU32(what);
+    const low = this.readU32(what);
+    if (high > MAX_SAFE_HIGH) {
+      throw new ProtocolError(ProtocolErrorCode.VarintOverflow, `${what} exceeds Number.MAX_SAFE_INTEGER`);
+    }
+    return high * 2 ** 32 + low;
+  }
+
+  /** Read exactly `length` bytes as a zero-copy view of the input. */
+  readBytes(length: number, what = 'a byte array'): Uint8Array {
+    const start = this.#take(length, what);
+    return this.#bytes.subarray(start, start + length);
+  }
+
+  /** Every byte left, as a zero-copy view (possibly empty); the reader is then at the end. */
+  readRest(): Uint8Array {
+    const start = this.#pos;
+    this.#pos = this.#bytes.length;
+    return this.#bytes.subarray(start);
+  }
+
   /** Raise TrailingBytes unless the whole view has been consumed. */
   expectEnd(what = 'the message'): void {
     const left = this.remaining;
@@ -120,6 +166,16 @@ export class ByteReader {
         `${left} byte(s) left after ${what}`,
       );
     }
+  }
+
+  /** Advance over `length` bytes (Truncated when fewer are left); returns where they start. */
+  #take(length: number, what: string): number {
+    const start = this.#pos;
+    if (length > this.#bytes.length - start) {
+      throw truncated(what);
+    }
+    this.#pos = start + length;
+    return start;
   }
 }
 

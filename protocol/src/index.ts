@@ -42,8 +42,12 @@ export type { ExtensionMessage, SkeinMessageTypeValue } from './extensions.js';
 
 export { DEFAULT_DECODE_LIMITS } from './limits.js';
 
-/** The bounds-checked reader behind the codec, for other binary formats built on the same primitives. */
+/**
+ * The bounds-checked reader behind the codec and its writing twin, for the other binary
+ * formats built on the same primitives (cluster envelope, stored records and keys, outbox).
+ */
 export { ByteReader } from './decoder.js';
+export { ByteWriter } from './writer.js';
 export type { DecodeLimits } from './limits.js';
 
 export { CloseCode, CLOSE_CODES, closeCodeInfo, isRetryableClose } from './close-codes.js';

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { SkeinError } from '../errors/skein-error.js';
 import { applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
@@ -7,6 +6,7 @@ import type { Clock, TimerHandle } from '../clock/clock.js';
 import { isOrigin } from '../documents/origins.js';
 import type { DocumentReplica, ReplicaHost } from '../documents/ports.js';
 import type { Logger } from '../telemetry/logger.js';
+import { decodeAwarenessEntries } from './awareness-codec.js';
 import {
   Kind, decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest, type Envelope,
 } from './envelope.js';
@@ -209,7 +209,7 @@ export class DocReplica implements DocumentReplica {
 
   #applyAwareness(update: Uint8Array, senderKey: string, origin: ClusterSource): void {
     try {
-      for (const { id, removed } of awarenessEntries(update)) {
+      for (const { clientId: id, removed } of decodeAwarenessEntries(update)) {
         if (removed) this.#owners.delete(id);
         else this.#owners.set(id, senderKey);
       }
@@ -248,17 +248,4 @@ export function hasMore(a: Uint8Array, b: Uint8Array): boolean {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
-}
-
-/** Client ids of an awareness update and whether each is a removal (null state). */
-function awarenessEntries(update: Uint8Array): { id: number; removed: boolean }[] {
-  const dec = decoding.createDecoder(update);
-  const n = decoding.readVarUint(dec);
-  const out: { id: number; removed: boolean }[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = decoding.readVarUint(dec);
-    decoding.readVarUint(dec);
-    out.push({ id, removed: decoding.readVarString(dec) === 'null' });
-  }
-  return out;
 }

@@ -1,5 +1,4 @@
-import { ByteReader } from '@skein/protocol';
-import * as encoding from 'lib0/encoding';
+import { ByteReader, ByteWriter, ProtocolError, ProtocolErrorCode } from '@skein/protocol';
 import { SkeinError } from '../errors/skein-error.js';
 
 /**
@@ -16,6 +15,12 @@ import { SkeinError } from '../errors/skein-error.js';
  *   a receiver that sees it jump runs anti-entropy for that document.
  * - `traceparent` is the W3C trace context of the change (empty until tracing lands).
  * - `payload` depends on `kind` (see `Kind`). Kind numbers are only ever appended.
+ *
+ * Encoded with the protocol's `ByteWriter`, decoded with its bounds-checked `ByteReader`
+ * (never past the view: Redis buffers can be views into larger ones). Every decoder here
+ * throws only `SKEIN_ERR_CLUSTER_ENVELOPE`, whose `cause` is the `ProtocolError` naming
+ * what was wrong (its code is also in the message, so log lines carry it). The grammar is
+ * in `docs/cluster.md` ("Byte formats").
  */
 export const ENVELOPE_VERSION = 1;
 
@@ -60,26 +65,26 @@ const KINDS = new Set<number>(Object.values(Kind));
 const MAX_FIELD = 1024;
 
 export function encodeEnvelope(e: Envelope): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, ENVELOPE_VERSION);
-  encoding.writeVarUint(enc, e.kind);
-  encoding.writeVarString(enc, e.nodeId);
-  encoding.writeVarUint(enc, e.incarnation);
-  encoding.writeVarUint(enc, e.seq);
-  encoding.writeVarString(enc, e.traceparent);
-  encoding.writeVarUint8Array(enc, e.payload);
-  return encoding.toUint8Array(enc);
+  return new ByteWriter(24 + 3 * (e.nodeId.length + e.traceparent.length) + e.payload.length)
+    .writeVarUint(ENVELOPE_VERSION)
+    .writeVarUint(e.kind)
+    .writeVarString(e.nodeId)
+    .writeVarUint(e.incarnation)
+    .writeVarUint(e.seq)
+    .writeVarString(e.traceparent)
+    .writeVarBytes(e.payload)
+    .toBytes();
 }
 
-/** Throws SKEIN_ERR_CLUSTER_ENVELOPE on anything malformed. */
+/** Throws SKEIN_ERR_CLUSTER_ENVELOPE (cause: the ProtocolError) on anything malformed. */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
-  try {
-    // The strict reader never looks past this view (Redis buffers can be views into larger ones).
+  return guarded('cluster envelope', () => {
+    if (bytes.length === 0) throw new ProtocolError(ProtocolErrorCode.Empty, 'The envelope is empty');
     const dec = new ByteReader(bytes);
     const version = dec.readVarUint('the envelope version');
-    if (version !== ENVELOPE_VERSION) throw new Error(`unknown envelope version ${version}`);
+    if (version !== ENVELOPE_VERSION) throw unknown(`envelope version ${version}`);
     const kind = dec.readVarUint('the envelope kind');
-    if (!KINDS.has(kind)) throw new Error(`unknown envelope kind ${kind}`);
+    if (!KINDS.has(kind)) throw unknown(`envelope kind ${kind}`);
     const nodeId = dec.readVarString(MAX_FIELD, 'the node id');
     const incarnation = dec.readVarUint('the incarnation');
     const seq = dec.readVarUint('the sequence number');
@@ -87,9 +92,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     const payload = dec.readVarBytes(bytes.length, 'the payload');
     dec.expectEnd('the envelope');
     return { kind: kind as Kind, nodeId, incarnation, seq, traceparent, payload };
-  } catch (err) {
-    throw new SkeinError('SKEIN_ERR_CLUSTER_ENVELOPE', `malformed cluster envelope: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
+  });
 }
 
 export interface SyncRequest {
@@ -103,51 +106,70 @@ export interface SyncReply extends SyncRequest {
 }
 
 export function encodeSyncRequest(r: SyncRequest): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint8Array(enc, r.stateVector);
-  encoding.writeVarUint8Array(enc, r.digest);
-  return encoding.toUint8Array(enc);
+  return new ByteWriter(20 + r.stateVector.length + r.digest.length)
+    .writeVarBytes(r.stateVector)
+    .writeVarBytes(r.digest)
+    .toBytes();
 }
 
 export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
-  return guarded(() => {
+  return guarded('sync request', () => {
     const dec = new ByteReader(bytes);
-    const request = { stateVector: dec.readVarBytes(bytes.length), digest: dec.readVarBytes(bytes.length) };
+    const stateVector = dec.readVarBytes(bytes.length, 'the state vector');
+    const digest = dec.readVarBytes(bytes.length, 'the digest');
     dec.expectEnd('the sync request');
-    return request;
+    return { stateVector, digest };
   });
 }
 
 export function encodeSyncReply(r: SyncReply): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarString(enc, r.target);
-  encoding.writeVarUint8Array(enc, r.diff);
-  encoding.writeVarUint8Array(enc, r.stateVector);
-  encoding.writeVarUint8Array(enc, r.digest);
-  return encoding.toUint8Array(enc);
+  return new ByteWriter(40 + 3 * r.target.length + r.diff.length + r.stateVector.length + r.digest.length)
+    .writeVarString(r.target)
+    .writeVarBytes(r.diff)
+    .writeVarBytes(r.stateVector)
+    .writeVarBytes(r.digest)
+    .toBytes();
 }
 
 export function decodeSyncReply(bytes: Uint8Array): SyncReply {
-  return guarded(() => {
+  return guarded('sync reply', () => {
     const dec = new ByteReader(bytes);
     const target = dec.readVarString(MAX_FIELD, 'the target node');
     const diff = dec.readVarBytes(bytes.length, 'the diff');
-    const reply = { target, diff, stateVector: dec.readVarBytes(bytes.length), digest: dec.readVarBytes(bytes.length) };
+    const stateVector = dec.readVarBytes(bytes.length, 'the state vector');
+    const digest = dec.readVarBytes(bytes.length, 'the digest');
     dec.expectEnd('the sync reply');
-    return reply;
+    return { target, diff, stateVector, digest };
   });
 }
 
 export function encodeHeartbeat(intervalMs: number): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, intervalMs);
-  return encoding.toUint8Array(enc);
+  return new ByteWriter(8).writeVarUint(intervalMs).toBytes();
 }
 
-function guarded<T>(read: () => T): T {
+/** The heartbeat interval (ms) a node announced. */
+export function decodeHeartbeat(bytes: Uint8Array): number {
+  return guarded('heartbeat', () => {
+    const dec = new ByteReader(bytes);
+    const intervalMs = dec.readVarUint('the heartbeat interval');
+    dec.expectEnd('the heartbeat');
+    return intervalMs;
+  });
+}
+
+function unknown(what: string): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.UnknownMessageType, `unknown ${what}`);
+}
+
+/**
+ * Run a decoder; a ProtocolError becomes SKEIN_ERR_CLUSTER_ENVELOPE with the protocol code in
+ * its message (log lines print messages) and the ProtocolError as its cause.
+ */
+export function guarded<T>(what: string, read: () => T): T {
   try {
     return read();
   } catch (err) {
-    throw new SkeinError('SKEIN_ERR_CLUSTER_ENVELOPE', 'malformed cluster payload', { cause: err });
+    const detail = err instanceof ProtocolError ? `${err.code}: ${err.message}` : String(err);
+    throw new SkeinError('SKEIN_ERR_CLUSTER_ENVELOPE', `malformed ${what} (${detail})`, { cause: err });
   }
 }

@@ -1,6 +1,5 @@
-import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
 import type { KvStore } from '../persistence/kv-store.js';
+import { decodeOutboxKey, decodeOutboxValue, encodeOutboxKey, encodeOutboxValue } from '../persistence/outbox-codec.js';
 
 /** One queued change: its outbox sequence number, document and update bytes. */
 export interface OutboxEntry {
@@ -57,8 +56,7 @@ export class Outbox {
   async peek(limit: number): Promise<OutboxEntry[]> {
     const out: OutboxEntry[] = [];
     for await (const { key, value } of this.#kv.iterate({ limit })) {
-      const dec = decoding.createDecoder(value);
-      out.push({ seq: readSeq(key), name: decoding.readVarString(dec), update: decoding.readVarUint8Array(dec) });
+      out.push({ seq: readSeq(key), ...decodeOutboxValue(value) });
     }
     return out;
   }
@@ -80,12 +78,7 @@ export class Outbox {
       while (this.#queue.length > 0) {
         const batch = this.#queue;
         this.#queue = [];
-        const ops = batch.map(({ entry }) => {
-          const enc = encoding.createEncoder();
-          encoding.writeVarString(enc, entry.name);
-          encoding.writeVarUint8Array(enc, entry.update);
-          return { type: 'put' as const, key: seqKey(entry.seq), value: encoding.toUint8Array(enc) };
-        });
+        const ops = batch.map(({ entry }) => ({ type: 'put' as const, key: seqKey(entry.seq), value: encodeOutboxValue(entry.name, entry.update) }));
         try {
           await this.#kv.batch(ops, { sync: true });
           this.#size += batch.length;
@@ -101,11 +94,9 @@ export class Outbox {
 }
 
 function seqKey(seq: number): Uint8Array {
-  const key = new Uint8Array(8);
-  new DataView(key.buffer).setBigUint64(0, BigInt(seq));
-  return key;
+  return encodeOutboxKey(seq);
 }
 
 function readSeq(key: Uint8Array): number {
-  return Number(new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(0));
+  return decodeOutboxKey(key);
 }

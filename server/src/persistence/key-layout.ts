@@ -1,3 +1,4 @@
+import { ByteReader, ByteWriter, ProtocolError, ProtocolErrorCode } from '@skein/protocol';
 import type { KvRange } from './kv-store.js';
 
 /**
@@ -13,6 +14,12 @@ import type { KvRange } from './kv-store.js';
  * Names appear in exactly one place (the name index) and everything else is keyed by a
  * fixed-width id, so a range over one document can never reach another document's keys,
  * whatever bytes the names contain.
+ *
+ * Keys are written with the protocol's `ByteWriter` and read with its bounds-checked
+ * `ByteReader`. The `decode*Key` functions throw a coded `ProtocolError` for anything that
+ * is not a key of their shape (Empty, UnknownMessageType for another space, Truncated,
+ * TrailingBytes, VarintOverflow for an id above 2^53 - 1, LengthOutOfBounds/InvalidString
+ * for a name); the `parse*Key` functions answer `undefined` instead.
  */
 export const FORMAT_VERSION = 1;
 
@@ -37,7 +44,7 @@ const DOC_KEY_LENGTH = 1 + U64 + 1 + U64;
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-export const FORMAT_KEY: Uint8Array = Uint8Array.of(Space.Format, ...utf8.encode('skein-format'));
+export const FORMAT_KEY: Uint8Array = new ByteWriter(13).writeU8(Space.Format).writeBytes(utf8.encode('skein-format')).toBytes();
 
 /** UTF-8 bytes of a document name, or `undefined` when it is not a valid stored name. */
 export function encodeName(name: string): Uint8Array | undefined {
@@ -57,33 +64,24 @@ export function decodeName(bytes: Uint8Array): string | undefined {
 }
 
 export function nameKey(nameBytes: Uint8Array): Uint8Array {
-  const key = new Uint8Array(1 + nameBytes.length);
-  key[0] = Space.Name;
-  key.set(nameBytes, 1);
-  return key;
+  return new ByteWriter(1 + nameBytes.length).writeU8(Space.Name).writeBytes(nameBytes).toBytes();
 }
 
 export function metaKey(docId: number): Uint8Array {
-  const key = new Uint8Array(1 + U64);
-  key[0] = Space.Meta;
-  writeU64(key, 1, docId);
-  return key;
+  return idKey(Space.Meta, docId);
 }
 
 export function docKey(docId: number, kind: DocKind, seq: number): Uint8Array {
-  const key = new Uint8Array(DOC_KEY_LENGTH);
-  key[0] = Space.Doc;
-  writeU64(key, 1, docId);
-  key[1 + U64] = kind;
-  writeU64(key, 2 + U64, seq);
-  return key;
+  return new ByteWriter(DOC_KEY_LENGTH).writeU8(Space.Doc).writeU64(docId).writeU8(kind).writeU64(seq).toBytes();
 }
 
 export function quarantineKey(id: number): Uint8Array {
-  const key = new Uint8Array(1 + U64);
-  key[0] = Space.Quarantine;
-  writeU64(key, 1, id);
-  return key;
+  return idKey(Space.Quarantine, id);
+}
+
+/** `space id:u64be`: the shape of meta (`02`) and quarantine (`05`) keys. */
+function idKey(space: number, id: number): Uint8Array {
+  return new ByteWriter(1 + U64).writeU8(space).writeU64(id).toBytes();
 }
 
 export interface DocKeyParts {
@@ -92,15 +90,58 @@ export interface DocKeyParts {
   readonly seq: number;
 }
 
+/** A `03 docId kind seq` key's parts (any kind byte), or a coded ProtocolError. */
+export function decodeDocKey(key: Uint8Array): DocKeyParts {
+  const reader = keyReader(key, Space.Doc);
+  const parts = { docId: reader.readU64('the document id'), kind: reader.readU8('the record kind'), seq: reader.readU64('the sequence number') };
+  reader.expectEnd('the document key');
+  return parts;
+}
+
+/** The id of a `space id:u64be` key (`02 <docId>`, `05 <id>`), or a coded ProtocolError. */
+export function decodeIdKey(key: Uint8Array, space: number): number {
+  const reader = keyReader(key, space);
+  const id = reader.readU64('the id');
+  reader.expectEnd('the key');
+  return id;
+}
+
+/** The document name of a `01 <name>` key, or a coded ProtocolError. */
+export function decodeNameKey(key: Uint8Array): string {
+  const reader = keyReader(key, Space.Name);
+  const length = reader.remaining;
+  if (length === 0 || length > MAX_NAME_BYTES) {
+    throw new ProtocolError(ProtocolErrorCode.LengthOutOfBounds, `a name key holds 1..${MAX_NAME_BYTES} name bytes, not ${length}`);
+  }
+  const name = decodeName(reader.readRest());
+  if (name === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidString, 'the name in a name key is not UTF-8');
+  return name;
+}
+
 export function parseDocKey(key: Uint8Array): DocKeyParts | undefined {
-  if (key.length !== DOC_KEY_LENGTH || key[0] !== Space.Doc) return undefined;
-  return { docId: readU64(key, 1), kind: key[1 + U64] ?? -1, seq: readU64(key, 2 + U64) };
+  return orUndefined(() => decodeDocKey(key));
 }
 
 /** The id in a `02 <docId>` or `05 <id>` key, or `undefined` for any other shape. */
 export function parseIdKey(key: Uint8Array, space: number): number | undefined {
-  if (key.length !== 1 + U64 || key[0] !== space) return undefined;
-  return readU64(key, 1);
+  return orUndefined(() => decodeIdKey(key, space));
+}
+
+function keyReader(key: Uint8Array, space: number): ByteReader {
+  if (key.length === 0) throw new ProtocolError(ProtocolErrorCode.Empty, 'the key is empty');
+  const reader = new ByteReader(key);
+  const found = reader.readU8('the key space');
+  if (found !== space) throw new ProtocolError(ProtocolErrorCode.UnknownMessageType, `key space ${found} is not ${space}`);
+  return reader;
+}
+
+function orUndefined<T>(decode: () => T): T | undefined {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof ProtocolError) return undefined;
+    throw err;
+  }
 }
 
 /** Every key that starts with `prefix`. */
@@ -116,10 +157,7 @@ export function spaceRange(space: number): KvRange {
 
 /** Every snapshot and update key of one document (snapshots first, then updates by seq). */
 export function docRange(docId: number): KvRange {
-  const prefix = new Uint8Array(1 + U64);
-  prefix[0] = Space.Doc;
-  writeU64(prefix, 1, docId);
-  return prefixRange(prefix);
+  return prefixRange(idKey(Space.Doc, docId));
 }
 
 /** Update keys of one document with `after < seq ≤ upto`. */
@@ -145,16 +183,15 @@ function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   return undefined;
 }
 
+/** Write `value` (0..2^53 - 1, else RangeError) as 8 big-endian bytes at `offset` of `target`. */
 export function writeU64(target: Uint8Array, offset: number, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`not a u64-safe integer: ${value}`);
-  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
-  view.setUint32(offset, Math.floor(value / 2 ** 32));
-  view.setUint32(offset + 4, value >>> 0);
+  target.set(new ByteWriter(U64).writeU64(value).toBytes(), offset);
 }
 
+/** The 8 big-endian bytes at `offset` of `source`: Truncated past its end, VarintOverflow above 2^53 - 1. */
 export function readU64(source: Uint8Array, offset: number): number {
-  const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
-  return view.getUint32(offset) * 2 ** 32 + view.getUint32(offset + 4);
+  return new ByteReader(source.subarray(offset)).readU64();
 }
 
 /** Lowercase hex of a key, for reports (keys never contain document content). */

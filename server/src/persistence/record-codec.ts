@@ -1,6 +1,5 @@
 import { crc32 } from 'node:zlib';
-import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
+import { ByteReader, ByteWriter, ProtocolError, ProtocolErrorCode, decodeStateVector } from '@skein/protocol';
 
 /**
  * Every value the engine stores is a record:
@@ -11,7 +10,12 @@ import * as encoding from 'lib0/encoding';
  * ends up under the wrong key (a misdirected write, a copied block) fails verification just
  * like flipped bits do. CRC-32 detects every burst error up to 32 bits and random damage with
  * probability 1 − 2⁻³²; it guards against media and software faults, not adversaries, and
- * runs at memory speed. See `docs/storage.md`.
+ * runs at memory speed. See `docs/storage.md` ("Byte formats").
+ *
+ * Everything here encodes with the protocol's `ByteWriter` and decodes with its
+ * bounds-checked `ByteReader`: a payload decoder throws only a `ProtocolError` (coded), which
+ * `readRecord` reports as `decode` damage. The bytes are those of format version 1 (lib0
+ * `encoding` wrote them before; golden tests pin them).
  */
 export const RecordType = {
   Format: 0x01,
@@ -30,20 +34,22 @@ export type RecordDamage = 'truncated' | 'checksum' | 'type' | 'decode';
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly damage: RecordDamage };
 
 export function encodeRecord(key: Uint8Array, type: RecordType, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER + payload.length);
-  out[0] = type;
-  new DataView(out.buffer).setUint32(1, checksum(key, type, payload));
-  out.set(payload, HEADER);
-  return out;
+  return new ByteWriter(HEADER + payload.length)
+    .writeU8(type)
+    .writeU32(checksum(key, type, payload))
+    .writeBytes(payload)
+    .toBytes();
 }
 
 /** The verified payload of a record (a view into `value`), or what is wrong with it. */
 export function openRecord(key: Uint8Array, value: Uint8Array, type: RecordType): Decoded<Uint8Array> {
   if (value.length < HEADER) return { ok: false, damage: 'truncated' };
-  const payload = value.subarray(HEADER);
-  const stored = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1);
-  if (stored !== checksum(key, value[0] ?? 0, payload)) return { ok: false, damage: 'checksum' };
-  if (value[0] !== type) return { ok: false, damage: 'type' };
+  const reader = new ByteReader(value);
+  const storedType = reader.readU8('the record type');
+  const stored = reader.readU32('the record checksum');
+  const payload = reader.readRest();
+  if (stored !== checksum(key, storedType, payload)) return { ok: false, damage: 'checksum' };
+  if (storedType !== type) return { ok: false, damage: 'type' };
   return { ok: true, value: payload };
 }
 
@@ -71,16 +77,20 @@ export function readRecord<T>(
 // Payloads
 
 export function encodeVarUint(n: number): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, n);
-  return encoding.toUint8Array(enc);
+  return new ByteWriter(8).writeVarUint(n).toBytes();
 }
 
 export function decodeVarUint(payload: Uint8Array): number {
-  const dec = decoding.createDecoder(payload);
-  const n = decoding.readVarUint(dec);
-  if (decoding.hasContent(dec)) throw new Error('trailing bytes');
+  const reader = payloadReader(payload, 'the varuint record');
+  const n = reader.readVarUint('the varuint record');
+  reader.expectEnd('the varuint record');
   return n;
+}
+
+/** A reader over a payload that must not be empty (Empty otherwise). */
+function payloadReader(payload: Uint8Array, what: string): ByteReader {
+  if (payload.length === 0) throw new ProtocolError(ProtocolErrorCode.Empty, `${what} is empty`);
+  return new ByteReader(payload);
 }
 
 /** Per-document metadata, rewritten in the same batch as every change to the document. */
@@ -102,36 +112,38 @@ export interface DocMeta {
   readonly stateVector: Uint8Array;
 }
 
+const META_NUMBERS = 8;
+
 export function encodeMeta(meta: DocMeta): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarString(enc, meta.name);
+  const w = new ByteWriter(16 + 3 * meta.name.length + META_NUMBERS * 8 + meta.stateVector.length).writeVarString(meta.name);
   for (const n of [
     meta.createdAt, meta.updatedAt, meta.lastSeq, meta.snapshotSeq, meta.snapshotBytes,
     meta.logCount, meta.logBytes, meta.totalUpdates,
   ]) {
-    encoding.writeVarUint(enc, n);
+    w.writeVarUint(n);
   }
-  encoding.writeVarUint8Array(enc, meta.stateVector);
-  return encoding.toUint8Array(enc);
+  return w.writeVarBytes(meta.stateVector).toBytes();
 }
 
+/** Decode metadata; its state vector must decode too (`decodeClocks`), else the record is damaged. */
 export function decodeMeta(payload: Uint8Array): DocMeta {
-  const dec = decoding.createDecoder(payload);
-  const name = decoding.readVarString(dec);
-  const n = (): number => decoding.readVarUint(dec);
+  const reader = payloadReader(payload, 'the metadata record');
+  const name = reader.readVarString(payload.length, 'the document name');
+  const n = (what: string): number => reader.readVarUint(what);
   const meta: DocMeta = {
     name,
-    createdAt: n(),
-    updatedAt: n(),
-    lastSeq: n(),
-    snapshotSeq: n(),
-    snapshotBytes: n(),
-    logCount: n(),
-    logBytes: n(),
-    totalUpdates: n(),
-    stateVector: decoding.readVarUint8Array(dec).slice(),
+    createdAt: n('createdAt'),
+    updatedAt: n('updatedAt'),
+    lastSeq: n('lastSeq'),
+    snapshotSeq: n('snapshotSeq'),
+    snapshotBytes: n('snapshotBytes'),
+    logCount: n('logCount'),
+    logBytes: n('logBytes'),
+    totalUpdates: n('totalUpdates'),
+    stateVector: reader.readVarBytes(payload.length, 'the state vector').slice(),
   };
-  if (decoding.hasContent(dec)) throw new Error('trailing bytes');
+  reader.expectEnd('the metadata record');
+  decodeClocks(meta.stateVector);
   return meta;
 }
 
@@ -144,22 +156,24 @@ export interface QuarantineEntry {
 }
 
 export function encodeQuarantine(entry: QuarantineEntry): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, entry.at);
-  encoding.writeVarString(enc, entry.reason);
-  encoding.writeVarUint8Array(enc, entry.originalKey);
-  encoding.writeVarUint8Array(enc, entry.originalValue);
-  return encoding.toUint8Array(enc);
+  return new ByteWriter(16 + 3 * entry.reason.length + entry.originalKey.length + entry.originalValue.length)
+    .writeVarUint(entry.at)
+    .writeVarString(entry.reason)
+    .writeVarBytes(entry.originalKey)
+    .writeVarBytes(entry.originalValue)
+    .toBytes();
 }
 
 export function decodeQuarantine(payload: Uint8Array): QuarantineEntry {
-  const dec = decoding.createDecoder(payload);
-  return {
-    at: decoding.readVarUint(dec),
-    reason: decoding.readVarString(dec),
-    originalKey: decoding.readVarUint8Array(dec).slice(),
-    originalValue: decoding.readVarUint8Array(dec).slice(),
+  const reader = payloadReader(payload, 'the quarantine record');
+  const entry: QuarantineEntry = {
+    at: reader.readVarUint('the quarantine time'),
+    reason: reader.readVarString(payload.length, 'the quarantine reason'),
+    originalKey: reader.readVarBytes(payload.length, 'the original key').slice(),
+    originalValue: reader.readVarBytes(payload.length, 'the original value').slice(),
   };
+  reader.expectEnd('the quarantine record');
+  return entry;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -174,19 +188,15 @@ export function mergeClocks(into: Clocks, from: ReadonlyMap<number, number>): vo
 }
 
 export function encodeClocks(clocks: ReadonlyMap<number, number>): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, clocks.size);
-  for (const [client, clock] of [...clocks].sort((a, b) => b[0] - a[0])) {
-    encoding.writeVarUint(enc, client);
-    encoding.writeVarUint(enc, clock);
-  }
-  return encoding.toUint8Array(enc);
+  const w = new ByteWriter(1 + clocks.size * 10).writeVarUint(clocks.size);
+  for (const [client, clock] of [...clocks].sort((a, b) => b[0] - a[0])) w.writeVarUint(client).writeVarUint(clock);
+  return w.toBytes();
 }
 
+/**
+ * Strict decode (the protocol's state-vector decoder): Empty, Truncated, LengthOutOfBounds
+ * for a count the bytes cannot hold, VarintOverflow, TrailingBytes.
+ */
 export function decodeClocks(bytes: Uint8Array): Clocks {
-  const clocks: Clocks = new Map();
-  const dec = decoding.createDecoder(bytes);
-  const count = decoding.readVarUint(dec);
-  for (let i = 0; i < count; i++) clocks.set(decoding.readVarUint(dec), decoding.readVarUint(dec));
-  return clocks;
+  return decodeStateVector(bytes);
 }
