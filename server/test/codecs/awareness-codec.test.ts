@@ -7,7 +7,8 @@ import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protoc
 import { decodeAwarenessEntries } from '../../src/cluster/awareness-codec.js';
 import { DocReplica } from '../../src/cluster/doc-replica.js';
 import { Kind } from '../../src/cluster/envelope.js';
-import { DocumentHandle } from '../../src/documents/document-handle.js';
+import type { ReplicaHost } from '../../src/documents/ports.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { RUNS, arbBytes, ascii, bytes, codeOf, inView, viewInto } from './helpers.js';
 
@@ -114,9 +115,13 @@ describe('a malformed awareness message from another node', () => {
         done();
       },
     });
-    const handle = new DocumentHandle('doc');
+    const doc = new Y.Doc();
+    // Awareness never goes through the edit path: a host with a live Awareness is all it needs.
+    const handle: ReplicaHost = {
+      name: 'doc', doc, awareness: new Awareness(doc), submit: () => Promise.resolve(), replicateAll: () => Promise.resolve(),
+    };
     const replica = new DocReplica(handle, {
-      nodeKey: 'me#1', logger: createLogger('warn', sink), publish: () => true, persist: () => Promise.resolve(),
+      nodeKey: 'me#1', logger: createLogger('warn', sink), clock: systemClock, publish: () => true,
     });
     replica.start([]);
     // The second state is not JSON: validating entry by entry would record (and y-protocols
