@@ -6,7 +6,7 @@ export type { DocumentStore } from './persistence/store.js';
 export { MemoryStore } from './persistence/memory-store.js';
 export { DocumentRegistry } from './documents/registry.js';
 export type { DocumentHandle, DocumentState } from './documents/document-handle.js';
-export { createLogger, silentLogger, type Logger } from './telemetry/logger.js';
+export { createLogger, silentLogger, type Logger } from './logging/logger.js';
 export {
   Telemetry, createTelemetry, telemetryOptions, type HealthReport, type TelemetryOptions,
 } from './telemetry/index.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
-import { createLogger, type Logger } from './telemetry/logger.js';
+import { createLogger, type Logger } from './logging/logger.js';
 import type { DocumentStore } from './persistence/store.js';
 import { MemoryStore } from './persistence/memory-store.js';
 import { LevelStore, openLevelStore } from './persistence/level-store.js';

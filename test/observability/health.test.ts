@@ -4,10 +4,10 @@ import { waitFor } from '../helpers/wait.js';
 import type { SkeinServer } from '../../server/src/server.js';
 import { HealthMonitor, type HealthReport } from '../../server/src/telemetry/health.js';
 import { ATTR, HEALTH_CODE, LOG_EVENT, METRIC } from '../../server/src/telemetry/names.js';
-import { DEFAULT_LATENCY_THRESHOLDS } from '../../server/src/telemetry/option-parsers.js';
+import { DEFAULT_LATENCY_THRESHOLDS } from '../../server/src/config/telemetry-parsers.js';
 import type { TelemetrySources } from '../../server/src/telemetry/sources.js';
 import { createTestTelemetry, metricValue, type TestTelemetry } from '../../server/src/telemetry/testing.js';
-import { silentLogger } from '../../server/src/telemetry/logger.js';
+import { silentLogger } from '../../server/src/logging/logger.js';
 import { capturingLogger, Editor, FaultyKv, levelStoreOn, startInProcess } from './helpers.js';
 
 /**

@@ -11,7 +11,7 @@ import {
 import type { AppendOptions, AppendResult, DocumentStore } from '../../server/src/persistence/store.js';
 import { DEFAULT_CONFIG, type Config } from '../../server/src/config/schema.js';
 import { startServer, type SkeinServer } from '../../server/src/server.js';
-import { createLogger, silentLogger, type Logger } from '../../server/src/telemetry/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../server/src/logging/logger.js';
 import type { Telemetry } from '../../server/src/telemetry/telemetry.js';
 import { CLI_MAIN } from '../helpers/cli-server.js';
 

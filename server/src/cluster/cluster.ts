@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentObserver, ObserverContext } from '../documents/observer.js';
 import type { KvStore } from '../persistence/kv-store.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { DocReplica } from './doc-replica.js';
 import { KIND_NAMES, Kind, decodeEnvelope, encodeEnvelope, encodeHeartbeat, type Envelope } from './envelope.js';

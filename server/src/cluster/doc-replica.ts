@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 import { applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import type { DocumentHandle } from '../documents/document-handle.js';
 import { isOrigin, type Origin } from '../documents/origins.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import {
   Kind, decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest, type Envelope,
 } from './envelope.js';

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 
 export type RedisTarget =

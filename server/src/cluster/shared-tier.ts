@@ -1,4 +1,4 @@
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { compactUpdates } from '../persistence/compaction.js';
 import { docKeys } from './keys.js';
 import type { RedisLink } from './redis-link.js';

@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { DocumentStore } from '../persistence/store.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';

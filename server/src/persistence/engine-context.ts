@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../errors/registry.js';
 import type { SkeinError } from '../errors/skein-error.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { KvStore } from './kv-store.js';
 

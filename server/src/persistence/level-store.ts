@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CompactionOutcome } from './compaction.js';
 import { DocumentLog } from './document-log.js';

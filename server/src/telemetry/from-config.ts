@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { parseKeyValueList, parseLatencyThresholds, tracesUrl } from './option-parsers.js';
+import { parseKeyValueList, parseLatencyThresholds, tracesUrl } from '../config/telemetry-parsers.js';
 import type { TelemetryOptions } from './telemetry.js';
 
 /**

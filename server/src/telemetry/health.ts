@@ -1,6 +1,6 @@
-import type { Logger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
 import { HEALTH_CODE, LOG_EVENT, type HealthCode } from './names.js';
-import { STRATEGY_KINDS, type LatencyThresholds, type StrategyName } from './option-parsers.js';
+import { STRATEGY_KINDS, type LatencyThresholds, type StrategyName } from '../config/telemetry-parsers.js';
 import { RollingWindow, type WindowSummary } from './rolling-window.js';
 import type { EventLoopSample } from './runtime.js';
 import type { IntegrityState } from './integrity.js';

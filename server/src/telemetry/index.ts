@@ -1,8 +1,7 @@
 /**
- * Public surface of telemetry: traces, metrics, the health model and the logger.
+ * Public surface of telemetry: traces, metrics and the health model (the logger is in logging/).
  * See docs/observability.md.
  */
-export { createLogger, silentLogger, type Logger } from './logger.js';
 export {
   Telemetry, createTelemetry, type ConnectionTrace, type LoadTrace, type MetricsSetup, type TelemetryOptions, type TraceContext, type TracedItem,
   type TracingSetup,
@@ -15,4 +14,4 @@ export { extractTraceContext, formatTraceparent, injectTraceContext, parseTracep
 export { ATTR, HEALTH_CODE, INSTRUMENTATION_SCOPE, LOG_EVENT, METRIC, SPAN, type HealthCode } from './names.js';
 export {
   DEFAULT_LATENCY_THRESHOLDS, SAMPLERS, parseLatencyThresholds, type LatencyThresholds, type SamplerName, type StrategyName,
-} from './option-parsers.js';
+} from '../config/telemetry-parsers.js';

@@ -1,6 +1,6 @@
 import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
 import { ATTR, METRIC } from './names.js';
-import { STRATEGY_KINDS, type StrategyName } from './option-parsers.js';
+import { STRATEGY_KINDS, type StrategyName } from '../config/telemetry-parsers.js';
 import type { HealthStatus } from './health.js';
 import type { EventLoopSample } from './runtime.js';
 import { heapStats } from './runtime.js';

@@ -2,7 +2,7 @@ import type { DocumentRegistry } from '../documents/registry.js';
 import type { DocumentStore } from '../persistence/store.js';
 import type { StoreStats } from '../persistence/store-stats.js';
 import type { Cluster } from '../cluster/index.js';
-import type { StrategyName } from './option-parsers.js';
+import type { StrategyName } from '../config/telemetry-parsers.js';
 
 /** What the persistence engine reports (a subset of the LevelDB store's `stats()`). */
 export interface StoreSnapshot {

@@ -5,11 +5,11 @@ import type { ServerResponse } from 'node:http';
 import { HealthMonitor, type HealthOptions, type HealthReport } from './health.js';
 import { IntegrityScanner, type IntegrityResult } from './integrity.js';
 import { Instruments, SOURCE_ATTRS } from './instruments.js';
-import type { Logger } from './logger.js';
-import { silentLogger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
 import { ATTR, HEALTH_CODE, SPAN } from './names.js';
-import type { StrategyName } from './option-parsers.js';
-import { DEFAULT_LATENCY_THRESHOLDS } from './option-parsers.js';
+import type { StrategyName } from '../config/telemetry-parsers.js';
+import { DEFAULT_LATENCY_THRESHOLDS } from '../config/telemetry-parsers.js';
 import { EventLoopMonitor, type EventLoopSample } from './runtime.js';
 import {
   buildResource, startMetrics, startTracing, type MetricsHandle, type MetricsSetup, type ResourceOptions, type TracingHandle, type TracingSetup,

@@ -2,9 +2,9 @@ import { context, trace, type Span } from '@opentelemetry/api';
 import { MetricReader, type DataPoint, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { HealthOptions } from './health.js';
-import type { Logger } from './logger.js';
-import { silentLogger } from './logger.js';
-import { DEFAULT_LATENCY_THRESHOLDS, type SamplerName } from './option-parsers.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import { DEFAULT_LATENCY_THRESHOLDS, type SamplerName } from '../config/telemetry-parsers.js';
 import { createTelemetry, type Telemetry } from './telemetry.js';
 
 /**

@@ -12,7 +12,7 @@ import {
   SkeinFeature,
   type Message,
 } from '@skein/protocol';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { InvalidUpdateError, type DocumentHandle } from '../documents/document-handle.js';
