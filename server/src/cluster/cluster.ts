@@ -4,7 +4,7 @@ import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentObserver, ObserverContext } from '../documents/observer.js';
 import type { KvStore } from '../persistence/kv-store.js';
 import type { Logger } from '../logging/logger.js';
-import { Telemetry } from '../telemetry/telemetry.js';
+import { NO_CLUSTER_PROBES, type ClusterProbes } from './probes.js';
 import { DocReplica } from './doc-replica.js';
 import { KIND_NAMES, Kind, decodeEnvelope, encodeEnvelope, encodeHeartbeat, type Envelope } from './envelope.js';
 import { NODES_CHANNEL, docKeys, docNameOfChannel } from './keys.js';
@@ -31,7 +31,7 @@ export interface ClusterOptions {
   readonly outboxKv: KvStore;
   readonly logger: Logger;
   /** Spans (trace context carried in the envelope) and metrics; docs/observability.md. */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: ClusterProbes;
 }
 
 export interface ClusterHealth {
@@ -69,14 +69,14 @@ export class Cluster implements DocumentObserver {
   #lastHeartbeat = 0;
   #tick: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #tel: Telemetry;
+  readonly #tel: ClusterProbes;
 
   private constructor(options: ClusterOptions, outbox: Outbox) {
     this.#opts = options;
     this.nodeId = options.nodeId;
     this.#nodeKey = `${options.nodeId}#${this.#incarnation}`;
     this.#log = options.logger.child({ node: options.nodeId });
-    this.#tel = options.telemetry ?? Telemetry.disabled();
+    this.#tel = options.telemetry ?? NO_CLUSTER_PROBES;
     this.#outbox = outbox;
     this.#link = new RedisLink({
       target: options.target,

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import type { Logger } from '../logging/logger.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { DocumentProbes } from './probes.js';
 import type { DocumentStore } from '../persistence/store.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { DocumentHandle } from './document-handle.js';
@@ -22,7 +22,7 @@ export interface RegistryOptions {
    */
   readonly observer?: DocumentObserver;
   /** Spans and metrics of document loads (docs/observability.md). */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: DocumentProbes;
 }
 
 interface Entry {

@@ -7,7 +7,7 @@ import { DocKind, docKey } from './key-layout.js';
 import type { KvOp } from './kv-store.js';
 import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
-import type { TraceContext } from '../telemetry/telemetry.js';
+import type { TraceContext } from './probes.js';
 
 /** An accepted update that is not yet durable. */
 interface Pending {

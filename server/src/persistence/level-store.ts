@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { PersistenceProbes } from './probes.js';
 import type { CompactionOutcome } from './compaction.js';
 import { DocumentLog } from './document-log.js';
 import {
@@ -33,7 +33,7 @@ export interface LevelStoreOptions {
   readonly closeTimeoutMs?: number;
   readonly level?: LevelKvOptions;
   /** Spans and metrics of batch writes (docs/observability.md). */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: PersistenceProbes;
 }
 
 export interface CloseReport {

@@ -17,6 +17,10 @@ import {
 import { ConnTrace, where, type ConnectionTrace } from './connection-trace.js';
 import { MAX_LINKS, errorCode, failSpan, inSpan, inSpanAsync, spanContextOf } from './spans.js';
 import type { TelemetrySources } from './sources.js';
+import type { ClusterProbes } from '../cluster/probes.js';
+import type { DocumentProbes, LoadTrace } from '../documents/probes.js';
+import type { PersistenceProbes, TraceContext, TracedItem } from '../persistence/probes.js';
+import type { TransportProbes } from '../transport/probes.js';
 import { extractTraceContext, formatTraceparent, injectTraceContext } from './trace-context.js';
 
 export interface TelemetryOptions {
@@ -32,19 +36,9 @@ export interface TelemetryOptions {
   readonly sampleIntervalMs?: number;
 }
 
-export interface LoadTrace {
-  loaded(updates: readonly Uint8Array[], remoteParts: number): void;
-  failed(code: string): void;
-}
-
-/** An OpenTelemetry context, as other modules hold it (they never import the OpenTelemetry API). */
-export type TraceContext = Context;
-
-/** A queued update as the persistence hook sees it: its bytes and the trace context it was accepted in. */
-export interface TracedItem {
-  readonly bytes: Uint8Array;
-  readonly trace?: Context | undefined;
-}
+/** The opaque TraceContext other modules hold is an OpenTelemetry context underneath. */
+const asTraceContext = (ctx: Context): TraceContext => ctx as unknown as TraceContext;
+const asContext = (ctx: TraceContext | undefined): Context | undefined => ctx as unknown as Context | undefined;
 
 /** Cluster message kinds traced as spans (others are only counted: heartbeats, awareness, requests). */
 const TRACED_KINDS: ReadonlySet<string> = new Set(['update', 'sync-reply']);
@@ -52,10 +46,11 @@ const CHANNEL_TEMPLATE = 'skein:{doc}:ch';
 
 /**
  * Skein's telemetry: traces (off unless configured), metrics (cheap counters, on by default),
- * the health model and its alerts. Modules receive it injected and call its hooks; each hook
- * costs a branch and a few additions while tracing is off.
+ * the health model and its alerts. It implements the probe ports the modules declare
+ * (`probes.ts` in each module); the composition root plugs it in. Each probe costs a branch and a few
+ * additions while tracing is off.
  */
-export class Telemetry {
+export class Telemetry implements TransportProbes, DocumentProbes, PersistenceProbes, ClusterProbes {
   /** Tracing is on (spans are recorded per the sampler). */
   readonly tracing: boolean;
   readonly #tracer: Tracer | undefined;
@@ -184,8 +179,8 @@ export class Telemetry {
   // --- persistence ---------------------------------------------------------------------------
 
   /** The context an append is accepted in (undefined while tracing is off): its write span's parent or link. */
-  captureContext(): Context | undefined {
-    return this.#tracer === undefined ? undefined : context.active();
+  captureContext(): TraceContext | undefined {
+    return this.#tracer === undefined ? undefined : asTraceContext(context.active());
   }
 
   /** One synced batch write (`write`) of `items`; feeds the latency histogram, the failure counter and the health model. */
@@ -219,9 +214,10 @@ export class Telemetry {
     const links: Link[] = [];
     let parent: Context | undefined;
     for (const item of items) {
-      const sc = spanContextOf(item.trace);
+      const trace = asContext(item.trace);
+      const sc = spanContextOf(trace);
       if (sc === undefined) continue;
-      parent ??= item.trace;
+      parent ??= trace;
       if (links.length < MAX_LINKS) links.push({ context: sc });
     }
     if (parent === undefined) return write();
@@ -385,4 +381,4 @@ export async function createTelemetry(options: TelemetryOptions, logger: Logger,
   return new Telemetry(options, logger, tracing, metrics);
 }
 
-export type { ConnectionTrace, MetricsSetup, TracingSetup };
+export type { ConnectionTrace, LoadTrace, MetricsSetup, TraceContext, TracedItem, TracingSetup };

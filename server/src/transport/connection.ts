@@ -13,7 +13,7 @@ import {
   type Message,
 } from '@skein/protocol';
 import type { Logger } from '../logging/logger.js';
-import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
+import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { InvalidUpdateError, type DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
@@ -29,7 +29,7 @@ export interface ConnectionDeps {
   readonly registry: DocumentRegistry;
   readonly logger: Logger;
   readonly limits: ConnectionLimits;
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: TransportProbes;
   /** The trace of this connection's opening (when tracing is on). */
   readonly upgrade?: ConnectionTrace;
 }
@@ -49,7 +49,7 @@ export class Connection implements Peer {
   readonly #ws: WebSocket;
   readonly #deps: ConnectionDeps;
   readonly #log: Logger;
-  readonly #tel: Telemetry;
+  readonly #tel: TransportProbes;
   #handle: DocumentHandle | undefined;
   #backlog: Uint8Array[] | undefined = [];
   #backlogBytes = 0;
@@ -70,7 +70,7 @@ export class Connection implements Peer {
     this.docName = docName;
     this.#deps = deps;
     this.#log = deps.logger.child({ conn: this.id, doc: docName });
-    this.#tel = deps.telemetry ?? Telemetry.disabled();
+    this.#tel = deps.telemetry ?? NO_TRANSPORT_PROBES;
   }
 
   get closed(): boolean {

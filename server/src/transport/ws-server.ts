@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.js';
-import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
+import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { Connection, type ConnectionLimits } from './connection.js';
@@ -10,7 +10,7 @@ import { docNameFromUrl } from './doc-name.js';
 
 export interface TransportOptions extends ConnectionLimits {
   readonly heartbeatIntervalMs: number;
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: TransportProbes;
 }
 
 /**
@@ -25,14 +25,14 @@ export class WsTransport {
   readonly #logger: Logger;
   readonly #options: TransportOptions;
   readonly #heartbeat: NodeJS.Timeout;
-  readonly #telemetry: Telemetry;
+  readonly #telemetry: TransportProbes;
   #accepting = true;
 
   constructor(registry: DocumentRegistry, logger: Logger, options: TransportOptions) {
     this.#registry = registry;
     this.#logger = logger;
     this.#options = options;
-    this.#telemetry = options.telemetry ?? Telemetry.disabled();
+    this.#telemetry = options.telemetry ?? NO_TRANSPORT_PROBES;
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
