@@ -7,7 +7,6 @@ export { MemoryStore } from './persistence/memory-store.js';
 export { DocumentRegistry } from './documents/registry.js';
 export type { DocumentHandle, DocumentState } from './documents/document-handle.js';
 export { createLogger, silentLogger, type Logger } from './logging/logger.js';
-export {
-  Telemetry, createTelemetry, telemetryOptions, type HealthReport, type TelemetryOptions,
-} from './telemetry/index.js';
+export { Telemetry, createTelemetry, telemetryOptions, type TelemetryOptions } from './telemetry/index.js';
+export { HealthService, healthOptions, type HealthReport, type HealthServiceOptions } from './health/index.js';
 export { VERSION } from './version.js';

@@ -104,6 +104,11 @@ export class DocumentLog {
     return this.#enqueue(() => this.#loadTask());
   }
 
+  /** Accepted updates not yet durable, their bytes (a read-only view for `LevelStore.inspect`). */
+  pendingUpdateBytes(): Uint8Array[] {
+    return this.#pending.map((p) => p.bytes);
+  }
+
   /** Write what is buffered now (unless a retry backoff is running) and wait until it settles. */
   async flush(): Promise<void> {
     const waiting = this.#pending.map((p) => p.settled);
