@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import type { Logger } from '../logging/logger.js';
 import type { DocumentProbes } from './probes.js';
-import type { DocumentStore } from '../persistence/store.js';
+import type { DocumentStore } from './ports.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { DocumentHandle } from './document-handle.js';
 import type { Peer } from './origins.js';
