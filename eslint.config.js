@@ -2,14 +2,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { layer, noCycle, serverLayering } from './eslint.layers.js';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'http', 'https', 'net', 'stream', 'crypto', 'zlib', 'events', 'buffer', 'util', 'child_process'];
 
-/** Layering: which folders of server/src may not import which (see docs/architecture.md). */
-const layer = (files, patterns, message) => ({
-  files,
-  rules: { 'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group, message })) }] },
-});
+// Layering (`layer`, `serverLayering`) and the cycle check live in eslint.layers.js, shared
+// with the test that proves they fail (test/architecture/layering.test.ts).
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'data/**', '**/*.d.ts'] },
@@ -30,6 +28,9 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // No import cycles anywhere (type-only imports are erased at run time and not followed; the
+  // layering rules below forbid those edges too).
+  noCycle(['./tsconfig.test.json', './client-sdk/tsconfig.json', './examples/canvas/tsconfig.json']),
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
@@ -67,14 +68,6 @@ export default tseslint.config(
   layer(['client-sdk/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws']], 'client-sdk/ runs in browsers: no Node built-ins, no server code'),
   // The protocol package is pure and browser-safe: no Node built-ins, no server code.
   layer(['protocol/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws', 'yjs']], 'protocol/ is pure and browser-safe'),
-  // transport/ knows documents, not storage engines or the cluster.
-  layer(['server/src/transport/**/*.ts'], [['**/persistence/*', '**/cluster/*', 'classic-level', 'ioredis']], 'transport/ must not know storage or cluster'),
-  // documents/ talks to storage through the DocumentStore interface only.
-  layer(['server/src/documents/**/*.ts'], [['**/persistence/level*', '**/persistence/memory*', '**/persistence/*/**', '**/transport/*', '**/cluster/*', 'classic-level', 'ioredis', 'ws']], 'documents/ sees only the DocumentStore interface'),
-  // persistence/ knows nothing of sockets.
-  layer(['server/src/persistence/**/*.ts'], [['**/transport/*', '**/documents/*', '!**/documents/ports.js', 'ws']], 'persistence/ must not know sockets or documents'),
-  // cluster/ replicates documents through Redis: no sockets; storage only through the KvStore
-  // interface (the composition root picks the concrete outbox store).
-  layer(['server/src/cluster/**/*.ts'], [['**/transport/*', '**/persistence/level*', '**/persistence/memory*', 'classic-level', 'ws']], 'cluster/ must not know transport or concrete storage engines'),
-  layer(['server/src/http/**/*.ts'], [['**/persistence/*', 'classic-level', 'ioredis']], 'http/ reads through the registry, never the store'),
+  // server/src: the next map's dependency direction (docs/architecture.md, eslint.layers.js).
+  ...serverLayering(),
 );

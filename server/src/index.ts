@@ -6,10 +6,9 @@ export type { DocumentStore } from './persistence/store.js';
 export { MemoryStore } from './persistence/memory-store.js';
 export { DocumentRegistry } from './documents/registry.js';
 export type { DocumentHandle, DocumentState } from './documents/document-handle.js';
-export { createLogger, silentLogger, type Logger } from './telemetry/logger.js';
-export {
-  Telemetry, createTelemetry, telemetryOptions, type HealthReport, type TelemetryOptions,
-} from './telemetry/index.js';
+export { createLogger, silentLogger, type Logger } from './logging/logger.js';
+export { Telemetry, createTelemetry, telemetryOptions, type TelemetryOptions } from './telemetry/index.js';
+export { HealthService, healthOptions, type HealthReport, type HealthServiceOptions } from './health/index.js';
 export type { Access } from './auth/access.js';
 export type { Authenticate, Principal } from './auth/authenticator.js';
 export { JwtVerifier, type JwtOptions } from './auth/jwt.js';

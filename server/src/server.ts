@@ -4,13 +4,13 @@ import type { Config } from './config/schema.js';
 import { systemClock, type Clock } from './clock/clock.js';
 import type { Authenticate } from './auth/authenticator.js';
 import { JwtVerifier } from './auth/jwt.js';
-import { createLogger, type Logger } from './telemetry/logger.js';
+import { createLogger, type Logger } from './logging/logger.js';
 import type { DocumentStore } from './persistence/store.js';
 import { MemoryStore } from './persistence/memory-store.js';
 import { LevelStore, openLevelStore } from './persistence/level-store.js';
 import { DocumentRegistry } from './documents/registry.js';
 import { WsTransport } from './transport/ws-server.js';
-import { createRequestHandler, type ReadinessReport } from './http/routes.js';
+import { createRequestHandler } from './http/routes.js';
 import { openStaticFiles } from './http/static.js';
 import { SkeinError } from './errors/skein-error.js';
 import { CloseCode } from '@skein/protocol';
@@ -20,7 +20,10 @@ import { join } from 'node:path';
 import { Cluster, parseClusterNodes, type RedisTarget } from './cluster/index.js';
 import { LevelKv } from './persistence/level-kv.js';
 import { MemoryKv } from './persistence/memory-kv.js';
-import { createTelemetry, serverSources, telemetryOptions, type Telemetry } from './telemetry/index.js';
+import { createTelemetry, telemetryOptions, type Telemetry, type TelemetrySources } from './telemetry/index.js';
+import {
+  HealthService, healthOptions, type ClusterSnapshot, type HealthOptions, type HealthServiceOptions, type HealthViews, type StoreSnapshot,
+} from './health/index.js';
 
 export interface ServerDeps {
   readonly logger?: Logger;
@@ -35,6 +38,12 @@ export interface ServerDeps {
    * cookie). Replaces `--auth`. See docs/security.md.
    */
   readonly authenticate?: Authenticate;
+  /** Overrides of the health options `config` gives (tests: the sampling period, thresholds). */
+  readonly health?: {
+    readonly model?: Partial<HealthOptions>;
+    readonly integrity?: HealthServiceOptions['integrity'];
+    readonly sampleIntervalMs?: number;
+  };
 }
 
 export interface SkeinServer {
@@ -47,8 +56,10 @@ export interface SkeinServer {
   readonly store: DocumentStore;
   /** The cluster node, when a Redis URL or Redis Cluster nodes are configured. */
   readonly cluster: Cluster | undefined;
-  /** Traces, metrics and the health model (docs/observability.md). */
+  /** Traces and metrics (docs/observability.md). */
   readonly telemetry: Telemetry;
+  /** Health and readiness: the health model, the integrity scan, event-loop lag. */
+  readonly health: HealthService;
   connectionCount(): number;
   /**
    * Graceful shutdown: stop accepting, close sockets with 1001, flush every document, close
@@ -94,51 +105,31 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     readonlyAwareness: config.readonlyAwareness,
     ...(authenticate === undefined ? {} : { authenticate }),
   });
-  telemetry.attach(serverSources({ connections: () => transport.connectionCount, registry, store, cluster }));
   let closing: Promise<string[]> | undefined;
-  const readiness = (): ReadinessReport => {
-    if (closing !== undefined) {
-      return { ready: false, reasons: [{ code: 'SKEIN_ERR_SHUTTING_DOWN', message: 'the server is shutting down' }] };
-    }
-    const health = store.health?.();
-    // Too many bytes wait for storage: new writes are refused, so new clients belong elsewhere
-    // (not ready); connected ones keep reading and syncing.
-    const budget = registry.budget;
-    const budgetReasons = budget.exhausted
-      ? [{ code: 'SKEIN_ERR_UNPERSISTED_LIMIT', message: `${budget.bytes} bytes wait for storage (limit ${budget.maxBytes}); new writes are refused` }]
-      : [];
-    // Redis unreachable: still serving (local editing continues), so ready but degraded.
-    const clusterReasons = (cluster?.health().reasons ?? []).map((message) => ({ code: 'SKEIN_ERR_CLUSTER_UNAVAILABLE', message }));
-    const storeReasons =
-      health === undefined || health.status === 'ok'
-        ? []
-        : health.reasons.map((message) => ({
-            code: health.lastErrorCode ?? (health.status === 'closed' ? 'SKEIN_ERR_STORAGE_CLOSED' : 'SKEIN_ERR_STORAGE_WRITE'),
-            message,
-          }));
-    const reasons = [...storeReasons, ...budgetReasons, ...clusterReasons];
-    if (reasons.length === 0) return { ready: true, reasons: [] };
-    // A failing store still serves (edits apply in memory, acks wait for the retried writes);
-    // a closed store or an exhausted write budget does not take new clients.
-    return { ready: health?.status !== 'closed' && !budget.exhausted, degraded: true, reasons };
-  };
+  const views = healthViews(registry, store, cluster, () => closing !== undefined);
+  const health = new HealthService(withOverrides(healthOptions(config), deps.health), views, logger, telemetry);
+  telemetry.attach(telemetrySources(views, transport, registry, health), {
+    writeFinished: (strategy, ms, ok) => health.recordWrite(strategy, ms, ok),
+  });
+  health.start();
   const http = createServer(
     createRequestHandler({
       version: VERSION,
-      readiness,
+      readiness: () => health.readiness(),
       stats: () => ({
         connections: transport.connectionCount,
         documents: registry.size,
         ...(cluster === undefined ? {} : { clusterNodes: cluster.health().nodes + 1, clusterOutbox: cluster.health().outbox }),
       }),
       ...(staticFiles === undefined ? {} : { staticFiles }),
-      health: () => telemetry.health(),
+      health: () => health.report(),
       metrics: telemetry.metricsHandler,
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
   const address = await listen(http, config.port, config.host).catch(async (err: unknown) => {
     await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
+    health.stop();
     await cluster?.close(0).catch(() => undefined);
     if (deps.store === undefined) await store.close().catch(() => undefined);
     if (deps.telemetry === undefined) await telemetry.shutdown();
@@ -169,6 +160,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     if (unflushed.length > 0) {
       logger.error({ code: 'SKEIN_ERR_STORAGE_WRITE', documents: unflushed }, 'documents not flushed at shutdown');
     }
+    health.stop();
     // Last: the spans of the final flushes are exported too.
     if (deps.telemetry === undefined) await telemetry.shutdown();
     else telemetry.detach();
@@ -184,8 +176,66 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     store,
     cluster,
     telemetry,
+    health,
     connectionCount: () => transport.connectionCount,
     close: () => (closing ??= shutdown()),
+  };
+}
+
+/** The read-only views the health module reads (the store, registry and cluster, never written through). */
+function healthViews(registry: DocumentRegistry, store: DocumentStore, cluster: Cluster | undefined, shuttingDown: () => boolean): HealthViews {
+  const stats = (store as DocumentStore & { stats?(): StoreSnapshot }).stats?.bind(store);
+  const inspect = store.inspect?.bind(store);
+  const storeHealth = store.health?.bind(store);
+  return {
+    store: {
+      ...(storeHealth === undefined ? {} : { health: storeHealth }),
+      ...(stats === undefined ? {} : { stats }),
+      ...(inspect === undefined ? {} : { inspect }),
+    },
+    budget: registry.budget,
+    registry: {
+      names: () => registry.names(),
+      stateVector: (name) => {
+        const handle = registry.get(name);
+        return handle === undefined || handle.state === 'loading' || handle.state === 'closed' ? undefined : handle.stateVector();
+      },
+    },
+    ...(cluster === undefined
+      ? {}
+      : {
+          cluster: {
+            snapshot: (): ClusterSnapshot => {
+              const h = cluster.health();
+              return { status: h.status, reasons: h.reasons, linkState: h.link.state, breaker: h.link.breaker, nodes: h.nodes, outbox: h.outbox };
+            },
+          },
+        }),
+    shuttingDown,
+  };
+}
+
+/** The live figures telemetry's gauges read. */
+function telemetrySources(views: HealthViews, transport: WsTransport, registry: DocumentRegistry, health: HealthService): TelemetrySources {
+  const stats = views.store.stats?.bind(views.store);
+  const { cluster } = views;
+  return {
+    connections: () => transport.connectionCount,
+    documents: () => registry.size,
+    ...(stats === undefined ? {} : { storeStats: stats }),
+    ...(cluster === undefined ? {} : { cluster: () => cluster.snapshot() }),
+    healthStatus: () => health.status,
+    eventLoop: () => health.eventLoop,
+  };
+}
+
+function withOverrides(base: HealthServiceOptions, over: ServerDeps['health']): HealthServiceOptions {
+  if (over === undefined) return base;
+  const sampleIntervalMs = over.sampleIntervalMs ?? base.sampleIntervalMs;
+  return {
+    model: { ...base.model, ...over.model },
+    integrity: over.integrity ?? base.integrity,
+    ...(sampleIntervalMs === undefined ? {} : { sampleIntervalMs }),
   };
 }
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { handleShutdownSignals, installCrashHandlers, type Closable } from '../src/cli/lifecycle.js';
-import { createLogger, type Logger } from '../src/telemetry/logger.js';
+import { createLogger, type Logger } from '../src/logging/logger.js';
 
 /** A real pino logger whose JSON lines land in `entries`, and a stream that records writes. */
 function capture(): { logger: Logger; entries: Array<Record<string, unknown>>; stream: Writable; text: () => string } {

@@ -7,7 +7,7 @@ import { DEFAULT_CONFIG, type Config } from '../src/config/schema.js';
 import { SkeinError } from '../src/errors/skein-error.js';
 import { contentTypeOf, safeSegments } from '../src/http/static.js';
 import { startServer, type SkeinServer } from '../src/server.js';
-import { silentLogger } from '../src/telemetry/logger.js';
+import { silentLogger } from '../src/logging/logger.js';
 
 interface RawResponse {
   status: number;

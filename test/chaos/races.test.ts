@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { SkeinServer } from '@skein/server';
 import { openLevelStore, type LevelStore, type LevelStoreOptions } from '../../server/src/persistence/index.js';
-import { silentLogger } from '../../server/src/telemetry/logger.js';
+import { silentLogger } from '../../server/src/logging/logger.js';
 import { ServerProcess, freePort, mapKeys, readStore, tempDataDir } from '../helpers/chaos.js';
 import { sameState } from '../helpers/docs.js';
 import { DurableClient } from '../helpers/durable-client.js';

@@ -9,7 +9,7 @@ import { DocReplica } from '../../server/src/cluster/doc-replica.js';
 import { Kind, decodeEnvelope, encodeEnvelope, type Envelope } from '../../server/src/cluster/envelope.js';
 import { CircuitBreaker } from '../../server/src/cluster/circuit-breaker.js';
 import { docKeys, docNameOfChannel } from '../../server/src/cluster/keys.js';
-import { silentLogger } from '../../server/src/telemetry/logger.js';
+import { silentLogger } from '../../server/src/logging/logger.js';
 import { sameDocs } from '../helpers/skein-client.js';
 
 /**

@@ -5,7 +5,7 @@ import * as prng from 'lib0/prng';
 import * as Y from 'yjs';
 import { openLevelStore } from '../../server/src/persistence/index.js';
 import type { VerifyProblem } from '../../server/src/persistence/index.js';
-import { silentLogger } from '../../server/src/telemetry/logger.js';
+import { silentLogger } from '../../server/src/logging/logger.js';
 import { startCliServer, stopCliServer, type CliServer } from './cli-server.js';
 
 export const EXTENSIVE = process.env.EXTENSIVE === '1' || process.env.EXTENSIVE === 'true';

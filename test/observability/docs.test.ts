@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERRORS } from '../../server/src/errors/registry.js';
-import { ATTR, HEALTH_CODE, LOG_EVENT, METRIC, SPAN } from '../../server/src/telemetry/names.js';
+import { ATTR, METRIC, SPAN } from '../../server/src/telemetry/names.js';
+import { HEALTH_CODE, LOG_EVENT } from '../../server/src/health/names.js';
 
 /**
- * Telemetry owns its names, and docs/observability.md documents every one of them; the
+ * Telemetry owns its names (health its reason codes), and docs/observability.md documents every one of them; the
  * Grafana dashboard queries only metrics that exist.
  */
 const doc = readFileSync(new URL('../../docs/observability.md', import.meta.url), 'utf8');

@@ -2,12 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/wait.js';
 import type { SkeinServer } from '../../server/src/server.js';
-import { HealthMonitor, type HealthReport } from '../../server/src/telemetry/health.js';
-import { ATTR, HEALTH_CODE, LOG_EVENT, METRIC } from '../../server/src/telemetry/names.js';
-import { DEFAULT_LATENCY_THRESHOLDS } from '../../server/src/telemetry/option-parsers.js';
-import type { TelemetrySources } from '../../server/src/telemetry/sources.js';
+import { HealthMonitor, type HealthInputs, type HealthReport } from '../../server/src/health/model.js';
+import { HEALTH_CODE, LOG_EVENT } from '../../server/src/health/names.js';
+import { ATTR, METRIC } from '../../server/src/telemetry/names.js';
+import { DEFAULT_LATENCY_THRESHOLDS } from '../../server/src/config/telemetry-parsers.js';
 import { createTestTelemetry, metricValue, type TestTelemetry } from '../../server/src/telemetry/testing.js';
-import { silentLogger } from '../../server/src/telemetry/logger.js';
+import { silentLogger } from '../../server/src/logging/logger.js';
 import { capturingLogger, Editor, FaultyKv, levelStoreOn, startInProcess } from './helpers.js';
 
 /**
@@ -37,16 +37,16 @@ async function rig(
   { unloadDelayMs = 5_000, retry = { initialDelayMs: 10, maxDelayMs: 50 } } = {},
 ): Promise<Rig> {
   const { logger, lines } = capturingLogger();
-  const t = await createTestTelemetry({
-    tracing: false,
-    logger,
-    health: { windowMs: 1_000, failureThreshold: 3, ...health },
-    // The periodic evaluation is driven by the test (GET /health evaluates).
-    sampleIntervalMs: 60_000,
-  });
+  const t = await createTestTelemetry({ tracing: false });
   const kv = new FaultyKv();
   const store = await levelStoreOn(kv, t.telemetry, silentLogger(), retry);
-  const server = await startInProcess({ store, telemetry: t.telemetry }, { unloadDelayMs });
+  const server = await startInProcess({
+    store,
+    telemetry: t.telemetry,
+    logger,
+    // The periodic evaluation is driven by the test (GET /health evaluates).
+    health: { model: { windowMs: 1_000, failureThreshold: 3, ...health }, sampleIntervalMs: 60_000 },
+  }, { unloadDelayMs });
   const editor = new Editor(42);
   const client = await RawClient.connect(server.url, 'health/doc');
   cleanups.push(() => t.telemetry.shutdown(), () => server.close(), () => client.dispose());
@@ -148,7 +148,7 @@ describe('/health', () => {
     r.kv.dropBatches = true;
     await edit(r);
     await edit(r);
-    const scan = await r.t.telemetry.scanIntegrity();
+    const scan = await r.server.health.scanIntegrity();
     expect(scan.checked).toBe(1);
     expect(scan.mismatched).toEqual(['health/doc']);
     const { status, body } = await health(r.server);
@@ -169,58 +169,50 @@ describe('/health', () => {
     const r = await rig();
     for (let i = 0; i < 3; i++) await edit(r);
     await waitFor(async () => (await health(r.server)).body.checks.persistence.pendingUpdates === 0, { what: 'durable' });
-    const scan = await r.t.telemetry.scanIntegrity();
-    expect(scan).toEqual({ checked: 1, mismatched: [], failed: [] });
+    const scan = await r.server.health.scanIntegrity();
+    expect(scan).toEqual({ checked: 1, mismatched: [], damaged: [], failed: [] });
     expect((await health(r.server)).body.checks.integrity.scans).toBe(1);
   });
 
   it('event-loop lag above the threshold degrades the node', async () => {
     const r = await rig({ eventLoopLagMs: 100 });
     // The monitor measures between its own ticks: wait until it has ticked (a delay is recorded).
-    await waitFor(() => r.t.telemetry.eventLoopMaxMs() > 0, { what: 'monitor ticking' });
+    await waitFor(() => r.server.health.eventLoopMaxMs() > 0, { what: 'monitor ticking' });
     const until = Date.now() + 250;
     while (Date.now() < until) {
       // Block the event loop (what a CPU-bound request does).
     }
-    await waitFor(() => r.t.telemetry.eventLoopMaxMs() > 200, { what: 'lag recorded', timeoutMs: 2_000 });
-    expect(r.t.telemetry.sampleEventLoop().p99Ms).toBeGreaterThan(200);
-    const report = r.t.telemetry.health();
+    await waitFor(() => r.server.health.eventLoopMaxMs() > 200, { what: 'lag recorded', timeoutMs: 2_000 });
+    expect(r.server.health.sampleEventLoop().p99Ms).toBeGreaterThan(200);
+    const report = r.server.health.report();
     expect(codes(report)).toContain(HEALTH_CODE.eventLoopLag);
     expect(report.reasons.find((x) => x.code === HEALTH_CODE.eventLoopLag)?.severity).toBe('degraded');
     // The next calm interval clears the reason.
     await waitFor(() => {
-      r.t.telemetry.sampleEventLoop();
-      return !codes(r.t.telemetry.health()).includes(HEALTH_CODE.eventLoopLag);
+      r.server.health.sampleEventLoop();
+      return !codes(r.server.health.report()).includes(HEALTH_CODE.eventLoopLag);
     }, { what: 'lag reason cleared', intervalMs: 50 });
   });
 });
 
 describe('HealthMonitor rules', () => {
   const options = { windowMs: 1_000, latencyThresholdMs: DEFAULT_LATENCY_THRESHOLDS, failureThreshold: 2, eventLoopLagMs: 100 };
-  const integrity = { scans: 0, lastScanAt: null, lastChecked: 0, mismatched: [], unreadable: [] };
+  const integrity = { scans: 0, lastScanAt: null, lastChecked: 0, mismatched: [], unreadable: [], damaged: [] };
   const loop = (p99Ms: number) => ({ p99Ms, maxMs: p99Ms, meanMs: p99Ms, at: Date.now() });
-  const sources = (over: Partial<TelemetrySources> = {}): TelemetrySources => ({
-    connections: () => 0,
-    documents: () => 0,
-    documentNames: () => [],
-    memoryStateVector: () => undefined,
-    loadStored: () => Promise.resolve([]),
-    storeStatus: () => 'ok',
-    ...over,
-  });
+  const sources = (over: Partial<HealthInputs> = {}): HealthInputs => ({ store: 'ok', cluster: null, ...over });
 
   it('rolls up severities: the worst reason decides', () => {
     const m = new HealthMonitor(options, silentLogger(), () => undefined);
     expect(m.evaluate(sources(), integrity, loop(0)).status).toBe('healthy');
     expect(m.evaluate(sources(), integrity, loop(150)).status).toBe('degraded');
     expect(m.evaluate(sources(), integrity, loop(600)).status).toBe('unhealthy');
-    expect(m.evaluate(sources({ storeStatus: () => 'closed' }), integrity, loop(0)).reasons.map((r) => [r.code, r.severity]))
+    expect(m.evaluate(sources({ store: 'closed' }), integrity, loop(0)).reasons.map((r) => [r.code, r.severity]))
       .toEqual([[HEALTH_CODE.storeClosed, 'unhealthy']]);
   });
 
   it('reports a degraded cluster link as degraded with its reasons', () => {
     const m = new HealthMonitor(options, silentLogger(), () => undefined);
-    const cluster = () => ({ status: 'degraded' as const, reasons: ['redis down since …'], linkState: 'down', breaker: 'open' as const, nodes: 0, outbox: 3 });
+    const cluster = { status: 'degraded' as const, reasons: ['redis down since …'], linkState: 'down', breaker: 'open' as const, nodes: 0, outbox: 3 };
     const report = m.evaluate(sources({ cluster }), integrity, loop(0));
     expect(report.status).toBe('degraded');
     expect(report.reasons).toEqual([{ code: HEALTH_CODE.clusterUnavailable, severity: 'degraded', message: 'redis down since …' }]);
@@ -244,12 +236,10 @@ describe('HealthMonitor rules', () => {
 
   it('newly quarantined records degrade for one window', () => {
     const m = new HealthMonitor({ ...options, windowMs: 60_000 }, silentLogger(), () => undefined);
-    let quarantined = 0;
-    const s = sources({
-      storeStats: () => ({ pending: { immediate: { updates: 0, bytes: 0 }, debounced: { updates: 0, bytes: 0 } }, consecutiveFailures: 0, quarantinedRecords: quarantined, compactions: 0, compactionFailures: 0 }),
+    const s = (quarantinedRecords: number): HealthInputs => sources({
+      storeStats: { pending: { immediate: { updates: 0, bytes: 0 }, debounced: { updates: 0, bytes: 0 } }, consecutiveFailures: 0, quarantinedRecords, compactions: 0, compactionFailures: 0 },
     });
-    expect(m.evaluate(s, integrity, loop(0)).status).toBe('healthy');
-    quarantined = 2;
-    expect(m.evaluate(s, integrity, loop(0)).reasons.map((r) => r.code)).toEqual([HEALTH_CODE.recordsQuarantined]);
+    expect(m.evaluate(s(0), integrity, loop(0)).status).toBe('healthy');
+    expect(m.evaluate(s(2), integrity, loop(0)).reasons.map((r) => r.code)).toEqual([HEALTH_CODE.recordsQuarantined]);
   });
 });

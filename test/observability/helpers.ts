@@ -10,8 +10,8 @@ import {
 } from '../../server/src/persistence/index.js';
 import type { AppendOptions, AppendResult, DocumentStore } from '../../server/src/persistence/store.js';
 import { DEFAULT_CONFIG, type Config } from '../../server/src/config/schema.js';
-import { startServer, type SkeinServer } from '../../server/src/server.js';
-import { createLogger, silentLogger, type Logger } from '../../server/src/telemetry/logger.js';
+import { startServer, type ServerDeps, type SkeinServer } from '../../server/src/server.js';
+import { createLogger, silentLogger, type Logger } from '../../server/src/logging/logger.js';
 import type { Telemetry } from '../../server/src/telemetry/telemetry.js';
 import { CLI_MAIN } from '../helpers/cli-server.js';
 
@@ -96,11 +96,13 @@ export async function levelStoreOn(
 
 /** A real server in this process on a free port, with injected store and telemetry. */
 export function startInProcess(
-  deps: { readonly store: DocumentStore; readonly telemetry: Telemetry; readonly logger?: Logger },
+  deps: { readonly store: DocumentStore; readonly telemetry: Telemetry; readonly logger?: Logger; readonly health?: ServerDeps['health'] },
   overrides: Partial<Config> = {},
 ): Promise<SkeinServer> {
   const config: Config = Object.freeze({ ...DEFAULT_CONFIG, host: '127.0.0.1', port: 0, storage: 'memory', logLevel: 'silent', ...overrides });
-  return startServer(config, { logger: deps.logger ?? silentLogger(), store: deps.store, telemetry: deps.telemetry });
+  return startServer(config, {
+    logger: deps.logger ?? silentLogger(), store: deps.store, telemetry: deps.telemetry, ...(deps.health === undefined ? {} : { health: deps.health }),
+  });
 }
 
 /** A logger whose JSON lines are kept in `lines`. */

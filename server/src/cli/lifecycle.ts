@@ -1,5 +1,5 @@
 import { toSkeinError } from '../errors/skein-error.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 
 /** What a shutdown signal closes: the started server. */
 export interface Closable {

@@ -10,7 +10,7 @@ import type { KvBatchOptions, KvEntry, KvOp, KvRange, KvStore } from '../persist
 import { LevelKv } from '../persistence/level-kv.js';
 import { openLevelStore, type LevelStore } from '../persistence/level-store.js';
 import { RecordType, decodeMeta, decodeVarUint, readRecord, type DocMeta } from '../persistence/record-codec.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger } from '../logging/logger.js';
 import type { CliIo, CommandArgs, OptionsConfig } from './command.js';
 import { configFlagOptions, configFromArgs, formatDefault } from './config-flags.js';
 

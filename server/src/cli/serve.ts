@@ -1,6 +1,6 @@
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { startServer, type SkeinServer } from '../server.js';
-import { createLogger, type Logger } from '../telemetry/logger.js';
+import { createLogger, type Logger } from '../logging/logger.js';
 import type { CliCommand } from './command.js';
 import { configFlagOptions, configFromArgs, configOptionsHelp } from './config-flags.js';
 import { handleShutdownSignals, installCrashHandlers } from './lifecycle.js';

@@ -2,8 +2,8 @@ import { randomInt } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import type { AckPolicy, DocumentReplica, ReplicaHost, Replicator } from '../documents/ports.js';
 import type { KvStore } from '../persistence/kv-store.js';
-import type { Logger } from '../telemetry/logger.js';
-import { Telemetry } from '../telemetry/telemetry.js';
+import type { Logger } from '../logging/logger.js';
+import { NO_CLUSTER_PROBES, type ClusterProbes } from './probes.js';
 import { DocReplica } from './doc-replica.js';
 import { KIND_NAMES, Kind, decodeEnvelope, encodeEnvelope, encodeHeartbeat, type Envelope } from './envelope.js';
 import { NODES_CHANNEL, docKeys, docNameOfChannel } from './keys.js';
@@ -30,7 +30,7 @@ export interface ClusterOptions {
   readonly outboxKv: KvStore;
   readonly logger: Logger;
   /** Spans (trace context carried in the envelope) and metrics; docs/observability.md. */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: ClusterProbes;
   /** Time source of heartbeats, node timeouts and anti-entropy (default: the real clock). */
   readonly clock?: Clock;
 }
@@ -71,7 +71,7 @@ export class Cluster implements Replicator {
   #tick: TimerHandle | undefined;
   readonly #clock: Clock;
   #closed = false;
-  readonly #tel: Telemetry;
+  readonly #tel: ClusterProbes;
 
   private constructor(options: ClusterOptions, outbox: Outbox) {
     this.#opts = options;
@@ -79,7 +79,7 @@ export class Cluster implements Replicator {
     this.nodeId = options.nodeId;
     this.#nodeKey = `${options.nodeId}#${this.#incarnation}`;
     this.#log = options.logger.child({ node: options.nodeId });
-    this.#tel = options.telemetry ?? Telemetry.disabled();
+    this.#tel = options.telemetry ?? NO_CLUSTER_PROBES;
     this.#outbox = outbox;
     this.#link = new RedisLink({
       target: options.target,

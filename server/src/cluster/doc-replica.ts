@@ -5,7 +5,7 @@ import { applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } fr
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { isOrigin } from '../documents/origins.js';
 import type { DocumentReplica, ReplicaHost } from '../documents/ports.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { decodeAwarenessEntries } from './awareness-codec.js';
 import {
   Kind, decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest, type Envelope,

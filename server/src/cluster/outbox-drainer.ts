@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import type { RedisLink } from './redis-link.js';
 import type { SharedTier } from './shared-tier.js';

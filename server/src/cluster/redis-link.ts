@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 
 export type RedisTarget =

@@ -1,5 +1,5 @@
-import type { Logger } from '../telemetry/logger.js';
-import { compactUpdates } from '../persistence/compaction.js';
+import type { Logger } from '../logging/logger.js';
+import { compactUpdates } from '../crdt/compact.js';
 import { docKeys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
 

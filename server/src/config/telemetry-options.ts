@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   SAMPLERS, isHttpUrlOrEmpty, parseKeyValueList, parseLatencyThresholds,
-} from '../telemetry/option-parsers.js';
+} from './telemetry-parsers.js';
 
 /**
  * Telemetry settings (docs/observability.md), spread into `OPTIONS` by `schema.ts`.

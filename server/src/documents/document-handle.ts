@@ -8,8 +8,8 @@ import {
 import { encodeAwareness, encodeSyncUpdate } from '@skein/protocol';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { Logger } from '../logging/logger.js';
+import type { DocumentProbes } from './probes.js';
 import { Lifecycle, type DocumentState, type LifecycleEffect, type LifecycleEvent } from './lifecycle.js';
 import { originPeer, STORAGE_ORIGIN, type Peer, type WriteSource } from './origins.js';
 import type { AppendResult, DocumentReplica, DocumentStore, ReplicaHost, Replicator } from './ports.js';
@@ -45,7 +45,7 @@ export interface HandleContext {
   readonly maxUnloadRetryMs: number;
   /** The cluster, when there is one. */
   readonly replicator?: Replicator;
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: DocumentProbes;
   /** The handle reached `closed`: forget it. */
   onClosed(handle: DocumentHandle): void;
 }

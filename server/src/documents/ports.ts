@@ -43,6 +43,15 @@ export interface DocumentStore {
   health?(): StoreHealthSummary;
 
   /**
+   * Read-only look at a document, for health checks: what `load` would return (stored
+   * updates, then accepted ones not yet durable), with no side effect at all — it never
+   * quarantines, repairs, compacts or opens anything. Damaged records are skipped and
+   * counted, left where they are. Rejects with a `SkeinError` on read failure. Absent on
+   * engines that cannot promise this (the integrity scan then skips the document).
+   */
+  inspect?(name: string): Promise<StoredInspection>;
+
+  /**
    * Records written with `replicate: true`, oldest first, until the replicator removes them.
    * Absent on engines that cannot carry an outbox.
    */
@@ -57,6 +66,13 @@ export interface AppendOptions {
 export interface AppendResult {
   /** The outbox sequence number of the update (only with `replicate: true`). */
   readonly outboxSeq?: number;
+}
+
+export interface StoredInspection {
+  /** The updates `load` would return, in order. */
+  readonly updates: readonly Uint8Array[];
+  /** Stored records that failed verification (a `load` would quarantine them; `inspect` does not). */
+  readonly damagedRecords: number;
 }
 
 export interface StoreHealthSummary {

@@ -1,9 +1,9 @@
 import { systemClock, type Clock } from '../clock/clock.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { Logger } from '../logging/logger.js';
 import { SkeinError } from '../errors/skein-error.js';
 import { DocumentHandle, type HandleContext } from './document-handle.js';
 import type { Peer } from './origins.js';
+import type { DocumentProbes } from './probes.js';
 import type { DocumentStore, Replicator } from './ports.js';
 import { WriteBudget } from './write-budget.js';
 
@@ -21,7 +21,7 @@ export interface RegistryOptions {
   /** The cluster (`cluster/`), when there is one. Absent: a single node. */
   readonly replicator?: Replicator;
   /** Spans and metrics of document loads (docs/observability.md). */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: DocumentProbes;
   /** Time source of unloads and load timeouts (default: the real clock). */
   readonly clock?: Clock;
 }

@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import { SkeinError } from '../errors/skein-error.js';
-import type { HealthReport } from '../telemetry/index.js';
 
 /**
  * The observability routes (docs/observability.md), wired into `routes.ts`:
@@ -8,9 +7,14 @@ import type { HealthReport } from '../telemetry/index.js';
  *   severity, message}], checks:{…}}`; 200 while healthy or degraded, 503 when unhealthy.
  * - `GET /metrics` — Prometheus text format; 404 when metrics are switched off.
  */
+/** What the route needs of a health report (the health module's `HealthReport` has this shape and more). */
+export interface HealthBody {
+  readonly status: 'healthy' | 'degraded' | 'unhealthy';
+}
+
 export interface ObservabilityRoutes {
   /** Evaluates the health model. */
-  readonly health?: () => HealthReport;
+  readonly health?: () => HealthBody;
   /** Answers a Prometheus scrape. */
   readonly metrics?: ((res: ServerResponse) => void) | undefined;
 }

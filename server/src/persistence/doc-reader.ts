@@ -2,11 +2,11 @@ import * as Y from 'yjs';
 import { SkeinError } from '../errors/skein-error.js';
 import type { EngineContext } from './engine-context.js';
 import {
-  DocKind, Space, docKey, docRange, metaKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
+  DocKind, Space, docKey, docRange, metaKey, nameKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
 } from './key-layout.js';
 import type { KvOp, KvRange, KvStore } from './kv-store.js';
 import {
-  RecordType, decodeMeta, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks, readRecord,
+  RecordType, decodeMeta, decodeVarUint, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks, readRecord,
   type Clocks, type DocMeta, type RecordDamage,
 } from './record-codec.js';
 
@@ -152,4 +152,27 @@ export async function findDocIdByName(kv: KvStore, name: string): Promise<number
 export function metaPut(docId: number, meta: DocMeta): KvOp {
   const key = metaKey(docId);
   return { type: 'put', key, value: encodeRecord(key, RecordType.Meta, encodeMeta(meta)) };
+}
+
+/**
+ * A document's stored updates (snapshot first, then by seq) read with no side effect: unlike a
+ * load it quarantines nothing, repairs no index or metadata, compacts nothing and logs nothing.
+ * Damaged records (the name index included) are skipped and counted. I/O errors reject.
+ */
+export async function inspectDocument(kv: KvStore, name: string, nameBytes: Uint8Array): Promise<{ updates: Uint8Array[]; damagedRecords: number }> {
+  const key = nameKey(nameBytes);
+  const raw = await read('name index', () => kv.get(key));
+  if (raw === undefined) return { updates: [], damagedRecords: 0 };
+  let damagedRecords = 0;
+  const index = readRecord(key, raw, RecordType.NameIndex, decodeVarUint);
+  let docId = index.ok ? index.value : undefined;
+  if (!index.ok) {
+    damagedRecords++;
+    docId = await findDocIdByName(kv, name);
+    if (docId === undefined) return { updates: [], damagedRecords };
+  }
+  const contents = await readDocument(kv, docId as number);
+  const updates = contents.snapshot === undefined ? [] : [contents.snapshot.bytes];
+  for (const u of contents.updates) updates.push(u.bytes);
+  return { updates, damagedRecords: damagedRecords + contents.damaged.length };
 }

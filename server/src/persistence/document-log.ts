@@ -7,7 +7,7 @@ import { DocKind, docKey } from './key-layout.js';
 import type { KvOp } from './kv-store.js';
 import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
-import type { TraceContext } from '../telemetry/telemetry.js';
+import type { TraceContext } from './probes.js';
 
 /** An accepted update that is not yet durable. */
 interface Pending {
@@ -102,6 +102,11 @@ export class DocumentLog {
   /** Stored updates (snapshot first, then by seq), then accepted updates not yet durable. */
   load(): Promise<Uint8Array[]> {
     return this.#enqueue(() => this.#loadTask());
+  }
+
+  /** Accepted updates not yet durable, their bytes (a read-only view for `LevelStore.inspect`). */
+  pendingUpdateBytes(): Uint8Array[] {
+    return this.#pending.map((p) => p.bytes);
   }
 
   /** Write what is buffered now (unless a retry backoff is running) and wait until it settles. */

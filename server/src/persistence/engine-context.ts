@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../errors/registry.js';
 import type { SkeinError } from '../errors/skein-error.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { Logger } from '../logging/logger.js';
+import type { PersistenceProbes } from './probes.js';
 import type { KvStore } from './kv-store.js';
 
 /** Timer source of the engine: injectable so tests drive debounce and retry deterministically. */
@@ -100,7 +100,7 @@ export interface EngineContext {
   readonly compaction: CompactionPolicy;
   readonly retry: RetryPolicy;
   /** Spans and metrics of batch writes, and the health model's persistence figures. */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: PersistenceProbes;
   allocateDocId(): number;
   allocateQuarantineId(): number;
 }

@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { Logger } from '../logging/logger.js';
+import type { PersistenceProbes } from './probes.js';
 import type { CompactionOutcome } from './compaction.js';
 import { DocumentLog } from './document-log.js';
 import {
@@ -14,7 +14,8 @@ import { LevelKv, type LevelKvOptions } from './level-kv.js';
 import { listDocuments, verifyStore, type DocumentInfo, type VerifyProblem } from './maintenance.js';
 import { prepareStore } from './open-store.js';
 import { buildHealth, buildStats, type StoreHealth, type StoreStats } from './store-stats.js';
-import type { DocumentStore } from './store.js';
+import { inspectDocument } from './doc-reader.js';
+import type { DocumentStore, StoredInspection } from './store.js';
 import { StrategyResolver, type Strategy, type StrategyRule } from './strategy-rules.js';
 
 export interface LevelStoreOptions {
@@ -33,7 +34,7 @@ export interface LevelStoreOptions {
   readonly closeTimeoutMs?: number;
   readonly level?: LevelKvOptions;
   /** Spans and metrics of batch writes (docs/observability.md). */
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: PersistenceProbes;
 }
 
 export interface CloseReport {
@@ -134,6 +135,20 @@ export class LevelStore implements DocumentStore {
   load(name: string): Promise<readonly Uint8Array[]> {
     const log = this.#open(name);
     return log instanceof SkeinError ? Promise.reject(log) : log.load();
+  }
+
+  /**
+   * What `load` would return, read with no side effect (the port's `inspect`): no quarantine,
+   * no repair, no compaction, no log opened. Accepted updates are taken before the disk is
+   * read, so an update written meanwhile is seen either way.
+   */
+  async inspect(name: string): Promise<StoredInspection> {
+    if (this.#phase !== 'open') throw closedError();
+    const nameBytes = typeof name === 'string' ? encodeName(name) : undefined;
+    if (nameBytes === undefined) throw new SkeinError('SKEIN_ERR_BAD_DOC_NAME', 'a document name must be 1 to 255 bytes of well-formed UTF-8');
+    const pending = this.#logs.get(name)?.pendingUpdateBytes() ?? [];
+    const stored = await inspectDocument(this.#ctx.kv, name, nameBytes);
+    return { updates: [...stored.updates, ...pending], damagedRecords: stored.damagedRecords };
   }
 
   append(name: string, update: Uint8Array): Promise<void> {

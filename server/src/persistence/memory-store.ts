@@ -1,5 +1,5 @@
 import { SkeinError } from '../errors/skein-error.js';
-import type { DocumentStore } from './store.js';
+import type { DocumentStore, StoredInspection } from './store.js';
 import { compactUpdates } from './compaction.js';
 
 /** A document's log is folded into one update once it holds this many. */
@@ -16,6 +16,11 @@ export class MemoryStore implements DocumentStore {
   load(name: string): Promise<readonly Uint8Array[]> {
     if (this.#closed) return Promise.reject(closedError());
     return Promise.resolve([...(this.#docs.get(name) ?? [])]);
+  }
+
+  /** Loading from memory has no side effects: `inspect` is `load`. */
+  async inspect(name: string): Promise<StoredInspection> {
+    return { updates: await this.load(name), damagedRecords: 0 };
   }
 
   append(name: string, update: Uint8Array): Promise<void> {

@@ -2,17 +2,9 @@ import { context, trace, type Context, type Link, type Span, type SpanContext } 
 import { ATTR } from './names.js';
 import { failSpan } from './spans.js';
 
-/** The trace of one connection's opening (upgrade → document open → initial sync). */
-export interface ConnectionTrace {
-  /** Run `fn` in the connection's trace context (the document load becomes a child). */
-  run<T>(fn: () => T): T;
-  /** The document is open and the initial sync answered (ends the span). */
-  opened(connectionId: number): void;
-  /** The connection failed before it opened (ends the span with the code). */
-  failed(code: string): void;
-  /** The socket closed (ends the span if still open). */
-  closed(): void;
-}
+import type { ConnectionTrace } from '../transport/probes.js';
+
+export type { ConnectionTrace };
 
 /** @internal the ConnectionTrace `Telemetry.upgradeStarted` returns. */
 export class ConnTrace implements ConnectionTrace {

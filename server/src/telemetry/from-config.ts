@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { parseKeyValueList, parseLatencyThresholds, tracesUrl } from './option-parsers.js';
+import { parseKeyValueList, tracesUrl } from '../config/telemetry-parsers.js';
 import type { TelemetryOptions } from './telemetry.js';
 
 /**
@@ -28,12 +28,5 @@ export function telemetryOptions(config: Config, serviceVersion: string, service
         }
       : {}),
     ...(config.disableMetrics ? {} : { metrics: { prometheus: true } }),
-    health: {
-      windowMs: config.healthWindowMs,
-      latencyThresholdMs: parseLatencyThresholds(config.healthPersistLatencyMs),
-      failureThreshold: config.healthFailureThreshold,
-      eventLoopLagMs: config.healthEventLoopLagMs,
-    },
-    integrity: { intervalMs: config.integrityScanIntervalMs, sample: config.integrityScanSample },
   };
 }

@@ -1,18 +1,14 @@
 /**
- * Public surface of telemetry: traces, metrics, the health model and the logger.
- * See docs/observability.md.
+ * Public surface of telemetry: traces and metrics. Telemetry implements the probe ports the
+ * modules declare (`documents/probes.ts`, `transport/probes.ts`, `persistence/probes.ts`,
+ * `cluster/probes.ts`, `health/probes.ts`); the logger is in `logging/`, the health model in
+ * `health/`. See docs/observability.md.
  */
-export { createLogger, silentLogger, type Logger } from './logger.js';
 export {
   Telemetry, createTelemetry, type ConnectionTrace, type LoadTrace, type MetricsSetup, type TelemetryOptions, type TraceContext, type TracedItem,
   type TracingSetup,
 } from './telemetry.js';
 export { telemetryOptions } from './from-config.js';
-export { serverSources, type ClusterSnapshot, type StoreSnapshot, type TelemetrySources } from './sources.js';
-export type { HealthOptions, HealthReason, HealthReport, HealthStatus, Severity } from './health.js';
-export type { IntegrityResult, IntegrityState } from './integrity.js';
+export type { ClusterSnapshot, StoreSnapshot, TelemetrySources, WriteListener } from './sources.js';
 export { extractTraceContext, formatTraceparent, injectTraceContext, parseTraceparent } from './trace-context.js';
-export { ATTR, HEALTH_CODE, INSTRUMENTATION_SCOPE, LOG_EVENT, METRIC, SPAN, type HealthCode } from './names.js';
-export {
-  DEFAULT_LATENCY_THRESHOLDS, SAMPLERS, parseLatencyThresholds, type LatencyThresholds, type SamplerName, type StrategyName,
-} from './option-parsers.js';
+export { ATTR, INSTRUMENTATION_SCOPE, METRIC, SPAN } from './names.js';

@@ -1,8 +1,6 @@
 import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
 import { ATTR, METRIC } from './names.js';
-import { STRATEGY_KINDS, type StrategyName } from './option-parsers.js';
-import type { HealthStatus } from './health.js';
-import type { EventLoopSample } from './runtime.js';
+import { STRATEGY_KINDS, type StrategyName } from '../config/telemetry-parsers.js';
 import { heapStats } from './runtime.js';
 import type { TelemetrySources } from './sources.js';
 
@@ -30,7 +28,7 @@ const CLIENT: Attributes = Object.freeze({ [ATTR.updateSource]: 'client' });
 const CLUSTER: Attributes = Object.freeze({ [ATTR.updateSource]: 'cluster' });
 export const SOURCE_ATTRS = { client: CLIENT, cluster: CLUSTER } as const;
 
-const HEALTH_VALUE: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
+const HEALTH_VALUE = { healthy: 0, degraded: 1, unhealthy: 2 } as const;
 const CIRCUIT_STATES = ['closed', 'half-open', 'open'] as const;
 
 /** Per-strategy attribute objects, built once (the SDK hashes attributes on every record). */
@@ -41,8 +39,6 @@ const STRATEGY_ATTRS: Record<StrategyName, Attributes> = {
 
 export interface ObservedState {
   readonly sources: () => TelemetrySources | undefined;
-  readonly health: () => HealthStatus;
-  readonly eventLoop: () => EventLoopSample;
 }
 
 /** Every instrument Skein records, on the given meter (a no-op meter when metrics are off). */
@@ -151,12 +147,9 @@ export class Instruments {
       const c = s.cluster?.();
       if (c !== undefined) r.observe(c.nodes);
     });
-    meter.createObservableGauge(METRIC.healthStatus, { unit: '1', description: '0 healthy, 1 degraded, 2 unhealthy.' })
-      .addCallback((r) => r.observe(HEALTH_VALUE[o.health()]));
-    meter.createObservableGauge(METRIC.eventLoopDelayP99, { unit: 's', description: 'Event-loop delay p99 over the last sampling interval.' })
-      .addCallback((r) => r.observe(o.eventLoop().p99Ms / 1000));
-    meter.createObservableGauge(METRIC.eventLoopDelayMax, { unit: 's', description: 'Event-loop delay max over the last sampling interval.' })
-      .addCallback((r) => r.observe(o.eventLoop().maxMs / 1000));
+    gauge(METRIC.healthStatus, '1', '0 healthy, 1 degraded, 2 unhealthy.', (r, s) => r.observe(HEALTH_VALUE[s.healthStatus?.() ?? 'healthy']));
+    gauge(METRIC.eventLoopDelayP99, 's', 'Event-loop delay p99 over the last sampling interval.', (r, s) => r.observe((s.eventLoop?.().p99Ms ?? 0) / 1000));
+    gauge(METRIC.eventLoopDelayMax, 's', 'Event-loop delay max over the last sampling interval.', (r, s) => r.observe((s.eventLoop?.().maxMs ?? 0) / 1000));
     meter.createObservableGauge(METRIC.heapUsed, { unit: 'By', description: 'V8 heap used.' }).addCallback((r) => r.observe(heapStats().used));
     meter.createObservableGauge(METRIC.heapLimit, { unit: 'By', description: 'V8 heap size limit.' }).addCallback((r) => r.observe(heapStats().limit));
     meter.createObservableCounter(METRIC.persistenceCompactions, { unit: '{compaction}', description: 'Background compactions, by outcome.' })

@@ -1,7 +1,8 @@
 /**
- * Every span, metric, attribute and health-reason name Skein emits. Telemetry owns its names:
- * other modules never spell one. `docs/observability.md` documents each of them; a test fails
- * when a constant here is missing from that page.
+ * Every span, metric and attribute name Skein emits. Telemetry owns its names: other modules
+ * never spell one (health reason codes and alert log events are in `health/names.ts`).
+ * `docs/observability.md` documents each of them; a test fails when a constant here is
+ * missing from that page.
  *
  * Metric names are OpenTelemetry names; the Prometheus endpoint turns dots into underscores
  * and adds `_total` to counters. Where the unit is a base unit (seconds, bytes) it is part of
@@ -11,8 +12,6 @@
  * content. Document names appear only on spans (`skein.document.name`), never as a metric
  * attribute (unbounded cardinality).
  */
-
-import type { ErrorCode } from '../errors/registry.js';
 
 /** Instrumentation scope (tracer and meter name). */
 export const INSTRUMENTATION_SCOPE = 'skein';
@@ -114,25 +113,4 @@ export const ATTR = {
   messagingDestinationTemplate: 'messaging.destination.template',
   messagingBodySize: 'messaging.message.body.size',
   messagingKind: 'skein.cluster.message.kind',
-} as const;
-
-/** Health reasons and alert codes (stable SkeinError codes, see `errors/registry.ts`). */
-export const HEALTH_CODE = {
-  persistenceFailing: 'SKEIN_ERR_HEALTH_PERSISTENCE_FAILING',
-  persistenceErrorRate: 'SKEIN_ERR_HEALTH_PERSISTENCE_ERROR_RATE',
-  persistenceSlow: 'SKEIN_ERR_HEALTH_PERSISTENCE_SLOW',
-  recordsQuarantined: 'SKEIN_ERR_HEALTH_RECORDS_QUARANTINED',
-  integrityMismatch: 'SKEIN_ERR_HEALTH_INTEGRITY_MISMATCH',
-  integrityScanFailed: 'SKEIN_ERR_HEALTH_INTEGRITY_SCAN_FAILED',
-  eventLoopLag: 'SKEIN_ERR_HEALTH_EVENT_LOOP_LAG',
-  storeClosed: 'SKEIN_ERR_STORAGE_CLOSED',
-  clusterUnavailable: 'SKEIN_ERR_CLUSTER_UNAVAILABLE',
-} as const satisfies Record<string, ErrorCode>;
-export type HealthCode = (typeof HEALTH_CODE)[keyof typeof HEALTH_CODE];
-
-/** Log messages of alert events (`msg` field of the JSON log line). */
-export const LOG_EVENT = {
-  alertRaised: 'health alert raised',
-  alertResolved: 'health alert resolved',
-  healthChanged: 'health status changed',
 } as const;

@@ -5,7 +5,7 @@ import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ServerResponse } from 'node:http';
 import { installContextManager } from './context-manager.js';
 import { INSTRUMENTATION_SCOPE } from './names.js';
-import type { SamplerName } from './option-parsers.js';
+import type { SamplerName } from '../config/telemetry-parsers.js';
 
 /**
  * The OpenTelemetry SDK parts, loaded with dynamic imports only when they are used: with

@@ -2,21 +2,22 @@ import {
   SpanKind, context, createNoopMeter, type Context, type Link, type Tracer,
 } from '@opentelemetry/api';
 import type { ServerResponse } from 'node:http';
-import { HealthMonitor, type HealthOptions, type HealthReport } from './health.js';
-import { IntegrityScanner, type IntegrityResult } from './integrity.js';
 import { Instruments, SOURCE_ATTRS } from './instruments.js';
-import type { Logger } from './logger.js';
-import { silentLogger } from './logger.js';
-import { ATTR, HEALTH_CODE, SPAN } from './names.js';
-import type { StrategyName } from './option-parsers.js';
-import { DEFAULT_LATENCY_THRESHOLDS } from './option-parsers.js';
-import { EventLoopMonitor, type EventLoopSample } from './runtime.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import { ATTR, SPAN } from './names.js';
+import type { StrategyName } from '../config/telemetry-parsers.js';
 import {
   buildResource, startMetrics, startTracing, type MetricsHandle, type MetricsSetup, type ResourceOptions, type TracingHandle, type TracingSetup,
 } from './sdk.js';
 import { ConnTrace, where, type ConnectionTrace } from './connection-trace.js';
 import { MAX_LINKS, errorCode, failSpan, inSpan, inSpanAsync, spanContextOf } from './spans.js';
-import type { TelemetrySources } from './sources.js';
+import type { TelemetrySources, WriteListener } from './sources.js';
+import type { HealthProbes } from '../health/probes.js';
+import type { ClusterProbes } from '../cluster/probes.js';
+import type { DocumentProbes, LoadTrace } from '../documents/probes.js';
+import type { PersistenceProbes, TraceContext, TracedItem } from '../persistence/probes.js';
+import type { TransportProbes } from '../transport/probes.js';
 import { extractTraceContext, formatTraceparent, injectTraceContext } from './trace-context.js';
 
 export interface TelemetryOptions {
@@ -25,72 +26,46 @@ export interface TelemetryOptions {
   readonly tracing?: TracingSetup;
   /** Absent: metrics off (a no-op meter). */
   readonly metrics?: MetricsSetup;
-  readonly health: HealthOptions;
-  /** Background integrity scan: period (0: off) and documents per scan. */
-  readonly integrity: { readonly intervalMs: number; readonly sample: number };
-  /** Event-loop sampling and alert evaluation period. Default 5 000 ms. */
-  readonly sampleIntervalMs?: number;
 }
 
-export interface LoadTrace {
-  loaded(updates: readonly Uint8Array[], remoteParts: number): void;
-  failed(code: string): void;
-}
-
-/** An OpenTelemetry context, as other modules hold it (they never import the OpenTelemetry API). */
-export type TraceContext = Context;
-
-/** A queued update as the persistence hook sees it: its bytes and the trace context it was accepted in. */
-export interface TracedItem {
-  readonly bytes: Uint8Array;
-  readonly trace?: Context | undefined;
-}
+/** The opaque TraceContext other modules hold is an OpenTelemetry context underneath. */
+const asTraceContext = (ctx: Context): TraceContext => ctx as unknown as TraceContext;
+const asContext = (ctx: TraceContext | undefined): Context | undefined => ctx as unknown as Context | undefined;
 
 /** Cluster message kinds traced as spans (others are only counted: heartbeats, awareness, requests). */
 const TRACED_KINDS: ReadonlySet<string> = new Set(['update', 'sync-reply']);
 const CHANNEL_TEMPLATE = 'skein:{doc}:ch';
 
 /**
- * Skein's telemetry: traces (off unless configured), metrics (cheap counters, on by default),
- * the health model and its alerts. Modules receive it injected and call its hooks; each hook
- * costs a branch and a few additions while tracing is off.
+ * Skein's telemetry: traces (off unless configured) and metrics (cheap counters, on by
+ * default), including the health module's alerts and scans. It implements the probe ports the modules declare
+ * (`probes.ts` in each module); the composition root plugs it in. Each probe costs a branch and a few
+ * additions while tracing is off.
  */
-export class Telemetry {
+export class Telemetry implements TransportProbes, DocumentProbes, PersistenceProbes, ClusterProbes, HealthProbes {
   /** Tracing is on (spans are recorded per the sampler). */
   readonly tracing: boolean;
   readonly #tracer: Tracer | undefined;
   readonly #tracingHandle: TracingHandle | undefined;
   readonly #metricsHandle: MetricsHandle | undefined;
   readonly #inst: Instruments;
-  readonly #health: HealthMonitor;
-  readonly #integrity: IntegrityScanner;
-  readonly #opts: TelemetryOptions;
   readonly #logger: Logger;
   #sources: TelemetrySources | undefined;
-  #loop: EventLoopMonitor | undefined;
-  #scanTimer: NodeJS.Timeout | undefined;
-  #lastLoop: EventLoopSample = { p99Ms: 0, maxMs: 0, meanMs: 0, at: 0 };
+  #writes: WriteListener | undefined;
 
   /** @internal use `createTelemetry` or `Telemetry.disabled()`. */
-  constructor(options: TelemetryOptions, logger: Logger, tracing?: TracingHandle, metrics?: MetricsHandle) {
-    this.#opts = options;
+  constructor(logger: Logger, tracing?: TracingHandle, metrics?: MetricsHandle) {
     this.#logger = logger;
     this.#tracingHandle = tracing;
     this.#tracer = tracing?.tracer;
     this.tracing = tracing !== undefined;
     this.#metricsHandle = metrics;
-    this.#health = new HealthMonitor(options.health, logger, (code) => this.#inst.alerts.add(1, { [ATTR.healthCode]: code }));
-    this.#integrity = new IntegrityScanner(options.integrity.sample);
-    this.#inst = new Instruments(metrics?.meter ?? createNoopMeter(), {
-      sources: () => this.#sources,
-      health: () => this.#health.status,
-      eventLoop: () => this.#lastLoop,
-    });
+    this.#inst = new Instruments(metrics?.meter ?? createNoopMeter(), { sources: () => this.#sources });
   }
 
-  /** Tracing and metrics off, no health timers: what modules use when none is injected. */
+  /** Tracing and metrics off (modules that get no probes use their own no-op defaults instead). */
   static disabled(): Telemetry {
-    return (disabled ??= new Telemetry(DISABLED_OPTIONS, silentLogger()));
+    return (disabled ??= new Telemetry(silentLogger()));
   }
 
   /** Answers a Prometheus scrape; undefined when metrics are off. */
@@ -192,8 +167,8 @@ export class Telemetry {
   // --- persistence ---------------------------------------------------------------------------
 
   /** The context an append is accepted in (undefined while tracing is off): its write span's parent or link. */
-  captureContext(): Context | undefined {
-    return this.#tracer === undefined ? undefined : context.active();
+  captureContext(): TraceContext | undefined {
+    return this.#tracer === undefined ? undefined : asTraceContext(context.active());
   }
 
   /** One synced batch write (`write`) of `items`; feeds the latency histogram, the failure counter and the health model. */
@@ -206,13 +181,13 @@ export class Telemetry {
       else await this.#tracedWrite(tracer, strategy, items, attempt, write);
     } catch (err) {
       const ms = performance.now() - start;
-      this.#health.recordWrite(strategy, ms, false);
+      this.#writes?.writeFinished(strategy, ms, false);
       this.#inst.writes.add(1, { ...attrs, [ATTR.outcome]: 'failed' });
       this.#inst.writeFailures.add(1, { ...attrs, [ATTR.errorType]: errorCode(err) });
       throw err;
     }
     const ms = performance.now() - start;
-    this.#health.recordWrite(strategy, ms, true);
+    this.#writes?.writeFinished(strategy, ms, true);
     this.#inst.writeDuration.record(ms / 1000, attrs);
     this.#inst.writes.add(1, { ...attrs, [ATTR.outcome]: 'ok' });
     this.#inst.writtenUpdates.add(items.length, attrs);
@@ -227,9 +202,10 @@ export class Telemetry {
     const links: Link[] = [];
     let parent: Context | undefined;
     for (const item of items) {
-      const sc = spanContextOf(item.trace);
+      const trace = asContext(item.trace);
+      const sc = spanContextOf(trace);
       if (sc === undefined) continue;
-      parent ??= item.trace;
+      parent ??= trace;
       if (links.length < MAX_LINKS) links.push({ context: sc });
     }
     if (parent === undefined) return write();
@@ -292,61 +268,32 @@ export class Telemetry {
     this.#inst.repairs.add(1, { [ATTR.repairDirection]: direction });
   }
 
-  // --- health and lifecycle ------------------------------------------------------------------
+  // --- health -------------------------------------------------------------------------------
+
+  alertRaised(code: string): void {
+    this.#inst.alerts.add(1, { [ATTR.healthCode]: code });
+  }
+
+  integrityScanned(outcome: 'ok' | 'mismatch' | 'damaged' | 'failed', mismatches: number): void {
+    this.#inst.integrityScans.add(1, { [ATTR.outcome]: outcome });
+    if (mismatches > 0) this.#inst.integrityMismatches.add(mismatches);
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------
 
   /**
-   * Start observing the server: gauges read `sources`; the event-loop monitor, alert
-   * evaluation and the integrity scan start (timers unref'd). Once.
+   * Start observing the server: gauges read `sources`; each batch write's outcome goes to
+   * `writes` (the health model). Once.
    */
-  attach(sources: TelemetrySources): void {
+  attach(sources: TelemetrySources, writes?: WriteListener): void {
     if (this.#sources !== undefined) return;
     this.#sources = sources;
-    this.#loop = new EventLoopMonitor(this.#opts.sampleIntervalMs ?? 5_000, (sample) => {
-      this.#lastLoop = sample;
-      this.health();
-    });
-    const every = this.#opts.integrity.intervalMs;
-    if (every > 0) {
-      this.#scanTimer = setInterval(() => void this.scanIntegrity().catch(() => undefined), every);
-      this.#scanTimer.unref();
-    }
+    this.#writes = writes;
   }
 
-  /** Evaluate the health model now (raises and resolves alerts). */
-  health(): HealthReport {
-    return this.#health.evaluate(this.#sources, this.#integrity.state(this.#sources), this.#lastLoop);
-  }
-
-  /** The largest event-loop delay of the current sampling interval so far (ms). */
-  eventLoopMaxMs(): number {
-    return this.#loop?.currentMaxMs ?? 0;
-  }
-
-  /** Take an event-loop sample now (the timer does it periodically). */
-  sampleEventLoop(): EventLoopSample {
-    this.#lastLoop = this.#loop?.sample() ?? this.#lastLoop;
-    return this.#lastLoop;
-  }
-
-  /** Run one integrity scan now (the background timer runs them periodically). */
-  async scanIntegrity(): Promise<IntegrityResult> {
-    const sources = this.#sources;
-    if (sources === undefined) return { checked: 0, mismatched: [], failed: [] };
-    const result = await this.#integrity.scan(sources);
-    this.#inst.integrityScans.add(1, { [ATTR.outcome]: result.mismatched.length > 0 ? 'mismatch' : result.failed.length > 0 ? 'failed' : 'ok' });
-    if (result.mismatched.length > 0) this.#inst.integrityMismatches.add(result.mismatched.length);
-    for (const name of result.mismatched) {
-      this.#logger.error({ code: HEALTH_CODE.integrityMismatch, doc: name }, 'integrity scan: stored state does not match memory');
-    }
-    this.health();
-    return result;
-  }
-
-  /** Stop timers (the server is closing); spans and metrics still flush in `shutdown`. */
+  /** Stop reporting to the server (it is closing); spans and metrics still flush in `shutdown`. */
   detach(): void {
-    this.#loop?.stop();
-    if (this.#scanTimer !== undefined) clearInterval(this.#scanTimer);
-    this.#scanTimer = undefined;
+    this.#writes = undefined;
   }
 
   /** Flush pending spans. */
@@ -378,19 +325,13 @@ function messagingAttrs(type: string, name: string, docName: string | undefined,
 
 let disabled: Telemetry | undefined;
 
-const DISABLED_OPTIONS: TelemetryOptions = Object.freeze({
-  resource: { serviceName: 'skein', serviceVersion: '0' },
-  health: { windowMs: 60_000, latencyThresholdMs: DEFAULT_LATENCY_THRESHOLDS, failureThreshold: 5, eventLoopLagMs: 200 },
-  integrity: { intervalMs: 0, sample: 1 },
-});
-
 /** Build telemetry: loads the SDK parts that are switched on (dynamic imports), nothing else. */
 export async function createTelemetry(options: TelemetryOptions, logger: Logger, version: string): Promise<Telemetry> {
-  if (options.tracing === undefined && options.metrics === undefined) return new Telemetry(options, logger);
+  if (options.tracing === undefined && options.metrics === undefined) return new Telemetry(logger);
   const resource = await buildResource(options.resource);
   const tracing = options.tracing === undefined ? undefined : await startTracing(options.tracing, resource, version);
   const metrics = options.metrics === undefined ? undefined : await startMetrics(options.metrics, resource, version);
-  return new Telemetry(options, logger, tracing, metrics);
+  return new Telemetry(logger, tracing, metrics);
 }
 
-export type { ConnectionTrace, MetricsSetup, TracingSetup };
+export type { ConnectionTrace, LoadTrace, MetricsSetup, TraceContext, TracedItem, TracingSetup };

@@ -1,10 +1,9 @@
 import { context, trace, type Span } from '@opentelemetry/api';
 import { MetricReader, type DataPoint, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { HealthOptions } from './health.js';
-import type { Logger } from './logger.js';
-import { silentLogger } from './logger.js';
-import { DEFAULT_LATENCY_THRESHOLDS, type SamplerName } from './option-parsers.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import type { SamplerName } from '../config/telemetry-parsers.js';
 import { createTelemetry, type Telemetry } from './telemetry.js';
 
 /**
@@ -34,9 +33,6 @@ export interface TestTelemetryOptions {
   readonly tracing?: boolean;
   readonly sampler?: SamplerName;
   readonly prometheus?: boolean;
-  readonly health?: Partial<HealthOptions>;
-  readonly integrity?: { readonly intervalMs: number; readonly sample: number };
-  readonly sampleIntervalMs?: number;
   readonly logger?: Logger;
   readonly serviceInstanceId?: string;
 }
@@ -57,11 +53,6 @@ export async function createTestTelemetry(options: TestTelemetryOptions = {}): P
         ? {}
         : { tracing: { spanProcessors: [new SimpleSpanProcessor(spans)], sampler: options.sampler ?? 'parentbased_always_on', samplerArg: 1 } }),
       metrics: { prometheus: options.prometheus ?? false, readers: [reader] },
-      health: {
-        windowMs: 60_000, latencyThresholdMs: DEFAULT_LATENCY_THRESHOLDS, failureThreshold: 5, eventLoopLagMs: 200, ...options.health,
-      },
-      integrity: options.integrity ?? { intervalMs: 0, sample: 8 },
-      ...(options.sampleIntervalMs === undefined ? {} : { sampleIntervalMs: options.sampleIntervalMs }),
     },
     options.logger ?? silentLogger(),
     '0.0.0-test',

@@ -13,8 +13,8 @@ import {
   type Message,
 } from '@skein/protocol';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
-import type { Logger } from '../telemetry/logger.js';
-import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
+import type { Logger } from '../logging/logger.js';
+import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
@@ -39,7 +39,7 @@ export interface ConnectionDeps {
   readonly registry: DocumentRegistry;
   readonly logger: Logger;
   readonly limits: ConnectionLimits;
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: TransportProbes;
   /** The trace of this connection's opening (when tracing is on). */
   readonly upgrade?: ConnectionTrace;
   readonly session?: Session;
@@ -65,7 +65,7 @@ export class Connection implements Peer {
   readonly #ws: WebSocket;
   readonly #deps: ConnectionDeps;
   readonly #log: Logger;
-  readonly #tel: Telemetry;
+  readonly #tel: TransportProbes;
   #handle: DocumentHandle | undefined;
   #backlog: Uint8Array[] | undefined = [];
   #backlogBytes = 0;
@@ -94,7 +94,7 @@ export class Connection implements Peer {
     this.#session = deps.session ?? WRITER;
     this.#clock = deps.clock ?? systemClock;
     this.#log = deps.logger.child({ conn: this.id, doc: docName, user: this.#session.user });
-    this.#tel = deps.telemetry ?? Telemetry.disabled();
+    this.#tel = deps.telemetry ?? NO_TRANSPORT_PROBES;
   }
 
   /** The session may only read. */

@@ -2,8 +2,8 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
-import type { Logger } from '../telemetry/logger.js';
-import { Telemetry, type ConnectionTrace } from '../telemetry/telemetry.js';
+import type { Logger } from '../logging/logger.js';
+import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { ANONYMOUS, type Authenticate } from '../auth/authenticator.js';
@@ -12,7 +12,7 @@ import { docNameFromUrl } from './doc-name.js';
 
 export interface TransportOptions extends ConnectionLimits {
   readonly heartbeatIntervalMs: number;
-  readonly telemetry?: Telemetry;
+  readonly telemetry?: TransportProbes;
   /** Time source of the heartbeat and the close grace period (default: the real clock). */
   readonly clock?: Clock;
   /** Who a request is and what they may do (default: everyone may write everything). */
@@ -34,14 +34,14 @@ export class WsTransport {
   readonly #options: TransportOptions;
   readonly #heartbeat: TimerHandle;
   readonly #clock: Clock;
-  readonly #telemetry: Telemetry;
+  readonly #telemetry: TransportProbes;
   #accepting = true;
 
   constructor(registry: DocumentRegistry, logger: Logger, options: TransportOptions) {
     this.#registry = registry;
     this.#logger = logger;
     this.#options = options;
-    this.#telemetry = options.telemetry ?? Telemetry.disabled();
+    this.#telemetry = options.telemetry ?? NO_TRANSPORT_PROBES;
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,

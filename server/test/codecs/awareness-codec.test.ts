@@ -9,7 +9,7 @@ import { DocReplica } from '../../src/cluster/doc-replica.js';
 import { Kind } from '../../src/cluster/envelope.js';
 import type { ReplicaHost } from '../../src/documents/ports.js';
 import { systemClock } from '../../src/clock/clock.js';
-import { createLogger } from '../../src/telemetry/logger.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { RUNS, arbBytes, ascii, bytes, codeOf, inView, viewInto } from './helpers.js';
 
 const STATE = ascii('{"x":1}');

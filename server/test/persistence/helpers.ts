@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as Y from 'yjs';
 import type { Timers, TimerHandle } from '../../src/persistence/engine-context.js';
 import type { KvBatchOptions, KvEntry, KvOp, KvRange, KvStore } from '../../src/persistence/kv-store.js';
-import { silentLogger } from '../../src/telemetry/logger.js';
+import { silentLogger } from '../../src/logging/logger.js';
 
 export const logger = silentLogger();
 

@@ -1,9 +1,11 @@
 import * as Y from 'yjs';
-import type { TelemetrySources } from './sources.js';
+import type { HealthViews } from './views.js';
 
 export interface IntegrityResult {
   readonly checked: number;
   readonly mismatched: readonly string[];
+  /** Documents with stored records that failed verification (reported, left in place). */
+  readonly damaged: readonly string[];
   readonly failed: readonly { readonly name: string; readonly error: string }[];
 }
 
@@ -16,12 +18,16 @@ export interface IntegrityState {
   readonly mismatched: readonly string[];
   /** Documents whose stored state could not be read in the last scan. */
   readonly unreadable: readonly string[];
+  /** Documents with damaged stored records in the last scan (left in place: a scan never writes). */
+  readonly damaged: readonly string[];
 }
 
 /**
  * The background integrity scan: for a rotating sample of the loaded documents, read what the
- * store holds (its checksums are verified on the way: a damaged record is quarantined and
- * counted), decode it into a fresh Y.Doc and compare its state vector with the live one.
+ * store holds through its read-only `inspect` (checksums are verified on the way; a damaged
+ * record is reported and left where it is: a health check never quarantines, repairs or
+ * compacts), decode it into a fresh Y.Doc and compare its state vector with the live one.
+ * A store without `inspect` is not scanned.
  *
  * Memory may move on while the store is read, so the check is `memory before ≤ stored ≤
  * memory after` per client clock: stored must hold everything memory held when the scan
@@ -35,49 +41,54 @@ export class IntegrityScanner {
   #lastChecked = 0;
   readonly #mismatched = new Set<string>();
   #unreadable: string[] = [];
+  #damaged: string[] = [];
   #running: Promise<IntegrityResult> | undefined;
 
   constructor(sample: number) {
     this.#sample = Math.max(1, sample);
   }
 
-  state(sources: TelemetrySources | undefined): IntegrityState {
+  state(views: HealthViews): IntegrityState {
     // Unloaded documents leave the mismatch list (they are re-checked when loaded again).
-    if (sources !== undefined) {
-      const loaded = new Set(sources.documentNames());
-      for (const name of this.#mismatched) if (!loaded.has(name)) this.#mismatched.delete(name);
-    }
+    const loaded = new Set(views.registry.names());
+    for (const name of this.#mismatched) if (!loaded.has(name)) this.#mismatched.delete(name);
     return {
       scans: this.#scans,
       lastScanAt: this.#lastScanAt,
       lastChecked: this.#lastChecked,
       mismatched: [...this.#mismatched],
       unreadable: this.#unreadable,
+      damaged: this.#damaged,
     };
   }
 
   /** One scan (a scan already running is joined, never doubled). */
-  scan(sources: TelemetrySources): Promise<IntegrityResult> {
-    this.#running ??= this.#scan(sources).finally(() => (this.#running = undefined));
+  scan(views: HealthViews): Promise<IntegrityResult> {
+    this.#running ??= this.#scan(views).finally(() => (this.#running = undefined));
     return this.#running;
   }
 
-  async #scan(sources: TelemetrySources): Promise<IntegrityResult> {
-    const names = this.#pick(sources.documentNames());
+  async #scan(views: HealthViews): Promise<IntegrityResult> {
+    const { registry, store } = views;
+    const inspect = store.inspect?.bind(store);
+    const names = inspect === undefined ? [] : this.#pick(registry.names());
     const mismatched: string[] = [];
+    const damaged: string[] = [];
     const failed: { name: string; error: string }[] = [];
     let checked = 0;
     for (const name of names) {
-      const before = sources.memoryStateVector(name);
-      if (before === undefined) continue;
+      const before = registry.stateVector(name);
+      if (before === undefined || inspect === undefined) continue;
       let stored: Uint8Array;
       try {
-        stored = storedStateVector(await sources.loadStored(name));
+        const read = await inspect(name);
+        if (read.damagedRecords > 0) damaged.push(name);
+        stored = storedStateVector(read.updates);
       } catch (err) {
         failed.push({ name, error: err instanceof Error ? err.message : String(err) });
         continue;
       }
-      const after = sources.memoryStateVector(name);
+      const after = registry.stateVector(name);
       if (after === undefined) continue;
       checked++;
       if (covers(stored, before) && covers(after, stored)) this.#mismatched.delete(name);
@@ -90,7 +101,8 @@ export class IntegrityScanner {
     this.#lastScanAt = Date.now();
     this.#lastChecked = checked;
     this.#unreadable = failed.map((f) => f.name);
-    return { checked, mismatched, failed };
+    this.#damaged = damaged;
+    return { checked, mismatched, damaged, failed };
   }
 
   /** The next `sample` names, round robin over the loaded documents. */

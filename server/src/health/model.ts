@@ -1,10 +1,10 @@
-import type { Logger } from './logger.js';
+import type { Logger } from '../logging/logger.js';
 import { HEALTH_CODE, LOG_EVENT, type HealthCode } from './names.js';
-import { STRATEGY_KINDS, type LatencyThresholds, type StrategyName } from './option-parsers.js';
+import { STRATEGY_KINDS, type LatencyThresholds, type StrategyName } from '../config/telemetry-parsers.js';
 import { RollingWindow, type WindowSummary } from './rolling-window.js';
-import type { EventLoopSample } from './runtime.js';
+import type { EventLoopSample } from './event-loop.js';
 import type { IntegrityState } from './integrity.js';
-import type { ClusterSnapshot, TelemetrySources } from './sources.js';
+import type { ClusterSnapshot, StoreSnapshot } from './views.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 export type Severity = 'degraded' | 'unhealthy';
@@ -24,6 +24,15 @@ export interface HealthReason {
   readonly code: HealthCode;
   readonly severity: Severity;
   readonly message: string;
+}
+
+/** What one evaluation reads from the live modules (a snapshot: plain data). */
+export interface HealthInputs {
+  /** The store's write health; null when unknown. */
+  readonly store: 'ok' | 'degraded' | 'closed' | null;
+  readonly storeStats?: StoreSnapshot | undefined;
+  /** Null on a single node. */
+  readonly cluster: ClusterSnapshot | null;
 }
 
 export interface PersistenceCheck extends WindowSummary {
@@ -59,8 +68,8 @@ export const LAG_UNHEALTHY_FACTOR = 5;
  * The health model: rolls up persistence (success rate, consecutive failures, p95 latency per
  * strategy against its threshold, quarantined records), the integrity scan, the cluster link
  * and event-loop lag into `healthy | degraded | unhealthy` with reasons. Every reason that
- * appears is an alert: a log event with its code (and the `skein.health.alerts` counter);
- * its disappearance is logged too.
+ * appears is an alert: a log event with its code (and, through the health probes, the
+ * `skein.health.alerts` counter); its disappearance is logged too.
  */
 export class HealthMonitor {
   readonly #opts: HealthOptions;
@@ -90,22 +99,25 @@ export class HealthMonitor {
   }
 
   /** Evaluate now; raises and resolves alerts as reasons appear and disappear. */
-  evaluate(sources: TelemetrySources | undefined, integrity: IntegrityState, eventLoop: EventLoopSample): HealthReport {
+  evaluate(input: HealthInputs, integrity: IntegrityState, eventLoop: EventLoopSample): HealthReport {
     const now = Date.now();
     const reasons: HealthReason[] = [];
     const add = (code: HealthCode, severity: Severity, message: string): void => void reasons.push({ code, severity, message });
     const strategies = this.#persistence(now, add);
-    const stats = sources?.storeStats?.();
-    const store = sources?.storeStatus() ?? null;
+    const stats = input.storeStats;
+    const store = input.store;
     if (store === 'closed') add(HEALTH_CODE.storeClosed, 'unhealthy', 'the store is closed');
     if (stats !== undefined) this.#quarantine(now, stats.quarantinedRecords, add);
     for (const name of integrity.mismatched.slice(0, 20)) {
       add(HEALTH_CODE.integrityMismatch, 'unhealthy', `stored state of document ${JSON.stringify(name)} does not match memory`);
     }
+    for (const name of integrity.damaged.slice(0, 20)) {
+      add(HEALTH_CODE.recordsDamaged, 'degraded', `integrity scan found damaged records in document ${JSON.stringify(name)} (left in place; its next load quarantines them)`);
+    }
     if (integrity.unreadable.length > 0) {
       add(HEALTH_CODE.integrityScanFailed, 'degraded', `integrity scan could not read ${integrity.unreadable.length} document(s)`);
     }
-    const cluster = sources?.cluster?.() ?? null;
+    const cluster = input.cluster;
     if (cluster !== null && cluster.status !== 'ok') {
       add(HEALTH_CODE.clusterUnavailable, 'degraded', cluster.reasons.join('; ') || `redis ${cluster.linkState}`);
     }
