@@ -17,6 +17,16 @@ export const CLIENT_ERRORS = {
   SKEIN_ERR_CLIENT_PERMISSION_DENIED: { permanent: true, summary: 'The server denied access to the document.' },
   /** The server sent a frame or Yjs update this client cannot decode. Retried. */
   SKEIN_ERR_CLIENT_SERVER_PROTOCOL: { permanent: false, summary: 'The server sent an undecodable message.' },
+  /**
+   * The session's access token expired (close code 4401). Retried when `token` is a function
+   * (it is asked for a new token); permanent with a fixed token string.
+   */
+  SKEIN_ERR_CLIENT_TOKEN_EXPIRED: { permanent: false, summary: 'The access token expired; reconnecting with a new one.' },
+  /**
+   * The session may only read this document (its token grants `read`): local edits stay in
+   * the outbox, unsent. Reported once; the connection stays open. See `provider.readOnly`.
+   */
+  SKEIN_ERR_CLIENT_READ_ONLY: { permanent: false, summary: 'This session may only read the document.' },
   /** The `token` callback threw or rejected. Retried. */
   SKEIN_ERR_CLIENT_TOKEN_FAILED: { permanent: false, summary: 'The token callback failed.' },
   /** The local store could not be read at start; the provider continues from the server. */

@@ -1,7 +1,8 @@
 import * as Y from 'yjs';
 import { removeAwarenessStates, encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
 import { Emitter } from './emitter.js';
-import { toClientError, type SkeinClientError } from './errors.js';
+import { CloseCode } from '@skein/protocol';
+import { SkeinClientError, toClientError } from './errors.js';
 import { backoffDelay } from './backoff.js';
 import { defaultTimers, TimerSlot, type Timers } from './timers.js';
 import { Outbox } from './outbox.js';
@@ -56,6 +57,7 @@ export class SkeinProvider {
   #tokenPending = false;
   #acks: boolean | null = null;
   #lastError: SkeinClientError | null = null;
+  #readOnly = false;
   #retryAt: number | null = null;
   #status: SkeinStatus;
 
@@ -105,6 +107,14 @@ export class SkeinProvider {
   /** The current status (also emitted as the `status` event on every change). */
   get status(): SkeinStatus {
     return this.#status;
+  }
+
+  /**
+   * The server said this session may only read the document (its access token grants
+   * `read`): remote changes arrive, local edits stay pending and are not sent.
+   */
+  get readOnly(): boolean {
+    return this.#status.readOnly;
   }
 
   /** Listen to an event; returns the function that removes the listener. */
@@ -213,6 +223,7 @@ export class SkeinProvider {
           acked: (keys) => this.#outbox.settle(keys),
           changed: () => this.#onSessionChanged(),
           closed: (error) => this.#onSessionClosed(error),
+          notice: (error) => this.#report(error),
         },
         {
           url,
@@ -234,6 +245,7 @@ export class SkeinProvider {
     const session = this.#session;
     if (session === undefined) return;
     if (session.acks !== null) this.#acks = session.acks;
+    if (session.acks !== null || session.readOnly) this.#readOnly = session.readOnly;
     if (session.synced) this.#attempt = 0;
     this.#updateStatus();
   }
@@ -241,6 +253,11 @@ export class SkeinProvider {
   #onSessionClosed(error: SkeinClientError): void {
     this.#session = undefined;
     this.#clearRemoteAwareness();
+    // An expired token is worth a retry when there is a `token` function to ask for a new one.
+    if (error.closeCode === CloseCode.TokenExpired && typeof this.#opts.token === 'function') {
+      error = new SkeinClientError('SKEIN_ERR_CLIENT_TOKEN_EXPIRED', undefined, { closeCode: error.closeCode });
+      this.#attempt = 0;
+    }
     this.#afterFailure(error);
   }
 
@@ -335,6 +352,7 @@ export class SkeinProvider {
       restored: this.#restored,
       pendingUpdates: Object.freeze({ count, bytes: this.#outbox.pendingBytes }),
       saved: count === 0 && this.#acks === true,
+      readOnly: this.#readOnly,
       reconnectAt: this.#retry.armed ? this.#retryAt : null,
       lastError: this.#lastError,
     });

@@ -31,6 +31,8 @@ export interface SessionHost {
   changed(): void;
   /** The session ended by itself (never called after `close()`). */
   closed(error: SkeinClientError): void;
+  /** Something to report that does not end the session (e.g. read-only). */
+  notice(error: SkeinClientError): void;
 }
 
 export interface SessionOptions {
@@ -66,6 +68,7 @@ export class Session {
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
   #synced = false;
   #acks: boolean | null = null;
+  #readOnly = false;
   #seq = 0;
   #inFlight: InFlight[] = [];
   #lastReceivedAt = 0;
@@ -102,8 +105,14 @@ export class Session {
     return this.#acks;
   }
 
-  /** Send a stored pending entry as a sync update. */
+  /** The server said this session may only read (Welcome with the ReadOnly feature). */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** Send a stored pending entry as a sync update (not on a read-only session: it would be dropped). */
   sendUpdate(update: Uint8Array, keys: readonly string[]): void {
+    if (this.#readOnly) return;
     this.#sendNumbered(encodeSyncUpdate(update), keys);
   }
 
@@ -171,10 +180,21 @@ export class Session {
         this.#send(encodeAwareness(encodeAwarenessUpdate(awareness, [...awareness.getStates().keys()])));
         return;
       case 'auth-denied':
+        // A read-only session's writes are dropped; the connection stays open for reading.
+        if (message.reason === 'SKEIN_ERR_READ_ONLY') {
+          this.#readOnly = true;
+          this.#host.notice(new SkeinClientError('SKEIN_ERR_CLIENT_READ_ONLY'));
+          this.#host.changed();
+          return;
+        }
         this.#fail(new SkeinClientError('SKEIN_ERR_CLIENT_PERMISSION_DENIED'), 1000);
         return;
       case 'skein-welcome':
         this.#setAcks((message.features & SkeinFeature.DurableAcks) !== 0);
+        if ((message.features & SkeinFeature.ReadOnly) !== 0 && !this.#readOnly) {
+          this.#readOnly = true;
+          this.#host.notice(new SkeinClientError('SKEIN_ERR_CLIENT_READ_ONLY'));
+        }
         this.#host.changed();
         return;
       case 'skein-ack':
@@ -194,6 +214,7 @@ export class Session {
     if (this.#state !== 'open') return;
     // Covered keys: every pending entry the document holds. What the step 2 does not carry,
     // the server already has; its ack comes after the write holding it is durable.
+    if (this.#readOnly) return;
     const keys = this.#host.sendableKeys();
     let update: Uint8Array;
     try {

@@ -29,6 +29,11 @@ export interface SkeinStatus {
   readonly pendingUpdates: PendingUpdates;
   /** True exactly when nothing is pending and the server acknowledges durable writes. */
   readonly saved: boolean;
+  /**
+   * The server said this session may only read (its access token grants `read`): local edits
+   * are kept pending, not sent. Kept from the last connection while disconnected.
+   */
+  readonly readOnly: boolean;
   /** When the next connection attempt is due (`Timers.now()` time), or `null` if none is scheduled. */
   readonly reconnectAt: number | null;
   /**
@@ -47,6 +52,7 @@ export function sameStatus(a: SkeinStatus, b: SkeinStatus): boolean {
     a.pendingUpdates.count === b.pendingUpdates.count &&
     a.pendingUpdates.bytes === b.pendingUpdates.bytes &&
     a.saved === b.saved &&
+    a.readOnly === b.readOnly &&
     a.reconnectAt === b.reconnectAt &&
     a.lastError === b.lastError
   );

@@ -7,13 +7,14 @@ export function connectProvider(
   url: string,
   docName: string,
   doc: Y.Doc = new Y.Doc(),
-  options: { connect?: boolean } = {},
+  options: { connect?: boolean; params?: Record<string, string> } = {},
 ): WebsocketProvider {
   return new WebsocketProvider(url, docName, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
     maxBackoffTime: 200,
     connect: options.connect ?? true,
+    ...(options.params === undefined ? {} : { params: options.params }),
   });
 }
 

@@ -24,6 +24,12 @@ export class ConnTrace implements ConnectionTrace {
     return this.ctx === undefined ? fn() : context.with(this.ctx, fn);
   }
 
+  authenticated(user: string, readOnly: boolean): void {
+    if (this.span?.isRecording() !== true) return;
+    this.span.setAttribute(ATTR.userId, user);
+    this.span.setAttribute(ATTR.readOnly, readOnly);
+  }
+
   opened(connectionId: number): void {
     if (this.ended) return;
     if (this.span?.isRecording() === true) this.span.setAttribute(ATTR.connectionId, connectionId);

@@ -84,6 +84,10 @@ export const METRIC = {
 /** Span and metric attribute keys. */
 export const ATTR = {
   documentName: 'skein.document.name',
+  /** The authenticated user (a token's `sub`; OpenTelemetry's `enduser.id`). Never the token. */
+  userId: 'enduser.id',
+  /** The session may only read (its token grants `read`). */
+  readOnly: 'skein.session.read_only',
   connectionId: 'skein.connection.id',
   /** Where an update came from: `client` or `cluster`. */
   updateSource: 'skein.update.source',

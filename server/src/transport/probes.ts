@@ -11,6 +11,8 @@
 export interface ConnectionTrace {
   /** Run `fn` in the connection's trace context (the document load becomes a child). */
   run<T>(fn: () => T): T;
+  /** Access was granted to `user` (a token's `sub`): recorded on the trace, never the token. */
+  authenticated(user: string, readOnly: boolean): void;
   /** The document is open and the initial sync answered. */
   opened(connectionId: number): void;
   /** The connection failed before it opened. */
@@ -38,6 +40,7 @@ export interface TransportProbes {
 
 const NO_CONNECTION_TRACE: ConnectionTrace = Object.freeze({
   run: <T>(fn: () => T): T => fn(),
+  authenticated: () => undefined,
   opened: () => undefined,
   failed: () => undefined,
   closed: () => undefined,

@@ -76,6 +76,7 @@ export class WsTransport {
     this.#authorize(req, docName).then(
       (session) => {
         if (socket.destroyed) return;
+        upgrade.authenticated(session.user, session.readOnly);
         this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws, docName, upgrade, session));
       },
       (err: unknown) => {
