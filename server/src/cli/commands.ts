@@ -4,6 +4,7 @@ import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { inspectCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
 import { verifyCommand } from './verify.js';
 
 /**
@@ -17,4 +18,5 @@ export const COMMANDS: readonly CliCommand[] = [
   compactCommand,
   exportCommand,
   importCommand,
+  tokenCommand,
 ];
