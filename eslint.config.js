@@ -76,5 +76,7 @@ export default tseslint.config(
   // cluster/ replicates documents through Redis: no sockets; storage only through the KvStore
   // interface (the composition root picks the concrete outbox store).
   layer(['server/src/cluster/**/*.ts'], [['**/transport/*', '**/persistence/level*', '**/persistence/memory*', 'classic-level', 'ws']], 'cluster/ must not know transport or concrete storage engines'),
+  // crdt/ holds shared CRDT codecs (compaction): a leaf that imports no other server module.
+  layer(['server/src/crdt/**/*.ts'], [['../*', '../../*', 'classic-level', 'ioredis', 'ws']], 'crdt/ is a leaf: it imports no other server module'),
   layer(['server/src/http/**/*.ts'], [['**/persistence/*', 'classic-level', 'ioredis']], 'http/ reads through the registry, never the store'),
 );

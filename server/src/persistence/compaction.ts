@@ -5,6 +5,7 @@ import { countQuarantined, reportDamage, type DocState } from './doc-state.js';
 import { metaPut, quarantineOps, readDocument } from './doc-reader.js';
 import { DocKind, docKey } from './key-layout.js';
 import type { KvOp } from './kv-store.js';
+import { compactUpdates } from '../crdt/compact-updates.js';
 import { RecordType, encodeRecord, type DocMeta } from './record-codec.js';
 
 export interface CompactionOutcome {
@@ -80,24 +81,5 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
   return { compacted: true, mergedUpdates: contents.updates.length, snapshotSeq, snapshotBytes: merged.length, quarantined };
 }
 
-/**
- * One update equivalent to `parts`, as small as Yjs can make it: applied to a garbage-collected
- * Y.Doc, so the content of deleted items (every overwritten map value, every deleted run of
- * text) is dropped and only their id ranges remain — what a live server sends a new client.
- * `Y.mergeUpdates` keeps all of it, so a snapshot built that way grows with history and the
- * cold load with it. If anything stays pending (structs or deletes whose dependencies are
- * not stored), the doc cannot represent it: fall back to the lossless merge.
- */
-export function compactUpdates(parts: readonly Uint8Array[]): Uint8Array {
-  const doc = new Y.Doc({ gc: true });
-  try {
-    Y.transact(doc, () => {
-      for (const part of parts) Y.applyUpdate(doc, part);
-    });
-    const { pendingStructs, pendingDs } = doc.store;
-    if (pendingStructs !== null || pendingDs !== null) return Y.mergeUpdates([...parts]);
-    return Y.encodeStateAsUpdate(doc);
-  } finally {
-    doc.destroy();
-  }
-}
+// Moved to a leaf shared with the cluster's tier; re-exported for existing importers.
+export { compactUpdates };
