@@ -2,16 +2,15 @@ import { randomInt } from 'node:crypto';
 import * as Y from 'yjs';
 import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentObserver, ObserverContext } from '../documents/observer.js';
-import type { KvStore } from '../persistence/kv-store.js';
+import type { ReplicationOutbox } from '../documents/ports.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { DocReplica } from './doc-replica.js';
 import { KIND_NAMES, Kind, decodeEnvelope, encodeEnvelope, encodeHeartbeat, type Envelope } from './envelope.js';
 import { NODES_CHANNEL, docKeys, docNameOfChannel } from './keys.js';
-import { Outbox } from './outbox.js';
 import { RedisLink, type LinkStatus, type RedisTarget } from './redis-link.js';
 import { SharedTier } from './shared-tier.js';
-import { OutboxDrainer } from './outbox-drainer.js';
+import { TierShipper } from './tier-shipper.js';
 
 export type AckPolicy = 'local' | 'cluster';
 
@@ -27,8 +26,16 @@ export interface ClusterOptions {
   /** Cap of the Redis reconnect / circuit-breaker backoff. */
   readonly maxBackoffMs: number;
   readonly commandTimeoutMs?: number;
-  /** Where the outbox lives (a LevelDB of its own, or memory). The cluster closes it. */
-  readonly outboxKv: KvStore;
+  /**
+   * The store's replication outbox (`DocumentStore.outbox`): updates appended with
+   * `replicate: true`, written in the same batch as the log. The store owns and closes it.
+   */
+  readonly outbox: ReplicationOutbox;
+  /**
+   * Append `update` to the local store with `replicate: true` (durably queued for the shared
+   * tier): used to re-seed a restarted Redis with the documents this node holds.
+   */
+  readonly reseed: (name: string, update: Uint8Array) => Promise<unknown>;
   readonly logger: Logger;
   /** Spans (trace context carried in the envelope) and metrics; docs/observability.md. */
   readonly telemetry?: Telemetry;
@@ -57,8 +64,7 @@ export class Cluster implements DocumentObserver {
   readonly #log: Logger;
   readonly #link: RedisLink;
   readonly #tier: SharedTier;
-  readonly #outbox: Outbox;
-  readonly #drainer: OutboxDrainer;
+  readonly #shipper: TierShipper;
   readonly #replicas = new Map<string, DocReplica>();
   readonly #seqs = new Map<string, number>();
   /** Other nodes (`nodeId#incarnation`) → when last heard from. */
@@ -71,13 +77,12 @@ export class Cluster implements DocumentObserver {
   #closed = false;
   readonly #tel: Telemetry;
 
-  private constructor(options: ClusterOptions, outbox: Outbox) {
+  private constructor(options: ClusterOptions) {
     this.#opts = options;
     this.nodeId = options.nodeId;
     this.#nodeKey = `${options.nodeId}#${this.#incarnation}`;
     this.#log = options.logger.child({ node: options.nodeId });
     this.#tel = options.telemetry ?? Telemetry.disabled();
-    this.#outbox = outbox;
     this.#link = new RedisLink({
       target: options.target,
       logger: this.#log,
@@ -88,20 +93,19 @@ export class Cluster implements DocumentObserver {
       onDown: () => undefined,
     });
     this.#tier = new SharedTier(this.#link, this.#log);
-    this.#drainer = new OutboxDrainer(outbox, this.#tier, this.#link, this.#log);
+    this.#shipper = new TierShipper(options.outbox, this.#tier, this.#link, this.#log);
   }
 
-  /** Open the outbox, start connecting (never waits for Redis: it may be down). */
-  static async start(options: ClusterOptions): Promise<Cluster> {
-    const outbox = await Outbox.open(options.outboxKv);
-    const cluster = new Cluster(options, outbox);
+  /** Start connecting (never waits for Redis: it may be down); ship what the outbox holds once up. */
+  static start(options: ClusterOptions): Promise<Cluster> {
+    const cluster = new Cluster(options);
     cluster.#link.subscribe(NODES_CHANNEL).catch(() => undefined);
     cluster.#link.start();
     const tickMs = Math.max(50, Math.floor(Math.min(options.heartbeatMs, options.nodeTimeoutMs) / 4));
     cluster.#tick = setInterval(() => cluster.#onTick(), tickMs);
     cluster.#tick.unref();
-    cluster.#log.info({ incarnation: cluster.#incarnation, ack: options.ackPolicy, mode: options.target.mode, outbox: outbox.size }, 'cluster node started');
-    return cluster;
+    cluster.#log.info({ incarnation: cluster.#incarnation, ack: options.ackPolicy, mode: options.target.mode, outbox: options.outbox.size }, 'cluster node started');
+    return Promise.resolve(cluster);
   }
 
   // --- DocumentObserver ------------------------------------------------------------------
@@ -147,13 +151,21 @@ export class Cluster implements DocumentObserver {
     });
   }
 
-  onPersist(name: string, update: Uint8Array): Promise<void> {
-    const queued = this.#outbox.append(name, update).then((seq) => {
-      this.#drainer.kick();
-      return seq;
-    });
-    if (this.#opts.ackPolicy === 'local') return queued.then(() => undefined);
-    return queued.then((seq) => this.#drainer.delivered(seq));
+  /**
+   * A local client's change was stored with an outbox record (`outboxSeq`). Under the
+   * `cluster` ack policy its acknowledgement waits until it is in the shared tier.
+   */
+  replicated(outboxSeq: number): Promise<void> | undefined {
+    return this.#opts.ackPolicy === 'cluster' ? this.delivered(outboxSeq) : undefined;
+  }
+
+  /**
+   * Resolves when outbox entry `outboxSeq` (durable: its append resolved) and every durable
+   * entry before it are in the shared tier. Rejects with `SKEIN_ERR_SHUTTING_DOWN` if the
+   * node closes first.
+   */
+  delivered(outboxSeq: number): Promise<void> {
+    return this.#shipper.delivered(outboxSeq);
   }
 
   onUnloaded(handle: DocumentHandle): void {
@@ -174,11 +186,15 @@ export class Cluster implements DocumentObserver {
     if (link.state !== 'up') {
       reasons.push(`redis ${link.state} since ${new Date(link.since).toISOString()} (breaker ${link.breaker}${link.lastError === null ? '' : `: ${link.lastError}`}); local editing continues, other nodes' edits arrive when it returns`);
     }
-    if (this.#outbox.size > 0 && link.state !== 'up') reasons.push(`${this.#outbox.size} updates queued for the shared tier`);
-    return { status: reasons.length === 0 ? 'ok' : 'degraded', reasons, link, nodes: this.#nodes.size, outbox: this.#outbox.size };
+    const outbox = this.#shipper.pending;
+    if (outbox > 0 && link.state !== 'up') reasons.push(`${outbox} updates queued for the shared tier`);
+    return { status: reasons.length === 0 ? 'ok' : 'degraded', reasons, link, nodes: this.#nodes.size, outbox };
   }
 
-  /** Announce leaving, deliver what the outbox holds (bounded), disconnect. */
+  /**
+   * Announce leaving, deliver what the outbox holds (bounded), disconnect. Call it before
+   * closing the store: the outbox is the store's.
+   */
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -186,9 +202,8 @@ export class Cluster implements DocumentObserver {
     for (const replica of this.#replicas.values()) replica.stop();
     this.#replicas.clear();
     this.#publishNodes(Kind.Leave, new Uint8Array(0));
-    await this.#drainer.close(timeoutMs);
+    await this.#shipper.close(timeoutMs);
     await this.#link.close();
-    await this.#outbox.close().catch(() => undefined);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -264,9 +279,13 @@ export class Cluster implements DocumentObserver {
       this.#publish(name, docKeys(name).channel, Kind.AwarenessQuery, new Uint8Array(0));
       // A restarted Redis lost the shared tier (unless it persists): re-seed what we hold.
       if (replica.tierPending) this.#readTierLate(name, replica);
-      if (restarted) this.#outbox.append(name, Y.encodeStateAsUpdate(replica.handle.doc)).then(() => this.#drainer.kick(), () => undefined);
+      if (restarted) {
+        this.#opts.reseed(name, Y.encodeStateAsUpdate(replica.handle.doc)).catch((err: unknown) =>
+          this.#log.warn({ doc: name, err: errMessage(err) }, 'could not queue the re-seed of a restarted shared tier'),
+        );
+      }
     }
-    this.#drainer.kick();
+    this.#shipper.kick();
   }
 
   /** Merge the shared tier into a document loaded while Redis was unreachable. */

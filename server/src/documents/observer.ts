@@ -22,18 +22,18 @@ export interface DocumentObserver {
   /**
    * The document is hydrated from the local store; no peer has been answered yet. Changes
    * applied synchronously here reach every peer's first sync. `ctx.remote` is what
-   * `fetchRemote` returned; `ctx.persist` stores a cluster-received change locally (it does
-   * not call `onPersist` again).
+   * `fetchRemote` returned; `ctx.persist` stores a cluster-received change locally (without
+   * a replication-outbox record).
    */
   onLoaded(handle: DocumentHandle, ctx: ObserverContext): void;
 
   /**
-   * A change applied by a local client is being persisted locally. The returned promise (if
-   * any) joins the local write in deciding when the change is durable, i.e. when the client
-   * is acknowledged (e.g. the cluster's `cluster` ack policy). It must settle; a rejection
-   * fails the acknowledgement like a failed local write.
+   * A change applied by a local client was stored with a replication-outbox record
+   * (`DocumentStore.append(…, { replicate: true })` resolved with `outboxSeq`). The returned
+   * promise (if any) joins the local write in deciding when the client is acknowledged (the
+   * cluster's `cluster` ack policy). It must settle; a rejection fails the acknowledgement.
    */
-  onPersist(name: string, update: Uint8Array): Promise<void> | undefined;
+  replicated(outboxSeq: number): Promise<void> | undefined;
 
   /** The document left memory (unloaded, or shut down). Only after a matching `onLoaded`. */
   onUnloaded(handle: DocumentHandle): void;
@@ -41,6 +41,6 @@ export interface DocumentObserver {
 
 export interface ObserverContext {
   readonly remote: readonly Uint8Array[];
-  /** Persist a change the observer applied, like a client change but without `onPersist`. */
+  /** Persist a change the observer applied, like a client change but not replicated again. */
   persist(update: Uint8Array): Promise<void>;
 }

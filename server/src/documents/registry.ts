@@ -122,9 +122,13 @@ export class DocumentRegistry {
     const full = entry.dirty;
     if (update === null && !full) return entry.lastWrite;
     const bytes = full || update === null ? Y.encodeStateAsUpdate(handle.doc) : update;
-    const write = this.#opts.store.append(handle.name, bytes).then(
-      () => {
+    // A client change (or a full write that may carry one that failed) also gets an outbox
+    // record for the cluster, in the same batch as the log record.
+    const replicate = this.#opts.observer !== undefined && (source === 'client' || full);
+    const write = this.#opts.store.append(handle.name, bytes, { replicate }).then(
+      (result) => {
         if (full) entry.dirty = false;
+        return result ? result.outboxSeq : undefined;
       },
       (err: unknown) => {
         entry.dirty = true;
@@ -142,12 +146,14 @@ export class DocumentRegistry {
     // "Every change persisted before it" includes earlier writes that fail after this one was
     // issued (a reconnecting client sends only what the state vector lacks and counts on this
     // ack for the rest). A full write supersedes them.
-    const durable = full ? write : Promise.all([entry.lastWrite, write]).then(() => undefined);
+    const durable = full ? write.then(() => undefined) : Promise.all([entry.lastWrite, write]).then(() => undefined);
     entry.lastWrite = durable;
     // Cluster hook: with the `cluster` ack policy the change is durable only once it is also in
-    // the shared tier. Changes the cluster itself received are not handed back to it.
-    const replicated = source === 'client' && update !== null ? this.#opts.observer?.onPersist(handle.name, update) : undefined;
-    return replicated === undefined ? durable : Promise.all([durable, replicated]).then(() => undefined);
+    // the shared tier. Changes the cluster itself received are not replicated again.
+    const observer = this.#opts.observer;
+    if (!replicate || observer === undefined) return durable;
+    const replicated = write.then((seq) => (seq === undefined ? undefined : observer.replicated(seq)));
+    return Promise.all([durable, replicated]).then(() => undefined);
   }
 
   /** Unload every document (flushing each), then stop. Resolves with names not flushed. */

@@ -3,6 +3,7 @@ import type { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { KvStore } from './kv-store.js';
+import type { StoreOutbox } from './store-outbox.js';
 
 /** Timer source of the engine: injectable so tests drive debounce and retry deterministically. */
 export interface Timers {
@@ -101,6 +102,8 @@ export interface EngineContext {
   readonly retry: RetryPolicy;
   /** Spans and metrics of batch writes, and the health model's persistence figures. */
   readonly telemetry?: Telemetry;
+  /** The replication outbox: records ride in the same batch as the log records they copy. */
+  readonly outbox: StoreOutbox;
   allocateDocId(): number;
   allocateQuarantineId(): number;
 }

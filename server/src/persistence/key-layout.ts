@@ -9,6 +9,8 @@ import type { KvRange } from './kv-store.js';
  *   03 <docId: u64 BE> 01 <seq: u64 BE>     → snapshot covering every update with seq ≤ seq
  *   03 <docId: u64 BE> 02 <seq: u64 BE>     → one update
  *   05 <quarantineId: u64 BE>               → a damaged record moved out of the way
+ *   06 <outboxSeq: u64 BE>                  → a replication-outbox entry (name, update), written
+ *                                             in the same batch as the update's log record
  *
  * Names appear in exactly one place (the name index) and everything else is keyed by a
  * fixed-width id, so a range over one document can never reach another document's keys,
@@ -22,6 +24,7 @@ export const Space = {
   Meta: 0x02,
   Doc: 0x03,
   Quarantine: 0x05,
+  Outbox: 0x06,
 } as const;
 
 export const DocKind = {
@@ -86,6 +89,13 @@ export function quarantineKey(id: number): Uint8Array {
   return key;
 }
 
+export function outboxKey(seq: number): Uint8Array {
+  const key = new Uint8Array(1 + U64);
+  key[0] = Space.Outbox;
+  writeU64(key, 1, seq);
+  return key;
+}
+
 export interface DocKeyParts {
   readonly docId: number;
   readonly kind: number;
@@ -97,7 +107,7 @@ export function parseDocKey(key: Uint8Array): DocKeyParts | undefined {
   return { docId: readU64(key, 1), kind: key[1 + U64] ?? -1, seq: readU64(key, 2 + U64) };
 }
 
-/** The id in a `02 <docId>` or `05 <id>` key, or `undefined` for any other shape. */
+/** The id in a `02 <docId>`, `05 <id>` or `06 <seq>` key, or `undefined` for any other shape. */
 export function parseIdKey(key: Uint8Array, space: number): number | undefined {
   if (key.length !== 1 + U64 || key[0] !== space) return undefined;
   return readU64(key, 1);
@@ -109,7 +119,7 @@ export function prefixRange(prefix: Uint8Array): KvRange {
   return end === undefined ? { gte: prefix } : { gte: prefix, lt: end };
 }
 
-/** Every key of one space (`01`, `02`, `03`, `05`). */
+/** Every key of one space (`01`, `02`, `03`, `05`, `06`). */
 export function spaceRange(space: number): KvRange {
   return prefixRange(Uint8Array.of(space));
 }

@@ -1,6 +1,5 @@
 import * as Y from 'yjs';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CompactionOutcome } from './compaction.js';
 import { DocumentLog } from './document-log.js';
@@ -12,9 +11,12 @@ import { encodeName } from './key-layout.js';
 import type { KvStore } from './kv-store.js';
 import { LevelKv, type LevelKvOptions } from './level-kv.js';
 import { listDocuments, verifyStore, type DocumentInfo, type VerifyProblem } from './maintenance.js';
-import { prepareStore } from './open-store.js';
+import { formatRecordPut, prepareStore, type StoreIds } from './open-store.js';
+import { MemoryKv } from './memory-kv.js';
+import { StoreOutbox, type OutboxPayload } from './store-outbox.js';
+import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { buildHealth, buildStats, type StoreHealth, type StoreStats } from './store-stats.js';
-import type { DocumentStore } from './store.js';
+import type { AppendOptions, AppendResult, DocumentStore, ReplicationOutbox } from './store.js';
 import { StrategyResolver, type Strategy, type StrategyRule } from './strategy-rules.js';
 
 export interface LevelStoreOptions {
@@ -57,30 +59,67 @@ export interface CompactionReport {
  * `SKEIN_ERR_STORAGE_FORMAT`, `SKEIN_ERR_STORAGE_READ` or `SKEIN_ERR_CONFIG_INVALID`.
  */
 export async function openLevelStore(options: LevelStoreOptions): Promise<LevelStore> {
-  const resolver = new StrategyResolver(options.rules ?? []);
-  const compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
-  const retry = { ...DEFAULT_RETRY, ...options.retry };
-  checkPolicies(compaction, retry, options.closeTimeoutMs);
+  const policies = resolvePolicies(options);
   const kv = options.kv ?? (await openKv(options));
-  const timers = options.timers ?? systemTimers;
-  let ids: Awaited<ReturnType<typeof prepareStore>>;
+  let ids: StoreIds;
   try {
     ids = await prepareStore(kv);
   } catch (err) {
     await kv.close().catch(() => undefined);
     throw err;
   }
+  return buildStore(kv, ids, options, policies);
+}
+
+export type MemoryStoreOptions = Omit<LevelStoreOptions, 'dir' | 'kv' | 'level' | 'logger'> & { readonly logger?: Logger };
+
+/**
+ * The same engine over a fresh in-memory `MemoryKv` (`--storage memory`, tests): every
+ * behaviour of the LevelDB store (strategies, group commit, compaction, the replication
+ * outbox) except surviving the process. Synchronous: an empty `MemoryKv` needs no recovery.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): LevelStore {
+  const policies = resolvePolicies({ ...options, logger: options.logger ?? silentLogger() });
+  const kv = new MemoryKv();
+  kv.applySync([formatRecordPut()]);
+  const ids: StoreIds = { nextDocId: 1, nextQuarantineId: 1, quarantined: 0, outbox: { nextSeq: 1, size: 0 } };
+  return buildStore(kv, ids, { ...options, logger: options.logger ?? silentLogger() }, policies);
+}
+
+interface Policies {
+  readonly resolver: StrategyResolver;
+  readonly compaction: CompactionPolicy;
+  readonly retry: RetryPolicy;
+}
+
+function resolvePolicies(options: LevelStoreOptions): Policies {
+  const resolver = new StrategyResolver(options.rules ?? []);
+  const compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  checkPolicies(compaction, retry, options.closeTimeoutMs);
+  return { resolver, compaction, retry };
+}
+
+function buildStore(kv: KvStore, ids: StoreIds, options: LevelStoreOptions, { resolver, compaction, retry }: Policies): LevelStore {
+  const timers = options.timers ?? systemTimers;
   const counters = new StoreCounters();
   counters.quarantinedRecords = ids.quarantined;
   let nextDocId = ids.nextDocId;
   let nextQuarantineId = ids.nextQuarantineId;
+  const allocateQuarantineId = (): number => nextQuarantineId++;
+  // `store` is read only when the outbox is used, after it is assigned below.
+  const outbox = new StoreOutbox(
+    { kv, logger: options.logger, now: () => timers.now(), allocateQuarantineId, isOpen: () => !store.closed },
+    ids.outbox,
+  );
   const ctx: EngineContext = {
-    kv, logger: options.logger, timers, counters, compaction, retry,
+    kv, logger: options.logger, timers, counters, compaction, retry, outbox,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
     allocateDocId: () => nextDocId++,
-    allocateQuarantineId: () => nextQuarantineId++,
+    allocateQuarantineId,
   };
-  return new LevelStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
+  const store = new LevelStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
+  return store;
 }
 
 async function openKv(options: LevelStoreOptions): Promise<KvStore> {
@@ -136,7 +175,13 @@ export class LevelStore implements DocumentStore {
     return log instanceof SkeinError ? Promise.reject(log) : log.load();
   }
 
-  append(name: string, update: Uint8Array): Promise<void> {
+  /**
+   * With `{ replicate: true }` an outbox record is written in the same batch as the update's
+   * log record and the promise resolves with its seq; otherwise it resolves with `undefined`.
+   */
+  append(name: string, update: Uint8Array): Promise<void>;
+  append(name: string, update: Uint8Array, options: AppendOptions | undefined): Promise<AppendResult | undefined>;
+  append(name: string, update: Uint8Array, options?: AppendOptions): Promise<AppendResult | undefined | void> {
     const log = this.#open(name);
     if (log instanceof SkeinError) return Promise.reject(log);
     let clocks: Map<number, number>;
@@ -146,7 +191,26 @@ export class LevelStore implements DocumentStore {
       return Promise.reject(new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a Yjs update; nothing was stored', { cause: err }));
     }
     // Copy: the caller's buffer may be a view into a pooled socket buffer.
-    return log.append(Uint8Array.prototype.slice.call(update), clocks);
+    return log.append(Uint8Array.prototype.slice.call(update), clocks, options?.replicate === true);
+  }
+
+  /** Updates appended with `replicate: true`, until the replicator removes them. */
+  get outbox(): ReplicationOutbox {
+    return this.#ctx.outbox;
+  }
+
+  /** Closed (not merely closing): the outbox rejects from here on. */
+  get closed(): boolean {
+    return this.#phase === 'closed';
+  }
+
+  /**
+   * Put entries written elsewhere into the outbox (one synced batch), e.g. the pre-1.x
+   * `cluster-outbox` directory at startup. Rejects once closing.
+   */
+  async adoptOutboxEntries(entries: readonly OutboxPayload[]): Promise<number[]> {
+    if (this.#phase !== 'open') throw closedError();
+    return this.#ctx.outbox.adopt(entries);
   }
 
   flush(name: string): Promise<void> {
