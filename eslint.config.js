@@ -73,9 +73,9 @@ export default tseslint.config(
   layer(['server/src/documents/**/*.ts'], [['**/persistence/level*', '**/persistence/memory*', '**/persistence/*/**', '**/transport/*', '**/cluster/*', 'classic-level', 'ioredis', 'ws']], 'documents/ sees only the DocumentStore interface'),
   // persistence/ knows nothing of sockets.
   layer(['server/src/persistence/**/*.ts'], [['**/transport/*', '**/documents/*', '!**/documents/ports.js', 'ws']], 'persistence/ must not know sockets or documents'),
-  // cluster/ replicates documents through Redis: no sockets; storage only through the KvStore
-  // interface (the composition root picks the concrete outbox store).
-  layer(['server/src/cluster/**/*.ts'], [['**/transport/*', '**/persistence/level*', '**/persistence/memory*', 'classic-level', 'ws']], 'cluster/ must not know transport or concrete storage engines'),
+  // cluster/ replicates documents through Redis: no sockets, no storage engine; it reads the
+  // replication outbox through the core's port (documents/ports.ts), handed in by server.ts.
+  layer(['server/src/cluster/**/*.ts'], [['**/transport/*', '**/persistence/*', 'classic-level', 'ws']], 'cluster/ must not know transport or storage engines (use the ports in documents/ports.ts)'),
   // crdt/ holds shared CRDT codecs (compaction): a leaf that imports no other server module.
   layer(['server/src/crdt/**/*.ts'], [['../*', '../../*', 'classic-level', 'ioredis', 'ws']], 'crdt/ is a leaf: it imports no other server module'),
   layer(['server/src/http/**/*.ts'], [['**/persistence/*', 'classic-level', 'ioredis']], 'http/ reads through the registry, never the store'),
