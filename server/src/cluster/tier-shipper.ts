@@ -36,6 +36,8 @@ export class TierShipper {
   #waiters: Waiter[] = [];
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The last peek found nothing (the outbox's `size` may still count a record it cannot return). */
+  #drained = false;
 
   constructor(outbox: ReplicationOutbox, tier: SharedTier, link: RedisLink, logger: Logger) {
     this.#outbox = outbox;
@@ -91,7 +93,8 @@ export class TierShipper {
       const running = this.#running;
       if (running === undefined) break;
       await Promise.race([running, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
-      if (this.#retry !== undefined) break; // failing: what is left is delivered on the next start
+      // Failing, or nothing left to read: what is left is delivered on the next start.
+      if (this.#retry !== undefined || this.#drained) break;
     }
     this.#closed = true;
     this.#unsubscribe();
@@ -105,21 +108,30 @@ export class TierShipper {
   }
 
   async #run(): Promise<void> {
+    let step: 'store' | 'tier' = 'store';
     try {
       while (!this.#closed && this.#link.up) {
+        step = 'store';
         const generation = ++this.#generation;
         const entries = await this.#outbox.peek(BATCH);
         this.#settle(generation, entries[0]?.seq ?? Number.POSITIVE_INFINITY);
+        this.#drained = entries.length === 0;
         if (entries.length === 0) return;
+        step = 'tier';
         for (const [name, updates] of groupByDoc(entries)) {
           await this.#tier.append(name, updates.length === 1 ? (updates[0] ?? new Uint8Array(0)) : Y.mergeUpdates(updates));
         }
         this.#link.reportSuccess();
+        step = 'store';
         await this.#outbox.remove(entries.map((e) => e.seq));
       }
     } catch (err) {
-      this.#link.reportFailure(err);
-      this.#log.debug({ err: err instanceof Error ? err.message : String(err) }, 'outbox delivery failed; retrying');
+      const code = (err as { code?: unknown }).code;
+      // A closed store ends shipping (what is left is on disk for the next start); a store
+      // error is not a Redis failure and must not feed the link's breaker.
+      if (step === 'store' && code === 'SKEIN_ERR_STORAGE_CLOSED') return;
+      if (step === 'tier') this.#link.reportFailure(err);
+      this.#log.debug({ step, code, err: err instanceof Error ? err.message : String(err) }, 'outbox delivery failed; retrying');
       if (!this.#closed && this.#retry === undefined) {
         this.#retry = setTimeout(() => {
           this.#retry = undefined;
