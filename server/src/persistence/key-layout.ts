@@ -89,13 +89,6 @@ export function quarantineKey(id: number): Uint8Array {
   return key;
 }
 
-export function outboxKey(seq: number): Uint8Array {
-  const key = new Uint8Array(1 + U64);
-  key[0] = Space.Outbox;
-  writeU64(key, 1, seq);
-  return key;
-}
-
 export interface DocKeyParts {
   readonly docId: number;
   readonly kind: number;
@@ -107,7 +100,7 @@ export function parseDocKey(key: Uint8Array): DocKeyParts | undefined {
   return { docId: readU64(key, 1), kind: key[1 + U64] ?? -1, seq: readU64(key, 2 + U64) };
 }
 
-/** The id in a `02 <docId>`, `05 <id>` or `06 <seq>` key, or `undefined` for any other shape. */
+/** The id in a `02 <docId>` or `05 <id>` key, or `undefined` for any other shape. */
 export function parseIdKey(key: Uint8Array, space: number): number | undefined {
   if (key.length !== 1 + U64 || key[0] !== space) return undefined;
   return readU64(key, 1);
@@ -119,7 +112,7 @@ export function prefixRange(prefix: Uint8Array): KvRange {
   return end === undefined ? { gte: prefix } : { gte: prefix, lt: end };
 }
 
-/** Every key of one space (`01`, `02`, `03`, `05`, `06`). */
+/** Every key of one space (`01`, `02`, `03`, `05`). */
 export function spaceRange(space: number): KvRange {
   return prefixRange(Uint8Array.of(space));
 }
@@ -170,4 +163,12 @@ export function readU64(source: Uint8Array, offset: number): number {
 /** Lowercase hex of a key, for reports (keys never contain document content). */
 export function keyHex(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+}
+
+/** `06 <outboxSeq: u64 BE>`: a replication-outbox record (read back with `parseIdKey(key, Space.Outbox)`). */
+export function outboxKey(seq: number): Uint8Array {
+  const key = new Uint8Array(1 + U64);
+  key[0] = Space.Outbox;
+  writeU64(key, 1, seq);
+  return key;
 }
