@@ -120,7 +120,8 @@ export class StoreOutbox implements ReplicationOutbox {
     for (const { key, value } of raw) {
       const seq = parseIdKey(key, Space.Outbox);
       const record = readRecord(key, value, RecordType.Outbox, decodeOutboxPayload);
-      if (seq === undefined || !record.ok) damaged.push({ key, value, damage: seq === undefined ? 'key' : (record as { damage: string }).damage });
+      if (seq === undefined) damaged.push({ key, value, damage: 'key' });
+      else if (!record.ok) damaged.push({ key, value, damage: record.damage });
       else out.push({ seq, name: record.value.name, update: record.value.update });
     }
     if (damaged.length > 0) await this.#quarantine(damaged);
