@@ -1,5 +1,5 @@
 import type { Logger } from '../telemetry/logger.js';
-import { compactUpdates } from '../crdt/compact-updates.js';
+import { compactUpdates } from '../crdt/compact.js';
 import { docKeys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
 

@@ -1,11 +1,11 @@
 import * as Y from 'yjs';
+import { compactUpdates } from '../crdt/compact.js';
 import { SkeinError } from '../errors/skein-error.js';
 import type { CompactionPolicy, EngineContext } from './engine-context.js';
 import { countQuarantined, reportDamage, type DocState } from './doc-state.js';
 import { metaPut, quarantineOps, readDocument } from './doc-reader.js';
 import { DocKind, docKey } from './key-layout.js';
 import type { KvOp } from './kv-store.js';
-import { compactUpdates } from '../crdt/compact-updates.js';
 import { RecordType, encodeRecord, type DocMeta } from './record-codec.js';
 
 export interface CompactionOutcome {
@@ -81,5 +81,5 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
   return { compacted: true, mergedUpdates: contents.updates.length, snapshotSeq, snapshotBytes: merged.length, quarantined };
 }
 
-// Moved to a leaf shared with the cluster's tier; re-exported for existing importers.
+// The fold itself is a shared CRDT codec (a leaf, `crdt/`): the cluster's shared tier uses it too.
 export { compactUpdates };

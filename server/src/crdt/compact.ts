@@ -7,8 +7,6 @@ import * as Y from 'yjs';
  * `Y.mergeUpdates` keeps all of it, so a snapshot built that way grows with history and the
  * cold load with it. If anything stays pending (structs or deletes whose dependencies are
  * not stored), the doc cannot represent it: fall back to the lossless merge.
- *
- * A leaf: both the local engine (snapshots) and the cluster's shared tier fold logs with it.
  */
 export function compactUpdates(parts: readonly Uint8Array[]): Uint8Array {
   const doc = new Y.Doc({ gc: true });
