@@ -4,11 +4,11 @@ import { metaPut, quarantineOps, readDocument } from './doc-reader.js';
 import { countQuarantined, lookupDocState, nameIndexPut, newDocState, reportDamage, type DocState } from './doc-state.js';
 import { retryDelay, type EngineContext, type TimerHandle } from './engine-context.js';
 import { DocKind, docKey } from './key-layout.js';
+import type { AppendResult } from '../documents/ports.js';
+import { outboxPut } from './store-outbox.js';
 import type { KvOp } from './kv-store.js';
 import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
-import type { AppendResult } from './store.js';
-import { outboxPut } from './store-outbox.js';
 import type { TraceContext } from '../telemetry/telemetry.js';
 
 /** An accepted update that is not yet durable. */

@@ -95,6 +95,8 @@ export function causeCode(err: SkeinError): string | null {
 /** What every per-document log shares with the engine. */
 export interface EngineContext {
   readonly kv: KvStore;
+  /** The replication outbox: records ride in the same batch as the log records they copy. */
+  readonly outbox: StoreOutbox;
   readonly logger: Logger;
   readonly timers: Timers;
   readonly counters: StoreCounters;
@@ -102,8 +104,6 @@ export interface EngineContext {
   readonly retry: RetryPolicy;
   /** Spans and metrics of batch writes, and the health model's persistence figures. */
   readonly telemetry?: Telemetry;
-  /** The replication outbox: records ride in the same batch as the log records they copy. */
-  readonly outbox: StoreOutbox;
   allocateDocId(): number;
   allocateQuarantineId(): number;
 }

@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CompactionOutcome } from './compaction.js';
 import { DocumentLog } from './document-log.js';
@@ -8,15 +9,16 @@ import {
   type CompactionPolicy, type EngineContext, type RetryPolicy, type Timers,
 } from './engine-context.js';
 import { encodeName } from './key-layout.js';
+import type { AppendOptions, AppendResult, ReplicationOutbox } from '../documents/ports.js';
+import { silentLogger } from '../telemetry/logger.js';
+import { MemoryKv } from './memory-kv.js';
+import { StoreOutbox, type OutboxPayload } from './store-outbox.js';
 import type { KvStore } from './kv-store.js';
 import { LevelKv, type LevelKvOptions } from './level-kv.js';
 import { listDocuments, verifyStore, type DocumentInfo, type VerifyProblem } from './maintenance.js';
 import { formatRecordPut, prepareStore, type StoreIds } from './open-store.js';
-import { MemoryKv } from './memory-kv.js';
-import { StoreOutbox, type OutboxPayload } from './store-outbox.js';
-import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { buildHealth, buildStats, type StoreHealth, type StoreStats } from './store-stats.js';
-import type { AppendOptions, AppendResult, DocumentStore, ReplicationOutbox } from './store.js';
+import type { DocumentStore } from './store.js';
 import { StrategyResolver, type Strategy, type StrategyRule } from './strategy-rules.js';
 
 export interface LevelStoreOptions {
@@ -59,16 +61,20 @@ export interface CompactionReport {
  * `SKEIN_ERR_STORAGE_FORMAT`, `SKEIN_ERR_STORAGE_READ` or `SKEIN_ERR_CONFIG_INVALID`.
  */
 export async function openLevelStore(options: LevelStoreOptions): Promise<LevelStore> {
-  const policies = resolvePolicies(options);
+  const resolver = new StrategyResolver(options.rules ?? []);
+  const compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  checkPolicies(compaction, retry, options.closeTimeoutMs);
   const kv = options.kv ?? (await openKv(options));
-  let ids: StoreIds;
+  const timers = options.timers ?? systemTimers;
+  let ids: Awaited<ReturnType<typeof prepareStore>>;
   try {
     ids = await prepareStore(kv);
   } catch (err) {
     await kv.close().catch(() => undefined);
     throw err;
   }
-  return buildStore(kv, ids, options, policies);
+  return assembleStore({ kv, ids, options, resolver, compaction, retry, timers });
 }
 
 export type MemoryStoreOptions = Omit<LevelStoreOptions, 'dir' | 'kv' | 'level' | 'logger'> & { readonly logger?: Logger };
@@ -78,48 +84,42 @@ export type MemoryStoreOptions = Omit<LevelStoreOptions, 'dir' | 'kv' | 'level' 
  * behaviour of the LevelDB store (strategies, group commit, compaction, the replication
  * outbox) except surviving the process. Synchronous: an empty `MemoryKv` needs no recovery.
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): LevelStore {
-  const policies = resolvePolicies({ ...options, logger: options.logger ?? silentLogger() });
-  const kv = new MemoryKv();
-  kv.applySync([formatRecordPut()]);
-  const ids: StoreIds = { nextDocId: 1, nextQuarantineId: 1, quarantined: 0, outbox: { nextSeq: 1, size: 0 } };
-  return buildStore(kv, ids, { ...options, logger: options.logger ?? silentLogger() }, policies);
-}
-
-interface Policies {
-  readonly resolver: StrategyResolver;
-  readonly compaction: CompactionPolicy;
-  readonly retry: RetryPolicy;
-}
-
-function resolvePolicies(options: LevelStoreOptions): Policies {
+export function createMemoryStore(memoryOptions: MemoryStoreOptions = {}): LevelStore {
+  const options: LevelStoreOptions = { ...memoryOptions, logger: memoryOptions.logger ?? silentLogger() };
   const resolver = new StrategyResolver(options.rules ?? []);
   const compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   checkPolicies(compaction, retry, options.closeTimeoutMs);
-  return { resolver, compaction, retry };
+  const kv = new MemoryKv();
+  kv.applySync([formatRecordPut()]);
+  const ids: StoreIds = { nextDocId: 1, nextQuarantineId: 1, quarantined: 0, outbox: { nextSeq: 1, size: 0 } };
+  return assembleStore({ kv, ids, options, resolver, compaction, retry, timers: options.timers ?? systemTimers });
 }
 
-function buildStore(kv: KvStore, ids: StoreIds, options: LevelStoreOptions, { resolver, compaction, retry }: Policies): LevelStore {
-  const timers = options.timers ?? systemTimers;
+interface EngineParts {
+  readonly kv: KvStore;
+  readonly ids: StoreIds;
+  readonly options: LevelStoreOptions;
+  readonly resolver: StrategyResolver;
+  readonly compaction: CompactionPolicy;
+  readonly retry: RetryPolicy;
+  readonly timers: Timers;
+}
+
+function assembleStore({ kv, ids, options, resolver, compaction, retry, timers }: EngineParts): LevelStore {
   const counters = new StoreCounters();
   counters.quarantinedRecords = ids.quarantined;
   let nextDocId = ids.nextDocId;
   let nextQuarantineId = ids.nextQuarantineId;
-  const allocateQuarantineId = (): number => nextQuarantineId++;
-  // `store` is read only when the outbox is used, after it is assigned below.
-  const outbox = new StoreOutbox(
-    { kv, logger: options.logger, now: () => timers.now(), allocateQuarantineId, isOpen: () => !store.closed },
-    ids.outbox,
-  );
+  const outbox = new StoreOutbox({ kv, logger: options.logger, now: () => timers.now(), allocateQuarantineId: () => nextQuarantineId++ }, ids.outbox);
   const ctx: EngineContext = {
-    kv, logger: options.logger, timers, counters, compaction, retry, outbox,
+    kv, logger: options.logger, timers, counters, compaction, retry,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
     allocateDocId: () => nextDocId++,
-    allocateQuarantineId,
+    allocateQuarantineId: () => nextQuarantineId++,
+    outbox,
   };
-  const store = new LevelStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
-  return store;
+  return new LevelStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
 }
 
 async function openKv(options: LevelStoreOptions): Promise<KvStore> {
@@ -197,11 +197,6 @@ export class LevelStore implements DocumentStore {
   /** Updates appended with `replicate: true`, until the replicator removes them. */
   get outbox(): ReplicationOutbox {
     return this.#ctx.outbox;
-  }
-
-  /** Closed (not merely closing): the outbox rejects from here on. */
-  get closed(): boolean {
-    return this.#phase === 'closed';
   }
 
   /**
@@ -345,6 +340,7 @@ export class LevelStore implements DocumentStore {
     const remaining = deadline - this.#ctx.timers.now();
     if (remaining > 0) await this.#within(Promise.all(logs.map((log) => log.settledTasks())), remaining);
     this.#phase = 'closed';
+    this.#ctx.outbox.close();
     this.#logs.clear();
     this.#idle.clear();
     let closeError: SkeinError | null = null;

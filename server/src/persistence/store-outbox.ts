@@ -60,8 +60,6 @@ export interface StoreOutboxDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly allocateQuarantineId: () => number;
-  /** False once the store is closed: later calls reject with `SKEIN_ERR_STORAGE_CLOSED`. */
-  readonly isOpen: () => boolean;
 }
 
 /**
@@ -78,6 +76,7 @@ export class StoreOutbox implements ReplicationOutbox {
   readonly #listeners = new Set<() => void>();
   #nextSeq: number;
   #size: number;
+  #closed = false;
 
   constructor(deps: StoreOutboxDeps, recovered: OutboxRecovery) {
     this.#deps = deps;
@@ -179,7 +178,13 @@ export class StoreOutbox implements ReplicationOutbox {
     }
   }
 
+  /** The store closed: later calls reject with `SKEIN_ERR_STORAGE_CLOSED`. */
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
+  }
+
   #assertOpen(): void {
-    if (!this.#deps.isOpen()) throw new SkeinError('SKEIN_ERR_STORAGE_CLOSED', 'the store is closed');
+    if (this.#closed) throw new SkeinError('SKEIN_ERR_STORAGE_CLOSED', 'the store is closed');
   }
 }
