@@ -38,8 +38,7 @@ const OTEL = ['@opentelemetry/*'];
  * docs/architecture.md). Each is one file's one import; nothing else gets through.
  */
 export const KNOWN_DEBTS = {
-  // cluster/'s own outbox KV goes once the outbox rides in the node's one store batch.
-  cluster: ['**/persistence/kv-store.js', '**/persistence/outbox-codec.js'],
+
   // the config schema validates persistence rules with the engine's parser (should move to config/).
   config: ['**/persistence/strategy-rules.js'],
 };

@@ -6,8 +6,8 @@ import type { Authenticate } from './auth/authenticator.js';
 import { JwtVerifier } from './auth/jwt.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import type { DocumentStore } from './persistence/store.js';
-import { MemoryStore } from './persistence/memory-store.js';
-import { LevelStore, openLevelStore } from './persistence/level-store.js';
+import { LevelStore, createMemoryStore, openLevelStore } from './persistence/level-store.js';
+import { LEGACY_OUTBOX_DIR, migrateLegacyOutbox } from './persistence/legacy-outbox.js';
 import { DocumentRegistry } from './documents/registry.js';
 import { WsTransport } from './transport/ws-server.js';
 import { createRequestHandler } from './http/routes.js';
@@ -18,8 +18,6 @@ import { VERSION } from './version.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, parseClusterNodes, type RedisTarget } from './cluster/index.js';
-import { LevelKv } from './persistence/level-kv.js';
-import { MemoryKv } from './persistence/memory-kv.js';
 import { createTelemetry, telemetryOptions, type Telemetry, type TelemetrySources } from './telemetry/index.js';
 import {
   HealthService, healthOptions, type ClusterSnapshot, type HealthOptions, type HealthServiceOptions, type HealthViews, type StoreSnapshot,
@@ -81,7 +79,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   }
   const store = deps.store ?? (await createStore(config, logger, telemetry));
   // Cluster: only with Redis configured; otherwise a single node that needs no Redis.
-  const cluster = await createCluster(config, logger, telemetry, clock).catch(async (err: unknown) => {
+  const cluster = await createCluster(config, logger, telemetry, clock, store).catch(async (err: unknown) => {
     if (deps.store === undefined) await store.close().catch(() => undefined);
     throw err;
   });
@@ -144,17 +142,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const grace = Math.min(5_000, Math.max(100, Math.floor(config.shutdownTimeoutMs / 2)));
     await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', grace);
     const unflushed = await registry.close();
+    // After the documents, before the store (the outbox is the store's): announce leaving,
+    // deliver the outbox within a bound (what is left stays on disk for the next start).
+    await cluster?.close(Math.min(2_000, Math.max(100, config.shutdownTimeoutMs - grace))).catch((err: unknown) =>
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cluster close failed'),
+    );
     if (store instanceof LevelStore) {
       const report = await store.shutdown({ timeoutMs: Math.max(100, config.shutdownTimeoutMs - grace) });
       unflushed.push(...report.unflushed.filter((name) => !unflushed.includes(name)));
     } else {
       await store.close();
     }
-    // After the documents: announce leaving, deliver the outbox within a bound (what is left
-    // stays on disk and is delivered on the next start).
-    await cluster?.close(Math.min(2_000, Math.max(100, config.shutdownTimeoutMs - grace))).catch((err: unknown) =>
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cluster close failed'),
-    );
     http.closeAllConnections();
     await stopped;
     if (unflushed.length > 0) {
@@ -242,14 +240,22 @@ function withOverrides(base: HealthServiceOptions, over: ServerDeps['health']): 
 async function createStore(config: Config, logger: Logger, telemetry: Telemetry): Promise<DocumentStore> {
   switch (config.storage) {
     case 'memory':
-      return new MemoryStore();
-    case 'leveldb':
-      return openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules, telemetry });
+      // The same engine as LevelDB, over an in-memory KV.
+      return createMemoryStore({ logger, rules: config.persistenceRules, telemetry });
+    case 'leveldb': {
+      const store = await openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules, telemetry });
+      // Releases before the in-log outbox kept the cluster outbox in a LevelDB of its own.
+      await migrateLegacyOutbox(store, join(config.dataDir, LEGACY_OUTBOX_DIR), logger).catch(async (err: unknown) => {
+        await store.close().catch(() => undefined);
+        throw err;
+      });
+      return store;
+    }
   }
 }
 
 /** The cluster node when Redis is configured (`--redis-url` or `--redis-cluster-nodes`), else undefined. */
-async function createCluster(config: Config, logger: Logger, telemetry: Telemetry, clock: Clock): Promise<Cluster | undefined> {
+async function createCluster(config: Config, logger: Logger, telemetry: Telemetry, clock: Clock, store: DocumentStore): Promise<Cluster | undefined> {
   if (config.redisUrl === '' && config.redisClusterNodes === '') return undefined;
   if (config.redisUrl !== '' && config.redisClusterNodes !== '') {
     throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'give either --redis-url or --redis-cluster-nodes, not both');
@@ -259,9 +265,12 @@ async function createCluster(config: Config, logger: Logger, telemetry: Telemetr
   }
   const target: RedisTarget =
     config.redisUrl !== '' ? { mode: 'standalone', url: config.redisUrl } : { mode: 'cluster', nodes: parseClusterNodes(config.redisClusterNodes) };
-  // The outbox (updates on their way to the shared tier) lives next to the documents: its own
-  // LevelDB inside the data directory, or memory with the memory store.
-  const outboxKv = config.storage === 'leveldb' ? await LevelKv.open(join(config.dataDir, 'cluster-outbox')) : new MemoryKv();
+  // The outbox (updates on their way to the shared tier) is the store's: its records are
+  // written in the same batch as the log records.
+  const outbox = store.outbox;
+  if (outbox === undefined) {
+    throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'a cluster needs a store with a replication outbox (the built-in engines have one)');
+  }
   return Cluster.start({
     nodeId: nodeName(config),
     target,
@@ -270,7 +279,7 @@ async function createCluster(config: Config, logger: Logger, telemetry: Telemetr
     nodeTimeoutMs: config.clusterNodeTimeoutMs,
     antiEntropyMs: config.clusterAntiEntropyMs,
     maxBackoffMs: config.redisMaxBackoffMs,
-    outboxKv,
+    outbox,
     logger,
     telemetry,
     clock,

@@ -1,15 +1,16 @@
-import { MemoryStore, type DocumentStore } from '@skein/server';
+import type { AppendOptions, AppendResult, DocumentStore, LevelStore } from '@skein/server';
+import { memoryStore } from './stores.js';
 
 /**
  * A server `DocumentStore` that outlives server restarts in one process: `close()` (called by
- * `server.close()`) only stops this handle; the data stays in the shared `MemoryStore`, so a
+ * `server.close()`) only stops this handle; the data stays in the shared `memoryStore()` engine, so a
  * new server on the same port can be started with `store.reopen()`.
  */
 export class SharedMemoryStore implements DocumentStore {
-  readonly inner: MemoryStore;
+  readonly inner: LevelStore;
   #closed = false;
 
-  constructor(inner: MemoryStore = new MemoryStore()) {
+  constructor(inner: LevelStore = memoryStore()) {
     this.inner = inner;
   }
 
@@ -23,13 +24,17 @@ export class SharedMemoryStore implements DocumentStore {
     return this.inner.load(name);
   }
 
-  append(name: string, update: Uint8Array): Promise<void> {
+  append(name: string, update: Uint8Array, options?: AppendOptions): Promise<AppendResult | undefined | void> {
     if (this.#closed) return Promise.reject(new Error('closed'));
-    return this.inner.append(name, update);
+    return this.inner.append(name, update, options);
   }
 
   flush(name: string): Promise<void> {
     return this.inner.flush(name);
+  }
+
+  get outbox(): LevelStore['outbox'] {
+    return this.inner.outbox;
   }
 
   close(): Promise<void> {

@@ -1,4 +1,12 @@
-import { MemoryStore, SkeinError, type DocumentStore } from '@skein/server';
+import { SkeinError, createMemoryStore, type DocumentStore, type LevelStore, type MemoryStoreOptions } from '@skein/server';
+
+/**
+ * The storage engine over an in-memory KV (what `--storage memory` runs): the same engine as
+ * LevelDB, without the disk. Cheap to create; tests make many.
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): LevelStore {
+  return createMemoryStore(options);
+}
 
 /** A promise you open by hand. Calls that reach a closed gate wait until `release()`. */
 export class Gate {
@@ -42,13 +50,13 @@ interface Failure {
 }
 
 /**
- * A `MemoryStore` whose `load`, `append` and `flush` can be held on a gate or made to reject
+ * A `memoryStore()` whose `load`, `append` and `flush` can be held on a gate or made to reject
  * with the store's error codes (SKEIN_ERR_STORAGE_READ for load, SKEIN_ERR_STORAGE_WRITE
  * otherwise). Records every call, so tests can assert single-flight loads and writes.
  * Appends keep their call order even while held (the store contract).
  */
 export class GatedStore implements DocumentStore {
-  readonly inner = new MemoryStore();
+  readonly inner = memoryStore();
   /** Document name of every call, per operation, in call order. */
   readonly calls: Record<StoreOp, string[]> = { load: [], append: [], flush: [] };
   /** Calls that were made to fail. */
@@ -85,7 +93,7 @@ export class GatedStore implements DocumentStore {
 
   /** Write updates straight into the underlying store (not recorded as calls). */
   async seed(name: string, ...updates: Uint8Array[]): Promise<void> {
-    for (const u of updates) await this.inner.append(name, u);
+    for (const u of updates) await this.inner.append(name, u).then(() => undefined);
   }
 
   /** What the underlying store holds for `name` (not recorded as a call; works after close). */
@@ -116,7 +124,7 @@ export class GatedStore implements DocumentStore {
     const run = this.#appendTail.then(async () => {
       if (gate !== undefined) await gate.pass();
       if (failure) throw this.#error('append');
-      await this.inner.append(name, bytes);
+      await this.inner.append(name, bytes).then(() => undefined);
     });
     this.#appendTail = run.catch(() => undefined);
     return run;

@@ -1,6 +1,7 @@
 import { afterEach, describe, it } from 'vitest';
 import type * as Y from 'yjs';
-import { MemoryStore, type SkeinServer } from '@skein/server';
+import type { SkeinServer } from '@skein/server';
+import { memoryStore } from '../helpers/stores.js';
 import { startTestServer } from '../helpers/server.js';
 import { destroyAll } from '../helpers/clients.js';
 import { openFleet, randomRound, settleAndCheck, type Fleet } from '../helpers/convergence.js';
@@ -35,7 +36,7 @@ describe.each(SCENARIOS)('seeded convergence: $title', ({ clients, docs }) => {
     const gen = createPrng(seed);
     // Sometimes the document unloads whenever everyone is offline and reloads from the store.
     const unloadDelayMs = pick(gen, [0, 5, 1_000]);
-    const store = new MemoryStore();
+    const store = memoryStore();
     let loads = 0;
     const load = store.load.bind(store);
     store.load = (name) => {

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { decodeMessage, encodeSyncStep1, encodeSyncUpdate } from '@skein/protocol';
-import { MemoryStore, type SkeinServer } from '@skein/server';
+import type { LevelStore, SkeinServer } from '@skein/server';
+import { memoryStore } from '../helpers/stores.js';
 import { startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 import { hasPending, stateVectorHex } from '../helpers/docs.js';
@@ -110,7 +111,7 @@ function same(a: Y.Doc, b: Y.Doc): boolean {
   return stateVectorHex(a) === stateVectorHex(b) && contentJson(a) === contentJson(b);
 }
 
-async function replayStore(store: MemoryStore, name: string): Promise<Y.Doc> {
+async function replayStore(store: LevelStore, name: string): Promise<Y.Doc> {
   const doc = new Y.Doc();
   for (const u of await store.load(name)) Y.applyUpdate(doc, u);
   return doc;
@@ -136,7 +137,7 @@ describe('fan-out and storage under reordered, duplicated updates', () => {
   });
 
   it('update 2 before update 1: the server keeps it pending, stores it, and fans the whole out to both senders', async () => {
-    const store = new MemoryStore();
+    const store = memoryStore();
     const srv = (server = await startTestServer({}, { store }));
     const author = new Y.Doc();
     docs.push(author);
@@ -177,7 +178,7 @@ describe('fan-out and storage under reordered, duplicated updates', () => {
     });
     for (const u of history) Y.applyUpdate(expected, u, 'history');
 
-    const store = new MemoryStore();
+    const store = memoryStore();
     const srv = (server = await startTestServer({ unloadDelayMs: 0 }, { store }));
     const name = `fanout-${seed}`;
     const ps = [await peer(name), await peer(name), await peer(name)];

@@ -1,16 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
-import type { AckPolicy, DocumentReplica, ReplicaHost, Replicator } from '../documents/ports.js';
-import type { KvStore } from '../persistence/kv-store.js';
+import type { AckPolicy, DocumentReplica, ReplicaHost, ReplicationOutbox, Replicator } from '../documents/ports.js';
 import type { Logger } from '../logging/logger.js';
 import { NO_CLUSTER_PROBES, type ClusterProbes } from './probes.js';
 import { DocReplica } from './doc-replica.js';
 import { KIND_NAMES, Kind, decodeEnvelope, encodeEnvelope, encodeHeartbeat, type Envelope } from './envelope.js';
 import { NODES_CHANNEL, docKeys, docNameOfChannel } from './keys.js';
-import { Outbox } from './outbox.js';
 import { RedisLink, type LinkStatus, type RedisTarget } from './redis-link.js';
 import { SharedTier } from './shared-tier.js';
-import { OutboxDrainer } from './outbox-drainer.js';
+import { TierShipper } from './tier-shipper.js';
 
 export type { AckPolicy } from '../documents/ports.js';
 
@@ -26,8 +24,11 @@ export interface ClusterOptions {
   /** Cap of the Redis reconnect / circuit-breaker backoff. */
   readonly maxBackoffMs: number;
   readonly commandTimeoutMs?: number;
-  /** Where the outbox lives (a LevelDB of its own, or memory). The cluster closes it. */
-  readonly outboxKv: KvStore;
+  /**
+   * The store's replication outbox (`DocumentStore.outbox`): updates appended with
+   * `replicate: true`, written in the same batch as the log. The store owns and closes it.
+   */
+  readonly outbox: ReplicationOutbox;
   readonly logger: Logger;
   /** Spans (trace context carried in the envelope) and metrics; docs/observability.md. */
   readonly telemetry?: ClusterProbes;
@@ -58,8 +59,7 @@ export class Cluster implements Replicator {
   readonly #log: Logger;
   readonly #link: RedisLink;
   readonly #tier: SharedTier;
-  readonly #outbox: Outbox;
-  readonly #drainer: OutboxDrainer;
+  readonly #shipper: TierShipper;
   readonly #replicas = new Map<string, DocReplica>();
   readonly #seqs = new Map<string, number>();
   /** Other nodes (`nodeId#incarnation`) → when last heard from. */
@@ -73,14 +73,13 @@ export class Cluster implements Replicator {
   #closed = false;
   readonly #tel: ClusterProbes;
 
-  private constructor(options: ClusterOptions, outbox: Outbox) {
+  private constructor(options: ClusterOptions) {
     this.#opts = options;
     this.#clock = options.clock ?? systemClock;
     this.nodeId = options.nodeId;
     this.#nodeKey = `${options.nodeId}#${this.#incarnation}`;
     this.#log = options.logger.child({ node: options.nodeId });
     this.#tel = options.telemetry ?? NO_CLUSTER_PROBES;
-    this.#outbox = outbox;
     this.#link = new RedisLink({
       target: options.target,
       logger: this.#log,
@@ -92,19 +91,18 @@ export class Cluster implements Replicator {
       onDown: () => undefined,
     });
     this.#tier = new SharedTier(this.#link, this.#log);
-    this.#drainer = new OutboxDrainer(outbox, this.#tier, this.#link, this.#log);
+    this.#shipper = new TierShipper(options.outbox, this.#tier, this.#link, this.#log);
   }
 
-  /** Open the outbox, start connecting (never waits for Redis: it may be down). */
-  static async start(options: ClusterOptions): Promise<Cluster> {
-    const outbox = await Outbox.open(options.outboxKv);
-    const cluster = new Cluster(options, outbox);
+  /** Start connecting (never waits for Redis: it may be down); ship what the outbox holds once up. */
+  static start(options: ClusterOptions): Promise<Cluster> {
+    const cluster = new Cluster(options);
     cluster.#link.subscribe(NODES_CHANNEL).catch(() => undefined);
     cluster.#link.start();
     const tickMs = Math.max(50, Math.floor(Math.min(options.heartbeatMs, options.nodeTimeoutMs) / 4));
     cluster.#tick = cluster.#clock.setInterval(() => cluster.#onTick(), tickMs);
-    cluster.#log.info({ incarnation: cluster.#incarnation, ack: options.ackPolicy, mode: options.target.mode, outbox: outbox.size }, 'cluster node started');
-    return cluster;
+    cluster.#log.info({ incarnation: cluster.#incarnation, ack: options.ackPolicy, mode: options.target.mode, outbox: options.outbox.size }, 'cluster node started');
+    return Promise.resolve(cluster);
   }
 
   // --- Replicator ------------------------------------------------------------------------
@@ -156,8 +154,13 @@ export class Cluster implements Replicator {
     return replica;
   }
 
+  /**
+   * Resolves when outbox entry `outboxSeq` (durable: its append resolved) and every durable
+   * entry before it are in the shared tier. Rejects with `SKEIN_ERR_SHUTTING_DOWN` if the
+   * node closes first.
+   */
   delivered(outboxSeq: number): Promise<void> {
-    return this.#drainer.delivered(outboxSeq);
+    return this.#shipper.delivered(outboxSeq);
   }
 
   /** A replica stopped (its document left memory): unsubscribe. */
@@ -177,11 +180,15 @@ export class Cluster implements Replicator {
     if (link.state !== 'up') {
       reasons.push(`redis ${link.state} since ${new Date(link.since).toISOString()} (breaker ${link.breaker}${link.lastError === null ? '' : `: ${link.lastError}`}); local editing continues, other nodes' edits arrive when it returns`);
     }
-    if (this.#outbox.size > 0 && link.state !== 'up') reasons.push(`${this.#outbox.size} updates queued for the shared tier`);
-    return { status: reasons.length === 0 ? 'ok' : 'degraded', reasons, link, nodes: this.#nodes.size, outbox: this.#outbox.size };
+    const outbox = this.#shipper.pending;
+    if (outbox > 0 && link.state !== 'up') reasons.push(`${outbox} updates queued for the shared tier`);
+    return { status: reasons.length === 0 ? 'ok' : 'degraded', reasons, link, nodes: this.#nodes.size, outbox };
   }
 
-  /** Announce leaving, deliver what the outbox holds (bounded), disconnect. */
+  /**
+   * Announce leaving, deliver what the outbox holds (bounded), disconnect. Call it before
+   * closing the store: the outbox is the store's.
+   */
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -189,9 +196,8 @@ export class Cluster implements Replicator {
     for (const replica of [...this.#replicas.values()]) replica.stop();
     this.#replicas.clear();
     this.#publishNodes(Kind.Leave, new Uint8Array(0));
-    await this.#drainer.close(timeoutMs);
+    await this.#shipper.close(timeoutMs);
     await this.#link.close();
-    await this.#outbox.close().catch(() => undefined);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -269,7 +275,7 @@ export class Cluster implements Replicator {
       if (replica.tierPending) this.#readTierLate(name, replica);
       if (restarted) replica.handle.replicateAll().catch(() => undefined);
     }
-    this.#drainer.kick();
+    this.#shipper.kick();
   }
 
   /** Merge the shared tier into a document loaded while Redis was unreachable. */

@@ -4,6 +4,8 @@ import { metaPut, quarantineOps, readDocument } from './doc-reader.js';
 import { countQuarantined, lookupDocState, nameIndexPut, newDocState, reportDamage, type DocState } from './doc-state.js';
 import { retryDelay, type EngineContext, type TimerHandle } from './engine-context.js';
 import { DocKind, docKey } from './key-layout.js';
+import type { AppendResult } from '../documents/ports.js';
+import { outboxPut } from './store-outbox.js';
 import type { KvOp } from './kv-store.js';
 import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
@@ -15,7 +17,11 @@ interface Pending {
   readonly clocks: ReadonlyMap<number, number>;
   /** Assigned when the update first goes into a batch; kept across retries (idempotent). */
   seq: number | undefined;
-  readonly resolve: () => void;
+  /** Write a replication-outbox record in the same batch. */
+  readonly replicate: boolean;
+  /** Its outbox seq: assigned with `seq`, kept across retries. */
+  outboxSeq: number | undefined;
+  readonly resolve: (result: AppendResult | undefined) => void;
   readonly reject: (err: SkeinError) => void;
   /** Settles (never rejects) when the append settles; what `flush` waits on. */
   readonly settled: Promise<void>;
@@ -82,17 +88,21 @@ export class DocumentLog {
       && this.#maxWaitTimer === undefined && this.#retryTimer === undefined;
   }
 
-  /** `clocks`: the update's end clock per client (already validated by the engine). */
-  append(bytes: Uint8Array, clocks: ReadonlyMap<number, number>): Promise<void> {
+  /**
+   * `clocks`: the update's end clock per client (already validated by the engine).
+   * `replicate`: also write an outbox record in the same batch; resolves with its seq.
+   */
+  append(bytes: Uint8Array, clocks: ReadonlyMap<number, number>, replicate = false): Promise<AppendResult | undefined> {
     if (this.#phase !== 'open') return Promise.reject(closedError());
-    let resolve!: () => void;
+    let resolve!: (result: AppendResult | undefined) => void;
     let reject!: (err: SkeinError) => void;
-    const promise = new Promise<void>((res, rej) => {
+    const promise = new Promise<AppendResult | undefined>((res, rej) => {
       resolve = res;
       reject = rej;
     });
     const settled = promise.then(noop, noop);
-    this.#pending.push({ bytes, clocks, seq: undefined, resolve, reject, settled, trace: this.#ctx.telemetry?.captureContext() });
+    const trace = this.#ctx.telemetry?.captureContext();
+    this.#pending.push({ bytes, clocks, seq: undefined, replicate, outboxSeq: undefined, resolve, reject, settled, trace });
     this.#pendingBytes += bytes.length;
     if (this.strategy.kind === 'immediate') this.#requestWrite(false);
     else this.#armDebounce(this.strategy.waitMs, this.strategy.maxWaitMs);
@@ -244,7 +254,10 @@ export class DocumentLog {
     let meta: DocMeta;
     try {
       state = await this.#ensureState();
-      for (const item of items) item.seq ??= state.nextSeq++;
+      for (const item of items) {
+        item.seq ??= state.nextSeq++;
+        if (item.replicate) item.outboxSeq ??= this.#ctx.outbox.allocate();
+      }
       meta = metaAfterAppend(state.meta, items, this.#ctx.timers.now());
       const ops = this.#appendOps(state, meta, items);
       const write = (): Promise<void> => this.#ctx.kv.batch(ops, { sync: true });
@@ -257,11 +270,12 @@ export class DocumentLog {
     state.indexed = true;
     this.#failures = 0;
     this.#ctx.counters.batchSucceeded();
+    this.#ctx.outbox.appended(items.filter((item) => item.replicate).length);
     if (this.#aborted()) return; // aborted meanwhile: its appends were already rejected
     this.#pending.splice(0, items.length);
     for (const item of items) {
       this.#pendingBytes -= item.bytes.length;
-      item.resolve();
+      item.resolve(item.outboxSeq === undefined ? undefined : { outboxSeq: item.outboxSeq });
     }
     if (this.strategy.kind === 'immediate' || this.#phase === 'closing') this.#requestWrite(false);
     this.#maybeCompact(state);
@@ -273,6 +287,8 @@ export class DocumentLog {
     for (const item of items) {
       const key = docKey(state.docId, DocKind.Update, item.seq ?? 0);
       ops.push({ type: 'put', key, value: encodeRecord(key, RecordType.Update, item.bytes) });
+      // The outbox record rides in the same batch: durable together with the update, or not at all.
+      if (item.outboxSeq !== undefined) ops.push(outboxPut(item.outboxSeq, { name: this.name, update: item.bytes }));
     }
     ops.push(metaPut(state.docId, meta));
     return ops;

@@ -3,6 +3,7 @@ import type { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { PersistenceProbes } from './probes.js';
 import type { KvStore } from './kv-store.js';
+import type { StoreOutbox } from './store-outbox.js';
 
 /** Timer source of the engine: injectable so tests drive debounce and retry deterministically. */
 export interface Timers {
@@ -94,6 +95,8 @@ export function causeCode(err: SkeinError): string | null {
 /** What every per-document log shares with the engine. */
 export interface EngineContext {
   readonly kv: KvStore;
+  /** The replication outbox: records ride in the same batch as the log records they copy. */
+  readonly outbox: StoreOutbox;
   readonly logger: Logger;
   readonly timers: Timers;
   readonly counters: StoreCounters;

@@ -1,15 +1,16 @@
 /**
- * Public surface of the persistence module. The composition root picks an engine
- * (`openLevelStore` or `MemoryStore`) and hands the registry a `DocumentStore`.
+ * Public surface of the persistence module. The composition root opens the engine over
+ * LevelDB (`openLevelStore`) or memory (`createMemoryStore`) and hands the registry a
+ * `DocumentStore`.
  */
-export type { DocumentStore } from './store.js';
-export { MemoryStore } from './memory-store.js';
+export type { AppendOptions, AppendResult, DocumentStore, OutboxEntry, ReplicationOutbox } from './store.js';
+export { LEGACY_OUTBOX_DIR, migrateLegacyOutbox } from './legacy-outbox.js';
 export type { KvBatchOptions, KvEntry, KvOp, KvRange, KvStore } from './kv-store.js';
 export { compareBytes } from './kv-store.js';
 export { MemoryKv } from './memory-kv.js';
 export { LevelKv, type LevelKvOptions } from './level-kv.js';
 export {
-  openLevelStore, LevelStore, type CloseReport, type CompactionReport, type LevelStoreOptions,
+  createMemoryStore, openLevelStore, LevelStore, type MemoryStoreOptions, type CloseReport, type CompactionReport, type LevelStoreOptions,
 } from './level-store.js';
 export type { StoreHealth, StoreStats, HealthStatus, PendingTotals } from './store-stats.js';
 export type { DocumentInfo, VerifyProblem, VerifyProblemKind } from './maintenance.js';

@@ -10,6 +10,8 @@ import type { KvRange } from './kv-store.js';
  *   03 <docId: u64 BE> 01 <seq: u64 BE>     → snapshot covering every update with seq ≤ seq
  *   03 <docId: u64 BE> 02 <seq: u64 BE>     → one update
  *   05 <quarantineId: u64 BE>               → a damaged record moved out of the way
+ *   06 <outboxSeq: u64 BE>                  → a replication-outbox entry (name, update), written
+ *                                             in the same batch as the update's log record
  *
  * Names appear in exactly one place (the name index) and everything else is keyed by a
  * fixed-width id, so a range over one document can never reach another document's keys,
@@ -29,6 +31,7 @@ export const Space = {
   Meta: 0x02,
   Doc: 0x03,
   Quarantine: 0x05,
+  Outbox: 0x06,
 } as const;
 
 export const DocKind = {
@@ -197,4 +200,12 @@ export function readU64(source: Uint8Array, offset: number): number {
 /** Lowercase hex of a key, for reports (keys never contain document content). */
 export function keyHex(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+}
+
+/** `06 <outboxSeq: u64 BE>`: a replication-outbox record (read back with `parseIdKey(key, Space.Outbox)`). */
+export function outboxKey(seq: number): Uint8Array {
+  const key = new Uint8Array(1 + U64);
+  key[0] = Space.Outbox;
+  writeU64(key, 1, seq);
+  return key;
 }

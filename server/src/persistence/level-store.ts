@@ -9,10 +9,14 @@ import {
   type CompactionPolicy, type EngineContext, type RetryPolicy, type Timers,
 } from './engine-context.js';
 import { encodeName } from './key-layout.js';
+import type { AppendOptions, AppendResult, ReplicationOutbox } from '../documents/ports.js';
+import { silentLogger } from '../logging/logger.js';
+import { MemoryKv } from './memory-kv.js';
+import { StoreOutbox, type OutboxPayload } from './store-outbox.js';
 import type { KvStore } from './kv-store.js';
 import { LevelKv, type LevelKvOptions } from './level-kv.js';
 import { listDocuments, verifyStore, type DocumentInfo, type VerifyProblem } from './maintenance.js';
-import { prepareStore } from './open-store.js';
+import { formatRecordPut, prepareStore, type StoreIds } from './open-store.js';
 import { buildHealth, buildStats, type StoreHealth, type StoreStats } from './store-stats.js';
 import { inspectDocument } from './doc-reader.js';
 import type { DocumentStore, StoredInspection } from './store.js';
@@ -71,15 +75,50 @@ export async function openLevelStore(options: LevelStoreOptions): Promise<LevelS
     await kv.close().catch(() => undefined);
     throw err;
   }
+  return assembleStore({ kv, ids, options, resolver, compaction, retry, timers });
+}
+
+export type MemoryStoreOptions = Omit<LevelStoreOptions, 'dir' | 'kv' | 'level' | 'logger'> & { readonly logger?: Logger };
+
+/**
+ * The same engine over a fresh in-memory `MemoryKv` (`--storage memory`, tests): every
+ * behaviour of the LevelDB store (strategies, group commit, compaction, the replication
+ * outbox) except surviving the process. Synchronous: an empty `MemoryKv` needs no recovery.
+ */
+export function createMemoryStore(memoryOptions: MemoryStoreOptions = {}): LevelStore {
+  const options: LevelStoreOptions = { ...memoryOptions, logger: memoryOptions.logger ?? silentLogger() };
+  const resolver = new StrategyResolver(options.rules ?? []);
+  const compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  checkPolicies(compaction, retry, options.closeTimeoutMs);
+  const kv = new MemoryKv();
+  kv.applySync([formatRecordPut()]);
+  const ids: StoreIds = { nextDocId: 1, nextQuarantineId: 1, quarantined: 0, outbox: { nextSeq: 1, size: 0 } };
+  return assembleStore({ kv, ids, options, resolver, compaction, retry, timers: options.timers ?? systemTimers });
+}
+
+interface EngineParts {
+  readonly kv: KvStore;
+  readonly ids: StoreIds;
+  readonly options: LevelStoreOptions;
+  readonly resolver: StrategyResolver;
+  readonly compaction: CompactionPolicy;
+  readonly retry: RetryPolicy;
+  readonly timers: Timers;
+}
+
+function assembleStore({ kv, ids, options, resolver, compaction, retry, timers }: EngineParts): LevelStore {
   const counters = new StoreCounters();
   counters.quarantinedRecords = ids.quarantined;
   let nextDocId = ids.nextDocId;
   let nextQuarantineId = ids.nextQuarantineId;
+  const outbox = new StoreOutbox({ kv, logger: options.logger, now: () => timers.now(), allocateQuarantineId: () => nextQuarantineId++ }, ids.outbox);
   const ctx: EngineContext = {
     kv, logger: options.logger, timers, counters, compaction, retry,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
     allocateDocId: () => nextDocId++,
     allocateQuarantineId: () => nextQuarantineId++,
+    outbox,
   };
   return new LevelStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
 }
@@ -151,7 +190,13 @@ export class LevelStore implements DocumentStore {
     return { updates: [...stored.updates, ...pending], damagedRecords: stored.damagedRecords };
   }
 
-  append(name: string, update: Uint8Array): Promise<void> {
+  /**
+   * With `{ replicate: true }` an outbox record is written in the same batch as the update's
+   * log record and the promise resolves with its seq; otherwise it resolves with `undefined`.
+   */
+  append(name: string, update: Uint8Array): Promise<void>;
+  append(name: string, update: Uint8Array, options: AppendOptions | undefined): Promise<AppendResult | undefined>;
+  append(name: string, update: Uint8Array, options?: AppendOptions): Promise<AppendResult | undefined | void> {
     const log = this.#open(name);
     if (log instanceof SkeinError) return Promise.reject(log);
     let clocks: Map<number, number>;
@@ -161,7 +206,21 @@ export class LevelStore implements DocumentStore {
       return Promise.reject(new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a Yjs update; nothing was stored', { cause: err }));
     }
     // Copy: the caller's buffer may be a view into a pooled socket buffer.
-    return log.append(Uint8Array.prototype.slice.call(update), clocks);
+    return log.append(Uint8Array.prototype.slice.call(update), clocks, options?.replicate === true);
+  }
+
+  /** Updates appended with `replicate: true`, until the replicator removes them. */
+  get outbox(): ReplicationOutbox {
+    return this.#ctx.outbox;
+  }
+
+  /**
+   * Put entries written elsewhere into the outbox (one synced batch), e.g. the pre-1.x
+   * `cluster-outbox` directory at startup. Rejects once closing.
+   */
+  async adoptOutboxEntries(entries: readonly OutboxPayload[]): Promise<number[]> {
+    if (this.#phase !== 'open') throw closedError();
+    return this.#ctx.outbox.adopt(entries);
   }
 
   flush(name: string): Promise<void> {
@@ -296,6 +355,7 @@ export class LevelStore implements DocumentStore {
     const remaining = deadline - this.#ctx.timers.now();
     if (remaining > 0) await this.#within(Promise.all(logs.map((log) => log.settledTasks())), remaining);
     this.#phase = 'closed';
+    this.#ctx.outbox.close();
     this.#logs.clear();
     this.#idle.clear();
     let closeError: SkeinError | null = null;

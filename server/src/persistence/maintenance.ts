@@ -81,6 +81,9 @@ export async function* verifyStore(kv: KvStore): AsyncGenerator<VerifyProblem> {
         yield problem('quarantined', key, null, null, detail);
         break;
       }
+      case Space.Outbox:
+        if (!openRecord(key, value, RecordType.Outbox).ok) yield problem('damaged', key, null, null, 'replication-outbox record damaged');
+        break;
       case undefined:
       default:
         yield problem('unknown-key', key, null, null, 'key outside the storage layout');

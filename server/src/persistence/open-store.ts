@@ -1,19 +1,22 @@
 import { SkeinError } from '../errors/skein-error.js';
 import { collect, read } from './doc-reader.js';
 import { FORMAT_KEY, FORMAT_VERSION, Space, parseDocKey, parseIdKey, spaceRange } from './key-layout.js';
-import type { KvStore } from './kv-store.js';
+import type { KvOp, KvStore } from './kv-store.js';
 import { RecordType, decodeVarUint, encodeRecord, encodeVarUint, readRecord } from './record-codec.js';
+import { recoverOutbox, type OutboxRecovery } from './store-outbox.js';
 
 export interface StoreIds {
   readonly nextDocId: number;
   readonly nextQuarantineId: number;
   /** Records in quarantine when the store was opened. */
   readonly quarantined: number;
+  /** Where the replication outbox continues. */
+  readonly outbox: OutboxRecovery;
 }
 
 /**
  * Check the format record (writing it into an empty store), then find the next free
- * document and quarantine ids. Ids are derived from the keys on disk, never from a counter
+ * document, quarantine and outbox ids. Ids are derived from the keys on disk, never from a counter
  * record, so they cannot go backwards after a crash.
  */
 export async function prepareStore(kv: KvStore): Promise<StoreIds> {
@@ -34,7 +37,13 @@ export async function prepareStore(kv: KvStore): Promise<StoreIds> {
     nextDocId: maxDocId + 1,
     nextQuarantineId: (lastQuarantine === undefined ? 0 : (parseIdKey(lastQuarantine, Space.Quarantine) ?? 0)) + 1,
     quarantined,
+    outbox: await recoverOutbox(kv),
   };
+}
+
+/** The format record of an empty store. */
+export function formatRecordPut(): KvOp {
+  return { type: 'put', key: FORMAT_KEY, value: encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(FORMAT_VERSION)) };
 }
 
 async function checkFormat(kv: KvStore): Promise<void> {
@@ -45,7 +54,7 @@ async function checkFormat(kv: KvStore): Promise<void> {
       throw new SkeinError('SKEIN_ERR_STORAGE_FORMAT', 'the data directory holds data without a Skein format record; refusing to use it');
     }
     try {
-      await kv.batch([{ type: 'put', key: FORMAT_KEY, value: encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(FORMAT_VERSION)) }], { sync: true });
+      await kv.batch([formatRecordPut()], { sync: true });
     } catch (cause) {
       throw new SkeinError('SKEIN_ERR_STORAGE_WRITE', 'failed to write the format record', { cause });
     }

@@ -24,6 +24,7 @@ export const RecordType = {
   Snapshot: 0x04,
   Update: 0x05,
   Quarantine: 0x06,
+  Outbox: 0x07,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { ProtocolErrorCode } from '@skein/protocol';
 import { describe, expect, it } from 'vitest';
-import { Outbox } from '../../src/cluster/outbox.js';
-import { MemoryKv } from '../../src/persistence/memory-kv.js';
+import * as Y from 'yjs';
+import { createMemoryStore } from '../../src/persistence/level-store.js';
+import { outboxPut } from '../../src/persistence/store-outbox.js';
+import { silentLogger } from '../../src/logging/logger.js';
 import { decodeOutboxKey, decodeOutboxValue, encodeOutboxKey, encodeOutboxValue } from '../../src/persistence/outbox-codec.js';
 import { RUNS, arbBytes, ascii, bytes, codeOf, inView, u64, viewInto } from './helpers.js';
 
@@ -12,15 +14,23 @@ const GOLDEN: ReadonlyArray<readonly [string, Uint8Array, number[]]> = [
   ['é', bytes(), [2, 0xc3, 0xa9, 0]],
 ];
 
+const Y_UPDATE = ((): Uint8Array => {
+  const doc = new Y.Doc();
+  doc.getMap('m').set('k', 1);
+  return Y.encodeStateAsUpdate(doc);
+})();
+
 describe('outbox records: golden bytes', () => {
-  it('the outbox stores seq:u64be → name:varString update:varUint8Array', async () => {
-    const kv = new MemoryKv();
-    const outbox = await Outbox.open(kv);
-    for (const [name, update] of GOLDEN) await outbox.append(name, update);
-    const stored: [number[], number[]][] = [];
-    for await (const { key, value } of kv.iterate({})) stored.push([Array.from(key), Array.from(value)]);
-    expect(stored).toEqual(GOLDEN.map(([, , value], i) => [u64(i + 1), value]));
-    expect(await outbox.peek(10)).toEqual(GOLDEN.map(([name, update], i) => ({ seq: i + 1, name, update })));
+  it('a store outbox record is 06 seq:u64be → type 07, crc, name:varString update:varUint8Array', async () => {
+    const store = createMemoryStore({ logger: silentLogger() });
+    for (const [name] of GOLDEN) expect(await store.append(name, Y_UPDATE, { replicate: true })).toEqual({ outboxSeq: expect.any(Number) as number });
+    const [name, update, value] = GOLDEN[0]!;
+    const op = outboxPut(7, { name, update });
+    expect(Array.from(op.key)).toEqual([6, ...u64(7)]);
+    expect(op.type === 'put' && Array.from(op.value.subarray(0, 1))).toEqual([7]);
+    expect(op.type === 'put' && Array.from(op.value.subarray(5))).toEqual(value);
+    expect((await store.outbox.peek(10)).map((e) => e.name)).toEqual(GOLDEN.map(([n]) => n));
+    await store.close();
   });
 
   for (const [name, update, value] of GOLDEN) {
