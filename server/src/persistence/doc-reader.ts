@@ -4,7 +4,7 @@ import type { EngineContext } from './engine-context.js';
 import {
   DocKind, Space, docKey, docRange, metaKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
 } from './key-layout.js';
-import type { KvOp, KvRange, KvStore } from './kv-store.js';
+import type { KvEntry, KvOp, KvRange, KvStore } from './kv-store.js';
 import {
   RecordType, decodeMeta, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks, readRecord,
   type Clocks, type DocMeta, type RecordDamage,
@@ -24,11 +24,11 @@ export interface DamagedRecord {
 export interface DocContents {
   /** The latest intact snapshot, if any. */
   readonly snapshot: StoredUpdate | undefined;
-  /** Every intact snapshot key (compaction deletes the superseded ones). */
+  /** Every intact snapshot key, oldest first (compaction keeps the newest two). */
   readonly snapshotKeys: readonly Uint8Array[];
   /** Intact updates after the snapshot, in sequence order. */
   readonly updates: readonly StoredUpdate[];
-  /** Intact updates at or below the snapshot's seq (already merged into it). */
+  /** Intact updates at or below the snapshot's seq (merged into it; kept while they back the previous generation). */
   readonly staleKeys: readonly Uint8Array[];
   readonly damaged: readonly DamagedRecord[];
 }
@@ -61,16 +61,28 @@ export async function collect(kv: KvStore, range: KvRange, what: string): Promis
 /**
  * Read one document's snapshot and updates (up to `uptoSeq`), verifying every record.
  * Damaged records are returned separately, never thrown; I/O errors reject.
+ *
+ * The snapshot is the newest *intact* one: when the newest is damaged, the previous
+ * generation (kept by compaction together with every update after it, see
+ * `docs/storage.md`) is used, and the retained updates after it come back as `updates`.
  */
 export async function readDocument(kv: KvStore, docId: number, uptoSeq?: number): Promise<DocContents> {
-  const entries = await collect(kv, docRange(docId), 'document records');
+  return sortRecords(docId, await collect(kv, docRange(docId), 'document records'), uptoSeq);
+}
+
+/**
+ * The pure part of `readDocument`: classify the records of one document (`entries`, in key
+ * order, as read from `docRange(docId)`), checking every checksum and payload. No I/O, no
+ * engine state: it also runs inside the compaction worker.
+ */
+export function sortRecords(docId: number, entries: Iterable<KvEntry>, uptoSeq?: number): DocContents {
   let snapshot: StoredUpdate | undefined;
   const snapshotKeys: Uint8Array[] = [];
   const updates: StoredUpdate[] = [];
   const damaged: DamagedRecord[] = [];
   for (const { key, value } of entries) {
     const parts = parseDocKey(key);
-    if (parts === undefined) continue; // not a v1 record key: `verify` reports it, load ignores it
+    if (parts === undefined || parts.docId !== docId) continue; // not a v1 record key of this document: `verify` reports it
     if (parts.kind === DocKind.Snapshot) {
       const rec = readRecord(key, value, RecordType.Snapshot, checkUpdate);
       if (!rec.ok) damaged.push({ key, value, damage: rec.damage });

@@ -2,6 +2,7 @@ import type { ErrorCode } from '../errors/registry.js';
 import type { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { Compactor } from './compaction.js';
 import type { KvStore } from './kv-store.js';
 
 /** Timer source of the engine: injectable so tests drive debounce and retry deterministically. */
@@ -101,6 +102,8 @@ export interface EngineContext {
   readonly retry: RetryPolicy;
   /** Spans and metrics of batch writes, and the health model's persistence figures. */
   readonly telemetry?: Telemetry;
+  /** Where compaction merges run (a worker thread); absent: on the calling thread. */
+  readonly compactor?: Compactor;
   allocateDocId(): number;
   allocateQuarantineId(): number;
 }

@@ -1,0 +1,130 @@
+import * as Y from 'yjs';
+import { SkeinError } from '../errors/skein-error.js';
+import { sortRecords, type DamagedRecord } from './doc-reader.js';
+import { DocKind, docKey } from './key-layout.js';
+import type { KvEntry } from './kv-store.js';
+import { RecordType, encodeClocks, encodeRecord, mergeClocks, type Clocks } from './record-codec.js';
+
+/**
+ * The CPU-heavy half of a compaction, as a pure function of the records read: verify every
+ * record, merge, verify the result, encode the snapshot record. No I/O and no engine state,
+ * so the same code runs in the compaction worker (`compaction-worker.ts`) and, where no
+ * worker can start, on the calling thread. The I/O half (read, one atomic batch) stays in
+ * `compaction.ts`, inside the document's queue.
+ */
+
+export interface CompactionInput {
+  readonly docId: number;
+  /** Fold every update with seq ≤ upto (the last durable seq when the task started). */
+  readonly upto: number;
+  /** Every record of the document (`docRange(docId)`), in key order, unverified. */
+  readonly entries: readonly KvEntry[];
+}
+
+export interface PlannedSnapshot {
+  /** The new snapshot covers every update with seq ≤ seq. */
+  readonly seq: number;
+  /** The record value to store under `docKey(docId, Snapshot, seq)` (checksum included). */
+  readonly record: Uint8Array;
+  /** Payload bytes (the Yjs update). */
+  readonly bytes: number;
+  /** Yjs state-vector encoding of the new snapshot. */
+  readonly stateVector: Uint8Array;
+}
+
+export interface CompactionPlan {
+  /** `undefined`: no update after the newest intact snapshot, nothing to fold. */
+  readonly snapshot: PlannedSnapshot | undefined;
+  /** The snapshot the new one was built from: it stays, as the previous generation. */
+  readonly base: { readonly seq: number; readonly bytes: number } | undefined;
+  /** Updates folded into the new snapshot (they stay too, backing the base generation). */
+  readonly merged: number;
+  /**
+   * Keys the new snapshot makes redundant twice over: snapshots older than the base and
+   * updates at or below the base's seq. Empty when no snapshot is written.
+   */
+  readonly deletes: readonly Uint8Array[];
+  readonly damaged: readonly DamagedRecord[];
+}
+
+/**
+ * Plan one compaction (see `docs/storage.md`, "Snapshot generations"). The invariant kept:
+ * after the batch, the newest snapshot N and the previous one P are both stored, with every
+ * update after P; so if either snapshot record is damaged, the other one plus the retained
+ * updates still hold the whole document.
+ */
+export function planCompaction(input: CompactionInput): CompactionPlan {
+  const contents = sortRecords(input.docId, input.entries, input.upto);
+  const base = contents.snapshot;
+  const baseInfo = base === undefined ? undefined : { seq: base.seq, bytes: base.bytes.length };
+  if (contents.updates.length === 0) {
+    return { snapshot: undefined, base: baseInfo, merged: 0, deletes: [], damaged: contents.damaged };
+  }
+  const parts = base === undefined ? [] : [base.bytes];
+  for (const u of contents.updates) parts.push(u.bytes);
+  let merged: Uint8Array;
+  let stateVector: Uint8Array;
+  try {
+    merged = compactUpdates(parts);
+    stateVector = Y.encodeStateVectorFromUpdate(merged);
+  } catch (err) {
+    throw new SkeinError('SKEIN_ERR_STORAGE_CORRUPT_RECORD', 'the records could not be merged', { cause: err });
+  }
+  verifySnapshot(parts, merged);
+  const seq = Math.max(input.upto, base?.seq ?? 0);
+  const key = docKey(input.docId, DocKind.Snapshot, seq);
+  const baseKey = base === undefined ? undefined : docKey(input.docId, DocKind.Snapshot, base.seq);
+  const deletes = contents.snapshotKeys.filter((k) => baseKey === undefined || !sameBytes(k, baseKey));
+  deletes.push(...contents.staleKeys);
+  return {
+    snapshot: { seq, record: encodeRecord(key, RecordType.Snapshot, merged), bytes: merged.length, stateVector },
+    base: baseInfo,
+    merged: contents.updates.length,
+    deletes,
+    damaged: contents.damaged,
+  };
+}
+
+/**
+ * The new snapshot must decode and cover exactly the clocks of what went into it (every
+ * client, up to its highest clock): checked before anything is written or deleted.
+ */
+function verifySnapshot(parts: readonly Uint8Array[], merged: Uint8Array): void {
+  const input: Clocks = new Map();
+  for (const p of parts) mergeClocks(input, Y.parseUpdateMeta(p).to);
+  let output: Clocks;
+  try {
+    output = Y.parseUpdateMeta(merged).to;
+  } catch (err) {
+    throw new SkeinError('SKEIN_ERR_INTERNAL', 'the new snapshot does not decode; nothing was changed', { cause: err });
+  }
+  if (!sameBytes(encodeClocks(input), encodeClocks(output))) {
+    throw new SkeinError('SKEIN_ERR_INTERNAL', 'the new snapshot does not cover the state of its input; nothing was changed');
+  }
+}
+
+/**
+ * One update equivalent to `parts`, as small as Yjs can make it: applied to a garbage-collected
+ * Y.Doc, so the content of deleted items (every overwritten map value, every deleted run of
+ * text) is dropped and only their id ranges remain — what a live server sends a new client.
+ * `Y.mergeUpdates` keeps all of it, so a snapshot built that way grows with history and the
+ * cold load with it. If anything stays pending (structs or deletes whose dependencies are
+ * not stored), the doc cannot represent it: fall back to the lossless merge.
+ */
+export function compactUpdates(parts: readonly Uint8Array[]): Uint8Array {
+  const doc = new Y.Doc({ gc: true });
+  try {
+    Y.transact(doc, () => {
+      for (const part of parts) Y.applyUpdate(doc, part);
+    });
+    const { pendingStructs, pendingDs } = doc.store;
+    if (pendingStructs !== null || pendingDs !== null) return Y.mergeUpdates([...parts]);
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
