@@ -141,13 +141,13 @@ describe('a damaged snapshot loses nothing', () => {
     await s.close();
     store = undefined;
     const snaps = await snapshotKeys();
-    expect(snaps).toHaveLength(2); // the newest and the one before it
-    const newest = snaps[1] ?? new Uint8Array();
+    const newest = snaps.at(-1) ?? new Uint8Array();
     await damage(newest);
 
     const { logger: log, entries } = captureLogs();
     const again = await open(log);
     expect(sameDoc(oracle.doc, docFrom(await again.load('doc')))).toBe(true);
+    expect(snaps).toHaveLength(2); // the newest and the one before it
     expect(again.stats().quarantinedRecords).toBe(1);
     expect(entries.filter((e) => e['code'] === 'SKEIN_ERR_STORAGE_CORRUPT_RECORD')).toEqual([
       expect.objectContaining({ doc: 'doc', damage: 'checksum' }),
@@ -357,8 +357,7 @@ describe('through a real server', () => {
     }
     await first.stop();
     const snaps = await snapshotKeys();
-    expect(snaps).toHaveLength(2);
-    await damage(snaps[1] ?? new Uint8Array());
+    await damage(snaps.at(-1) ?? new Uint8Array());
 
     const second = await serve();
     const reader = client(second.server, name, 43);
