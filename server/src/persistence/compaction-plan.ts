@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import * as Y from 'yjs';
 import { SkeinError } from '../errors/skein-error.js';
 import { sortRecords, type DamagedRecord } from './doc-reader.js';
@@ -45,6 +46,8 @@ export interface CompactionPlan {
    */
   readonly deletes: readonly Uint8Array[];
   readonly damaged: readonly DamagedRecord[];
+  /** `worker_threads.threadId` of the thread that computed the plan. */
+  readonly thread: number;
 }
 
 /**
@@ -58,7 +61,7 @@ export function planCompaction(input: CompactionInput): CompactionPlan {
   const base = contents.snapshot;
   const baseInfo = base === undefined ? undefined : { seq: base.seq, bytes: base.bytes.length };
   if (contents.updates.length === 0) {
-    return { snapshot: undefined, base: baseInfo, merged: 0, deletes: [], damaged: contents.damaged };
+    return { snapshot: undefined, base: baseInfo, merged: 0, deletes: [], damaged: contents.damaged, thread: threadId };
   }
   const parts = base === undefined ? [] : [base.bytes];
   for (const u of contents.updates) parts.push(u.bytes);
@@ -82,6 +85,7 @@ export function planCompaction(input: CompactionInput): CompactionPlan {
     merged: contents.updates.length,
     deletes,
     damaged: contents.damaged,
+    thread: threadId,
   };
 }
 

@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { CompactionPolicy, EngineContext } from './engine-context.js';
 import { countQuarantined, reportDamage, type DocState } from './doc-state.js';
@@ -12,7 +13,7 @@ export { compactUpdates } from './compaction-plan.js';
 /** Runs `planCompaction` somewhere (a worker thread); see `compaction-worker-pool.ts`. */
 export interface Compactor {
   plan(input: CompactionInput): Promise<CompactionPlan>;
-  /** Stop the worker (if any); later `plan` calls run on the calling thread. */
+  /** Stop the worker (if any): jobs in flight and later `plan` calls reject with `SKEIN_ERR_STORAGE_CLOSED`. */
   close(): Promise<void>;
 }
 
@@ -57,9 +58,12 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
     return parts === undefined || parts.kind !== DocKind.Update || parts.seq <= upto;
   });
   const input: CompactionInput = { docId: state.docId, upto, entries };
+  const bytes = entries.reduce((sum, e) => sum + e.value.length, 0);
+  const compactor = bytes >= ctx.compaction.offThreadMinBytes ? ctx.compactor : undefined;
   let plan: CompactionPlan;
   try {
-    plan = ctx.compactor === undefined ? planCompaction(input) : await ctx.compactor.plan(input);
+    // After this, `entries` may be detached (their buffers moved to the worker): not read again.
+    plan = compactor === undefined ? planCompaction(input) : await compactor.plan(input);
   } catch (err) {
     const e = toSkeinError(err, 'SKEIN_ERR_INTERNAL');
     throw e.code === 'SKEIN_ERR_STORAGE_CORRUPT_RECORD'
@@ -88,5 +92,6 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
   ctx.counters.quarantinedRecords += quarantined;
   if (plan.snapshot === undefined) return { ...NOTHING, quarantined };
   ctx.counters.compactions++;
+  if (plan.thread !== threadId) ctx.counters.compactionsOffThread++;
   return { compacted: true, mergedUpdates: plan.merged, snapshotSeq: plan.snapshot.seq, snapshotBytes: plan.snapshot.bytes, quarantined };
 }

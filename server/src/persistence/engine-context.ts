@@ -30,6 +30,13 @@ export interface CompactionPolicy {
   /** …or once the updates after the snapshot reach `minLogBytes` and `maxLogRatio` × snapshot bytes. */
   readonly minLogBytes: number;
   readonly maxLogRatio: number;
+  /**
+   * Compactions that read at least this many bytes of records merge in the compaction
+   * worker thread, off the event loop; smaller ones merge in place (below it the merge takes
+   * well under a millisecond, less than a round trip to the worker). 0: always in the worker;
+   * `Infinity`: never.
+   */
+  readonly offThreadMinBytes: number;
 }
 
 export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
@@ -37,6 +44,7 @@ export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
   maxUpdates: 500,
   minLogBytes: 64 * 1024,
   maxLogRatio: 1,
+  offThreadMinBytes: 64 * 1024,
 });
 
 export interface RetryPolicy {
@@ -64,6 +72,8 @@ export class StoreCounters {
   quarantinedRecords = 0;
   compactions = 0;
   compactionFailures = 0;
+  /** Compactions whose merge ran in the worker thread. */
+  compactionsOffThread = 0;
 
   batchSucceeded(): void {
     this.batchesWritten++;

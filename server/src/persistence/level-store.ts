@@ -3,6 +3,7 @@ import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { CompactionOutcome } from './compaction.js';
+import { CompactionWorkerPool } from './compaction-worker-pool.js';
 import { DocumentLog } from './document-log.js';
 import {
   DEFAULT_COMPACTION, DEFAULT_RETRY, StoreCounters, systemTimers,
@@ -77,6 +78,7 @@ export async function openLevelStore(options: LevelStoreOptions): Promise<LevelS
   const ctx: EngineContext = {
     kv, logger: options.logger, timers, counters, compaction, retry,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
+    compactor: new CompactionWorkerPool({ logger: options.logger }),
     allocateDocId: () => nextDocId++,
     allocateQuarantineId: () => nextQuarantineId++,
   };
@@ -283,6 +285,7 @@ export class LevelStore implements DocumentStore {
     this.#phase = 'closed';
     this.#logs.clear();
     this.#idle.clear();
+    await this.#ctx.compactor?.close();
     let closeError: SkeinError | null = null;
     try {
       await this.#ctx.kv.close();
