@@ -32,9 +32,9 @@ export interface CompactionPolicy {
   readonly maxLogRatio: number;
   /**
    * Compactions that read at least this many bytes of records merge in the compaction
-   * worker thread, off the event loop; smaller ones merge in place (below it the merge takes
-   * well under a millisecond, less than a round trip to the worker). 0: always in the worker;
-   * `Infinity`: never.
+   * worker thread, off the event loop; smaller ones merge in place (below 8 KiB a merge takes
+   * about a millisecond, and a store of small documents never starts the worker). 0: always
+   * in the worker; `Infinity`: never.
    */
   readonly offThreadMinBytes: number;
 }
@@ -44,7 +44,7 @@ export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
   maxUpdates: 500,
   minLogBytes: 64 * 1024,
   maxLogRatio: 1,
-  offThreadMinBytes: 64 * 1024,
+  offThreadMinBytes: 8 * 1024,
 });
 
 export interface RetryPolicy {
