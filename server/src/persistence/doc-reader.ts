@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { SkeinError } from '../errors/skein-error.js';
 import type { EngineContext } from './engine-context.js';
 import {
-  DocKind, Space, docKey, docRange, metaKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
+  DocKind, Space, docKey, metaKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
 } from './key-layout.js';
 import type { KvEntry, KvOp, KvRange, KvStore } from './kv-store.js';
 import {
@@ -21,6 +21,7 @@ export interface DamagedRecord {
   readonly damage: RecordDamage;
 }
 
+/** A document's records as classified by `sortRecords` (all of them) or `readDocument` (what a load needs). */
 export interface DocContents {
   /** The latest intact snapshot, if any. */
   readonly snapshot: StoredUpdate | undefined;
@@ -59,15 +60,47 @@ export async function collect(kv: KvStore, range: KvRange, what: string): Promis
 }
 
 /**
- * Read one document's snapshot and updates (up to `uptoSeq`), verifying every record.
- * Damaged records are returned separately, never thrown; I/O errors reject.
+ * Read what a load needs of one document: its newest intact snapshot and the intact updates
+ * after it (up to `uptoSeq`), verifying every record it returns. Damaged records are returned
+ * separately, never thrown; I/O errors reject.
  *
- * The snapshot is the newest *intact* one: when the newest is damaged, the previous
- * generation (kept by compaction together with every update after it, see
- * `docs/storage.md`) is used, and the retained updates after it come back as `updates`.
+ * Snapshots are verified newest first: when the newest is damaged, the previous generation
+ * (kept by compaction together with every update after it, see `docs/storage.md`) is used,
+ * and the updates are read from that one's seq on. Older snapshots and the retained updates
+ * at or below the chosen snapshot are neither read nor verified (so `staleKeys` is empty and
+ * `snapshotKeys` holds the chosen snapshot only): compaction and `verify` check those.
  */
 export async function readDocument(kv: KvStore, docId: number, uptoSeq?: number): Promise<DocContents> {
-  return sortRecords(docId, await collect(kv, docRange(docId), 'document records'), uptoSeq);
+  const damaged: DamagedRecord[] = [];
+  let snapshot: StoredUpdate | undefined;
+  let snapshotKey: Uint8Array | undefined;
+  // One snapshot per read (newest first): a large older generation is not even read.
+  const lowest = snapshotRange(docId).gte;
+  let range: KvRange = { ...snapshotRange(docId), reverse: true, limit: 1 };
+  while (snapshot === undefined) {
+    const [entry] = await collect(kv, range, 'document snapshot');
+    if (entry === undefined) break;
+    range = { ...(lowest === undefined ? {} : { gte: lowest }), lt: entry.key, reverse: true, limit: 1 };
+    const parts = parseDocKey(entry.key);
+    if (parts === undefined || parts.docId !== docId || parts.kind !== DocKind.Snapshot) continue;
+    const rec = readRecord(entry.key, entry.value, RecordType.Snapshot, checkUpdate);
+    if (!rec.ok) damaged.push({ key: entry.key, value: entry.value, damage: rec.damage });
+    else {
+      snapshot = { seq: parts.seq, bytes: rec.value };
+      snapshotKey = entry.key;
+    }
+  }
+  const floor = snapshot?.seq ?? 0;
+  const upto = uptoSeq ?? Number.MAX_SAFE_INTEGER;
+  const entries = upto > floor ? await collect(kv, updateRange(docId, floor, upto), 'document updates') : [];
+  const rest = sortRecords(docId, entries, uptoSeq);
+  return {
+    snapshot,
+    snapshotKeys: snapshotKey === undefined ? [] : [snapshotKey],
+    updates: rest.updates,
+    staleKeys: [],
+    damaged: [...damaged, ...rest.damaged],
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import * as Y from 'yjs';
 import { metaPut } from '../../src/persistence/doc-reader.js';
 import { nameIndexPut } from '../../src/persistence/doc-state.js';
 import { DocKind, Space, docKey, docRange, keyHex, parseDocKey, spaceRange } from '../../src/persistence/key-layout.js';
-import type { KvOp } from '../../src/persistence/kv-store.js';
+import type { KvOp, KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
 import { openLevelStore, type LevelStore } from '../../src/persistence/level-store.js';
 import type { VerifyProblem } from '../../src/persistence/maintenance.js';
@@ -210,6 +210,47 @@ describe('a damaged snapshot loses nothing', () => {
     const problems: VerifyProblem[] = [];
     for await (const p of (await open()).verify()) problems.push(p);
     expect(problems).toEqual([]);
+  });
+
+  it('a load reads only the newest snapshot and the updates after it; the previous generation only when needed', async () => {
+    const s = await open();
+    const oracle = await history(s, 'doc', 3);
+    await s.close();
+    store = undefined;
+    const snaps = await snapshotKeys();
+    const [previous, newest] = snaps.map((k) => parseDocKey(k)?.seq ?? -1);
+    /** Records a load iterates over (by kind and seq). */
+    const loadReads = async (): Promise<{ snapshots: number[]; updates: number[] }> => {
+      const inner = await LevelKv.open(dir);
+      const seen = { snapshots: [] as number[], updates: [] as number[] };
+      const kv: KvStore = {
+        get: (key) => inner.get(key),
+        batch: (ops, options) => inner.batch(ops, options),
+        close: () => inner.close(),
+        iterate: (range) => ({
+          async *[Symbol.asyncIterator]() {
+            for await (const entry of inner.iterate(range)) {
+              const parts = parseDocKey(entry.key);
+              if (parts?.kind === DocKind.Snapshot) seen.snapshots.push(parts.seq);
+              if (parts?.kind === DocKind.Update) seen.updates.push(parts.seq);
+              yield entry;
+            }
+          },
+        }),
+      };
+      store = await openLevelStore({ kv, logger, compaction: { enabled: false } });
+      expect(sameDoc(oracle.doc, docFrom(await store.load('doc')))).toBe(true);
+      await store.close();
+      store = undefined;
+      return seen;
+    };
+    const healthy = await loadReads();
+    expect(new Set(healthy.snapshots)).toEqual(new Set([newest])); // (opening the document also reads the newest key: maxStoredSeq)
+    expect(Math.min(...healthy.updates)).toBeGreaterThan(newest ?? 0);
+    await damage(snaps[1] ?? new Uint8Array());
+    const fallback = await loadReads();
+    expect(new Set(fallback.snapshots)).toEqual(new Set([newest, previous]));
+    expect(Math.min(...fallback.updates)).toBe((previous ?? 0) + 1);
   });
 
   it('reads a store written by the previous layout (one snapshot, merged updates deleted) and protects it from then on', async () => {
