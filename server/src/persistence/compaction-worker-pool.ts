@@ -82,9 +82,15 @@ export class CompactionWorkerPool implements Compactor {
     worker.ref(); // a job in flight keeps the process alive (e.g. `skein compact`)
     const request: WorkerRequest = { id, input };
     try {
-      worker.postMessage(request, transferable(input));
-    } catch {
-      worker.postMessage(request); // a buffer that cannot move (e.g. marked untransferable): copy instead
+      try {
+        worker.postMessage(request, transferable(input));
+      } catch {
+        worker.postMessage(request); // a buffer that cannot move (e.g. marked untransferable): copy instead
+      }
+    } catch (err) {
+      this.#jobs.delete(id);
+      if (this.#jobs.size === 0) worker.unref();
+      throw new SkeinError('SKEIN_ERR_INTERNAL', 'the records could not be handed to the compaction worker', { cause: err });
     }
     return result;
   }
