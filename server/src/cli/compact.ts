@@ -10,6 +10,8 @@ interface CompactTotals {
   quarantined: number;
   bytesBefore: number;
   bytesAfter: number;
+  /** Compactions whose merge ran in the worker thread (large documents). */
+  offThread: number;
   readonly failed: { readonly name: string; readonly code: string }[];
 }
 
@@ -32,13 +34,14 @@ export const compactCommand: CliCommand = {
     const [name] = positionals(args, 'compact', ['document'], 0);
     const json = args.values['json'] === true;
     return withOfflineStore(args, io, 'existing', async (offline) => {
-      const totals: CompactTotals = { documents: 0, compacted: 0, mergedUpdates: 0, quarantined: 0, bytesBefore: 0, bytesAfter: 0, failed: [] };
+      const totals: CompactTotals = { documents: 0, compacted: 0, mergedUpdates: 0, quarantined: 0, bytesBefore: 0, bytesAfter: 0, offThread: 0, failed: [] };
       if (name !== undefined) {
         await findDocument(offline.kv, name);
         await compactOne(offline, name, totals, false);
       } else {
         await compactAll(offline, io, totals);
       }
+      totals.offThread = offline.store.stats().compactionsOffThread;
       await emit(io.stdout, json ? `${JSON.stringify(totals)}\n` : report(totals));
       return totals.failed.length === 0 ? 0 : 1;
     });

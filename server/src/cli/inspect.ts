@@ -100,8 +100,12 @@ function textRow(row: ListRow): string {
 interface RecordScan {
   snapshots: number;
   snapshotBytes: number;
+  /** Updates after the newest intact snapshot (the log a load applies). */
   updates: number;
   updateBytes: number;
+  /** Updates already in the newest snapshot, kept to back the previous snapshot generation. */
+  retained: number;
+  retainedBytes: number;
   damaged: number;
   firstSeq: number | null;
   lastSeq: number | null;
@@ -141,7 +145,7 @@ async function showDocument(offline: OfflineStore, io: CliIo, name: string, json
   }
   const seqs = scan.firstSeq === null ? '' : `, seq ${scan.firstSeq}..${scan.lastSeq ?? scan.firstSeq}`;
   lines.push(
-    ['on disk', `${scan.snapshots} snapshot(s) ${scan.snapshotBytes} bytes, ${scan.updates} update(s) ${scan.updateBytes} bytes${seqs}, ${scan.damaged} damaged`],
+    ['on disk', `${scan.snapshots} snapshot(s) ${scan.snapshotBytes} bytes, ${scan.updates} update(s) ${scan.updateBytes} bytes${seqs}, ${scan.retained} retained update(s) ${scan.retainedBytes} bytes, ${scan.damaged} damaged`],
     ['clients', `${clients.length} in the state vector`],
   );
   const text = lines.map(([k, v]) => `${(k ?? '').padEnd(10)}${v ?? ''}`).join('\n');
@@ -152,7 +156,10 @@ async function showDocument(offline: OfflineStore, io: CliIo, name: string, json
 
 /** Count the document's records on disk, checking each (streamed: nothing is kept). */
 async function scanRecords(kv: KvStore, docId: number): Promise<RecordScan> {
-  const scan: RecordScan = { snapshots: 0, snapshotBytes: 0, updates: 0, updateBytes: 0, damaged: 0, firstSeq: null, lastSeq: null };
+  const scan: RecordScan = {
+    snapshots: 0, snapshotBytes: 0, updates: 0, updateBytes: 0, retained: 0, retainedBytes: 0, damaged: 0, firstSeq: null, lastSeq: null,
+  };
+  let newestSnapshot = 0; // snapshots sort before updates: known before the first update
   for await (const { key, value } of kv.iterate(docRange(docId))) {
     const parts = parseDocKey(key);
     const isSnapshot = parts?.kind === DocKind.Snapshot;
@@ -165,6 +172,10 @@ async function scanRecords(kv: KvStore, docId: number): Promise<RecordScan> {
     } else if (isSnapshot) {
       scan.snapshots++;
       scan.snapshotBytes += value.length;
+      newestSnapshot = parts.seq;
+    } else if (parts.seq <= newestSnapshot) {
+      scan.retained++;
+      scan.retainedBytes += value.length;
     } else {
       scan.updates++;
       scan.updateBytes += value.length;

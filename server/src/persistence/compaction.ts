@@ -1,12 +1,21 @@
-import * as Y from 'yjs';
-import { compactUpdates } from '../crdt/compact.js';
-import { SkeinError } from '../errors/skein-error.js';
+import { threadId } from 'node:worker_threads';
+import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { CompactionPolicy, EngineContext } from './engine-context.js';
 import { countQuarantined, reportDamage, type DocState } from './doc-state.js';
-import { metaPut, quarantineOps, readDocument } from './doc-reader.js';
-import { DocKind, docKey } from './key-layout.js';
+import { collect, metaPut, quarantineOps } from './doc-reader.js';
+import { planCompaction, type CompactionInput, type CompactionPlan } from './compaction-plan.js';
+import { DocKind, docKey, docRange, parseDocKey } from './key-layout.js';
 import type { KvOp } from './kv-store.js';
-import { RecordType, encodeRecord, type DocMeta } from './record-codec.js';
+import type { DocMeta } from './record-codec.js';
+
+export { compactUpdates } from './compaction-plan.js';
+
+/** Runs `planCompaction` somewhere (a worker thread); see `compaction-worker-pool.ts`. */
+export interface Compactor {
+  plan(input: CompactionInput): Promise<CompactionPlan>;
+  /** Stop the worker (if any): jobs in flight and later `plan` calls reject with `SKEIN_ERR_STORAGE_CLOSED`. */
+  close(): Promise<void>;
+}
 
 export interface CompactionOutcome {
   readonly compacted: boolean;
@@ -28,47 +37,51 @@ export function shouldCompact(policy: CompactionPolicy, meta: DocMeta): boolean 
 }
 
 /**
- * Merge the snapshot and every durable update with seq ≤ S (S = the last durable seq) into
- * one new snapshot at S and, in ONE atomic batch: put the snapshot, delete the superseded
- * snapshot and the merged updates, quarantine damaged records, rewrite the metadata.
+ * Fold every durable update with seq ≤ S (S = the last durable seq) and the newest intact
+ * snapshot into one new snapshot at S, keeping one generation back (see `docs/storage.md`,
+ * "Snapshot generations"): the snapshot it was built from and every update after that one
+ * stay; only what is now covered twice over (older snapshots, updates at or below the base)
+ * is deleted. ONE atomic batch: put the snapshot, delete those keys, quarantine damaged
+ * records, rewrite the metadata.
  *
  * Must run inside the document's serialized queue: no batch of that document is in flight,
  * so every update on disk with seq ≤ S is durable and read here, and later appends get
  * seq > S and are never touched. A crash before the batch leaves the old state; after it,
- * the new one; there is no state in between.
+ * the new one; there is no state in between. The merge itself (`planCompaction`) is pure
+ * CPU work and runs on `ctx.compactor` when there is one (a worker thread), so the event
+ * loop keeps serving while a large document is folded.
  */
 export async function compactDocument(ctx: EngineContext, state: DocState): Promise<CompactionOutcome> {
   const upto = state.meta.lastSeq;
-  const contents = await readDocument(ctx.kv, state.docId, upto);
-  if (contents.updates.length === 0 && contents.damaged.length === 0 && contents.staleKeys.length === 0) return NOTHING;
-  const parts = contents.snapshot === undefined ? [] : [contents.snapshot.bytes];
-  for (const u of contents.updates) parts.push(u.bytes);
-  let merged: Uint8Array;
-  let stateVector: Uint8Array;
+  const entries = (await collect(ctx.kv, docRange(state.docId), 'document records')).filter((entry) => {
+    const parts = parseDocKey(entry.key);
+    return parts === undefined || parts.kind !== DocKind.Update || parts.seq <= upto;
+  });
+  const input: CompactionInput = { docId: state.docId, upto, entries };
+  const bytes = entries.reduce((sum, e) => sum + e.value.length, 0);
+  const compactor = bytes >= ctx.compaction.offThreadMinBytes ? ctx.compactor : undefined;
+  let plan: CompactionPlan;
   try {
-    merged = compactUpdates(parts);
-    stateVector = Y.encodeStateVectorFromUpdate(merged);
+    // After this, `entries` may be detached (their buffers moved to the worker): not read again.
+    plan = compactor === undefined ? planCompaction(input) : await compactor.plan(input);
   } catch (err) {
-    throw new SkeinError('SKEIN_ERR_STORAGE_CORRUPT_RECORD', `records of "${state.meta.name}" could not be merged`, { cause: err });
+    const e = toSkeinError(err, 'SKEIN_ERR_INTERNAL');
+    throw e.code === 'SKEIN_ERR_STORAGE_CORRUPT_RECORD'
+      ? new SkeinError(e.code, `records of "${state.meta.name}" could not be merged`, { cause: e })
+      : e;
   }
-  const snapshotSeq = Math.max(upto, contents.snapshot?.seq ?? 0);
-  const snapKey = docKey(state.docId, DocKind.Snapshot, snapshotSeq);
-  const meta: DocMeta = {
-    ...state.meta,
-    snapshotSeq,
-    snapshotBytes: merged.length,
-    logCount: 0,
-    logBytes: 0,
-    stateVector,
-  };
-  const ops: KvOp[] = quarantineOps(ctx, contents.damaged, ctx.timers.now());
-  for (const key of contents.snapshotKeys) ops.push({ type: 'del', key });
-  for (const key of contents.staleKeys) ops.push({ type: 'del', key });
-  for (const u of contents.updates) ops.push({ type: 'del', key: docKey(state.docId, DocKind.Update, u.seq) });
-  // After the deletes: the new snapshot key may equal the old one (a forced re-compaction).
-  ops.push({ type: 'put', key: snapKey, value: encodeRecord(snapKey, RecordType.Snapshot, merged) });
-  ops.push(metaPut(state.docId, meta));
-  reportDamage(ctx, state.meta.name, contents.damaged);
+  if (plan.snapshot === undefined && plan.damaged.length === 0) return NOTHING;
+  const ops: KvOp[] = quarantineOps(ctx, plan.damaged, ctx.timers.now());
+  let meta = state.meta;
+  if (plan.snapshot !== undefined) {
+    const snap = plan.snapshot;
+    for (const key of plan.deletes) ops.push({ type: 'del', key });
+    // After the quarantine deletes: the new snapshot key may equal a damaged one's.
+    ops.push({ type: 'put', key: docKey(state.docId, DocKind.Snapshot, snap.seq), value: snap.record });
+    meta = { ...state.meta, snapshotSeq: snap.seq, snapshotBytes: snap.bytes, logCount: 0, logBytes: 0, stateVector: snap.stateVector };
+    ops.push(metaPut(state.docId, meta));
+  }
+  reportDamage(ctx, state.meta.name, plan.damaged);
   try {
     await ctx.kv.batch(ops, { sync: true });
   } catch (err) {
@@ -77,9 +90,8 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
   state.meta = meta;
   const quarantined = countQuarantined(ops);
   ctx.counters.quarantinedRecords += quarantined;
+  if (plan.snapshot === undefined) return { ...NOTHING, quarantined };
   ctx.counters.compactions++;
-  return { compacted: true, mergedUpdates: contents.updates.length, snapshotSeq, snapshotBytes: merged.length, quarantined };
+  if (plan.thread !== threadId) ctx.counters.compactionsOffThread++;
+  return { compacted: true, mergedUpdates: plan.merged, snapshotSeq: plan.snapshot.seq, snapshotBytes: plan.snapshot.bytes, quarantined };
 }
-
-// The fold itself is a shared CRDT codec (a leaf, `crdt/`): the cluster's shared tier uses it too.
-export { compactUpdates };

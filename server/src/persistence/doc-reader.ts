@@ -2,9 +2,9 @@ import * as Y from 'yjs';
 import { SkeinError } from '../errors/skein-error.js';
 import type { EngineContext } from './engine-context.js';
 import {
-  DocKind, Space, docKey, docRange, metaKey, nameKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
+  DocKind, Space, docKey, metaKey, nameKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
 } from './key-layout.js';
-import type { KvOp, KvRange, KvStore } from './kv-store.js';
+import type { KvEntry, KvOp, KvRange, KvStore } from './kv-store.js';
 import {
   RecordType, decodeMeta, decodeVarUint, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks, readRecord,
   type Clocks, type DocMeta, type RecordDamage,
@@ -21,14 +21,15 @@ export interface DamagedRecord {
   readonly damage: RecordDamage;
 }
 
+/** A document's records as classified by `sortRecords` (all of them) or `readDocument` (what a load needs). */
 export interface DocContents {
   /** The latest intact snapshot, if any. */
   readonly snapshot: StoredUpdate | undefined;
-  /** Every intact snapshot key (compaction deletes the superseded ones). */
+  /** Every intact snapshot key, oldest first (compaction keeps the newest two). */
   readonly snapshotKeys: readonly Uint8Array[];
   /** Intact updates after the snapshot, in sequence order. */
   readonly updates: readonly StoredUpdate[];
-  /** Intact updates at or below the snapshot's seq (already merged into it). */
+  /** Intact updates at or below the snapshot's seq (merged into it; kept while they back the previous generation). */
   readonly staleKeys: readonly Uint8Array[];
   readonly damaged: readonly DamagedRecord[];
 }
@@ -59,18 +60,62 @@ export async function collect(kv: KvStore, range: KvRange, what: string): Promis
 }
 
 /**
- * Read one document's snapshot and updates (up to `uptoSeq`), verifying every record.
- * Damaged records are returned separately, never thrown; I/O errors reject.
+ * Read what a load needs of one document: its newest intact snapshot and the intact updates
+ * after it (up to `uptoSeq`), verifying every record it returns. Damaged records are returned
+ * separately, never thrown; I/O errors reject.
+ *
+ * Snapshots are verified newest first: when the newest is damaged, the previous generation
+ * (kept by compaction together with every update after it, see `docs/storage.md`) is used,
+ * and the updates are read from that one's seq on. Older snapshots and the retained updates
+ * at or below the chosen snapshot are neither read nor verified (so `staleKeys` is empty and
+ * `snapshotKeys` holds the chosen snapshot only): compaction and `verify` check those.
  */
 export async function readDocument(kv: KvStore, docId: number, uptoSeq?: number): Promise<DocContents> {
-  const entries = await collect(kv, docRange(docId), 'document records');
+  const damaged: DamagedRecord[] = [];
+  let snapshot: StoredUpdate | undefined;
+  let snapshotKey: Uint8Array | undefined;
+  // One snapshot per read (newest first): a large older generation is not even read.
+  const lowest = snapshotRange(docId).gte;
+  let range: KvRange = { ...snapshotRange(docId), reverse: true, limit: 1 };
+  while (snapshot === undefined) {
+    const [entry] = await collect(kv, range, 'document snapshot');
+    if (entry === undefined) break;
+    range = { ...(lowest === undefined ? {} : { gte: lowest }), lt: entry.key, reverse: true, limit: 1 };
+    const parts = parseDocKey(entry.key);
+    if (parts === undefined || parts.docId !== docId || parts.kind !== DocKind.Snapshot) continue;
+    const rec = readRecord(entry.key, entry.value, RecordType.Snapshot, checkUpdate);
+    if (!rec.ok) damaged.push({ key: entry.key, value: entry.value, damage: rec.damage });
+    else {
+      snapshot = { seq: parts.seq, bytes: rec.value };
+      snapshotKey = entry.key;
+    }
+  }
+  const floor = snapshot?.seq ?? 0;
+  const upto = uptoSeq ?? Number.MAX_SAFE_INTEGER;
+  const entries = upto > floor ? await collect(kv, updateRange(docId, floor, upto), 'document updates') : [];
+  const rest = sortRecords(docId, entries, uptoSeq);
+  return {
+    snapshot,
+    snapshotKeys: snapshotKey === undefined ? [] : [snapshotKey],
+    updates: rest.updates,
+    staleKeys: [],
+    damaged: [...damaged, ...rest.damaged],
+  };
+}
+
+/**
+ * The pure part of `readDocument`: classify the records of one document (`entries`, in key
+ * order, as read from `docRange(docId)`), checking every checksum and payload. No I/O, no
+ * engine state: it also runs inside the compaction worker.
+ */
+export function sortRecords(docId: number, entries: Iterable<KvEntry>, uptoSeq?: number): DocContents {
   let snapshot: StoredUpdate | undefined;
   const snapshotKeys: Uint8Array[] = [];
   const updates: StoredUpdate[] = [];
   const damaged: DamagedRecord[] = [];
   for (const { key, value } of entries) {
     const parts = parseDocKey(key);
-    if (parts === undefined) continue; // not a v1 record key: `verify` reports it, load ignores it
+    if (parts === undefined || parts.docId !== docId) continue; // not a v1 record key of this document: `verify` reports it
     if (parts.kind === DocKind.Snapshot) {
       const rec = readRecord(key, value, RecordType.Snapshot, checkUpdate);
       if (!rec.ok) damaged.push({ key, value, damage: rec.damage });

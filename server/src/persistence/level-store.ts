@@ -3,6 +3,7 @@ import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { PersistenceProbes } from './probes.js';
 import type { CompactionOutcome } from './compaction.js';
+import { CompactionWorkerPool } from './compaction-worker-pool.js';
 import { DocumentLog } from './document-log.js';
 import {
   DEFAULT_COMPACTION, DEFAULT_RETRY, StoreCounters, systemTimers,
@@ -116,6 +117,7 @@ function assembleStore({ kv, ids, options, resolver, compaction, retry, timers }
   const ctx: EngineContext = {
     kv, logger: options.logger, timers, counters, compaction, retry,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
+    compactor: new CompactionWorkerPool({ logger: options.logger }),
     allocateDocId: () => nextDocId++,
     allocateQuarantineId: () => nextQuarantineId++,
     outbox,
@@ -358,6 +360,7 @@ export class LevelStore implements DocumentStore {
     this.#ctx.outbox.close();
     this.#logs.clear();
     this.#idle.clear();
+    await this.#ctx.compactor?.close();
     let closeError: SkeinError | null = null;
     try {
       await this.#ctx.kv.close();

@@ -133,7 +133,8 @@ class DocTracker {
   readonly #kv: KvStore;
   #docId = -1;
   #name: string | null = null;
-  #snapshotSeq = 0;
+  /** Intact snapshots seen so far of the current document (at most the newest two). */
+  #snapshots: { readonly key: Uint8Array; readonly seq: number }[] = [];
 
   constructor(kv: KvStore) {
     this.#kv = kv;
@@ -153,16 +154,19 @@ class DocTracker {
       return;
     }
     if (isSnapshot) {
-      if (this.#snapshotSeq > 0) yield problem('stale', key, this.#name, this.#snapshotSeq, 'superseded snapshot');
-      this.#snapshotSeq = parts.seq;
-    } else if (parts.seq <= this.#snapshotSeq) {
-      yield problem('stale', key, this.#name, parts.seq, 'update already merged into the snapshot');
+      // Compaction keeps two generations (the newest snapshot and the one before it, with
+      // every update after that one): only what lies below both is stale.
+      const older = this.#snapshots.length >= 2 ? this.#snapshots.shift() : undefined;
+      if (older !== undefined) yield problem('stale', older.key, this.#name, older.seq, 'superseded snapshot');
+      this.#snapshots.push({ key, seq: parts.seq });
+    } else if (this.#snapshots.length >= 2 && parts.seq <= (this.#snapshots[0]?.seq ?? 0)) {
+      yield problem('stale', key, this.#name, parts.seq, 'update already merged into both retained snapshots');
     }
   }
 
   async *#enter(key: Uint8Array, docId: number): AsyncGenerator<VerifyProblem> {
     this.#docId = docId;
-    this.#snapshotSeq = 0;
+    this.#snapshots = [];
     const mKey = metaKey(docId);
     const raw = await read('document metadata', () => this.#kv.get(mKey));
     const meta = raw === undefined ? undefined : readRecord(mKey, raw, RecordType.Meta, decodeMeta);

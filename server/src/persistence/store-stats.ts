@@ -28,6 +28,8 @@ export interface StoreStats {
   readonly quarantinedRecords: number;
   readonly compactions: number;
   readonly compactionFailures: number;
+  /** Compactions whose merge ran in the worker thread, off the event loop. */
+  readonly compactionsOffThread: number;
 }
 
 export type HealthStatus = 'ok' | 'degraded' | 'closed';
@@ -68,6 +70,7 @@ export function buildStats(counters: StoreCounters, logs: Iterable<DocumentLog>)
     quarantinedRecords: counters.quarantinedRecords,
     compactions: counters.compactions,
     compactionFailures: counters.compactionFailures,
+    compactionsOffThread: counters.compactionsOffThread,
   };
 }
 

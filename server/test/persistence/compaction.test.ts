@@ -66,15 +66,16 @@ describe('compaction', () => {
     const parts = await s.load('doc');
     expect(parts.length).toBeLessThan(10);
     expect(sameDoc(editor.doc, docFrom(parts))).toBe(true);
+    // Two generations: the newest snapshot, the one before it and the updates after that one.
     const counts = await recordCounts(counting);
-    expect(counts.snapshots).toBe(1);
-    expect(counts.updates).toBeLessThan(10);
+    expect(counts.snapshots).toBe(2);
+    expect(counts.updates).toBeLessThan(20);
     await s.close();
     const again = await openWith(await LevelKv.open(dir));
     expect(sameDoc(editor.doc, docFrom(await again.load('doc')))).toBe(true);
   });
 
-  it('compact(name) merges everything into one snapshot in ONE atomic batch', async () => {
+  it('compact(name) merges everything into one snapshot in ONE atomic batch, keeping one generation back', async () => {
     const counting = new CountingKv(await LevelKv.open(dir));
     const s = await openWith(counting, { compaction: { enabled: false } });
     const editor = new Editor();
@@ -83,16 +84,20 @@ describe('compaction', () => {
     const report = await s.compact('doc');
     expect(report).toMatchObject({ documents: 1, compacted: 1, mergedUpdates: 12, failed: [] });
     expect(counting.batches - before).toBe(1);
-    expect(counting.sizes.at(-1)).toBe(12 + 2); // 12 deletes + snapshot put + meta put
+    // First generation: snapshot put + meta put; the 12 updates stay (the only other copy).
+    expect(counting.sizes.at(-1)).toBe(2);
+    expect(await recordCounts(counting)).toEqual({ updates: 12, snapshots: 1 });
     const parts = await s.load('doc');
     expect(parts).toHaveLength(1);
     expect(sameDoc(editor.doc, docFrom(parts))).toBe(true);
     await s.append('doc', editor.edit());
     expect(await s.load('doc')).toHaveLength(2);
     expect((await s.compact('doc')).mergedUpdates).toBe(1);
+    // Second: the 12 updates are now in two snapshots and go (12 deletes + snapshot + meta).
+    expect(counting.sizes.at(-1)).toBe(12 + 2);
     expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
     expect((await s.compact('doc')).compacted).toBe(0); // nothing new
-    expect(await recordCounts(counting)).toEqual({ updates: 0, snapshots: 1 });
+    expect(await recordCounts(counting)).toEqual({ updates: 1, snapshots: 2 });
   });
 
   it('never touches appends that arrive while it runs (they get seq > S)', async () => {

@@ -1,0 +1,116 @@
+import { compactUpdates } from '../crdt/compact.js';
+import { threadId } from 'node:worker_threads';
+import * as Y from 'yjs';
+import { SkeinError } from '../errors/skein-error.js';
+import { sortRecords, type DamagedRecord } from './doc-reader.js';
+import { DocKind, docKey } from './key-layout.js';
+import type { KvEntry } from './kv-store.js';
+import { RecordType, encodeClocks, encodeRecord, mergeClocks, type Clocks } from './record-codec.js';
+
+/**
+ * The CPU-heavy half of a compaction, as a pure function of the records read: verify every
+ * record, merge, verify the result, encode the snapshot record. No I/O and no engine state,
+ * so the same code runs in the compaction worker (`compaction-worker.ts`) and, where no
+ * worker can start, on the calling thread. The I/O half (read, one atomic batch) stays in
+ * `compaction.ts`, inside the document's queue.
+ */
+
+export interface CompactionInput {
+  readonly docId: number;
+  /** Fold every update with seq ≤ upto (the last durable seq when the task started). */
+  readonly upto: number;
+  /** Every record of the document (`docRange(docId)`), in key order, unverified. */
+  readonly entries: readonly KvEntry[];
+}
+
+export interface PlannedSnapshot {
+  /** The new snapshot covers every update with seq ≤ seq. */
+  readonly seq: number;
+  /** The record value to store under `docKey(docId, Snapshot, seq)` (checksum included). */
+  readonly record: Uint8Array;
+  /** Payload bytes (the Yjs update). */
+  readonly bytes: number;
+  /** Yjs state-vector encoding of the new snapshot. */
+  readonly stateVector: Uint8Array;
+}
+
+export interface CompactionPlan {
+  /** `undefined`: no update after the newest intact snapshot, nothing to fold. */
+  readonly snapshot: PlannedSnapshot | undefined;
+  /** The snapshot the new one was built from: it stays, as the previous generation. */
+  readonly base: { readonly seq: number; readonly bytes: number } | undefined;
+  /** Updates folded into the new snapshot (they stay too, backing the base generation). */
+  readonly merged: number;
+  /**
+   * Keys the new snapshot makes redundant twice over: snapshots older than the base and
+   * updates at or below the base's seq. Empty when no snapshot is written.
+   */
+  readonly deletes: readonly Uint8Array[];
+  readonly damaged: readonly DamagedRecord[];
+  /** `worker_threads.threadId` of the thread that computed the plan. */
+  readonly thread: number;
+}
+
+/**
+ * Plan one compaction (see `docs/storage.md`, "Snapshot generations"). The invariant kept:
+ * after the batch, the newest snapshot N and the previous one P are both stored, with every
+ * update after P; so if either snapshot record is damaged, the other one plus the retained
+ * updates still hold the whole document.
+ */
+export function planCompaction(input: CompactionInput): CompactionPlan {
+  const contents = sortRecords(input.docId, input.entries, input.upto);
+  const base = contents.snapshot;
+  const baseInfo = base === undefined ? undefined : { seq: base.seq, bytes: base.bytes.length };
+  if (contents.updates.length === 0) {
+    return { snapshot: undefined, base: baseInfo, merged: 0, deletes: [], damaged: contents.damaged, thread: threadId };
+  }
+  const parts = base === undefined ? [] : [base.bytes];
+  for (const u of contents.updates) parts.push(u.bytes);
+  let merged: Uint8Array;
+  let stateVector: Uint8Array;
+  try {
+    merged = compactUpdates(parts);
+    stateVector = Y.encodeStateVectorFromUpdate(merged);
+  } catch (err) {
+    throw new SkeinError('SKEIN_ERR_STORAGE_CORRUPT_RECORD', 'the records could not be merged', { cause: err });
+  }
+  verifySnapshot(parts, merged);
+  const seq = Math.max(input.upto, base?.seq ?? 0);
+  const key = docKey(input.docId, DocKind.Snapshot, seq);
+  const baseKey = base === undefined ? undefined : docKey(input.docId, DocKind.Snapshot, base.seq);
+  const deletes = contents.snapshotKeys.filter((k) => baseKey === undefined || !sameBytes(k, baseKey));
+  deletes.push(...contents.staleKeys);
+  return {
+    snapshot: { seq, record: encodeRecord(key, RecordType.Snapshot, merged), bytes: merged.length, stateVector },
+    base: baseInfo,
+    merged: contents.updates.length,
+    deletes,
+    damaged: contents.damaged,
+    thread: threadId,
+  };
+}
+
+/**
+ * The new snapshot must decode and cover exactly the clocks of what went into it (every
+ * client, up to its highest clock): checked before anything is written or deleted.
+ */
+function verifySnapshot(parts: readonly Uint8Array[], merged: Uint8Array): void {
+  const input: Clocks = new Map();
+  for (const p of parts) mergeClocks(input, Y.parseUpdateMeta(p).to);
+  let output: Clocks;
+  try {
+    output = Y.parseUpdateMeta(merged).to;
+  } catch (err) {
+    throw new SkeinError('SKEIN_ERR_INTERNAL', 'the new snapshot does not decode; nothing was changed', { cause: err });
+  }
+  if (!sameBytes(encodeClocks(input), encodeClocks(output))) {
+    throw new SkeinError('SKEIN_ERR_INTERNAL', 'the new snapshot does not cover the state of its input; nothing was changed');
+  }
+}
+
+// The fold itself is a shared CRDT codec (a leaf, `crdt/`): the cluster's shared tier uses it too.
+export { compactUpdates };
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}

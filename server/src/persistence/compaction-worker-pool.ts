@@ -1,0 +1,223 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ErrorCode } from '../errors/registry.js';
+import { SkeinError } from '../errors/skein-error.js';
+import type { Logger } from '../logging/logger.js';
+import type { Compactor } from './compaction.js';
+import { planCompaction, type CompactionInput, type CompactionPlan } from './compaction-plan.js';
+
+/** Messages between the pool and `compaction-worker.ts`. */
+export interface WorkerRequest {
+  readonly id: number;
+  readonly input: CompactionInput;
+}
+
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly plan: CompactionPlan }
+  | { readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+export interface CompactionWorkerPoolOptions {
+  readonly logger: Logger;
+  /** The worker's module (default: `compaction-worker.js` next to the compiled engine). */
+  readonly workerUrl?: URL;
+  /** How long the worker may take to start before the pool gives up on it. Default 10 s. */
+  readonly startTimeoutMs?: number;
+}
+
+interface Job {
+  readonly resolve: (plan: CompactionPlan) => void;
+  readonly reject: (err: SkeinError) => void;
+}
+
+type Phase = 'idle' | 'starting' | 'ready' | 'unavailable' | 'closed';
+
+/**
+ * A pool of one worker thread that runs `planCompaction` off the event loop. Started on the
+ * first job, kept (unreferenced while idle, so it never holds a process open) and terminated
+ * by `close()`. The records are transferred to the worker and the snapshot record back, so a
+ * 20 MB document is never copied on the event loop. Jobs are queued in the worker in order.
+ *
+ * If the worker cannot start (its compiled file is missing, threads are unavailable) every
+ * job runs on the calling thread instead, and that is logged once. A worker that dies with
+ * jobs in flight fails those jobs (their input was handed over): the compaction fails and
+ * changes nothing, and the next job starts a new worker.
+ */
+export class CompactionWorkerPool implements Compactor {
+  readonly #logger: Logger;
+  readonly #url: URL;
+  readonly #startTimeoutMs: number;
+  #phase: Phase = 'idle';
+  #worker: Worker | undefined;
+  #starting: Promise<void> | undefined;
+  readonly #jobs = new Map<number, Job>();
+  #nextId = 1;
+  /** Plans computed in the worker thread and on the calling thread (tests, stats). */
+  inWorker = 0;
+  inline = 0;
+
+  constructor(options: CompactionWorkerPoolOptions) {
+    this.#logger = options.logger;
+    this.#url = options.workerUrl ?? defaultWorkerUrl();
+    this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
+  }
+
+  /** A worker thread is running (started and not yet terminated). */
+  get running(): boolean {
+    return this.#worker !== undefined;
+  }
+
+  async plan(input: CompactionInput): Promise<CompactionPlan> {
+    if (this.#phase === 'closed') throw new SkeinError('SKEIN_ERR_STORAGE_CLOSED', 'the store is closing or closed');
+    if (this.#phase !== 'ready') await this.#start();
+    const worker = this.#worker;
+    // `close()` may have run while the worker was starting.
+    if ((this.#phase as Phase) === 'closed') throw new SkeinError('SKEIN_ERR_STORAGE_CLOSED', 'the store is closing or closed');
+    if (this.#phase !== 'ready' || worker === undefined) {
+      this.inline++;
+      return planCompaction(input);
+    }
+    const id = this.#nextId++;
+    const result = new Promise<CompactionPlan>((resolve, reject) => this.#jobs.set(id, { resolve, reject }));
+    worker.ref(); // a job in flight keeps the process alive (e.g. `skein compact`)
+    const request: WorkerRequest = { id, input };
+    try {
+      try {
+        worker.postMessage(request, transferable(input));
+      } catch {
+        worker.postMessage(request); // a buffer that cannot move (e.g. marked untransferable): copy instead
+      }
+    } catch (err) {
+      this.#jobs.delete(id);
+      if (this.#jobs.size === 0) worker.unref();
+      throw new SkeinError('SKEIN_ERR_INTERNAL', 'the records could not be handed to the compaction worker', { cause: err });
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.#phase = 'closed';
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#failJobs(new SkeinError('SKEIN_ERR_STORAGE_CLOSED', 'the store closed during a compaction'));
+    if (worker !== undefined) await worker.terminate();
+  }
+
+  /** Start the worker (once) and wait for its `ready` message. */
+  #start(): Promise<void> {
+    if (this.#phase === 'unavailable') return Promise.resolve();
+    this.#starting ??= this.#spawn().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #spawn(): Promise<void> {
+    this.#phase = 'starting';
+    if (this.#url.protocol === 'file:' && !existsSync(fileURLToPath(this.#url))) {
+      this.#unavailable(new Error(`${fileURLToPath(this.#url)} does not exist (build the server: tsc -b)`));
+      return;
+    }
+    let worker: Worker;
+    try {
+      worker = new Worker(this.#url);
+    } catch (err) {
+      this.#unavailable(err);
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        void worker.terminate();
+        fail(new Error(`the compaction worker did not start within ${this.#startTimeoutMs} ms`));
+      }, this.#startTimeoutMs);
+      timer.unref();
+      const fail = (err: unknown): void => {
+        clearTimeout(timer);
+        worker.off('message', onReady);
+        if (this.#phase === 'starting') this.#unavailable(err);
+        resolve();
+      };
+      const onExit = (code: number): void => fail(new Error(`the compaction worker exited with code ${code} while starting`));
+      const onReady = (message: unknown): void => {
+        if (typeof message !== 'object' || message === null || !('ready' in message)) return;
+        clearTimeout(timer);
+        worker.off('message', onReady);
+        worker.off('error', fail);
+        worker.off('exit', onExit);
+        this.#adopt(worker);
+        resolve();
+      };
+      worker.on('message', onReady);
+      worker.once('error', fail);
+      worker.once('exit', onExit);
+    });
+  }
+
+  #adopt(worker: Worker): void {
+    if (this.#phase === 'closed') {
+      void worker.terminate();
+      return;
+    }
+    this.#phase = 'ready';
+    this.#worker = worker;
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => this.#settle(reply));
+    worker.on('error', (err: Error) => {
+      this.#logger.error({ code: 'SKEIN_ERR_INTERNAL', err: err.message }, 'compaction worker failed; its jobs fail, the next one restarts it');
+    });
+    worker.on('exit', () => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      if (this.#phase === 'ready') this.#phase = 'idle';
+      this.#failJobs(new SkeinError('SKEIN_ERR_INTERNAL', 'the compaction worker exited during a compaction; nothing was changed'));
+    });
+  }
+
+  #settle(reply: WorkerReply): void {
+    const job = this.#jobs.get(reply.id);
+    if (job === undefined) return;
+    this.#jobs.delete(reply.id);
+    if (this.#jobs.size === 0) this.#worker?.unref();
+    if (reply.ok) {
+      this.inWorker++;
+      job.resolve(reply.plan);
+    } else {
+      job.reject(new SkeinError(reply.code, reply.message));
+    }
+  }
+
+  #failJobs(err: SkeinError): void {
+    const jobs = [...this.#jobs.values()];
+    this.#jobs.clear();
+    for (const job of jobs) job.reject(err);
+  }
+
+  #unavailable(err: unknown): void {
+    this.#phase = 'unavailable';
+    const detail = err instanceof Error ? err.message : String(err);
+    this.#logger.warn({ code: 'SKEIN_ERR_INTERNAL', err: detail }, 'compaction worker unavailable; compactions run on the event loop');
+  }
+}
+
+/**
+ * `compaction-worker.js` next to this module once compiled (`dist/persistence/`). When this
+ * module runs from its TypeScript source (vitest), the compiled worker of the same package is
+ * used: `src/persistence/*.ts` → `dist/persistence/compaction-worker.js` (build first, as
+ * `pnpm test` does).
+ */
+export function defaultWorkerUrl(): URL {
+  const here = import.meta.url;
+  const fromSource = /\/src\/persistence\/[^/]+\.ts$/;
+  if (fromSource.test(here)) return new URL(here.replace(fromSource, '/dist/persistence/compaction-worker.js'));
+  return new URL('./compaction-worker.js', here);
+}
+
+/** Buffers of the input that can move to the worker without a copy (each owns its whole buffer). */
+function transferable(input: CompactionInput): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const { value } of input.entries) {
+    const buffer = value.buffer;
+    if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) out.add(buffer);
+  }
+  return [...out];
+}

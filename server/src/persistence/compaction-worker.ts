@@ -1,0 +1,34 @@
+import { parentPort } from 'node:worker_threads';
+import { toSkeinError } from '../errors/skein-error.js';
+import { planCompaction, type CompactionInput } from './compaction-plan.js';
+import type { WorkerReply, WorkerRequest } from './compaction-worker-pool.js';
+
+/**
+ * Entry point of the compaction worker thread (`compaction-worker-pool.ts` starts it from the
+ * compiled `dist/persistence/compaction-worker.js`). It runs `planCompaction` — verify, merge,
+ * verify again, encode — on the records it is handed, and hands the plan back with the new
+ * snapshot record's buffer transferred (no copy). No I/O, no state between jobs.
+ */
+const port = parentPort;
+if (port === null) throw new Error('compaction-worker.js must run as a worker thread');
+
+port.on('message', (request: WorkerRequest) => {
+  let reply: WorkerReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    const plan = planCompaction(request.input satisfies CompactionInput);
+    reply = { id: request.id, ok: true, plan };
+    const record = plan.snapshot?.record;
+    if (record !== undefined && ownsBuffer(record)) transfer.push(record.buffer as ArrayBuffer);
+  } catch (err) {
+    const e = toSkeinError(err, 'SKEIN_ERR_INTERNAL');
+    reply = { id: request.id, ok: false, code: e.code, message: e.message };
+  }
+  port.postMessage(reply, transfer);
+});
+
+port.postMessage({ ready: true });
+
+function ownsBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+}

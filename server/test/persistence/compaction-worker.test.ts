@@ -1,0 +1,224 @@
+/**
+ * Compaction merges in a worker thread (the compiled `dist/persistence/compaction-worker.js`:
+ * build first, as `pnpm test` does). Real LevelDB stores in temp dirs.
+ */
+import { readdirSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { threadId } from 'node:worker_threads';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { planCompaction, type CompactionInput } from '../../src/persistence/compaction-plan.js';
+import { CompactionWorkerPool } from '../../src/persistence/compaction-worker-pool.js';
+import { collect } from '../../src/persistence/doc-reader.js';
+import { DocKind, Space, docKey, docRange, parseDocKey } from '../../src/persistence/key-layout.js';
+import type { KvEntry, KvRange, KvStore } from '../../src/persistence/kv-store.js';
+import { LevelKv } from '../../src/persistence/level-kv.js';
+import { openLevelStore, type LevelStore, type LevelStoreOptions } from '../../src/persistence/level-store.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { CountingKv, Editor, GateKv, docFrom, logger, sameDoc, tempDir, track, waitFor } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let store: LevelStore | undefined;
+const pools: CompactionWorkerPool[] = [];
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir('skein-compaction-worker-'));
+});
+
+afterEach(async () => {
+  await store?.shutdown({ timeoutMs: 1_000 });
+  store = undefined;
+  for (const pool of pools.splice(0)) await pool.close();
+  await cleanup();
+});
+
+async function openWith(kv: KvStore, options: Partial<LevelStoreOptions> = {}): Promise<LevelStore> {
+  store = await openLevelStore({ kv, logger, ...options, compaction: { enabled: false, offThreadMinBytes: 0, ...options.compaction } });
+  return store;
+}
+
+function pool(options: Partial<ConstructorParameters<typeof CompactionWorkerPool>[0]> = {}): CompactionWorkerPool {
+  const p = new CompactionWorkerPool({ logger, ...options });
+  pools.push(p);
+  return p;
+}
+
+/** A document with real history: overwritten map values, deleted text, several clients. */
+async function writeHistory(s: LevelStore, name: string, n: number): Promise<Y.Doc> {
+  const editors = [new Editor(1), new Editor(2), new Editor(3)];
+  for (let i = 0; i < n; i++) await s.append(name, editors[i % 3]!.edit(`value-${i}-${'x'.repeat(i % 50)}`));
+  return docFrom(editors.map((e) => Y.encodeStateAsUpdate(e.doc)));
+}
+
+/** A deep copy of the records (a plan handed to the worker detaches the buffers it moves). */
+function copyInput(input: CompactionInput): CompactionInput {
+  return { ...input, entries: input.entries.map((e) => ({ key: e.key.slice(), value: e.value.slice() })) };
+}
+
+function captureLogs(): { logger: ReturnType<typeof createLogger>; entries: Record<string, unknown>[] } {
+  const entries: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) entries.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: createLogger('info', stream), entries };
+}
+
+/** OS threads of this process (Linux). */
+function threads(): number {
+  return readdirSync('/proc/self/task').length;
+}
+
+describe('compaction in a worker thread', () => {
+  it('computes exactly the plan the calling thread computes, in another thread', async () => {
+    const kv = await LevelKv.open(dir);
+    const s = await openWith(kv);
+    await writeHistory(s, 'doc', 60);
+    await s.compact('doc'); // a base snapshot, so the plan has one to keep and updates to delete
+    await writeHistory(s, 'doc', 30);
+    // One damaged record, so the plan carries damage too.
+    const victim = docKey(1, DocKind.Update, 70);
+    const value = (await kv.get(victim)) ?? new Uint8Array();
+    await kv.batch([{ type: 'put', key: victim, value: value.map((b, i) => (i === 8 ? b ^ 1 : b)) }], { sync: true });
+    const input: CompactionInput = { docId: 1, upto: 90, entries: await collect(kv, docRange(1), 'records') };
+
+    const inThread = planCompaction(copyInput(input));
+    const p = pool();
+    const inWorker = await p.plan(copyInput(input));
+    expect(p.inWorker).toBe(1);
+    expect(inWorker.thread).not.toBe(threadId);
+    expect(inThread.thread).toBe(threadId);
+    expect(inWorker.snapshot?.record).toEqual(inThread.snapshot?.record);
+    expect({ ...inWorker, thread: 0 }).toEqual({ ...inThread, thread: 0 });
+    expect(inThread.damaged).toHaveLength(1);
+    expect(inThread.merged).toBe(29);
+    expect(inThread.deletes.length).toBe(60);
+  });
+
+  it('runs in the worker through the store (counted), and in place when asked to', async () => {
+    const s = await openWith(await LevelKv.open(dir));
+    const oracle = await writeHistory(s, 'doc', 20);
+    expect((await s.compact('doc')).compacted).toBe(1);
+    expect(s.stats()).toMatchObject({ compactions: 1, compactionsOffThread: 1 });
+    expect(sameDoc(oracle, docFrom(await s.load('doc')))).toBe(true);
+    await s.close();
+    const inPlace = await openWith(await LevelKv.open(dir), { compaction: { offThreadMinBytes: Infinity } });
+    await writeHistory(inPlace, 'doc', 5);
+    expect((await inPlace.compact('doc')).compacted).toBe(1);
+    expect(inPlace.stats()).toMatchObject({ compactions: 1, compactionsOffThread: 0 });
+  });
+
+  it('keeps every append that arrives while the worker merges (they get seq > S and stay untouched)', async () => {
+    const counting = new CountingKv(await LevelKv.open(dir));
+    /** Signals when the compaction has read its records (the merge is in the worker next). */
+    let reads = 0;
+    const observed: KvStore = {
+      get: (key) => counting.get(key),
+      batch: (ops, options) => counting.batch(ops, options),
+      close: () => counting.close(),
+      iterate(range: KvRange): AsyncIterable<KvEntry> {
+        const inner = counting.iterate(range);
+        return {
+          async *[Symbol.asyncIterator]() {
+            yield* inner;
+            reads++;
+          },
+        };
+      },
+    };
+    const gate = new GateKv(observed);
+    const s = await openWith(gate);
+    const editor = new Editor(7);
+    for (let i = 0; i < 200; i++) await s.append('doc', editor.edit(`v${i}-${'y'.repeat(200)}`));
+    const readsBefore = reads;
+    gate.holding = true;
+    const compaction = track(s.compact('doc'));
+    await waitFor(() => reads > readsBefore); // records read: the merge runs in the worker now
+    const arriving = Array.from({ length: 20 }, () => track(s.append('doc', editor.edit())));
+    await waitFor(() => gate.held.length === 1); // the compaction's batch, once the worker is done
+    expect(arriving.every((a) => a.state === 'pending')).toBe(true); // queued behind it, not lost
+    const compactOps = gate.held[0]?.ops ?? [];
+    gate.releaseNext();
+    await compaction.promise;
+    await waitFor(() => gate.held.length === 1);
+    const appendOps = gate.held[0]?.ops ?? [];
+    gate.releaseNext();
+    await Promise.all(arriving.map((a) => a.promise));
+    expect(s.stats().compactionsOffThread).toBe(1);
+    const snapshotPut = compactOps.find((op) => op.type === 'put' && parseDocKey(op.key)?.kind === DocKind.Snapshot);
+    expect(parseDocKey(snapshotPut?.key ?? new Uint8Array())?.seq).toBe(200);
+    const written = appendOps.filter((op) => op.type === 'put' && op.key[0] === Space.Doc).map((op) => parseDocKey(op.key)?.seq ?? -1);
+    expect(Math.min(...written)).toBe(201);
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+    await s.close();
+    const again = await openWith(await LevelKv.open(dir));
+    expect(sameDoc(editor.doc, docFrom(await again.load('doc')))).toBe(true);
+  });
+
+  it('store close terminates the worker: its thread is gone, no handle is left', async () => {
+    // Warm up whatever threads LevelDB and libuv start on first use, with no worker involved.
+    const warm = await openWith(await LevelKv.open(dir), { compaction: { offThreadMinBytes: Infinity } });
+    await writeHistory(warm, 'warm', 5);
+    await warm.compact('warm');
+    await warm.close();
+    const s = await openWith(await LevelKv.open(dir));
+    const baseline = threads();
+    await writeHistory(s, 'doc', 10);
+    await s.compact('doc');
+    expect(s.stats().compactionsOffThread).toBe(1);
+    expect(threads()).toBeGreaterThan(baseline);
+    await s.close();
+    store = undefined;
+    await waitFor(() => threads() <= baseline);
+    expect(process.getActiveResourcesInfo().filter((r) => /worker|messageport/i.test(r))).toEqual([]);
+  });
+
+  it('pool: lazy start, close fails what is in flight and refuses later jobs', async () => {
+    const kv = await LevelKv.open(dir);
+    const s = await openWith(kv);
+    await writeHistory(s, 'doc', 10);
+    const input: CompactionInput = { docId: 1, upto: 10, entries: await collect(kv, docRange(1), 'records') };
+    const p = pool();
+    expect(p.running).toBe(false);
+    await p.plan(copyInput(input));
+    expect(p.running).toBe(true);
+    const inFlight = p.plan(copyInput(input)).then(() => null, (e: unknown) => e);
+    await p.close();
+    expect(p.running).toBe(false);
+    const errors = [await inFlight, await p.plan(copyInput(input)).then(() => null, (e: unknown) => e)];
+    expect(errors.map((e) => (e as { code?: string } | null)?.code)).toEqual(['SKEIN_ERR_STORAGE_CLOSED', 'SKEIN_ERR_STORAGE_CLOSED']);
+  });
+
+  it('falls back to the calling thread (logged once) when the worker cannot start', async () => {
+    const kv = await LevelKv.open(dir);
+    const s = await openWith(kv);
+    await writeHistory(s, 'doc', 10);
+    const input: CompactionInput = { docId: 1, upto: 10, entries: await collect(kv, docRange(1), 'records') };
+    const { logger: log, entries } = captureLogs();
+    const p = pool({ logger: log, workerUrl: new URL('./no-such-worker.js', import.meta.url) });
+    const first = await p.plan(copyInput(input));
+    await p.plan(copyInput(input));
+    expect(first).toEqual(planCompaction(copyInput(input)));
+    expect([p.inline, p.inWorker, p.running]).toEqual([2, 0, false]);
+    expect(entries.filter((e) => e['level'] === 40)).toEqual([expect.objectContaining({ code: 'SKEIN_ERR_INTERNAL' })]);
+  });
+
+  it('a worker that dies mid-job fails that compaction (nothing changes) and the next job gets a new worker', async () => {
+    const dying = new URL(`data:text/javascript,${encodeURIComponent(
+      "import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => process.exit(3)); parentPort.postMessage({ ready: true });",
+    )}`);
+    const kv = await LevelKv.open(dir);
+    const s = await openWith(kv);
+    await writeHistory(s, 'doc', 10);
+    const input: CompactionInput = { docId: 1, upto: 10, entries: await collect(kv, docRange(1), 'records') };
+    const p = pool({ workerUrl: dying });
+    const err = await p.plan(copyInput(input)).then(() => null, (e: unknown) => e);
+    expect((err as { code?: string } | null)?.code).toBe('SKEIN_ERR_INTERNAL');
+    await waitFor(() => !p.running);
+    const again = await p.plan(copyInput(input)).then(() => null, (e: unknown) => e);
+    expect((again as { code?: string } | null)?.code).toBe('SKEIN_ERR_INTERNAL'); // a new worker took the job (and died too)
+  });
+});
