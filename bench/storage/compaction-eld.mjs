@@ -1,5 +1,5 @@
 /* eslint-disable no-console -- a command-line benchmark: results go to the terminal */
-// Event-loop delay during compaction, through the real engine (LevelStore on LevelDB), merge
+// Event-loop delay during compaction, through the real engine (LogStore on LevelDB), merge
 // on the event loop ("in place") vs in the compaction worker thread, same run, same data.
 // Run after `pnpm build` (the worker is server/dist/persistence/compaction-worker.js):
 //   node bench/storage/compaction-eld.mjs            short: a ~2 MB document

@@ -1,5 +1,5 @@
 /* eslint-disable no-console -- a command-line benchmark: results go to the terminal */
-// Storage-layer comparison, one process, same machine, same run: Skein's LevelStore vs
+// Storage-layer comparison, one process, same machine, same run: Skein's LogStore vs
 // y-leveldb (the store of the y-websocket reference server). Run after `pnpm build`:
 //   node bench/storage/store-vs-y-leveldb.mjs [updates=20000] [rounds=3]
 // Write throughput: N small Yjs updates written as fast as each store accepts them
@@ -89,8 +89,8 @@ const rate = (ms) => `${Math.round(N / (ms / 1000)).toLocaleString('en-US')}/s`;
 console.log(`| store (${N.toLocaleString('en-US')} updates, median of ${ROUNDS}) | write throughput | durable at ack | cold load | load after compaction |`);
 console.log('|---|---|---|---|---|');
 for (const [name, label, durable] of [
-  ['immediate', 'Skein LevelStore, immediate', 'yes (synced, group commit)'],
-  ['debounced', 'Skein LevelStore, debounced 50/200 ms', 'yes (synced batch)'],
+  ['immediate', 'Skein LogStore, immediate', 'yes (synced, group commit)'],
+  ['debounced', 'Skein LogStore, debounced 50/200 ms', 'yes (synced batch)'],
   ['yleveldb', 'y-leveldb 0.1.2', 'no (never syncs)'],
 ]) {
   const xs = rows[name];

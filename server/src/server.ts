@@ -6,7 +6,7 @@ import type { Authenticate } from './auth/authenticator.js';
 import { JwtVerifier } from './auth/jwt.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import type { DocumentStore } from './persistence/store.js';
-import { LevelStore, createMemoryStore, openLevelStore } from './persistence/level-store.js';
+import { LogStore, createMemoryStore, openLevelStore } from './persistence/log-store.js';
 import { LEGACY_OUTBOX_DIR, migrateLegacyOutbox } from './persistence/legacy-outbox.js';
 import { DocumentRegistry } from './documents/registry.js';
 import { WsTransport } from './transport/ws-server.js';
@@ -77,7 +77,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   if (authenticate === undefined && !isLoopback(config.host)) {
     logger.warn({ code: 'SKEIN_ERR_AUTH_DISABLED', host: config.host }, 'no access control (--auth none) on a non-loopback host: anyone who reaches it can read and write every document');
   }
-  const store = deps.store ?? (await createStore(config, logger, telemetry));
+  const store = deps.store ?? (await createStore(config, logger, telemetry, clock));
   // Cluster: only with Redis configured; otherwise a single node that needs no Redis.
   const cluster = await createCluster(config, logger, telemetry, clock, store).catch(async (err: unknown) => {
     if (deps.store === undefined) await store.close().catch(() => undefined);
@@ -93,7 +93,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     ...(cluster === undefined ? {} : { replicator: cluster }),
     telemetry,
   });
-  const transport = new WsTransport(registry, logger, {
+  const transport = new WsTransport(registry, {
+    logger,
     maxMessageBytes: config.maxMessageBytes,
     maxBufferedBytes: config.maxBufferedBytes,
     maxLoadBacklogBytes: config.maxLoadBacklogBytes,
@@ -126,11 +127,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   );
   http.on('upgrade', transport.handleUpgrade);
   const address = await listen(http, config.port, config.host).catch(async (err: unknown) => {
-    await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
+    await transport.close(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
     health.stop();
     await cluster?.close(0).catch(() => undefined);
     if (deps.store === undefined) await store.close().catch(() => undefined);
-    if (deps.telemetry === undefined) await telemetry.shutdown();
+    if (deps.telemetry === undefined) await telemetry.close();
     else telemetry.detach();
     throw err;
   });
@@ -140,15 +141,15 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     logger.info({ connections: transport.connectionCount, documents: registry.size }, 'shutting down');
     const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
     const grace = Math.min(5_000, Math.max(100, Math.floor(config.shutdownTimeoutMs / 2)));
-    await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', grace);
+    await transport.close(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', grace);
     const unflushed = await registry.close();
     // After the documents, before the store (the outbox is the store's): announce leaving,
     // deliver the outbox within a bound (what is left stays on disk for the next start).
     await cluster?.close(Math.min(2_000, Math.max(100, config.shutdownTimeoutMs - grace))).catch((err: unknown) =>
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cluster close failed'),
     );
-    if (store instanceof LevelStore) {
-      const report = await store.shutdown({ timeoutMs: Math.max(100, config.shutdownTimeoutMs - grace) });
+    if (store instanceof LogStore) {
+      const report = await store.closeWithReport({ timeoutMs: Math.max(100, config.shutdownTimeoutMs - grace) });
       unflushed.push(...report.unflushed.filter((name) => !unflushed.includes(name)));
     } else {
       await store.close();
@@ -160,7 +161,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     }
     health.stop();
     // Last: the spans of the final flushes are exported too.
-    if (deps.telemetry === undefined) await telemetry.shutdown();
+    if (deps.telemetry === undefined) await telemetry.close();
     else telemetry.detach();
     logger.info('shut down');
     return unflushed;
@@ -237,13 +238,13 @@ function withOverrides(base: HealthServiceOptions, over: ServerDeps['health']): 
   };
 }
 
-async function createStore(config: Config, logger: Logger, telemetry: Telemetry): Promise<DocumentStore> {
+async function createStore(config: Config, logger: Logger, telemetry: Telemetry, clock: Clock): Promise<DocumentStore> {
   switch (config.storage) {
     case 'memory':
       // The same engine as LevelDB, over an in-memory KV.
-      return createMemoryStore({ logger, rules: config.persistenceRules, telemetry });
+      return createMemoryStore({ logger, rules: config.persistenceRules, telemetry, timers: clock });
     case 'leveldb': {
-      const store = await openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules, telemetry });
+      const store = await openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules, telemetry, timers: clock });
       // Releases before the in-log outbox kept the cluster outbox in a LevelDB of its own.
       await migrateLegacyOutbox(store, join(config.dataDir, LEGACY_OUTBOX_DIR), logger).catch(async (err: unknown) => {
         await store.close().catch(() => undefined);

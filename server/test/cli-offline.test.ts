@@ -11,7 +11,7 @@ import { COMMANDS } from '../src/cli/commands.js';
 import { runCli } from '../src/cli/run.js';
 import { DocKind, docKey } from '../src/persistence/key-layout.js';
 import { LevelKv } from '../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore } from '../src/persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../src/persistence/log-store.js';
 import { Editor, docFrom, logger, sameDoc, tempDir } from './persistence/helpers.js';
 
 // Runs the built executable, as users do: `npx tsc -b` must have run (pnpm test does).
@@ -50,7 +50,7 @@ async function newDir(): Promise<string> {
 }
 
 /** Open the store in this process, run `work`, close it (the CLI needs exclusive access). */
-async function withStore<T>(at: string, work: (store: LevelStore) => Promise<T>, rules?: string): Promise<T> {
+async function withStore<T>(at: string, work: (store: LogStore) => Promise<T>, rules?: string): Promise<T> {
   const store = await openLevelStore({ dir: at, logger, compaction: { enabled: false }, ...(rules === undefined ? {} : { rules }) });
   try {
     return await work(store);
@@ -60,7 +60,7 @@ async function withStore<T>(at: string, work: (store: LevelStore) => Promise<T>,
 }
 
 /** `n` updates to `name`, one client each (so each update stands on its own); returns the merged doc. */
-async function seed(store: LevelStore, name: string, n: number, clientBase: number): Promise<Y.Doc> {
+async function seed(store: LogStore, name: string, n: number, clientBase: number): Promise<Y.Doc> {
   const all: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const update = new Editor(clientBase + i).edit(`${name}-${i}`);

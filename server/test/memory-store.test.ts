@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { createMemoryStore } from '../src/persistence/level-store.js';
+import { createMemoryStore } from '../src/persistence/log-store.js';
 
 /** `--storage memory`: the LevelDB engine over `MemoryKv` (the conformance suite covers the rest). */
 describe('memory storage engine', () => {

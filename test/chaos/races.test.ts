@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { SkeinServer } from '@skein/server';
-import { openLevelStore, type LevelStore, type LevelStoreOptions } from '../../server/src/persistence/index.js';
+import { openLevelStore, type LogStore, type LogStoreOptions } from '../../server/src/persistence/index.js';
 import { silentLogger } from '../../server/src/logging/logger.js';
 import { ServerProcess, freePort, mapKeys, readStore, tempDataDir } from '../helpers/chaos.js';
 import { sameState } from '../helpers/docs.js';
@@ -21,21 +21,21 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(options: Omit<LevelStoreOptions, 'dir' | 'logger' | 'kv'>, unloadDelayMs: number): Promise<{ dir: string; store: LevelStore; server: SkeinServer }> {
+async function setup(options: Omit<LogStoreOptions, 'dir' | 'logger' | 'kv'>, unloadDelayMs: number): Promise<{ dir: string; store: LogStore; server: SkeinServer }> {
   const { dir, cleanup } = await tempDataDir('skein-chaos-races-');
   cleanups.push(cleanup);
   const store = await openLevelStore({ dir, logger: silentLogger(), ...options });
   const server = await startTestServer({ unloadDelayMs }, { store });
   cleanups.push(async () => {
     // Store first: it writes debounced buffers at once, so the server's close never waits on a timer.
-    await store.shutdown({ timeoutMs: 5_000 });
+    await store.closeWithReport({ timeoutMs: 5_000 });
     await server.close();
   });
   return { dir, store, server };
 }
 
 /** Wait until `name` left the registry; returns the store's pending debounced updates at that moment. */
-async function unloaded(server: SkeinServer, store: LevelStore, name: string, timeoutMs = 10_000): Promise<number> {
+async function unloaded(server: SkeinServer, store: LogStore, name: string, timeoutMs = 10_000): Promise<number> {
   let pending = -1;
   await waitFor(
     () => {

@@ -4,7 +4,7 @@ import { RedisLink } from '../../server/src/cluster/redis-link.js';
 import { SharedTier } from '../../server/src/cluster/shared-tier.js';
 import { TierShipper } from '../../server/src/cluster/tier-shipper.js';
 import type { KvBatchOptions, KvEntry, KvOp, KvRange, KvStore } from '../../server/src/persistence/kv-store.js';
-import { openLevelStore, type LevelStore } from '../../server/src/persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../../server/src/persistence/log-store.js';
 import { MemoryKv } from '../../server/src/persistence/memory-kv.js';
 import { silentLogger } from '../../server/src/logging/logger.js';
 import { RedisProcess, redisAvailable, redisCli } from '../helpers/redis-server.js';
@@ -51,7 +51,7 @@ function update(text: string): Uint8Array {
 describe.runIf(redisAvailable())('TierShipper', () => {
   let redis: RedisProcess;
   let link: RedisLink;
-  let store: LevelStore;
+  let store: LogStore;
   let shipper: TierShipper;
   beforeAll(async () => {
     redis = await RedisProcess.start();

@@ -1,4 +1,4 @@
-import type { AppendOptions, AppendResult, DocumentStore, LevelStore } from '@skein/server';
+import type { AppendOptions, AppendResult, DocumentStore, LogStore } from '@skein/server';
 import { memoryStore } from './stores.js';
 
 /**
@@ -7,10 +7,10 @@ import { memoryStore } from './stores.js';
  * new server on the same port can be started with `store.reopen()`.
  */
 export class SharedMemoryStore implements DocumentStore {
-  readonly inner: LevelStore;
+  readonly inner: LogStore;
   #closed = false;
 
-  constructor(inner: LevelStore = memoryStore()) {
+  constructor(inner: LogStore = memoryStore()) {
     this.inner = inner;
   }
 
@@ -33,7 +33,7 @@ export class SharedMemoryStore implements DocumentStore {
     return this.inner.flush(name);
   }
 
-  get outbox(): LevelStore['outbox'] {
+  get outbox(): LogStore['outbox'] {
     return this.inner.outbox;
   }
 

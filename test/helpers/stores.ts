@@ -1,10 +1,10 @@
-import { SkeinError, createMemoryStore, type DocumentStore, type LevelStore, type MemoryStoreOptions } from '@skein/server';
+import { SkeinError, createMemoryStore, type DocumentStore, type LogStore, type MemoryStoreOptions } from '@skein/server';
 
 /**
  * The storage engine over an in-memory KV (what `--storage memory` runs): the same engine as
  * LevelDB, without the disk. Cheap to create; tests make many.
  */
-export function memoryStore(options: MemoryStoreOptions = {}): LevelStore {
+export function memoryStore(options: MemoryStoreOptions = {}): LogStore {
   return createMemoryStore(options);
 }
 

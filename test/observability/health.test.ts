@@ -49,7 +49,7 @@ async function rig(
   }, { unloadDelayMs });
   const editor = new Editor(42);
   const client = await RawClient.connect(server.url, 'health/doc');
-  cleanups.push(() => t.telemetry.shutdown(), () => server.close(), () => client.dispose());
+  cleanups.push(() => t.telemetry.close(), () => server.close(), () => client.dispose());
   client.send(editor.syncStep1());
   await client.roundTrip();
   return { t, kv, server, lines, client, editor, edits: 0 };

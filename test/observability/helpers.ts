@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import * as Y from 'yjs';
 import { encodeSyncStep1, encodeSyncUpdate } from '@skein/protocol';
 import {
-  MemoryKv, openLevelStore, type KvBatchOptions, type KvEntry, type KvOp, type KvRange, type KvStore, type LevelStore,
+  MemoryKv, openLevelStore, type KvBatchOptions, type KvEntry, type KvOp, type KvRange, type KvStore, type LogStore,
 } from '../../server/src/persistence/index.js';
 import type { AppendOptions, AppendResult, DocumentStore } from '../../server/src/persistence/store.js';
 import { DEFAULT_CONFIG, type Config } from '../../server/src/config/schema.js';
@@ -90,7 +90,7 @@ export class LoadGate implements DocumentStore {
 /** A LevelDB-engine store over a (faulty) in-memory KV, with the given telemetry. */
 export async function levelStoreOn(
   kv: KvStore, telemetry: Telemetry, logger: Logger = silentLogger(), retry = { initialDelayMs: 10, maxDelayMs: 50 },
-): Promise<LevelStore> {
+): Promise<LogStore> {
   return openLevelStore({ kv, logger, telemetry, retry });
 }
 

@@ -4,7 +4,7 @@ import { waitFor } from '../helpers/wait.js';
 import type { HealthReport } from '../../server/src/health/model.js';
 import { HEALTH_CODE } from '../../server/src/health/names.js';
 import { DocKind, parseDocKey } from '../../server/src/persistence/key-layout.js';
-import type { LevelStore } from '../../server/src/persistence/level-store.js';
+import type { LogStore } from '../../server/src/persistence/log-store.js';
 import type { SkeinServer } from '../../server/src/server.js';
 import { createTestTelemetry } from '../../server/src/telemetry/testing.js';
 import { Editor, FaultyKv, levelStoreOn, startInProcess } from './helpers.js';
@@ -29,13 +29,13 @@ async function diskImage(kv: FaultyKv): Promise<Map<string, string>> {
   return out;
 }
 
-async function rig(): Promise<{ kv: FaultyKv; store: LevelStore; server: SkeinServer }> {
+async function rig(): Promise<{ kv: FaultyKv; store: LogStore; server: SkeinServer }> {
   const t = await createTestTelemetry({ tracing: false });
   const kv = new FaultyKv();
   const store = await levelStoreOn(kv, t.telemetry);
   const server = await startInProcess({ store, telemetry: t.telemetry });
   const client = await RawClient.connect(server.url, DOC);
-  cleanups.push(() => t.telemetry.shutdown(), () => server.close(), () => client.dispose());
+  cleanups.push(() => t.telemetry.close(), () => server.close(), () => client.dispose());
   const editor = new Editor(7);
   client.send(editor.syncStep1());
   await client.roundTrip();

@@ -25,7 +25,7 @@ async function setup(opts: { gate?: boolean } = {}): Promise<{ t: TestTelemetry;
   const level = await levelStoreOn(new MemoryKv(), t.telemetry);
   const gate = opts.gate === true ? new LoadGate(level) : undefined;
   const server = await startInProcess({ store: gate ?? level, telemetry: t.telemetry });
-  cleanups.push(() => t.telemetry.shutdown(), () => server.close());
+  cleanups.push(() => t.telemetry.close(), () => server.close());
   return { t, server, gate };
 }
 
@@ -109,7 +109,7 @@ describe('traces of one connection and one edit', () => {
     const kv = new FaultyKv();
     const level = await levelStoreOn(kv, t.telemetry);
     const server = await startInProcess({ store: level, telemetry: t.telemetry });
-    cleanups.push(() => t.telemetry.shutdown(), () => server.close());
+    cleanups.push(() => t.telemetry.close(), () => server.close());
     const editor = new Editor(202);
     const client = await RawClient.connect(server.url, 'batch/doc');
     cleanups.push(() => client.dispose());
@@ -136,7 +136,7 @@ describe('traces of one connection and one edit', () => {
     const kv = new FaultyKv();
     const level = await levelStoreOn(kv, t.telemetry);
     const server = await startInProcess({ store: level, telemetry: t.telemetry });
-    cleanups.push(() => t.telemetry.shutdown(), () => server.close());
+    cleanups.push(() => t.telemetry.close(), () => server.close());
     const editor = new Editor(303);
     const client = await RawClient.connect(server.url, 'failing/doc');
     cleanups.push(() => client.dispose());
@@ -207,7 +207,7 @@ describe('metrics', () => {
     expect(t.telemetry.tracing).toBe(false);
     const level = await levelStoreOn(new MemoryKv(), t.telemetry);
     const server = await startInProcess({ store: level, telemetry: t.telemetry });
-    cleanups.push(() => t.telemetry.shutdown(), () => server.close());
+    cleanups.push(() => t.telemetry.close(), () => server.close());
     const editor = new Editor(7);
     const client = await RawClient.connect(server.url, 'untraced');
     cleanups.push(() => client.dispose());
@@ -221,7 +221,7 @@ describe('metrics', () => {
 describe('logs carry the active span', () => {
   it('adds trace_id and span_id inside a span, nothing outside', async () => {
     const t = await createTestTelemetry();
-    cleanups.push(() => t.telemetry.shutdown());
+    cleanups.push(() => t.telemetry.close());
     const { logger, lines } = capturingLogger();
     const upgrade = t.telemetry.upgradeStarted('log/doc');
     upgrade.run(() => logger.info('inside'));
@@ -243,7 +243,7 @@ describe('trace context across nodes (the cluster API)', () => {
   it('publish → traceparent → process: a PRODUCER span on one node is the parent of the CONSUMER span on the other', async () => {
     const a = await createTestTelemetry({ serviceInstanceId: 'a' });
     const b = await createTestTelemetry({ serviceInstanceId: 'b' });
-    cleanups.push(() => a.telemetry.shutdown(), () => b.telemetry.shutdown());
+    cleanups.push(() => a.telemetry.close(), () => b.telemetry.close());
     let wire = '';
     const conn = a.telemetry.upgradeStarted('x');
     conn.opened(1);
@@ -275,7 +275,7 @@ describe('trace context across nodes (the cluster API)', () => {
   it('untraced kinds and a missing or malformed traceparent never fail; tracing off sends an empty traceparent', async () => {
     const on = await createTestTelemetry();
     const off = await createTestTelemetry({ tracing: false });
-    cleanups.push(() => on.telemetry.shutdown(), () => off.telemetry.shutdown());
+    cleanups.push(() => on.telemetry.close(), () => off.telemetry.close());
     expect(off.telemetry.clusterPublish('x', 'update', 1, (tp) => tp)).toBe('');
     expect(on.telemetry.clusterPublish('x', 'heartbeat', 1, (tp) => tp)).toBe('');
     for (const bad of ['', 'garbage', `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01`]) {

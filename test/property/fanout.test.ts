@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { decodeMessage, encodeSyncStep1, encodeSyncUpdate } from '@skein/protocol';
-import type { LevelStore, SkeinServer } from '@skein/server';
+import type { LogStore, SkeinServer } from '@skein/server';
 import { memoryStore } from '../helpers/stores.js';
 import { startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -111,7 +111,7 @@ function same(a: Y.Doc, b: Y.Doc): boolean {
   return stateVectorHex(a) === stateVectorHex(b) && contentJson(a) === contentJson(b);
 }
 
-async function replayStore(store: LevelStore, name: string): Promise<Y.Doc> {
+async function replayStore(store: LogStore, name: string): Promise<Y.Doc> {
   const doc = new Y.Doc();
   for (const u of await store.load(name)) Y.applyUpdate(doc, u);
   return doc;

@@ -44,7 +44,7 @@ describe('secrets stay out of logs and spans', () => {
     await srv.close();
     server = undefined;
     const finished = spans.getFinishedSpans(); // before shutdown, which clears the exporter
-    await telemetry.shutdown();
+    await telemetry.close();
     const logText = JSON.stringify(lines);
     const spanText = JSON.stringify(finished.map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status })));
     const signature = token.split('.')[2] as string;

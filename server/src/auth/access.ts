@@ -10,7 +10,7 @@ export interface Grant {
 }
 
 /** The most names a `docs` claim may list (a token is no policy database). */
-export const MAX_GRANTS = 256;
+const MAX_GRANTS = 256;
 
 /**
  * Parse the `docs` claim: an object from document-name pattern (the glob syntax of

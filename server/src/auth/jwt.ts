@@ -31,7 +31,7 @@ export interface VerifiedToken {
 type Key = Uint8Array | KeyObject | JWTVerifyGetKey;
 
 const ASYMMETRIC = ['ES256', 'RS256', 'EdDSA'] as const;
-export const MIN_SECRET_LENGTH = 32;
+const MIN_SECRET_LENGTH = 32;
 
 /**
  * Verifies access tokens with `jose`. Only the algorithms of the configured key are

@@ -101,7 +101,7 @@ type RootType = NonNullable<ReturnType<Y.Doc['share']['get']>>;
  * - any other list content → Y.Array → an array;
  * - nothing left to tell (every item deleted) → `null`.
  */
-export function docToJson(update: Uint8Array): Record<string, unknown> {
+function docToJson(update: Uint8Array): Record<string, unknown> {
   const doc = new Y.Doc();
   try {
     Y.applyUpdate(doc, update);
@@ -116,7 +116,7 @@ export function docToJson(update: Uint8Array): Record<string, unknown> {
   }
 }
 
-export function inferKind(type: RootType): RootKind {
+function inferKind(type: RootType): RootKind {
   if (type instanceof Y.Map) return 'map';
   if (type instanceof Y.Text) return 'text';
   if (type instanceof Y.XmlFragment) return 'xml';

@@ -199,7 +199,7 @@ function metaJson(meta: DocMeta): Record<string, unknown> {
   };
 }
 
-export function describeStrategy(strategy: Strategy): string {
+function describeStrategy(strategy: Strategy): string {
   return strategy.kind === 'immediate'
     ? 'immediate (each update synced to disk before it is acknowledged)'
     : `debounced (written ${strategy.waitMs} ms after the last update, at most ${strategy.maxWaitMs} ms after the first)`;

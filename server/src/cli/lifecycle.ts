@@ -11,7 +11,7 @@ export interface SignalSource {
   on(event: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
 }
 
-export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 export interface ShutdownOptions {
   readonly logger: Logger;

@@ -8,7 +8,7 @@ import { findDocIdByName } from '../persistence/doc-reader.js';
 import { encodeName, metaKey, nameKey } from '../persistence/key-layout.js';
 import type { KvBatchOptions, KvEntry, KvOp, KvRange, KvStore } from '../persistence/kv-store.js';
 import { LevelKv } from '../persistence/level-kv.js';
-import { openLevelStore, type LevelStore } from '../persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../persistence/log-store.js';
 import { RecordType, decodeMeta, decodeVarUint, readRecord, type DocMeta } from '../persistence/record-codec.js';
 import { createLogger } from '../logging/logger.js';
 import type { CliIo, CommandArgs, OptionsConfig } from './command.js';
@@ -83,7 +83,7 @@ export interface OfflineStore {
   readonly config: Config;
   /** Absolute path of the data directory. */
   readonly dir: string;
-  readonly store: LevelStore;
+  readonly store: LogStore;
   /** The key-value store under `store`, for read-only lookups; counts what scans read. */
   readonly kv: ScanCountingKv;
 }
@@ -113,7 +113,7 @@ export async function withOfflineStore<T>(
   try {
     result = await work(offline);
   } catch (err) {
-    await store.shutdown({ timeoutMs: 10_000 }).catch(() => undefined);
+    await store.closeWithReport({ timeoutMs: 10_000 }).catch(() => undefined);
     throw err;
   }
   await store.close();

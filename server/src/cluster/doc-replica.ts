@@ -239,7 +239,7 @@ export class DocReplica implements DocumentReplica {
 }
 
 /** True when state vector `a` has some client ahead of `b`. */
-export function hasMore(a: Uint8Array, b: Uint8Array): boolean {
+function hasMore(a: Uint8Array, b: Uint8Array): boolean {
   const sa = Y.decodeStateVector(a);
   const sb = Y.decodeStateVector(b);
   for (const [client, clock] of sa) if (clock > (sb.get(client) ?? 0)) return true;

@@ -22,7 +22,7 @@ import { SkeinError } from '../errors/skein-error.js';
  * what was wrong (its code is also in the message, so log lines carry it). The grammar is
  * in `docs/cluster.md` ("Byte formats").
  */
-export const ENVELOPE_VERSION = 1;
+const ENVELOPE_VERSION = 1;
 
 export const Kind = {
   /** A Yjs update (a change some node applied). */

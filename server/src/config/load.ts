@@ -53,7 +53,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
 }
 
 /** `--port`, `SKEIN_PORT (environment)` or `"port" in /abs/config.json`. */
-export function describeOrigin(origin: ValueOrigin): string {
+function describeOrigin(origin: ValueOrigin): string {
   switch (origin.kind) {
     case 'flag':
       return `--${origin.flag}`;
@@ -128,7 +128,7 @@ function locateConfigFile(
  * Read and check a JSON config file: an object whose keys are Config keys (camelCase).
  * Values are validated later, with the flag and environment values.
  */
-export function readConfigFile(path: string, via?: string): Readonly<Record<string, unknown>> {
+function readConfigFile(path: string, via?: string): Readonly<Record<string, unknown>> {
   const from = via === undefined ? '' : ` (from ${via})`;
   let text: string;
   try {

@@ -18,7 +18,7 @@ export function closest(input: string, candidates: readonly string[]): string | 
 }
 
 /** Edit distance where a swap of two neighbours counts as one edit (`prot` → `port`). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let before: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

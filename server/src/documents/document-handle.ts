@@ -217,7 +217,7 @@ export class DocumentHandle implements ReplicaHost {
    * Shut down (server close): flush, then release. Resolves true when everything accepted is
    * durable. Never leaves a timer behind.
    */
-  async shutdown(): Promise<boolean> {
+  async close(): Promise<boolean> {
     this.#cancelUnload();
     await this.loaded.catch(() => undefined);
     // An unload in progress either closes the document or fails to flush it and leaves it in

@@ -20,14 +20,9 @@ export type Origin =
 export type WriteSource = Exclude<Origin, { readonly source: 'storage' }>;
 
 export const STORAGE_ORIGIN: Origin = Object.freeze({ source: 'storage' });
-export const LOCAL_ORIGIN: Origin = Object.freeze({ source: 'local' });
 
 export function clientOrigin(peer: Peer): WriteSource {
   return { source: 'client', peer };
-}
-
-export function clusterOrigin(nodeId: string): WriteSource {
-  return { source: 'cluster', nodeId };
 }
 
 export function isOrigin(value: unknown): value is Origin {

@@ -111,7 +111,7 @@ export class DocumentRegistry {
   async close(): Promise<string[]> {
     this.#closing = true;
     const handles = [...this.#handles.values()];
-    const results = await Promise.all(handles.map(async (handle) => ({ name: handle.name, ok: await handle.shutdown() })));
+    const results = await Promise.all(handles.map(async (handle) => ({ name: handle.name, ok: await handle.close() })));
     this.#handles.clear();
     return results.filter((r) => !r.ok).map((r) => r.name);
   }

@@ -198,10 +198,6 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-export function errorSpec(code: ErrorCode): ErrorSpec {
-  return ERRORS[code];
-}
-
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERRORS, code);
 }

@@ -58,11 +58,11 @@ export interface HealthReport {
 }
 
 /** Below this success rate (with at least `MIN_ATTEMPTS` writes in the window) persistence is degraded. */
-export const MIN_SUCCESS_RATE = 0.99;
+const MIN_SUCCESS_RATE = 0.99;
 const MIN_ATTEMPTS = 5;
 /** p95 above `SLOW_UNHEALTHY_FACTOR` × the threshold is unhealthy; event-loop lag likewise. */
-export const SLOW_UNHEALTHY_FACTOR = 10;
-export const LAG_UNHEALTHY_FACTOR = 5;
+const SLOW_UNHEALTHY_FACTOR = 10;
+const LAG_UNHEALTHY_FACTOR = 5;
 
 /**
  * The health model: rolls up persistence (success rate, consecutive failures, p95 latency per

@@ -205,7 +205,7 @@ export class CompactionWorkerPool implements Compactor {
  * used: `src/persistence/*.ts` → `dist/persistence/compaction-worker.js` (build first, as
  * `pnpm test` does).
  */
-export function defaultWorkerUrl(): URL {
+function defaultWorkerUrl(): URL {
   const here = import.meta.url;
   const fromSource = /\/src\/persistence\/[^/]+\.ts$/;
   if (fromSource.test(here)) return new URL(here.replace(fromSource, '/dist/persistence/compaction-worker.js'));

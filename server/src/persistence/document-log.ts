@@ -114,7 +114,7 @@ export class DocumentLog {
     return this.#enqueue(() => this.#loadTask());
   }
 
-  /** Accepted updates not yet durable, their bytes (a read-only view for `LevelStore.inspect`). */
+  /** Accepted updates not yet durable, their bytes (a read-only view for `LogStore.inspect`). */
   pendingUpdateBytes(): Uint8Array[] {
     return this.#pending.map((p) => p.bytes);
   }

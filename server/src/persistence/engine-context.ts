@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import type { ErrorCode } from '../errors/registry.js';
 import type { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
@@ -6,22 +7,15 @@ import type { Compactor } from './compaction.js';
 import type { KvStore } from './kv-store.js';
 import type { StoreOutbox } from './store-outbox.js';
 
-/** Timer source of the engine: injectable so tests drive debounce and retry deterministically. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-  /** Wall-clock milliseconds (metadata timestamps). */
-  now(): number;
-}
+/**
+ * The part of the server's one `Clock` the engine uses (debounce, retry, close deadlines,
+ * metadata timestamps): injectable so tests drive it on manual time. Any `Clock` is one.
+ */
+export type Timers = Pick<Clock, 'setTimeout' | 'clearTimeout' | 'now'>;
 
-/** Opaque to the engine. */
-export type TimerHandle = object | number;
+export type { TimerHandle };
 
-export const systemTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  now: () => Date.now(),
-};
+export const systemTimers: Timers = systemClock;
 
 export interface CompactionPolicy {
   /** Background compaction on/off (`compact()` on demand always works). */
@@ -95,7 +89,7 @@ export class StoreCounters {
 }
 
 /** The `code` of an error's cause (e.g. LevelDB's `LEVEL_IO_ERROR`), if it has one. */
-export function causeCode(err: SkeinError): string | null {
+function causeCode(err: SkeinError): string | null {
   const cause: unknown = err.cause;
   if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
     return cause.code;

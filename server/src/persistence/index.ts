@@ -10,8 +10,8 @@ export { compareBytes } from './kv-store.js';
 export { MemoryKv } from './memory-kv.js';
 export { LevelKv, type LevelKvOptions } from './level-kv.js';
 export {
-  createMemoryStore, openLevelStore, LevelStore, type MemoryStoreOptions, type CloseReport, type CompactionReport, type LevelStoreOptions,
-} from './level-store.js';
+  createMemoryStore, openLevelStore, LogStore, type MemoryStoreOptions, type CloseReport, type CompactionReport, type LogStoreOptions,
+} from './log-store.js';
 export type { StoreHealth, StoreStats, HealthStatus, PendingTotals } from './store-stats.js';
 export type { DocumentInfo, VerifyProblem, VerifyProblemKind } from './maintenance.js';
 export type { DocMeta } from './record-codec.js';

@@ -1,7 +1,7 @@
 /**
  * The mechanism under the persistence engine: a dumb, ordered key-value store with atomic
  * batches and range scans. It knows nothing about documents, strategies or checksums; the
- * engine (`level-store.ts`) is the policy above it.
+ * engine (`log-store.ts`) is the policy above it.
  *
  * Keys and values are raw bytes; keys are ordered bytewise (unsigned, shorter prefix first),
  * exactly as LevelDB's default comparator orders them. Every implementation must pass
@@ -68,11 +68,3 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** True when `key` lies inside the bounds of `range` (ignores limit/reverse). */
-export function inRange(key: Uint8Array, range: KvRange): boolean {
-  if (range.gt !== undefined && compareBytes(key, range.gt) <= 0) return false;
-  if (range.gte !== undefined && compareBytes(key, range.gte) < 0) return false;
-  if (range.lt !== undefined && compareBytes(key, range.lt) >= 0) return false;
-  if (range.lte !== undefined && compareBytes(key, range.lte) > 0) return false;
-  return true;
-}

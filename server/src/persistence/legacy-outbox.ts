@@ -3,7 +3,7 @@ import { decodeOutboxValue } from './outbox-codec.js';
 import { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import { LevelKv } from './level-kv.js';
-import type { LevelStore } from './level-store.js';
+import type { LogStore } from './log-store.js';
 import type { OutboxPayload } from './store-outbox.js';
 
 /** Where releases before the in-log outbox kept the cluster outbox: a LevelDB of its own. */
@@ -21,7 +21,7 @@ export const LEGACY_OUTBOX_DIR = 'cluster-outbox';
  * skipped and logged: every outbox entry is a copy of an update that is also in the local
  * document log, and anti-entropy carries that to the cluster.
  */
-export async function migrateLegacyOutbox(store: LevelStore, dir: string, logger: Logger): Promise<number> {
+export async function migrateLegacyOutbox(store: LogStore, dir: string, logger: Logger): Promise<number> {
   if (!(await isDirectory(dir))) return 0;
   let kv: LevelKv;
   try {

@@ -14,12 +14,12 @@ export interface OutboxPayload {
 }
 
 /** Payload: `name: varString` `update: varUint8Array`. */
-export function encodeOutboxPayload(entry: OutboxPayload): Uint8Array {
+function encodeOutboxPayload(entry: OutboxPayload): Uint8Array {
   return encodeOutboxValue(entry.name, entry.update);
 }
 
 /** Throws a coded ProtocolError on malformed bytes (the record is then quarantined as `decode` damage). */
-export function decodeOutboxPayload(payload: Uint8Array): OutboxPayload {
+function decodeOutboxPayload(payload: Uint8Array): OutboxPayload {
   const { name, update } = decodeOutboxValue(payload);
   return { name, update: update.slice() };
 }

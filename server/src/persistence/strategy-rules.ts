@@ -25,7 +25,7 @@ export interface StrategyRule {
 export const IMMEDIATE: Strategy = Object.freeze({ kind: 'immediate' });
 
 /** Upper bound for `waitMs` / `maxWaitMs`: one day. */
-export const MAX_DEBOUNCE_MS = 24 * 60 * 60 * 1000;
+const MAX_DEBOUNCE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Parse the compact form `pattern=strategy[,pattern=strategy…]`, where strategy is

@@ -302,7 +302,7 @@ export class Telemetry implements TransportProbes, DocumentProbes, PersistencePr
   }
 
   /** Stop timers, flush and shut the SDK down. Errors are logged, never thrown. */
-  async shutdown(): Promise<void> {
+  async close(): Promise<void> {
     this.detach();
     const results = await Promise.allSettled([this.#tracingHandle?.shutdown(), this.#metricsHandle?.shutdown()]);
     for (const r of results) {

@@ -35,7 +35,7 @@ export interface Session {
   readonly expiresAt?: number;
 }
 
-export interface ConnectionDeps {
+export interface ConnectionOptions {
   readonly registry: DocumentRegistry;
   readonly logger: Logger;
   readonly limits: ConnectionLimits;
@@ -63,7 +63,7 @@ export class Connection implements Peer {
   /** Set by the heartbeat; cleared when a pong or message arrives. */
   awaitingPong = false;
   readonly #ws: WebSocket;
-  readonly #deps: ConnectionDeps;
+  readonly #opts: ConnectionOptions;
   readonly #log: Logger;
   readonly #tel: TransportProbes;
   #handle: DocumentHandle | undefined;
@@ -86,15 +86,15 @@ export class Connection implements Peer {
   #toldReadOnly = false;
   #expiry: TimerHandle | undefined;
 
-  constructor(ws: WebSocket, docName: string, deps: ConnectionDeps) {
+  constructor(ws: WebSocket, docName: string, options: ConnectionOptions) {
     this.#ws = ws;
     this.#done = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     this.docName = docName;
-    this.#deps = deps;
-    this.#session = deps.session ?? WRITER;
-    this.#clock = deps.clock ?? systemClock;
-    this.#log = deps.logger.child({ conn: this.id, doc: docName, user: this.#session.user });
-    this.#tel = deps.telemetry ?? NO_TRANSPORT_PROBES;
+    this.#opts = options;
+    this.#session = options.session ?? WRITER;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.logger.child({ conn: this.id, doc: docName, user: this.#session.user });
+    this.#tel = options.telemetry ?? NO_TRANSPORT_PROBES;
   }
 
   /** The session may only read. */
@@ -124,9 +124,9 @@ export class Connection implements Peer {
     ws.on('error', (err: Error & { code?: string }) => this.#onSocketError(err));
     ws.once('close', (code: number) => this.#onClose(code));
     this.#armExpiry();
-    const open = (): Promise<DocumentHandle> => this.#deps.registry.open(this.docName, this);
+    const open = (): Promise<DocumentHandle> => this.#opts.registry.open(this.docName, this);
     // In the connection's trace: the document load it may start is a child span.
-    const opened = this.#deps.upgrade?.run(open) ?? open();
+    const opened = this.#opts.upgrade?.run(open) ?? open();
     opened.then(
       (handle) => this.#onOpened(handle),
       (err: unknown) => this.fail(toSkeinError(err, 'SKEIN_ERR_DOC_LOAD_FAILED')),
@@ -134,7 +134,7 @@ export class Connection implements Peer {
     // Leave only after the open settled: the registry then sees attach and detach in order.
     void done.then(() =>
       opened.then(
-        (handle) => this.#deps.registry.leave(handle, this),
+        (handle) => this.#opts.registry.leave(handle, this),
         () => undefined,
       ),
     );
@@ -146,8 +146,8 @@ export class Connection implements Peer {
     const buffered = this.#ws.bufferedAmount;
     // The buffer drains in order: no more than `buffered` bytes of the reply can be left.
     this.#replyBytes = Math.min(this.#replyBytes, buffered);
-    if (buffered - this.#replyBytes > this.#deps.limits.maxBufferedBytes) {
-      this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#deps.limits.maxBufferedBytes} bytes buffered`));
+    if (buffered - this.#replyBytes > this.#opts.limits.maxBufferedBytes) {
+      this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#opts.limits.maxBufferedBytes} bytes buffered`));
       return;
     }
     this.#tel.messageSent(message.byteLength);
@@ -165,7 +165,7 @@ export class Connection implements Peer {
     if (this.#closed) return;
     const level = err.code === 'SKEIN_ERR_SHUTTING_DOWN' ? 'debug' : 'warn';
     this.#log[level]({ code: err.code, err: err.message }, 'closing connection');
-    this.#deps.upgrade?.failed(err.code);
+    this.#opts.upgrade?.failed(err.code);
     this.close(err.spec.closeCode ?? 1011, err.code);
   }
 
@@ -193,7 +193,7 @@ export class Connection implements Peer {
       if (this.#closed) return;
       this.#process(handle, bytes);
     }
-    this.#deps.upgrade?.opened(this.id);
+    this.#opts.upgrade?.opened(this.id);
   }
 
   #onMessage(data: RawData): void {
@@ -205,7 +205,7 @@ export class Connection implements Peer {
       return;
     }
     this.#backlogBytes += bytes.byteLength;
-    if (this.#backlogBytes > this.#deps.limits.maxLoadBacklogBytes) {
+    if (this.#backlogBytes > this.#opts.limits.maxLoadBacklogBytes) {
       this.fail(new SkeinError('SKEIN_ERR_BACKLOG_FULL'));
       return;
     }
@@ -214,7 +214,7 @@ export class Connection implements Peer {
 
   #process(handle: DocumentHandle, bytes: Uint8Array): void {
     try {
-      this.#dispatch(handle, decodeMessage(bytes, { maxBytesLength: this.#deps.limits.maxMessageBytes }));
+      this.#dispatch(handle, decodeMessage(bytes, { maxBytesLength: this.#opts.limits.maxMessageBytes }));
     } catch (err) {
       this.fail(toSkeinError(err));
     }
@@ -227,7 +227,7 @@ export class Connection implements Peer {
         decodeStateVector(message.stateVector);
         const reply = encodeSyncStep2(handle.diffFor(message.stateVector));
         this.#reply(reply);
-        this.#tel.syncAnswered(this.#deps.upgrade, started, message.stateVector.byteLength, reply.byteLength);
+        this.#tel.syncAnswered(this.#opts.upgrade, started, message.stateVector.byteLength, reply.byteLength);
         return;
       }
       case 'sync-step2':
@@ -236,14 +236,14 @@ export class Connection implements Peer {
           this.#refuseWrite();
           return;
         }
-        this.#tel.applyUpdate(this.#deps.upgrade, message.type, message.update.byteLength, handle.peerCount - 1, () =>
+        this.#tel.applyUpdate(this.#opts.upgrade, message.type, message.update.byteLength, handle.peerCount - 1, () =>
           this.#applyUpdate(handle, message.update),
         );
         return;
       case 'awareness':
         this.#tel.awarenessReceived();
         decodeAwarenessUpdate(message.update);
-        if (this.#session.readOnly && this.#deps.readonlyAwareness === 'deny') return;
+        if (this.#session.readOnly && this.#opts.readonlyAwareness === 'deny') return;
         handle.applyClientAwareness(message.update, this);
         return;
       case 'query-awareness': {
@@ -337,7 +337,7 @@ export class Connection implements Peer {
     this.#closed = true;
     if (this.#expiry !== undefined) this.#clock.clearTimeout(this.#expiry);
     this.#expiry = undefined;
-    this.#deps.upgrade?.closed();
+    this.#opts.upgrade?.closed();
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');
   }

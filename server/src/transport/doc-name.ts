@@ -1,6 +1,6 @@
 import { SkeinError } from '../errors/skein-error.js';
 
-export const MAX_DOC_NAME_BYTES = 255;
+const MAX_DOC_NAME_BYTES = 255;
 // C0 controls, DEL and C1 controls.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -24,7 +24,7 @@ export function docNameFromUrl(url: string | undefined): string {
   return name;
 }
 
-export function validateDocName(name: string): void {
+function validateDocName(name: string): void {
   if (name.length === 0) throw new SkeinError('SKEIN_ERR_BAD_DOC_NAME', 'document name is empty');
   if (CONTROL.test(name)) {
     throw new SkeinError('SKEIN_ERR_BAD_DOC_NAME', 'document name contains a control character');

@@ -11,6 +11,7 @@ import { Connection, type ConnectionLimits, type Session } from './connection.js
 import { docNameFromUrl } from './doc-name.js';
 
 export interface TransportOptions extends ConnectionLimits {
+  readonly logger: Logger;
   readonly heartbeatIntervalMs: number;
   readonly telemetry?: TransportProbes;
   /** Time source of the heartbeat and the close grace period (default: the real clock). */
@@ -37,9 +38,9 @@ export class WsTransport {
   readonly #telemetry: TransportProbes;
   #accepting = true;
 
-  constructor(registry: DocumentRegistry, logger: Logger, options: TransportOptions) {
+  constructor(registry: DocumentRegistry, options: TransportOptions) {
     this.#registry = registry;
-    this.#logger = logger;
+    this.#logger = options.logger;
     this.#options = options;
     this.#telemetry = options.telemetry ?? NO_TRANSPORT_PROBES;
     this.#wss = new WebSocketServer({
@@ -103,7 +104,7 @@ export class WsTransport {
   }
 
   /** Stop accepting, close every socket with `code`, terminate stragglers after `graceMs`. */
-  async closeAll(code: number, reason: string, graceMs: number): Promise<void> {
+  async close(code: number, reason: string, graceMs: number): Promise<void> {
     this.#accepting = false;
     this.#clock.clearInterval(this.#heartbeat);
     const open = [...this.#connections];

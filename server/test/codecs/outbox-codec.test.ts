@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { ProtocolErrorCode } from '@skein/protocol';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { createMemoryStore } from '../../src/persistence/level-store.js';
+import { createMemoryStore } from '../../src/persistence/log-store.js';
 import { outboxPut } from '../../src/persistence/store-outbox.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { decodeOutboxKey, decodeOutboxValue, encodeOutboxKey, encodeOutboxValue } from '../../src/persistence/outbox-codec.js';

@@ -13,13 +13,13 @@ import { collect } from '../../src/persistence/doc-reader.js';
 import { DocKind, Space, docKey, docRange, parseDocKey } from '../../src/persistence/key-layout.js';
 import type { KvEntry, KvRange, KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore, type LevelStoreOptions } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore, type LogStoreOptions } from '../../src/persistence/log-store.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { CountingKv, Editor, GateKv, docFrom, logger, sameDoc, tempDir, track, waitFor } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-let store: LevelStore | undefined;
+let store: LogStore | undefined;
 const pools: CompactionWorkerPool[] = [];
 
 beforeEach(async () => {
@@ -27,13 +27,13 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await store?.shutdown({ timeoutMs: 1_000 });
+  await store?.closeWithReport({ timeoutMs: 1_000 });
   store = undefined;
   for (const pool of pools.splice(0)) await pool.close();
   await cleanup();
 });
 
-async function openWith(kv: KvStore, options: Partial<LevelStoreOptions> = {}): Promise<LevelStore> {
+async function openWith(kv: KvStore, options: Partial<LogStoreOptions> = {}): Promise<LogStore> {
   store = await openLevelStore({ kv, logger, ...options, compaction: { enabled: false, offThreadMinBytes: 0, ...options.compaction } });
   return store;
 }
@@ -45,7 +45,7 @@ function pool(options: Partial<ConstructorParameters<typeof CompactionWorkerPool
 }
 
 /** A document with real history: overwritten map values, deleted text, several clients. */
-async function writeHistory(s: LevelStore, name: string, n: number): Promise<Y.Doc> {
+async function writeHistory(s: LogStore, name: string, n: number): Promise<Y.Doc> {
   const editors = [new Editor(1), new Editor(2), new Editor(3)];
   for (let i = 0; i < n; i++) await s.append(name, editors[i % 3]!.edit(`value-${i}-${'x'.repeat(i % 50)}`));
   return docFrom(editors.map((e) => Y.encodeStateAsUpdate(e.doc)));

@@ -5,25 +5,25 @@ import { DEFAULT_COMPACTION } from '../../src/persistence/engine-context.js';
 import { DocKind, Space, parseDocKey, spaceRange } from '../../src/persistence/key-layout.js';
 import type { KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore, type LevelStoreOptions } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore, type LogStoreOptions } from '../../src/persistence/log-store.js';
 import type { DocMeta } from '../../src/persistence/record-codec.js';
 import { CountingKv, Editor, GateKv, docFrom, logger, sameDoc, tempDir, track, updatePuts, waitFor } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-let store: LevelStore | undefined;
+let store: LogStore | undefined;
 
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
 });
 
 afterEach(async () => {
-  await store?.shutdown({ timeoutMs: 1_000 });
+  await store?.closeWithReport({ timeoutMs: 1_000 });
   store = undefined;
   await cleanup();
 });
 
-async function openWith(kv: KvStore, options: Partial<LevelStoreOptions> = {}): Promise<LevelStore> {
+async function openWith(kv: KvStore, options: Partial<LogStoreOptions> = {}): Promise<LogStore> {
   store = await openLevelStore({ kv, logger, ...options });
   return store;
 }

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
 import { DocKind, Space, keyHex, parseDocKey, spaceRange } from '../../src/persistence/key-layout.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore } from '../../src/persistence/log-store.js';
 import { Editor, docFrom, logger, sameDoc, tempDir } from './helpers.js';
 
 const MAIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'cli', 'main.js');

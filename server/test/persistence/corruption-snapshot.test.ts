@@ -11,7 +11,7 @@ import { nameIndexPut } from '../../src/persistence/doc-state.js';
 import { DocKind, Space, docKey, docRange, keyHex, parseDocKey, spaceRange } from '../../src/persistence/key-layout.js';
 import type { KvOp, KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../../src/persistence/log-store.js';
 import type { VerifyProblem } from '../../src/persistence/maintenance.js';
 import { RecordType, decodeQuarantine, encodeRecord, readRecord } from '../../src/persistence/record-codec.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -23,24 +23,24 @@ import { Editor, docFrom, logger, sameDoc, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-let store: LevelStore | undefined;
+let store: LogStore | undefined;
 
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir('skein-snapshot-'));
 });
 
 afterEach(async () => {
-  await store?.shutdown({ timeoutMs: 1_000 });
+  await store?.closeWithReport({ timeoutMs: 1_000 });
   store = undefined;
   await cleanup();
 });
 
-async function open(log = logger): Promise<LevelStore> {
+async function open(log = logger): Promise<LogStore> {
   store = await openLevelStore({ dir, logger: log, compaction: { enabled: false } });
   return store;
 }
 
-async function reopen(log = logger): Promise<LevelStore> {
+async function reopen(log = logger): Promise<LogStore> {
   await store?.close();
   store = undefined;
   return open(log);
@@ -51,7 +51,7 @@ class Oracle {
   readonly updates: Uint8Array[] = [];
   readonly #editors = new Map<number, Editor>();
 
-  async write(s: LevelStore, name: string, clients: readonly number[]): Promise<void> {
+  async write(s: LogStore, name: string, clients: readonly number[]): Promise<void> {
     for (const c of clients) {
       let editor = this.#editors.get(c);
       if (editor === undefined) {
@@ -70,7 +70,7 @@ class Oracle {
 }
 
 /** Write a few updates, compact, `generations` times, then write a tail after the last snapshot. */
-async function history(s: LevelStore, name: string, generations: number): Promise<Oracle> {
+async function history(s: LogStore, name: string, generations: number): Promise<Oracle> {
   const oracle = new Oracle();
   for (let g = 0; g < generations; g++) {
     await oracle.write(s, name, [100 + g, 200, 300 + g]);
@@ -114,7 +114,7 @@ async function snapshotKeys(): Promise<Uint8Array[]> {
   }
 }
 
-async function quarantinedKeys(s: LevelStore): Promise<string[]> {
+async function quarantinedKeys(s: LogStore): Promise<string[]> {
   const out: string[] = [];
   for await (const p of s.verify()) {
     expect(p.kind).toBe('quarantined');
@@ -364,14 +364,14 @@ describe('through a real server', () => {
     return c;
   }
 
-  async function serve(): Promise<{ store: LevelStore; server: SkeinServer; stop: () => Promise<void> }> {
+  async function serve(): Promise<{ store: LogStore; server: SkeinServer; stop: () => Promise<void> }> {
     const s = await open();
     const server = await startTestServer({ unloadDelayMs: 5 }, { store: s });
     return {
       store: s,
       server,
       stop: async () => {
-        await s.shutdown({ timeoutMs: 5_000 });
+        await s.closeWithReport({ timeoutMs: 5_000 });
         await server.close();
         store = undefined;
       },

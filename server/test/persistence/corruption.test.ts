@@ -4,7 +4,7 @@ import { SkeinError } from '../../src/errors/skein-error.js';
 import { DocKind, Space, docKey, keyHex, metaKey, nameKey, parseDocKey, spaceRange } from '../../src/persistence/key-layout.js';
 import type { KvEntry, KvRange, KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../../src/persistence/log-store.js';
 import type { VerifyProblem } from '../../src/persistence/maintenance.js';
 import { RecordType, decodeQuarantine, encodeRecord, readRecord } from '../../src/persistence/record-codec.js';
 import { Editor, docFrom, logger, tempDir } from './helpers.js';
@@ -12,7 +12,7 @@ import { Editor, docFrom, logger, tempDir } from './helpers.js';
 let dir: string;
 let cleanup: () => Promise<void>;
 let raw: LevelKv;
-let store: LevelStore;
+let store: LogStore;
 
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
@@ -21,7 +21,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await store.shutdown({ timeoutMs: 1_000 });
+  await store.closeWithReport({ timeoutMs: 1_000 });
   await cleanup();
 });
 
@@ -55,7 +55,7 @@ function values(doc: Y.Doc): string[] {
   return [...doc.getMap('m').values()].map(String).sort();
 }
 
-async function problems(s: LevelStore): Promise<VerifyProblem[]> {
+async function problems(s: LogStore): Promise<VerifyProblem[]> {
   const out: VerifyProblem[] = [];
   for await (const p of s.verify()) out.push(p);
   return out;

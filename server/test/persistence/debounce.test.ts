@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../../src/persistence/log-store.js';
 import { CountingKv, Editor, ManualTimers, docFrom, logger, sameDoc, settle, tempDir, track } from './helpers.js';
 
 // Debounce timing runs on injected manual timers: time moves only when the test says so.
 let counting: CountingKv;
 let timers: ManualTimers;
-let store: LevelStore;
+let store: LogStore;
 let cleanup: () => Promise<void>;
 let baseline: number;
 
@@ -25,7 +25,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  const closing = store.shutdown({ timeoutMs: 1_000 });
+  const closing = store.closeWithReport({ timeoutMs: 1_000 });
   timers.advance(1_000); // the close deadline runs on the manual clock too
   await closing;
   await cleanup();

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { SkeinError } from '../../src/errors/skein-error.js';
 import { FORMAT_KEY } from '../../src/persistence/key-layout.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore, type LevelStoreOptions } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore, type LogStoreOptions } from '../../src/persistence/log-store.js';
 import { RecordType, encodeRecord, encodeVarUint } from '../../src/persistence/record-codec.js';
 import {
   CountingKv, Editor, GateKv, docFrom, logger, sameDoc, settle, tempDir, track, updatePuts, waitFor,
@@ -11,24 +11,24 @@ import {
 
 let dir: string;
 let cleanup: () => Promise<void>;
-const open: LevelStore[] = [];
+const open: LogStore[] = [];
 
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
 });
 
 afterEach(async () => {
-  for (const store of open.splice(0)) await store.shutdown({ timeoutMs: 1_000 });
+  for (const store of open.splice(0)) await store.closeWithReport({ timeoutMs: 1_000 });
   await cleanup();
 });
 
-async function openStore(options: Partial<LevelStoreOptions> = {}): Promise<LevelStore> {
+async function openStore(options: Partial<LogStoreOptions> = {}): Promise<LogStore> {
   const store = await openLevelStore({ logger, ...(options.kv === undefined ? { dir } : {}), ...options });
   open.push(store);
   return store;
 }
 
-async function closeStore(store: LevelStore): Promise<void> {
+async function closeStore(store: LogStore): Promise<void> {
   open.splice(open.indexOf(store), 1);
   await store.close();
 }
@@ -42,7 +42,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return 'resolved';
 }
 
-describe('LevelStore: append and load', () => {
+describe('LogStore: append and load', () => {
   it('round-trips updates: a fresh Y.Doc built from load equals the source', async () => {
     const store = await openStore();
     const editor = new Editor();
@@ -108,7 +108,7 @@ describe('LevelStore: append and load', () => {
   });
 });
 
-describe('LevelStore: immediate strategy and group commit', () => {
+describe('LogStore: immediate strategy and group commit', () => {
   it('writes every append batch with sync: true, and N concurrent appends share few batches', async () => {
     const counting = new CountingKv(await LevelKv.open(dir));
     const store = await openStore({ kv: counting });
@@ -159,7 +159,7 @@ describe('LevelStore: immediate strategy and group commit', () => {
   });
 });
 
-describe('LevelStore: names', () => {
+describe('LogStore: names', () => {
   const names = [
     'a', 'ab', 'a/', 'a/b', 'a/b/c', 'a*', 'a=b', 'a,b', 'a:b', 'a\\b', 'a b', 'A',
     '\u0001', '\u0002x', '\u0003', 'é', 'e\u0301', '日本語', '🎨/canvas', 'x'.repeat(255), 'x'.repeat(254),
@@ -184,7 +184,7 @@ describe('LevelStore: names', () => {
   });
 });
 
-describe('LevelStore: opening', () => {
+describe('LogStore: opening', () => {
   it('refuses a newer storage format version with SKEIN_ERR_STORAGE_FORMAT', async () => {
     const kv = await LevelKv.open(dir);
     await kv.batch([{ type: 'put', key: FORMAT_KEY, value: encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(2)) }], { sync: true });
@@ -211,7 +211,7 @@ describe('LevelStore: opening', () => {
   });
 });
 
-describe('LevelStore: close', () => {
+describe('LogStore: close', () => {
   it('flushes pending debounced updates, then rejects further calls with SKEIN_ERR_STORAGE_CLOSED', async () => {
     const editor = new Editor();
     const store = await openStore({ rules: '*=debounced:3600000:3600000' });
@@ -228,8 +228,8 @@ describe('LevelStore: close', () => {
 
   it('is idempotent', async () => {
     const store = await openStore();
-    const a = store.shutdown();
-    const b = store.shutdown();
+    const a = store.closeWithReport();
+    const b = store.closeWithReport();
     expect(await a).toEqual(await b);
     expect((await a).unflushed).toEqual([]);
   });

@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import { DEFAULT_CONFIG, type Config } from '../../src/config/schema.js';
 import { LEGACY_OUTBOX_DIR, migrateLegacyOutbox } from '../../src/persistence/legacy-outbox.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore } from '../../src/persistence/log-store.js';
 import { startServer } from '../../src/server.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { logger, tempDir } from './helpers.js';

@@ -2,23 +2,23 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Space, keyHex } from '../../src/persistence/key-layout.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../../src/persistence/log-store.js';
 import type { DocumentInfo, VerifyProblem } from '../../src/persistence/maintenance.js';
 import { Editor, ManualTimers, docFrom, logger, sameDoc, tempDir } from './helpers.js';
 
 let dirs: { dir: string; cleanup: () => Promise<void> }[];
-const stores: LevelStore[] = [];
+const stores: LogStore[] = [];
 
 beforeEach(async () => {
   dirs = [await tempDir(), await tempDir()];
 });
 
 afterEach(async () => {
-  for (const s of stores.splice(0)) await s.shutdown({ timeoutMs: 1_000 });
+  for (const s of stores.splice(0)) await s.closeWithReport({ timeoutMs: 1_000 });
   for (const d of dirs) await d.cleanup();
 });
 
-async function openAt(i: number, timers?: ManualTimers): Promise<LevelStore> {
+async function openAt(i: number, timers?: ManualTimers): Promise<LogStore> {
   const s = await openLevelStore({ dir: dirs[i]?.dir ?? '', logger, compaction: { enabled: false }, ...(timers ? { timers } : {}) });
   stores.push(s);
   return s;
@@ -68,7 +68,7 @@ describe('offline helpers', () => {
     for (const name of ['x', 'x/y', 'z']) await s.append(name, new Editor().edit());
     await s.compact('x');
     expect(await collect(s.verify())).toEqual([]);
-    await s.shutdown();
+    await s.closeWithReport();
     const raw = await LevelKv.open(dirs[0]?.dir ?? '');
     const stray = Uint8Array.of(0x09, 1, 2);
     await raw.batch([{ type: 'put', key: stray, value: Uint8Array.of(0) }], { sync: true });
@@ -110,7 +110,7 @@ describe('offline helpers', () => {
     stores.push(s);
     const editor = new Editor();
     await s.importUpdate('doc', editor.edit());
-    await s.shutdown();
+    await s.closeWithReport();
     const again = await openAt(0);
     expect(sameDoc(editor.doc, docFrom(await again.load('doc')))).toBe(true);
   });

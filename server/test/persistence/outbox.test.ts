@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KvBatchOptions, KvEntry, KvOp, KvRange, KvStore } from '../../src/persistence/kv-store.js';
 import { Space, outboxKey } from '../../src/persistence/key-layout.js';
-import { openLevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore } from '../../src/persistence/log-store.js';
 import { MemoryKv } from '../../src/persistence/memory-kv.js';
 import { FailingKv, Editor, ManualTimers, logger, settle, track } from './helpers.js';
 
@@ -55,7 +55,7 @@ describe('replication outbox in the engine', () => {
     expect(await b.promise).toBeUndefined();
     const seqs = [(await a.promise)?.outboxSeq, (await c.promise)?.outboxSeq];
     expect((await store.outbox.peek(10)).map((e) => e.seq)).toEqual(seqs);
-    const closing = store.shutdown({ timeoutMs: 1_000 });
+    const closing = store.closeWithReport({ timeoutMs: 1_000 });
     timers.advance(1_000);
     await closing;
   });

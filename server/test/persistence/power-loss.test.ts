@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { openLevelStore, type LevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../../src/persistence/log-store.js';
 import { MemoryKv } from '../../src/persistence/memory-kv.js';
 import { CrashableKv } from './crashable-kv.js';
 import { ManualTimers, logger, settle } from './helpers.js';
@@ -79,7 +79,7 @@ class World {
   durable = new MemoryKv();
   kv = new CrashableKv(this.durable);
   timers = new ManualTimers();
-  store!: LevelStore;
+  store!: LogStore;
   readonly sources: Source[] = DOCS.map(() => ({ doc: new Y.Doc(), acked: new Map(), replicated: new Map(), outstanding: new Set() }));
   /** The model shared tier: what the shipper delivered, per document. Survives every crash. */
   readonly tier = new Map<string, Y.Doc>();
@@ -230,7 +230,7 @@ class World {
   async #close(): Promise<void> {
     this.kv.auto = true;
     this.kv.completeAll();
-    const report = await this.store.shutdown({ timeoutMs: 1_000 });
+    const report = await this.store.closeWithReport({ timeoutMs: 1_000 });
     if (report.unflushed.length > 0) this.problems.push(`clean close left ${report.unflushed.join(',')} unflushed`);
     await Promise.all(this.sources.flatMap((s) => [...s.outstanding].map((e) => e.promise)));
     this.kv = new CrashableKv(this.kv.crash({ landed: () => false, journalKept: 0 }));

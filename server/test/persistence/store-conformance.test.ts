@@ -1,5 +1,5 @@
 import type { DocumentStore } from '../../src/documents/ports.js';
-import { createMemoryStore, openLevelStore } from '../../src/persistence/level-store.js';
+import { createMemoryStore, openLevelStore } from '../../src/persistence/log-store.js';
 import { logger, tempDir } from './helpers.js';
 import { runStoreConformance, type StoreHarness } from './store-conformance.js';
 

@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SkeinError } from '../../src/errors/skein-error.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
-import { openLevelStore, type LevelStore } from '../../src/persistence/level-store.js';
+import { openLevelStore, type LogStore } from '../../src/persistence/log-store.js';
 import { Editor, FailingKv, ManualTimers, docFrom, logger, sameDoc, settle, tempDir, track } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 let failing: FailingKv;
 let timers: ManualTimers;
-let store: LevelStore;
+let store: LogStore;
 
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir());
@@ -19,7 +19,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   failing.failNext = 0;
-  const closing = store.shutdown({ timeoutMs: 1_000 });
+  const closing = store.closeWithReport({ timeoutMs: 1_000 });
   timers.advance(1_000);
   await closing;
   await cleanup();
@@ -84,7 +84,7 @@ describe('write failures', () => {
     failing.failNext = Number.POSITIVE_INFINITY;
     const ack = track(store.append('stuck', new Editor().edit()));
     await failing.attemptsSettled(base + 1);
-    const report = track(store.shutdown({ timeoutMs: 100 }));
+    const report = track(store.closeWithReport({ timeoutMs: 100 }));
     await failing.attemptsSettled(base + 2); // close retries at once, ignoring the backoff
     timers.advance(100);
     const result = await report.promise;
@@ -94,7 +94,7 @@ describe('write failures', () => {
   });
 
   it('close() rejects with SKEIN_ERR_STORAGE_UNFLUSHED when something could not be flushed', async () => {
-    await store.shutdown({ timeoutMs: 10 }); // release the default store first
+    await store.closeWithReport({ timeoutMs: 10 }); // release the default store first
     const kv = new FailingKv(await LevelKv.open(dir));
     const t = new ManualTimers();
     store = await openLevelStore({ kv, logger, timers: t, closeTimeoutMs: 100 });

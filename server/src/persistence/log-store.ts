@@ -23,7 +23,7 @@ import { inspectDocument } from './doc-reader.js';
 import type { DocumentStore, StoredInspection } from './store.js';
 import { StrategyResolver, type Strategy, type StrategyRule } from './strategy-rules.js';
 
-export interface LevelStoreOptions {
+export interface LogStoreOptions {
   /** LevelDB directory, created if missing. Give exactly one of `dir` and `kv`. */
   readonly dir?: string;
   /** Run on this `KvStore` instead of LevelDB (tests, tools). The store closes it on close. */
@@ -62,7 +62,7 @@ export interface CompactionReport {
  * `DocumentStore` plus the offline helpers. Rejects with `SKEIN_ERR_STORAGE_OPEN`,
  * `SKEIN_ERR_STORAGE_FORMAT`, `SKEIN_ERR_STORAGE_READ` or `SKEIN_ERR_CONFIG_INVALID`.
  */
-export async function openLevelStore(options: LevelStoreOptions): Promise<LevelStore> {
+export async function openLevelStore(options: LogStoreOptions): Promise<LogStore> {
   const resolver = new StrategyResolver(options.rules ?? []);
   const compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
   const retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -79,15 +79,15 @@ export async function openLevelStore(options: LevelStoreOptions): Promise<LevelS
   return assembleStore({ kv, ids, options, resolver, compaction, retry, timers });
 }
 
-export type MemoryStoreOptions = Omit<LevelStoreOptions, 'dir' | 'kv' | 'level' | 'logger'> & { readonly logger?: Logger };
+export type MemoryStoreOptions = Omit<LogStoreOptions, 'dir' | 'kv' | 'level' | 'logger'> & { readonly logger?: Logger };
 
 /**
  * The same engine over a fresh in-memory `MemoryKv` (`--storage memory`, tests): every
  * behaviour of the LevelDB store (strategies, group commit, compaction, the replication
  * outbox) except surviving the process. Synchronous: an empty `MemoryKv` needs no recovery.
  */
-export function createMemoryStore(memoryOptions: MemoryStoreOptions = {}): LevelStore {
-  const options: LevelStoreOptions = { ...memoryOptions, logger: memoryOptions.logger ?? silentLogger() };
+export function createMemoryStore(memoryOptions: MemoryStoreOptions = {}): LogStore {
+  const options: LogStoreOptions = { ...memoryOptions, logger: memoryOptions.logger ?? silentLogger() };
   const resolver = new StrategyResolver(options.rules ?? []);
   const compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
   const retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -101,14 +101,14 @@ export function createMemoryStore(memoryOptions: MemoryStoreOptions = {}): Level
 interface EngineParts {
   readonly kv: KvStore;
   readonly ids: StoreIds;
-  readonly options: LevelStoreOptions;
+  readonly options: LogStoreOptions;
   readonly resolver: StrategyResolver;
   readonly compaction: CompactionPolicy;
   readonly retry: RetryPolicy;
   readonly timers: Timers;
 }
 
-function assembleStore({ kv, ids, options, resolver, compaction, retry, timers }: EngineParts): LevelStore {
+function assembleStore({ kv, ids, options, resolver, compaction, retry, timers }: EngineParts): LogStore {
   const counters = new StoreCounters();
   counters.quarantinedRecords = ids.quarantined;
   let nextDocId = ids.nextDocId;
@@ -122,10 +122,10 @@ function assembleStore({ kv, ids, options, resolver, compaction, retry, timers }
     allocateQuarantineId: () => nextQuarantineId++,
     outbox,
   };
-  return new LevelStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
+  return new LogStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
 }
 
-async function openKv(options: LevelStoreOptions): Promise<KvStore> {
+async function openKv(options: LogStoreOptions): Promise<KvStore> {
   if (options.dir === undefined || options.dir === '') {
     throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'the LevelDB store needs a data directory (dir)');
   }
@@ -151,8 +151,13 @@ function checkPolicies(compaction: CompactionPolicy, retry: RetryPolicy, closeTi
 /** How many idle per-document logs (with their cached state) are kept for reuse. */
 const MAX_IDLE_LOGS = 1024;
 
-/** The LevelDB persistence engine. Create it with `openLevelStore`. */
-export class LevelStore implements DocumentStore {
+/**
+ * The persistence engine: per-document update logs with strategies, group commit, snapshots,
+ * checksums, quarantine and the replication outbox, over any `KvStore`. Open it over LevelDB
+ * with `openLevelStore`, or over memory with `createMemoryStore`: one engine, one
+ * conformance suite.
+ */
+export class LogStore implements DocumentStore {
   readonly #ctx: EngineContext;
   readonly #resolver: StrategyResolver;
   readonly #closeTimeoutMs: number;
@@ -240,7 +245,7 @@ export class LevelStore implements DocumentStore {
   }
 
   /** Like `close()`, but reports what could not be flushed instead of rejecting. Idempotent. */
-  async shutdown(options: { readonly timeoutMs?: number } = {}): Promise<CloseReport> {
+  async closeWithReport(options: { readonly timeoutMs?: number } = {}): Promise<CloseReport> {
     const { unflushed, rejectedUpdates } = await this.#shutdownOnce(options.timeoutMs ?? this.#closeTimeoutMs);
     return { unflushed, rejectedUpdates };
   }
