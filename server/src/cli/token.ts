@@ -20,6 +20,7 @@ export const tokenCommand: CliCommand = {
     sub: { type: 'string' },
     docs: { type: 'string' },
     ttl: { type: 'string' },
+    url: { type: 'string' },
     'auth-jwt-secret': { type: 'string' },
     'auth-jwt-issuer': { type: 'string' },
     'auth-jwt-audience': { type: 'string' },
@@ -33,6 +34,9 @@ export const tokenCommand: CliCommand = {
       '                        of persistence rules: * matches any run of characters). Required.',
       '                        Example: boards/*=write,public/*=read',
       '  --ttl <seconds>       Lifetime ("exp" = now + ttl). Default 3600, at most one year.',
+      '  --url <page>          Print a link instead: <page> with ?token=<token> added (keeps its',
+      '                        #fragment), e.g. a read-only viewer link to a canvas board:',
+      '                        --docs demo=read --url "http://localhost:1234/#demo"',
       '  --auth-jwt-secret, --auth-jwt-issuer, --auth-jwt-audience, --config',
       '                        As for skein serve (also from SKEIN_AUTH_JWT_SECRET etc. or the config',
       '                        file); the issuer and audience, when set, go into "iss" and "aud".',
@@ -44,7 +48,8 @@ export const tokenCommand: CliCommand = {
     const sub = required(args.values['sub'], '--sub');
     const grants = parseGrants(required(args.values['docs'], '--docs'));
     const ttl = parseTtl(args.values['ttl']);
-    const { sub: _s, docs: _d, ttl: _t, ...configFlags } = args.values;
+    const link = args.values['url'];
+    const { sub: _s, docs: _d, ttl: _t, url: _u, ...configFlags } = args.values;
     const config = loadConfig({ argv: toTextValues(configFlags), env: io.env });
     if (config.authJwtSecret === '') {
       throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'skein token signs with --auth-jwt-secret (or SKEIN_AUTH_JWT_SECRET): none is set');
@@ -54,11 +59,23 @@ export const tokenCommand: CliCommand = {
     if (config.authJwtIssuer !== '') jwt = jwt.setIssuer(config.authJwtIssuer);
     if (config.authJwtAudience !== '') jwt = jwt.setAudience(config.authJwtAudience);
     const token = await jwt.sign(new TextEncoder().encode(config.authJwtSecret));
-    io.stdout.write(`${token}\n`);
+    io.stdout.write(`${typeof link === 'string' ? withToken(link, token) : token}\n`);
     io.stderr.write(`token for ${JSON.stringify(sub)}: ${JSON.stringify(grants)}, expires ${new Date((now + ttl) * 1000).toISOString()}\n`);
     return 0;
   },
 };
+
+/** `page` with `token=<token>` in its query string (before any #fragment). */
+function withToken(page: string, token: string): string {
+  let url: URL;
+  try {
+    url = new URL(page);
+  } catch {
+    throw new SkeinError('SKEIN_ERR_USAGE', `--url ${JSON.stringify(page)} is not an absolute URL`);
+  }
+  url.searchParams.set('token', token);
+  return url.toString();
+}
 
 function required(value: unknown, flag: string): string {
   if (typeof value !== 'string' || value === '') throw new SkeinError('SKEIN_ERR_USAGE', `${flag} is required (see skein token --help)`);
