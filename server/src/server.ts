@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { Cluster, parseClusterNodes, type RedisTarget } from './cluster/index.js';
 import { createTelemetry, telemetryOptions, type Telemetry, type TelemetrySources } from './telemetry/index.js';
 import {
-  HealthService, healthOptions, type ClusterSnapshot, type HealthOptions, type HealthServiceOptions, type HealthViews, type StoreSnapshot,
+  HealthService, healthOptions, type ClusterSnapshot, type HealthOptions, type HealthServiceOptions, type HealthViews,
 } from './health/index.js';
 
 export interface ServerDeps {
@@ -183,7 +183,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
 
 /** The read-only views the health module reads (the store, registry and cluster, never written through). */
 function healthViews(registry: DocumentRegistry, store: DocumentStore, cluster: Cluster | undefined, shuttingDown: () => boolean): HealthViews {
-  const stats = (store as DocumentStore & { stats?(): StoreSnapshot }).stats?.bind(store);
+  const stats = store.stats?.bind(store);
   const inspect = store.inspect?.bind(store);
   const storeHealth = store.health?.bind(store);
   return {

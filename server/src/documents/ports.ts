@@ -42,6 +42,9 @@ export interface DocumentStore {
   /** Whether writes currently succeed; absent means always ok. */
   health?(): StoreHealthSummary;
 
+  /** Live figures for health and metrics; absent on engines that keep none. */
+  stats?(): StoreFigures;
+
   /**
    * Read-only look at a document, for health checks: what `load` would return (stored
    * updates, then accepted ones not yet durable), with no side effect at all — it never
@@ -73,6 +76,16 @@ export interface StoredInspection {
   readonly updates: readonly Uint8Array[];
   /** Stored records that failed verification (a `load` would quarantine them; `inspect` does not). */
   readonly damagedRecords: number;
+}
+
+/** The engine's live figures that health evaluates and telemetry exports. */
+export interface StoreFigures {
+  /** Accepted appends not yet durable, per strategy: the live recovery-point figure. */
+  readonly pending: Readonly<Record<'immediate' | 'debounced', { readonly updates: number; readonly bytes: number }>>;
+  readonly consecutiveFailures: number;
+  readonly quarantinedRecords: number;
+  readonly compactions: number;
+  readonly compactionFailures: number;
 }
 
 export interface StoreHealthSummary {

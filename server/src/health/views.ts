@@ -1,5 +1,4 @@
-import type { StrategyName } from '../config/telemetry-parsers.js';
-import type { StoreHealthSummary, StoredInspection } from '../documents/ports.js';
+import type { StoreFigures, StoreHealthSummary, StoredInspection } from '../documents/ports.js';
 
 /**
  * What the health module reads, declared here as small read-only views: it never holds the
@@ -7,15 +6,8 @@ import type { StoreHealthSummary, StoredInspection } from '../documents/ports.js
  * composition root (`server.ts`) builds the views over the live modules.
  */
 
-/** The persistence figures health evaluates (a subset of the LevelDB store's `stats()`). */
-export interface StoreSnapshot {
-  /** Accepted appends not yet durable, per strategy: the live recovery-point figure. */
-  readonly pending: Readonly<Record<StrategyName, { readonly updates: number; readonly bytes: number }>>;
-  readonly consecutiveFailures: number;
-  readonly quarantinedRecords: number;
-  readonly compactions: number;
-  readonly compactionFailures: number;
-}
+/** The engine's figures (declared by the core's storage port). */
+export type StoreSnapshot = StoreFigures;
 
 export interface ClusterSnapshot {
   readonly status: 'ok' | 'degraded';

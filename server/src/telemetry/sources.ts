@@ -1,14 +1,8 @@
+import type { StoreFigures } from '../documents/ports.js';
 import type { StrategyName } from '../config/telemetry-parsers.js';
 
-/** What the persistence engine reports (a subset of the LevelDB store's `stats()`). */
-export interface StoreSnapshot {
-  /** Accepted appends not yet durable, per strategy: the live recovery-point figure. */
-  readonly pending: Readonly<Record<StrategyName, { readonly updates: number; readonly bytes: number }>>;
-  readonly consecutiveFailures: number;
-  readonly quarantinedRecords: number;
-  readonly compactions: number;
-  readonly compactionFailures: number;
-}
+/** The engine's figures (declared by the core's storage port). */
+export type StoreSnapshot = StoreFigures;
 
 export interface ClusterSnapshot {
   readonly linkState: string;
