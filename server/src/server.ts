@@ -8,6 +8,8 @@ import { MemoryStore } from './persistence/memory-store.js';
 import { LevelStore, openLevelStore } from './persistence/level-store.js';
 import { DocumentRegistry } from './documents/registry.js';
 import { WsTransport } from './transport/ws-server.js';
+import { guardClientErrors, httpServerOptions } from './transport/http-edge.js';
+import { EdgeLimits, edgeLimitOptions } from './auth/limits.js';
 import { createRequestHandler, type ReadinessReport } from './http/routes.js';
 import { openStaticFiles } from './http/static.js';
 import { SkeinError } from './errors/skein-error.js';
@@ -69,6 +71,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     unloadDelayMs: config.unloadDelayMs,
     loadTimeoutMs: config.loadTimeoutMs,
     maxUnpersistedBytes: config.maxUnpersistedBytes,
+    maxDocBytes: config.maxDocBytes,
     clock,
     ...(cluster === undefined ? {} : { replicator: cluster }),
     telemetry,
@@ -80,6 +83,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     telemetry,
     clock,
+    // Limits at the edge (auth/limits.ts, docs/security.md).
+    limits: new EdgeLimits(edgeLimitOptions(config), clock, (kind) => telemetry.limitRefused(kind)),
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
   });
   telemetry.attach(serverSources({ connections: () => transport.connectionCount, registry, store, cluster }));
   let closing: Promise<string[]> | undefined;
@@ -110,6 +116,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     return { ready: health?.status !== 'closed' && !budget.exhausted, degraded: true, reasons };
   };
   const http = createServer(
+    httpServerOptions(config),
     createRequestHandler({
       version: VERSION,
       readiness,
@@ -124,6 +131,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
+  guardClientErrors(http, logger, (kind) => telemetry.limitRefused(kind));
   const address = await listen(http, config.port, config.host).catch(async (err: unknown) => {
     await transport.closeAll(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
     await cluster?.close(0).catch(() => undefined);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseStrategyRules } from '../persistence/strategy-rules.js';
+import { LIMIT_OPTIONS } from './limit-options.js';
 import { TELEMETRY_OPTIONS } from './telemetry-options.js';
 
 /**
@@ -114,6 +115,8 @@ export const OPTIONS = [
     description: 'Period of the state-vector exchange per loaded document (bounds healing of a lost message).' },
   { key: 'redisMaxBackoffMs', flag: 'redis-max-backoff-ms', env: 'SKEIN_REDIS_MAX_BACKOFF_MS', schema: positiveMs, default: 1_000,
     description: 'Cap of the reconnect and circuit-breaker backoff while Redis is unreachable.' },
+  // Limits at the edge (config/limit-options.ts, docs/security.md).
+  ...LIMIT_OPTIONS,
   // Tracing, metrics, health (config/telemetry-options.ts, docs/observability.md).
   ...TELEMETRY_OPTIONS,
 ] as const satisfies readonly OptionSpec[];

@@ -17,6 +17,7 @@ import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { clientOrigin, type Peer } from '../documents/origins.js';
+import type { MessageRate } from '../auth/limits.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -31,6 +32,8 @@ export interface ConnectionDeps {
   readonly telemetry?: Telemetry;
   /** The trace of this connection's opening (when tracing is on). */
   readonly upgrade?: ConnectionTrace;
+  /** Limits at the edge: this connection's message and byte rate (auth/limits.ts). */
+  readonly rate?: MessageRate;
 }
 
 let nextId = 1;
@@ -169,6 +172,12 @@ export class Connection implements Peer {
     this.awaitingPong = false;
     if (this.#closed) return;
     const bytes = toBytes(data);
+    // Limits at the edge: past the message or byte rate the socket closes with 4530.
+    const limited = this.#deps.rate?.admit(bytes.byteLength);
+    if (limited !== undefined) {
+      this.fail(limited);
+      return;
+    }
     if (this.#handle !== undefined) {
       this.#process(this.#handle, bytes);
       return;

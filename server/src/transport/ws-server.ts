@@ -8,12 +8,23 @@ import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { docNameFromUrl } from './doc-name.js';
+import type { EdgeLimits, UpgradeLease } from '../auth/limits.js';
 
 export interface TransportOptions extends ConnectionLimits {
   readonly heartbeatIntervalMs: number;
   readonly telemetry?: Telemetry;
   /** Time source of the heartbeat and the close grace period (default: the real clock). */
   readonly clock?: Clock;
+  /** Limits at the edge (auth/limits.ts); absent: none. */
+  readonly limits?: EdgeLimits;
+  /** An upgrade that has not completed this long after its request arrived is destroyed (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** An admitted upgrade: its limit lease, and `upgraded()` to disarm the handshake timeout. */
+interface EdgeAdmission {
+  readonly lease: UpgradeLease | undefined;
+  upgraded(): void;
 }
 
 /**
@@ -64,10 +75,16 @@ export class WsTransport {
       refuseUpgrade(socket, e);
       return;
     }
+    // Limits at the edge (auth/limits.ts): origin, per-IP rate and connections, per-document connections.
+    const edge = this.#admitEdge(req, socket, docName);
+    if (edge === undefined) return;
     const upgrade = this.#telemetry.upgradeStarted(docName);
     // A handshake ws rejects never reaches #accept: the socket's close ends the trace (a no-op once opened).
     socket.once('close', () => upgrade.closed());
-    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws, docName, upgrade));
+    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      edge.upgraded();
+      this.#accept(ws, docName, upgrade);
+    });
   };
 
   /** Stop accepting, close every socket with `code`, terminate stragglers after `graceMs`. */
@@ -98,9 +115,46 @@ export class WsTransport {
       limits: this.#options,
       telemetry: this.#telemetry,
       upgrade,
+      ...(this.#options.limits === undefined ? {} : { rate: this.#options.limits.messageRate() }),
     });
     this.#connections.add(conn);
     void conn.start().then(() => this.#connections.delete(conn));
+  }
+
+  /**
+   * Ask the edge limits; a refusal answers the HTTP error (with Retry-After) and returns
+   * undefined. Admitted: the lease is released when the socket closes, and the socket is
+   * destroyed when the upgrade does not complete within the handshake timeout.
+   */
+  #admitEdge(req: IncomingMessage, socket: Duplex, docName: string): EdgeAdmission | undefined {
+    const limits = this.#options.limits;
+    let lease: UpgradeLease | undefined;
+    if (limits !== undefined) {
+      const decision = limits.admitUpgrade({
+        origin: req.headers.origin,
+        socketAddress: req.socket.remoteAddress,
+        forwardedFor: req.headers['x-forwarded-for'],
+        docName,
+      });
+      if (!decision.ok) {
+        this.#telemetry.upgradeRefused(decision.error.code);
+        this.#logger.debug({ code: decision.error.code, doc: docName }, 'upgrade refused by a limit');
+        refuseUpgrade(socket, decision.error, decision.retryAfterS);
+        return undefined;
+      }
+      lease = decision;
+    }
+    const timer = this.#clock.setTimeout(() => {
+      limits?.refused('handshake-timeout');
+      this.#logger.debug({ code: 'SKEIN_ERR_HANDSHAKE_TIMEOUT', doc: docName }, 'upgrade did not complete in time');
+      socket.destroy();
+    }, this.#options.handshakeTimeoutMs ?? 10_000);
+    const upgraded = (): void => this.#clock.clearTimeout(timer);
+    socket.once('close', () => {
+      upgraded();
+      lease?.release();
+    });
+    return { lease, upgraded };
   }
 
   /** A peer that has not answered the previous ping is dead: terminated within 2 intervals. */
@@ -117,12 +171,13 @@ export class WsTransport {
   }
 }
 
-function refuseUpgrade(socket: Duplex, err: SkeinError): void {
+function refuseUpgrade(socket: Duplex, err: SkeinError, retryAfterS?: number): void {
   const status = err.spec.httpStatus ?? 500;
   const body = JSON.stringify(err.toJSON());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       'Content-Type: application/json\r\n' +
+      (retryAfterS === undefined ? '' : `Retry-After: ${retryAfterS}\r\n`) +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
       body,
