@@ -48,6 +48,10 @@ export class WsTransport {
     this.#logger = logger;
     this.#options = options;
     this.#telemetry = options.telemetry ?? Telemetry.disabled();
+    // Set deliberately (docs/security.md, "WebSocket options"): ws checks each frame's announced
+    // length, and the running total of a fragmented message, against maxPayload before it
+    // buffers the payload, so reassembly memory per connection is bounded by maxPayload.
+    // No permessage-deflate: no decompression bombs, no zlib context per connection.
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
