@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import type { SkeinServer } from '@skein/server';
 import { startTestServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const TIMEOUT_MS = 300;
 /** Node checks the timeouts every TIMEOUT_MS / 4; generous slack for a loaded 2-core machine. */
@@ -95,5 +96,27 @@ describe('slow peers are closed at the handshake timeout', () => {
     const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
     const m = /^skein_limit_refusals_total\{[^}]*skein_limit_kind="handshake-timeout"[^}]*\} (\d+)/m.exec(text);
     expect(Number(m?.[1])).toBe(5);
+  });
+});
+
+describe('the upgrade deadline (between the upgrade request and the 101)', () => {
+  it('is disarmed when the upgrade completes: a WebSocket outlives it on the manual clock, no timer is left', async () => {
+    const clock = new ManualClock();
+    const s = await startTestServer({ handshakeTimeoutMs: 1_000 }, { clock });
+    try {
+      const first = await RawClient.connect(s.url, 'deadline');
+      const timers = clock.active;
+      const others = await Promise.all(Array.from({ length: 5 }, () => RawClient.connect(s.url, 'deadline')));
+      // Each admitted upgrade armed a deadline and disarmed it at the 101.
+      expect(clock.active).toBe(timers);
+      clock.advance(5_000);
+      for (const ws of [first, ...others]) {
+        await ws.roundTrip();
+        expect(ws.isOpen).toBe(true);
+      }
+      await Promise.all([first, ...others].map((ws) => ws.dispose()));
+    } finally {
+      await s.close();
+    }
   });
 });
