@@ -51,13 +51,15 @@ export const LIMIT_OPTIONS = [
     default: 16 * 1024,
     description: 'Largest HTTP request header block (Node maxHeaderSize); a larger one is answered 431 and closed (SKEIN_ERR_HEADERS_TOO_LARGE).' },
   { key: 'maxMessagesPerSecond', flag: 'max-messages-per-second', env: 'SKEIN_MAX_MESSAGES_PER_SECOND', schema: count(10_000_000),
-    default: 1000,
-    description: 'Messages per second one connection may send (burst: two seconds\' worth); past it the socket closes with 4530 (SKEIN_ERR_RATE_LIMITED, retryable). 0: no bound.' },
+    default: 0,
+    description:
+      'Messages per second one connection may send (burst: two seconds\' worth); past it the socket closes with 4530 ' +
+      '(SKEIN_ERR_RATE_LIMITED, retryable). 0 (default): no bound; e.g. 500 for interactive editors.' },
   { key: 'maxBytesPerSecond', flag: 'max-bytes-per-second', env: 'SKEIN_MAX_BYTES_PER_SECOND', schema: count(2 ** 40),
-    default: 16 * 1024 * 1024,
+    default: 0,
     description:
       'Bytes per second one connection may send (burst: two seconds\' worth, at least one --max-message-bytes message); past it ' +
-      'the socket closes with 4530 (SKEIN_ERR_RATE_LIMITED, retryable). 0: no bound.' },
+      'the socket closes with 4530 (SKEIN_ERR_RATE_LIMITED, retryable). 0 (default): no bound; e.g. 1048576 for interactive editors.' },
   { key: 'maxConnectionsPerDoc', flag: 'max-connections-per-doc', env: 'SKEIN_MAX_CONNECTIONS_PER_DOC', schema: count(10_000_000),
     default: 10_000,
     description: 'Open WebSocket connections per document on this node; more are refused with 503 and Retry-After (SKEIN_ERR_DOC_CONNECTION_LIMIT). 0: no bound.' },
