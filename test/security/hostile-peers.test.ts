@@ -224,7 +224,7 @@ describe('hostile peers beside honest clients', () => {
     }
     await waitFor(() => s.connectionCount() === HONEST, { what: 'hostile connections gone' });
     expect((await fetch(`http://127.0.0.1:${s.port}/healthz`)).status).toBe(200);
-  });
+  }, MAX_ATTACK_MS + BASELINE_MS * 10 + 60_000);
 
   it(`the in-process decoder answers ${DECODER_RUNS} random inputs with a value or a ProtocolError`, () => {
     fc.assert(

@@ -56,7 +56,7 @@ export interface UpgradeLease {
   readonly ok: true;
   /** The client address the per-IP limits counted (see client-ip.ts). */
   readonly ip: string;
-  release(): void;
+  readonly release: () => void;
 }
 
 export interface UpgradeRequest {

@@ -162,8 +162,8 @@ export class DocumentHandle implements ReplicaHost {
   /**
    * The one way to change this document. Synchronously validates the update (refusals throw
    * a SkeinError and keep nothing: SKEIN_ERR_DOC_CLOSED, SKEIN_ERR_INVALID_UPDATE,
-   * SKEIN_ERR_DOC_TOO_LARGE, SKEIN_ERR_UNPERSISTED_LIMIT), applies it and fans it out to the other local peers; then
-   * persists what it changed (with an outbox record for the cluster when it came from this
+   * SKEIN_ERR_DOC_TOO_LARGE, SKEIN_ERR_UNPERSISTED_LIMIT), applies it and fans it out to the
+   * other local peers; then persists what it changed (with an outbox record for the cluster when it came from this
    * node) and publishes it to the other nodes.
    *
    * The promise resolves when the change — and every change submitted before it — is

@@ -8,7 +8,7 @@ import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { docNameFromUrl } from './doc-name.js';
-import type { EdgeLimits, UpgradeLease } from '../auth/limits.js';
+import type { EdgeLimits } from '../auth/limits.js';
 
 export interface TransportOptions extends ConnectionLimits {
   readonly heartbeatIntervalMs: number;
@@ -21,9 +21,8 @@ export interface TransportOptions extends ConnectionLimits {
   readonly handshakeTimeoutMs?: number;
 }
 
-/** An admitted upgrade: its limit lease, and `upgraded()` to disarm the handshake timeout. */
+/** An admitted upgrade: `upgraded()` disarms its handshake timeout. */
 interface EdgeAdmission {
-  readonly lease: UpgradeLease | undefined;
   upgraded(): void;
 }
 
@@ -132,7 +131,7 @@ export class WsTransport {
    */
   #admitEdge(req: IncomingMessage, socket: Duplex, docName: string): EdgeAdmission | undefined {
     const limits = this.#options.limits;
-    let lease: UpgradeLease | undefined;
+    let release: (() => void) | undefined;
     if (limits !== undefined) {
       const decision = limits.admitUpgrade({
         origin: req.headers.origin,
@@ -146,7 +145,7 @@ export class WsTransport {
         refuseUpgrade(socket, decision.error, decision.retryAfterS);
         return undefined;
       }
-      lease = decision;
+      release = decision.release;
     }
     const timer = this.#clock.setTimeout(() => {
       limits?.refused('handshake-timeout');
@@ -156,9 +155,9 @@ export class WsTransport {
     const upgraded = (): void => this.#clock.clearTimeout(timer);
     socket.once('close', () => {
       upgraded();
-      lease?.release();
+      release?.();
     });
-    return { lease, upgraded };
+    return { upgraded };
   }
 
   /** A peer that has not answered the previous ping is dead: terminated within 2 intervals. */
