@@ -78,6 +78,26 @@ describe('limits at the edge: each refusal has its code', () => {
     expect((await refusals(s))['ip-connections']).toBe(1);
   });
 
+  it('--trust-proxy: behind a trusted proxy the per-IP limits count the rightmost untrusted X-Forwarded-For hop; elsewhere the header is ignored', async () => {
+    const s = await start({ trustProxy: '127.0.0.1', maxConnectionsPerIp: 1 });
+    const keep = { keep: true } as const;
+    const first = await attemptUpgrade(s.port, '/p', { ...keep, headers: { 'X-Forwarded-For': '6.6.6.6, 203.0.113.1' } });
+    expect(first.status).toBe(101);
+    // Same client behind the proxy (whatever it forged on the left): refused.
+    const again = await attemptUpgrade(s.port, '/p', { headers: { 'X-Forwarded-For': '7.7.7.7, 203.0.113.1' } });
+    expect(again.status).toBe(429);
+    expect(errorCode(again)).toBe('SKEIN_ERR_IP_CONNECTION_LIMIT');
+    // Another client behind the same proxy: admitted.
+    const other = await attemptUpgrade(s.port, '/p', { ...keep, headers: { 'X-Forwarded-For': '203.0.113.2' } });
+    expect(other.status).toBe(101);
+    // 127.0.0.2 is not a trusted proxy: its header is ignored and it counts as itself.
+    const direct = await attemptUpgrade(s.port, '/p', { ...keep, localAddress: '127.0.0.2', headers: { 'X-Forwarded-For': '203.0.113.9' } });
+    expect(direct.status).toBe(101);
+    const spoof = await attemptUpgrade(s.port, '/p', { localAddress: '127.0.0.2', headers: { 'X-Forwarded-For': '203.0.113.10' } });
+    expect(spoof.status).toBe(429);
+    for (const a of [first, other, direct]) a.socket?.destroy();
+  });
+
   it('--upgrade-rate-per-ip / --upgrade-burst-per-ip: past the burst 429 SKEIN_ERR_IP_RATE_LIMITED with Retry-After, refilled on the clock', async () => {
     const clock = new ManualClock();
     const s = await start({ upgradeRatePerIp: 1, upgradeBurstPerIp: 2 }, clock);
