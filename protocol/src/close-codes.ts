@@ -44,6 +44,16 @@ export const CloseCode = {
    * re-send.
    */
   StorageBackpressure: 4507,
+  /**
+   * The client sent more messages or bytes per second than the server allows one connection
+   * (`--max-messages-per-second`, `--max-bytes-per-second`). Reconnect with backoff.
+   */
+  RateLimited: 4530,
+  /**
+   * The update would make the document's encoded state larger than `--max-doc-bytes`; nothing
+   * of it was applied or stored. Re-sending the same update fails again.
+   */
+  DocumentTooLarge: 4413,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
@@ -78,6 +88,8 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze([
   info('DocumentLoadFailed', true, 'The document could not be loaded; retry later.'),
   info('StorageFailed', true, 'An update could not be made durable; reconnect and re-send unacknowledged updates.'),
   info('StorageBackpressure', true, 'Too many bytes wait for storage on the server; the update was refused. Reconnect later and re-send.'),
+  info('RateLimited', true, 'The client sent too many messages or bytes per second; reconnect with backoff.'),
+  info('DocumentTooLarge', false, 'The update would make the document larger than the server allows; it was refused.'),
 ]);
 
 /** Look up a close code; undefined for codes Skein does not send. */

@@ -10,6 +10,8 @@ import { LogStore, createMemoryStore, openLevelStore } from './persistence/log-s
 import { LEGACY_OUTBOX_DIR, migrateLegacyOutbox } from './persistence/legacy-outbox.js';
 import { DocumentRegistry } from './documents/registry.js';
 import { WsTransport } from './transport/ws-server.js';
+import { guardClientErrors, httpServerOptions } from './transport/http-edge.js';
+import { EdgeLimits, edgeLimitOptions } from './auth/limits.js';
 import { createRequestHandler } from './http/routes.js';
 import { openStaticFiles } from './http/static.js';
 import { SkeinError } from './errors/skein-error.js';
@@ -89,6 +91,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     unloadDelayMs: config.unloadDelayMs,
     loadTimeoutMs: config.loadTimeoutMs,
     maxUnpersistedBytes: config.maxUnpersistedBytes,
+    maxDocBytes: config.maxDocBytes,
     clock,
     ...(cluster === undefined ? {} : { replicator: cluster }),
     telemetry,
@@ -103,6 +106,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     clock,
     readonlyAwareness: config.readonlyAwareness,
     ...(authenticate === undefined ? {} : { authenticate }),
+    // Limits at the edge (auth/limits.ts, docs/security.md).
+    limits: new EdgeLimits(edgeLimitOptions(config), clock, (kind) => telemetry.limitRefused(kind)),
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
   });
   let closing: Promise<string[]> | undefined;
   const views = healthViews(registry, store, cluster, () => closing !== undefined);
@@ -112,6 +118,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   });
   health.start();
   const http = createServer(
+    httpServerOptions(config),
     createRequestHandler({
       version: VERSION,
       readiness: () => health.readiness(),
@@ -126,6 +133,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
+  guardClientErrors(http, logger, (kind) => telemetry.limitRefused(kind));
   const address = await listen(http, config.port, config.host).catch(async (err: unknown) => {
     await transport.close(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
     health.stop();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseStrategyRules } from '../persistence/strategy-rules.js';
 import { AUTH_OPTIONS } from './auth-options.js';
+import { LIMIT_OPTIONS } from './limit-options.js';
 import { TELEMETRY_OPTIONS } from './telemetry-options.js';
 
 /**
@@ -117,6 +118,8 @@ export const OPTIONS = [
     description: 'Cap of the reconnect and circuit-breaker backoff while Redis is unreachable.' },
   // Access control (config/auth-options.ts, docs/security.md).
   ...AUTH_OPTIONS,
+  // Limits at the edge (config/limit-options.ts, docs/security.md).
+  ...LIMIT_OPTIONS,
   // Tracing, metrics, health (config/telemetry-options.ts, docs/observability.md).
   ...TELEMETRY_OPTIONS,
 ] as const satisfies readonly OptionSpec[];

@@ -14,6 +14,7 @@ import { Lifecycle, type DocumentState, type LifecycleEffect, type LifecycleEven
 import { originPeer, STORAGE_ORIGIN, type Peer, type WriteSource } from './origins.js';
 import type { AppendResult, DocumentReplica, DocumentStore, ReplicaHost, Replicator } from './ports.js';
 import type { WriteBudget } from './write-budget.js';
+import { DocQuota } from './quota.js';
 
 export type { DocumentState } from './lifecycle.js';
 
@@ -43,6 +44,8 @@ export interface HandleContext {
   readonly loadTimeoutMs: number;
   /** Upper bound for the retry delay of a failed unload flush. */
   readonly maxUnloadRetryMs: number;
+  /** Largest encoded state a document may grow to (`--max-doc-bytes`, quota.ts); 0 or absent: none. */
+  readonly maxDocBytes?: number;
   /** The cluster, when there is one. */
   readonly replicator?: Replicator;
   readonly telemetry?: DocumentProbes;
@@ -84,6 +87,7 @@ export class DocumentHandle implements ReplicaHost {
   /** Fan the change out to its sender as well (see #apply). */
   #echoToSender = false;
   #replica: DocumentReplica | undefined;
+  readonly #quota: DocQuota;
   // Write path: appends settle in order per document.
   /** Writes in flight (each settles, never rejects). */
   readonly #writes = new Set<Promise<void>>();
@@ -104,6 +108,9 @@ export class DocumentHandle implements ReplicaHost {
     this.awareness = new Awareness(this.doc);
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
+    this.#quota = new DocQuota(ctx.maxDocBytes ?? 0, () => Y.encodeStateAsUpdate(this.doc).byteLength, () =>
+      ctx.telemetry?.limitRefused('doc-bytes'),
+    );
     let resolveClosed!: () => void;
     this.closed = new Promise<void>((resolve) => (resolveClosed = resolve));
     this.#resolveClosed = resolveClosed;
@@ -155,8 +162,8 @@ export class DocumentHandle implements ReplicaHost {
   /**
    * The one way to change this document. Synchronously validates the update (refusals throw
    * a SkeinError and keep nothing: SKEIN_ERR_DOC_CLOSED, SKEIN_ERR_INVALID_UPDATE,
-   * SKEIN_ERR_UNPERSISTED_LIMIT), applies it and fans it out to the other local peers; then
-   * persists what it changed (with an outbox record for the cluster when it came from this
+   * SKEIN_ERR_DOC_TOO_LARGE, SKEIN_ERR_UNPERSISTED_LIMIT), applies it and fans it out to the
+   * other local peers; then persists what it changed (with an outbox record for the cluster when it came from this
    * node) and publishes it to the other nodes.
    *
    * The promise resolves when the change — and every change submitted before it — is
@@ -167,6 +174,7 @@ export class DocumentHandle implements ReplicaHost {
   submit(update: Uint8Array, source: WriteSource): Promise<void> {
     this.#expectWritable();
     validateUpdate(update);
+    this.#quota.admit(update.byteLength, source);
     this.#ctx.budget.admit(update.byteLength);
     let changed: Uint8Array | null;
     try {
@@ -381,6 +389,7 @@ export class DocumentHandle implements ReplicaHost {
         for (const update of updates) Y.applyUpdate(this.doc, update, STORAGE_ORIGIN);
       }, STORAGE_ORIGIN);
     }
+    this.#quota.loaded(updates);
     this.doc.on('update', this.#onDocUpdate);
     this.awareness.on('update', this.#onAwarenessUpdate);
   }
@@ -444,6 +453,7 @@ export class DocumentHandle implements ReplicaHost {
 
   #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.#changes?.push(update);
+    this.#quota.grew(update.byteLength);
     const from = this.#echoToSender ? undefined : originPeer(origin);
     const message = encodeSyncUpdate(update);
     for (const peer of this.#peers.keys()) {

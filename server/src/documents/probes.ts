@@ -13,9 +13,11 @@ export interface LoadTrace {
 export interface DocumentProbes {
   /** A document load starts (in the active context: the opening connection's trace). */
   documentLoadStarted(name: string): LoadTrace;
+  /** A write was refused by a limit (`doc-bytes`: --max-doc-bytes). */
+  limitRefused(kind: string): void;
 }
 
 const NO_LOAD_TRACE: LoadTrace = Object.freeze({ loaded: () => undefined, failed: () => undefined });
 
 /** Reports nothing: what the registry uses when no probes are plugged in. */
-export const NO_DOCUMENT_PROBES: DocumentProbes = Object.freeze({ documentLoadStarted: () => NO_LOAD_TRACE });
+export const NO_DOCUMENT_PROBES: DocumentProbes = Object.freeze({ documentLoadStarted: () => NO_LOAD_TRACE, limitRefused: () => undefined });

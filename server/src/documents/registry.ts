@@ -18,6 +18,8 @@ export interface RegistryOptions {
   readonly maxUnloadRetryMs?: number;
   /** Bytes accepted but not yet durable, node-wide, before writes are refused (0 = no bound). */
   readonly maxUnpersistedBytes?: number;
+  /** Largest encoded state per document (`--max-doc-bytes`; 0 or absent: none). */
+  readonly maxDocBytes?: number;
   /** The cluster (`cluster/`), when there is one. Absent: a single node. */
   readonly replicator?: Replicator;
   /** Spans and metrics of document loads (docs/observability.md). */
@@ -52,6 +54,7 @@ export class DocumentRegistry {
       unloadDelayMs: options.unloadDelayMs,
       loadTimeoutMs: options.loadTimeoutMs,
       maxUnloadRetryMs: options.maxUnloadRetryMs ?? 30_000,
+      maxDocBytes: options.maxDocBytes ?? 0,
       ...(options.replicator === undefined ? {} : { replicator: options.replicator }),
       ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
       onClosed: (handle) => {

@@ -52,6 +52,41 @@ export const ERRORS = {
     httpStatus: 503,
     closeCode: CloseCode.GoingAway,
   },
+  // Limits at the edge (auth/limits.ts, docs/security.md)
+  SKEIN_ERR_ORIGIN_FORBIDDEN: {
+    summary: 'A browser upgrade came from an Origin not in `--allowed-origins`; refused before the upgrade.',
+    httpStatus: 403,
+  },
+  SKEIN_ERR_IP_RATE_LIMITED: {
+    summary: 'The client address made more upgrade attempts than `--upgrade-rate-per-ip` / `--upgrade-burst-per-ip` allow; refused before the upgrade, with Retry-After.',
+    httpStatus: 429,
+  },
+  SKEIN_ERR_IP_CONNECTION_LIMIT: {
+    summary: 'The client address already has `--max-connections-per-ip` connections open; refused before the upgrade, with Retry-After.',
+    httpStatus: 429,
+  },
+  SKEIN_ERR_DOC_CONNECTION_LIMIT: {
+    summary: 'The document already has `--max-connections-per-doc` connections on this node; refused before the upgrade, with Retry-After.',
+    httpStatus: 503,
+  },
+  SKEIN_ERR_HANDSHAKE_TIMEOUT: {
+    summary: 'The request headers (or body) did not arrive, or the upgrade did not complete, within `--handshake-timeout-ms`; the socket was closed.',
+    httpStatus: 408,
+  },
+  SKEIN_ERR_HEADERS_TOO_LARGE: {
+    summary: 'The request header block exceeded `--max-header-bytes`; the socket was closed.',
+    httpStatus: 431,
+  },
+  SKEIN_ERR_RATE_LIMITED: {
+    summary: 'A connection sent more than `--max-messages-per-second` messages or `--max-bytes-per-second` bytes per second; the socket was closed (retryable).',
+    httpStatus: 429,
+    closeCode: CloseCode.RateLimited,
+  },
+  SKEIN_ERR_DOC_TOO_LARGE: {
+    summary: "An update would have made the document's encoded state larger than `--max-doc-bytes`; nothing of it was applied or stored.",
+    httpStatus: 413,
+    closeCode: CloseCode.DocumentTooLarge,
+  },
   // Codec (raised by @skein/protocol)
   [ProtocolErrorCode.Empty]: protocolError('An empty WebSocket message.'),
   [ProtocolErrorCode.Truncated]: protocolError('A message ended in the middle of a value.'),

@@ -59,6 +59,7 @@ export class Instruments {
   readonly alerts: Counter;
   readonly integrityScans: Counter;
   readonly integrityMismatches: Counter;
+  readonly limitRefusals: Counter;
 
   constructor(meter: Meter, observed: ObservedState) {
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
@@ -79,6 +80,7 @@ export class Instruments {
     this.alerts = meter.createCounter(METRIC.healthAlerts, { unit: '{alert}', description: 'Health alerts raised, by code.' });
     this.integrityScans = meter.createCounter(METRIC.integrityScans, { unit: '{scan}', description: 'Background integrity scans, by outcome.' });
     this.integrityMismatches = meter.createCounter(METRIC.integrityMismatches, { unit: '{document}', description: 'Documents whose stored state did not match memory.' });
+    this.limitRefusals = meter.createCounter(METRIC.limitRefusals, { unit: '{refusal}', description: 'Upgrades, messages and updates refused by a limit at the edge, by kind.' });
     this.#observeTraffic(meter);
     this.#observeState(meter, observed);
   }

@@ -50,6 +50,8 @@ export const METRIC = {
   messagesSent: 'skein.messages.sent',
   messagesSentBytes: 'skein.messages.sent.bytes',
   fanoutDuration: 'skein.fanout.duration.seconds',
+  // Limits at the edge
+  limitRefusals: 'skein.limit.refusals',
   // Persistence
   persistenceWriteDuration: 'skein.persistence.write.duration.seconds',
   persistenceWrites: 'skein.persistence.writes',
@@ -108,6 +110,8 @@ export const ATTR = {
   circuitState: 'skein.cluster.circuit.state',
   repairDirection: 'skein.cluster.repair.direction',
   healthCode: 'skein.health.code',
+  /** Which edge limit refused: origin, ip-connections, ip-upgrade-rate, doc-connections, message-rate, byte-rate, doc-bytes, handshake-timeout, header-size. */
+  limitKind: 'skein.limit.kind',
   /** OpenTelemetry general attribute: the error code (a SKEIN_ERR_* code). */
   errorType: 'error.type',
   // OpenTelemetry messaging semantic conventions (cluster spans).

@@ -79,6 +79,11 @@ export class Telemetry implements TransportProbes, DocumentProbes, PersistencePr
     this.#inst.upgrades.add(1, { [ATTR.outcome]: 'refused', [ATTR.errorType]: code });
   }
 
+  /** A limit at the edge refused an upgrade, a message or an update (`kind`: auth/limits.ts `LimitKind`). */
+  limitRefused(kind: string): void {
+    this.#inst.limitRefusals.add(1, { [ATTR.limitKind]: kind });
+  }
+
   upgradeStarted(docName: string): ConnectionTrace {
     const span = this.#tracer?.startSpan(SPAN.connectionUpgrade, { kind: SpanKind.SERVER, root: true });
     if (span?.isRecording() === true) span.setAttribute(ATTR.documentName, docName);

@@ -19,6 +19,7 @@ import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { clientOrigin, type Peer } from '../documents/origins.js';
+import type { MessageRate } from '../auth/limits.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -46,6 +47,8 @@ export interface ConnectionOptions {
   readonly clock?: Clock;
   /** Whether a read-only session's awareness is applied (`allow`) or dropped (`deny`). */
   readonly readonlyAwareness?: 'allow' | 'deny';
+  /** Limits at the edge: this connection's message and byte rate (auth/limits.ts). */
+  readonly rate?: MessageRate;
 }
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
@@ -200,6 +203,12 @@ export class Connection implements Peer {
     this.awaitingPong = false;
     if (this.#closed) return;
     const bytes = toBytes(data);
+    // Limits at the edge: past the message or byte rate the socket closes with 4530.
+    const limited = this.#opts.rate?.admit(bytes.byteLength);
+    if (limited !== undefined) {
+      this.fail(limited);
+      return;
+    }
     if (this.#handle !== undefined) {
       this.#process(this.#handle, bytes);
       return;

@@ -9,6 +9,7 @@ import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { ANONYMOUS, type Authenticate } from '../auth/authenticator.js';
 import { Connection, type ConnectionLimits, type Session } from './connection.js';
 import { docNameFromUrl } from './doc-name.js';
+import type { EdgeLimits } from '../auth/limits.js';
 
 export interface TransportOptions extends ConnectionLimits {
   readonly logger: Logger;
@@ -20,6 +21,15 @@ export interface TransportOptions extends ConnectionLimits {
   readonly authenticate?: Authenticate;
   /** Whether read-only sessions may publish awareness. */
   readonly readonlyAwareness?: 'allow' | 'deny';
+  /** Limits at the edge (auth/limits.ts); absent: none. */
+  readonly limits?: EdgeLimits;
+  /** An upgrade that has not completed this long after its request arrived is destroyed (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** An admitted upgrade: `upgraded()` disarms its handshake timeout. */
+interface EdgeAdmission {
+  upgraded(): void;
 }
 
 /**
@@ -43,6 +53,10 @@ export class WsTransport {
     this.#logger = options.logger;
     this.#options = options;
     this.#telemetry = options.telemetry ?? NO_TRANSPORT_PROBES;
+    // Set deliberately (docs/security.md, "WebSocket options"): ws checks each frame's announced
+    // length, and the running total of a fragmented message, against maxPayload before it
+    // buffers the payload, so reassembly memory per connection is bounded by maxPayload.
+    // No permessage-deflate: no decompression bombs, no zlib context per connection.
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
@@ -70,15 +84,22 @@ export class WsTransport {
       refuseUpgrade(socket, e);
       return;
     }
+    // Limits at the edge (auth/limits.ts): origin, per-IP rate and connections, per-document connections.
+    const edge = this.#admitEdge(req, socket, docName);
+    if (edge === undefined) return;
     const upgrade = this.#telemetry.upgradeStarted(docName);
     // A handshake ws rejects never reaches #accept: the socket's close ends the trace (a no-op once opened).
     socket.once('close', () => upgrade.closed());
-    // Access is decided before the document is loaded (nothing is loaded for a refusal).
+    // Access is decided before the document is loaded (nothing is loaded for a refusal); the
+    // handshake timeout covers the token check too.
     this.#authorize(req, docName).then(
       (session) => {
         if (socket.destroyed) return;
         upgrade.authenticated(session.user, session.readOnly);
-        this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accept(ws, docName, upgrade, session));
+        this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          edge.upgraded();
+          this.#accept(ws, docName, upgrade, session);
+        });
       },
       (err: unknown) => {
         const e = toSkeinError(err);
@@ -134,9 +155,46 @@ export class WsTransport {
       session,
       clock: this.#clock,
       readonlyAwareness: this.#options.readonlyAwareness ?? 'allow',
+      ...(this.#options.limits === undefined ? {} : { rate: this.#options.limits.messageRate() }),
     });
     this.#connections.add(conn);
     void conn.start().then(() => this.#connections.delete(conn));
+  }
+
+  /**
+   * Ask the edge limits; a refusal answers the HTTP error (with Retry-After) and returns
+   * undefined. Admitted: the lease is released when the socket closes, and the socket is
+   * destroyed when the upgrade does not complete within the handshake timeout.
+   */
+  #admitEdge(req: IncomingMessage, socket: Duplex, docName: string): EdgeAdmission | undefined {
+    const limits = this.#options.limits;
+    let release: (() => void) | undefined;
+    if (limits !== undefined) {
+      const decision = limits.admitUpgrade({
+        origin: req.headers.origin,
+        socketAddress: req.socket.remoteAddress,
+        forwardedFor: req.headers['x-forwarded-for'],
+        docName,
+      });
+      if (!decision.ok) {
+        this.#telemetry.upgradeRefused(decision.error.code);
+        this.#logger.debug({ code: decision.error.code, doc: docName }, 'upgrade refused by a limit');
+        refuseUpgrade(socket, decision.error, decision.retryAfterS);
+        return undefined;
+      }
+      release = decision.release;
+    }
+    const timer = this.#clock.setTimeout(() => {
+      limits?.refused('handshake-timeout');
+      this.#logger.debug({ code: 'SKEIN_ERR_HANDSHAKE_TIMEOUT', doc: docName }, 'upgrade did not complete in time');
+      socket.destroy();
+    }, this.#options.handshakeTimeoutMs ?? 10_000);
+    const upgraded = (): void => this.#clock.clearTimeout(timer);
+    socket.once('close', () => {
+      upgraded();
+      release?.();
+    });
+    return { upgraded };
   }
 
   /** A peer that has not answered the previous ping is dead: terminated within 2 intervals. */
@@ -153,12 +211,13 @@ export class WsTransport {
   }
 }
 
-function refuseUpgrade(socket: Duplex, err: SkeinError): void {
+function refuseUpgrade(socket: Duplex, err: SkeinError, retryAfterS?: number): void {
   const status = err.spec.httpStatus ?? 500;
   const body = JSON.stringify(err.toJSON());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       'Content-Type: application/json\r\n' +
+      (retryAfterS === undefined ? '' : `Retry-After: ${retryAfterS}\r\n`) +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
       body,
