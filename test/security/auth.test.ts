@@ -213,6 +213,39 @@ describe('access control with --auth jwt', () => {
   });
 });
 
+describe('the handshake deadline covers authentication', () => {
+  it('an authenticate hook that does not answer in time: the socket is destroyed, nothing loads; a late answer changes nothing', async () => {
+    const clock = new ManualClock(Date.now());
+    let calls = 0;
+    let answer!: (p: { user: string; access: () => 'write' }) => void;
+    const srv = await startTestServer({ handshakeTimeoutMs: 5_000 }, {
+      clock,
+      authenticate: () => {
+        calls++;
+        return new Promise((resolve) => (answer = resolve));
+      },
+    });
+    try {
+      const ws = new WebSocket(`${srv.url}/slow-auth`);
+      const closed = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+      ws.on('error', () => undefined);
+      await waitFor(() => calls === 1, { what: 'hook called' });
+      clock.advance(4_999);
+      expect(ws.readyState).toBe(WebSocket.CONNECTING);
+      clock.advance(1);
+      expect(await closed).toBe(1006);
+      answer({ user: 'late', access: () => 'write' });
+      // The late answer finds the socket destroyed: no upgrade, no document.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(srv.registry.size).toBe(0);
+      expect(srv.connectionCount()).toBe(0);
+      expect(await metrics(srv)).toMatch(/skein_limit_refusals_total\{[^}]*skein_limit_kind="handshake-timeout"[^}]*\} 1/);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('--auth none', () => {
   it('warns with SKEIN_ERR_AUTH_DISABLED when listening beyond loopback, not on loopback', async () => {
     for (const [host, warned] of [['0.0.0.0', true], ['127.0.0.1', false]] as const) {
