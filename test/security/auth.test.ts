@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import { SignJWT, UnsecuredJWT, exportJWK, exportSPKI } from 'jose';
 import { SkeinProvider } from '@skein/client';
 import { CloseCode } from '@skein/protocol';
-import type { Config, SkeinServer } from '@skein/server';
+import { SkeinError, type Config, type SkeinServer } from '@skein/server';
 import { capturingLogger } from '../observability/helpers.js';
 import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -210,6 +210,54 @@ describe('access control with --auth jwt', () => {
     await waitFor(() => closes.includes(CloseCode.TokenExpired), { what: 'closed with 4401' });
     await waitFor(() => issued === 2 && provider.status.synced, { what: 'reconnected with a new token', timeoutMs: 20_000 });
     expect(provider.status.lastError?.code).toBe('SKEIN_ERR_CLIENT_TOKEN_EXPIRED');
+  });
+});
+
+describe('read-only awareness and the authenticate hook', () => {
+  it('--readonly-awareness deny drops a read-only session\'s presence; allow forwards it', async () => {
+    for (const mode of ['deny', 'allow'] as const) {
+      const srv = await startTestServer({ auth: 'jwt', authJwtSecret: SECRET, readonlyAwareness: mode });
+      const writer = connectProvider(srv.url, 'b', new Y.Doc(), { params: { token: await hs256({ sub: 'w', docs: { b: 'write' } }) } });
+      const reader = connectProvider(srv.url, 'b', new Y.Doc(), { params: { token: await hs256({ sub: 'r', docs: { b: 'read' } }) } });
+      try {
+        await Promise.all([synced(writer), synced(reader)]);
+        reader.awareness.setLocalStateField('user', { name: 'viewer' });
+        writer.awareness.setLocalStateField('user', { name: 'editor' });
+        // The writer's presence reaches the reader either way: after it, the reader's (earlier) one has been handled.
+        await waitFor(() => reader.awareness.getStates().get(writer.doc.clientID) !== undefined, { what: `${mode}: writer presence at reader` });
+        await waitFor(() => srv.registry.get('b')?.awareness.getStates().has(writer.doc.clientID) === true);
+        const seen = (): boolean => writer.awareness.getStates().has(reader.doc.clientID);
+        if (mode === 'allow') await waitFor(seen, { what: 'reader presence at writer' });
+        else {
+          writer.awareness.setLocalStateField('marker', 1);
+          await waitFor(() => reader.awareness.getStates().get(writer.doc.clientID)?.marker === 1, { what: 'marker' });
+          expect(seen()).toBe(false);
+          expect(srv.registry.get('b')?.awareness.getStates().has(reader.doc.clientID)).toBe(false);
+        }
+      } finally {
+        destroyAll([writer, reader]);
+        await srv.close();
+      }
+    }
+  });
+
+  it('an embedder\'s authenticate hook decides user and access per document, replacing --auth', async () => {
+    const srv = await startTestServer({}, {
+      authenticate: (req) => {
+        const team = req.headers['x-team'];
+        if (typeof team !== 'string') throw new SkeinError('SKEIN_ERR_AUTH_MISSING', 'no team header');
+        return { user: `member-of-${team}`, access: (name: string) => (name.startsWith(`${team}/`) ? 'write' : name.startsWith('shared/') ? 'read' : 'none') };
+      },
+    });
+    try {
+      expect(await upgrade(`${srv.url}/t1/doc`)).toEqual({ status: 401, code: 'SKEIN_ERR_AUTH_MISSING' });
+      expect(await upgrade(`${srv.url}/t1/doc`, { 'x-team': 't1' })).toBe('open');
+      expect(await upgrade(`${srv.url}/t2/doc`, { 'x-team': 't1' })).toEqual({ status: 403, code: 'SKEIN_ERR_FORBIDDEN' });
+      expect(await upgrade(`${srv.url}/shared/x`, { 'x-team': 't1' })).toBe('open');
+      expect(srv.registry.get('t2/doc')).toBeUndefined();
+    } finally {
+      await srv.close();
+    }
   });
 });
 
