@@ -79,7 +79,7 @@ export function plan(mode) {
         id: 'S8', title: q('Connection setup: 2,000 connections (scaled from 20,000), 50 in flight, each upgrade → sync step 1 → close, auth none / JWT HS256 / JWT ES256',
           'Connection setup: 20,000 connections, 50 in flight, each upgrade → sync step 1 → close, auth none / JWT HS256 / JWT ES256'),
         targets: SETUP,
-        params: { connections: q(2000, 20_000), warmup: q(200, 1000), concurrency: 50, freshTokens: true, timeoutMs: 30_000 },
+        params: { connections: q(2000, 20_000), warmup: 1000, concurrency: 50, freshTokens: true, timeoutMs: 30_000 },
         scaled: q('2,000 connections instead of 20,000', null), timeoutS: q(120, 600),
       },
       {
