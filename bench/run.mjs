@@ -170,7 +170,9 @@ async function runOne(scenario, target, rep) {
       }
     });
     const urls = servers.length > 1 ? { urls: servers.map((s) => s.url) } : {};
-    child.send({ type: 'start', scenario: scenario.id, params: scenario.params, target: { id: target.id, protocol: target.protocol, url: server.url, ...urls } });
+    // A JWT target's signing key goes to the load generator only (never into the results).
+    const auth = target.auth ? { auth: target.auth } : {};
+    child.send({ type: 'start', scenario: scenario.id, params: scenario.params, target: { id: target.id, protocol: target.protocol, url: server.url, ...urls, ...auth } });
   });
   const stops = await Promise.all(servers.map((s) => s.stop()));
   await redis?.stop();

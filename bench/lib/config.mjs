@@ -8,6 +8,9 @@ const PERSISTENT = ['skein-immediate', 'skein-debounced', 'hocuspocus-sqlite', '
 const ALL = [...MEMORY, ...PERSISTENT];
 // Two server processes sharing one redis-server (started by run.mjs), scenario C1 only.
 const CLUSTER = ['skein-redis', 'hocuspocus-redis'];
+// Connection setup (S8): Skein without access control, with HS256 tokens and with ES256 tokens
+// (public key file), and the in-memory peers for reference (without auth).
+const SETUP = ['skein-memory', 'skein-jwt-hs256', 'skein-jwt-es256', 'hocuspocus-memory', 'y-websocket-memory'];
 
 /**
  * @typedef {object} ScenarioConfig
@@ -71,6 +74,13 @@ export function plan(mode) {
         targets: q(['skein-immediate', 'skein-debounced'], ['skein-memory', 'skein-immediate', 'skein-debounced']),
         params: { connections: 10, rates: [100, 1000], warmupS: q(1, 3), measureS: q(5, 15) },
         scaled: null, timeoutS: q(90, 180),
+      },
+      {
+        id: 'S8', title: q('Connection setup: 2,000 connections (scaled from 20,000), 50 in flight, each upgrade → sync step 1 → close, auth none / JWT HS256 / JWT ES256',
+          'Connection setup: 20,000 connections, 50 in flight, each upgrade → sync step 1 → close, auth none / JWT HS256 / JWT ES256'),
+        targets: SETUP,
+        params: { connections: q(2000, 20_000), warmup: 1000, concurrency: 50, freshTokens: true, timeoutMs: 30_000 },
+        scaled: q('2,000 connections instead of 20,000', null), timeoutS: q(120, 600),
       },
       {
         id: 'C1', title: 'Cross-node fan-out: 2 nodes + Redis, 1 doc, 1 writer at 50 updates/s on node a, 50 readers on node b and 50 on node a',

@@ -62,6 +62,16 @@ export const METRICS = {
     { key: 'p99At1000', label: 'ack p99 @1000/s', unit: 'ms', better: 'lower', headline: true },
     { key: 'achievedRate1000', label: 'achieved rate (1000/s)', unit: '/s' },
   ],
+  S8: [
+    { key: 'setupsPerS', label: 'setups/s', unit: '/s', better: 'higher', headline: true },
+    { key: 'ttfsP50', label: 'first sync message p50', unit: 'ms', better: 'lower' },
+    { key: 'ttfsP99', label: 'first sync message p99', unit: 'ms', better: 'lower', headline: true },
+    { key: 'cpuMsPerSetup', label: 'server CPU per setup', unit: 'ms', better: 'lower', headline: true },
+    { key: 'setupP99', label: 'both sync messages p99', unit: 'ms', better: 'lower' },
+    { key: 'serverCpuPct', label: 'server CPU', unit: '%' },
+    { key: 'loadgenCpuPct', label: 'load-gen CPU', unit: '%' },
+    { key: 'bgCpuPct', label: 'other CPU', unit: '%' },
+  ],
   C1: [
     { key: 'crossP50', label: 'cross-node p50', unit: 'ms', better: 'lower', headline: true },
     { key: 'crossP99', label: 'cross-node p99', unit: 'ms', better: 'lower', headline: true },
@@ -289,6 +299,7 @@ export function markdown(report, agg) {
       lines.push('');
       for (const n of notes) lines.push(`- ${n}`);
     }
+    if (s.id === 'S8') lines.push(...jwtOverhead(report, agg));
   }
   lines.push('');
   lines.push('### Versions');
@@ -297,6 +308,46 @@ export function markdown(report, agg) {
   lines.push('|---|---|');
   for (const [k, v] of Object.entries(report.versions)) lines.push(`| ${k} | ${v ?? '–'} |`);
   return lines.join('\n');
+}
+
+/** JWT targets of S8 and the Skein target without access control they are compared with. */
+const JWT_TARGETS = ['skein-jwt-hs256', 'skein-jwt-es256'];
+const NO_AUTH = 'skein-memory';
+
+/**
+ * S8: the cost of access tokens as ratios JWT ÷ auth none (per figure, medians; ≈ when the
+ * min–max ranges overlap), and the correctness checks of every repeat: sync step 1 received
+ * on every connection, and the bad-token probes' HTTP status.
+ */
+function jwtOverhead(report, agg) {
+  const label = (id) => report.targets.find((t) => t.id === id)?.label ?? id;
+  const base = agg.S8?.[NO_AUTH];
+  const rows = JWT_TARGETS.filter((id) => agg.S8?.[id]);
+  if (rows.length === 0) return [];
+  const keys = ['cpuMsPerSetup', 'setupsPerS', 'ttfsP50', 'ttfsP99', 'setupP99'];
+  const ms = keys.map((k) => METRICS.S8.find((m) => m.key === k));
+  const out = ['', `JWT overhead, ratio to ${label(NO_AUTH)} (no access control): CPU per setup above 1 is the cost of verifying a token. `
+    + 'It is the figure to read on a shared machine: setups/s and the times (50 setups in flight, so the times are mostly queueing) '
+    + 'follow whatever else runs on the cores (*other CPU*).', ''];
+  out.push(`| target | ${ms.map((m) => `${m?.label} (JWT ÷ none)`).join(' | ')} |`);
+  out.push(`|---|${ms.map(() => '---').join('|')}|`);
+  for (const id of rows) {
+    const a = agg.S8[id];
+    const cells = keys.map((k) => (a.status === 'ok' && base?.status === 'ok' ? fmtRatio(ratio(a.metrics[k], base.metrics[k])) : '–'));
+    out.push(`| ${label(id)} | ${cells.join(' | ')} |`);
+  }
+  const checkRuns = (report.runs ?? []).filter((r) => r.scenario === 'S8' && r.checks);
+  if (checkRuns.length > 0) {
+    out.push('');
+    out.push('| target | repeat | tokens | sync step 1 received | bad-token probes (HTTP status) |');
+    out.push('|---|---|---|---|---|');
+    for (const r of checkRuns) {
+      const c = r.checks;
+      const probes = c.badTokenProbes ? Object.entries(c.badTokenProbes).map(([k, v]) => `${k} ${v}`).join(', ') : 'n/a (no access control)';
+      out.push(`| ${label(r.target)} | ${r.repeat} | ${c.tokens} | ${c.gotSyncStep1} / ${c.connections} | ${probes} |`);
+    }
+  }
+  return out;
 }
 
 /** Charts of the headline figures; returns [file, title] pairs. */

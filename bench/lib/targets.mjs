@@ -1,8 +1,8 @@
 // The servers under test. Each runs in its own process; `start()` in server.mjs turns a
 // target into a command line.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -23,6 +23,8 @@ export const SKEIN_DEBOUNCED = { waitMs: 100, maxWaitMs: 1000 };
  * @property {(dataDir: string, port: number, cluster?: {redisPort: number, nodeId: string}) => {args: string[], env?: Record<string,string>}} command  node arguments
  * @property {boolean} [cluster]  a two-node target sharing one Redis (scenario C1): `command` gets `cluster`
  * @property {string|null} unavailable  why it cannot run here, or null
+ * @property {{alg: 'HS256', secret: string} | {alg: 'ES256', privateKeyPem: string}} [auth]  a JWT target's signing
+ *   key (S8): given to the load generator, which signs the tokens; never written to the results
  */
 
 /**
@@ -30,7 +32,7 @@ export const SKEIN_DEBOUNCED = { waitMs: 100, maxWaitMs: 1000 };
  * persistence rules (its name is read from the help text, so the bench follows the CLI).
  */
 export function skeinCapabilities() {
-  if (!existsSync(SKEIN_CLI)) return { built: false, leveldb: false, rulesFlag: null, help: '' };
+  if (!existsSync(SKEIN_CLI)) return { built: false, leveldb: false, rulesFlag: null, jwt: false, jwtPublicKey: false, help: '' };
   let help = '';
   try {
     help = execFileSync(process.execPath, [SKEIN_CLI, 'serve', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,7 +52,9 @@ export function skeinCapabilities() {
     }
   }
   if (process.env.SKEIN_BENCH_RULES_FLAG) rulesFlag = process.env.SKEIN_BENCH_RULES_FLAG;
-  return { built: true, leveldb, rulesFlag, help };
+  const jwt = /--auth-jwt-secret\b/.test(help);
+  const jwtPublicKey = /--auth-jwt-public-key\b/.test(help);
+  return { built: true, leveldb, rulesFlag, jwt, jwtPublicKey, help };
 }
 
 /** @returns {Target[]} */
@@ -65,11 +69,29 @@ export function allTargets() {
     args: [...skeinBase(port), '--storage', 'leveldb', '--data-dir', dataDir, /** @type {string} */ (caps.rulesFlag), `*=${rule}`],
   });
   const node = (file) => path.join(BENCH_DIR, 'servers', file);
+  // S8: throwaway keys, new for every orchestrator run. HS256 secret through the environment
+  // (not on the command line); the ES256 public key as a PEM file in the run's data directory.
+  const jwtMissing = skeinMissing ?? (caps.jwt ? null : 'pending: `skein serve --help` does not offer `--auth-jwt-secret` yet');
+  const esMissing = skeinMissing ?? (caps.jwtPublicKey ? null : 'pending: `skein serve --help` does not offer `--auth-jwt-public-key` yet');
+  const hsSecret = randomBytes(32).toString('base64url');
+  const es = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const esPublicPem = es.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const esPrivatePem = es.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const sqlite3 = sqliteAvailable();
   const redisMissing = redisAvailable();
   return [
     { id: 'skein-memory', label: 'Skein (memory)', family: 'skein', protocol: 'yws', persistent: false, unavailable: skeinMissing,
       command: (_d, port) => ({ args: [...skeinBase(port), '--storage', 'memory'] }) },
+    { id: 'skein-jwt-hs256', label: 'Skein (memory, JWT HS256)', family: 'skein', protocol: 'yws', persistent: false, unavailable: jwtMissing,
+      auth: { alg: 'HS256', secret: hsSecret },
+      command: (_d, port) => ({ args: [...skeinBase(port), '--storage', 'memory', '--auth', 'jwt'], env: { SKEIN_AUTH_JWT_SECRET: hsSecret } }) },
+    { id: 'skein-jwt-es256', label: 'Skein (memory, JWT ES256)', family: 'skein', protocol: 'yws', persistent: false, unavailable: esMissing,
+      auth: { alg: 'ES256', privateKeyPem: esPrivatePem },
+      command: (dataDir, port) => {
+        const pem = path.join(dataDir, 'jwt-es256-public.pem');
+        writeFileSync(pem, esPublicPem);
+        return { args: [...skeinBase(port), '--storage', 'memory', '--auth', 'jwt', '--auth-jwt-public-key', pem] };
+      } },
     { id: 'skein-immediate', label: 'Skein (LevelDB immediate)', family: 'skein', protocol: 'yws', persistent: true, unavailable: levelMissing,
       command: skeinLevel('immediate') },
     { id: 'skein-debounced', label: 'Skein (LevelDB debounced)', family: 'skein', protocol: 'yws', persistent: true, unavailable: levelMissing,
@@ -151,6 +173,7 @@ export function versions() {
     yjs: pkg('yjs'),
     ws: pkg('ws'),
     'hdr-histogram-js': pkg('hdr-histogram-js'),
+    jose: pkg('jose'),
     node: process.version,
   };
 }
