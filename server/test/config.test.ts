@@ -58,6 +58,8 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   maxBytesPerSecond: { valid: '1048576', invalid: ['-1', '1mb', ''] },
   maxConnectionsPerDoc: { valid: '100', invalid: ['-1', 'x', ''] },
   maxDocBytes: { valid: '0', invalid: ['-1', '1.5', ''] },
+  turnMaxMessages: { valid: '64', invalid: ['0', '-1', 'x'] },
+  turnMaxMs: { valid: '10', invalid: ['0', '1.5', ''] },
   otelSdkDisabled: { valid: 'true', invalid: ['yes', '2', ''] },
   otelServiceName: { valid: 'skein-eu', invalid: [''] },
   otelResourceAttributes: { valid: 'deployment.environment=prod,team=sync', invalid: ['novalue', '=x', 'a=%zz'] },

@@ -17,13 +17,20 @@ export class ManualClock implements Clock {
   #now: number;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  /** Deferred callbacks (`defer`), by id, in order: one `turn()` runs those deferred before it. */
+  readonly #deferred = new Map<number, () => void>();
 
   constructor(start = 1_700_000_000_000) {
     this.#now = start;
   }
 
   get active(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#deferred.size;
+  }
+
+  /** Callbacks waiting for the next turn. */
+  get deferred(): number {
+    return this.#deferred.size;
   }
 
   now(): number {
@@ -44,6 +51,27 @@ export class ManualClock implements Clock {
 
   clearInterval(handle: TimerHandle): void {
     this.clearTimeout(handle);
+  }
+
+  defer(callback: () => void): TimerHandle {
+    const id = this.#nextId++;
+    this.#deferred.set(id, callback);
+    return id;
+  }
+
+  cancelDefer(handle: TimerHandle): void {
+    if (typeof handle === 'number') this.#deferred.delete(handle);
+  }
+
+  /**
+   * One event-loop turn: run the callbacks deferred before this call, in order (what they
+   * defer runs in the next turn). Returns how many ran.
+   */
+  turn(): number {
+    const due = [...this.#deferred.entries()];
+    for (const [id] of due) this.#deferred.delete(id);
+    for (const [, callback] of due) callback();
+    return due.length;
   }
 
   /** Move the clock forward by `ms`, firing due timers in order. */

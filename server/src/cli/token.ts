@@ -36,7 +36,7 @@ export const tokenCommand: CliCommand = {
       '  --ttl <seconds>       Lifetime ("exp" = now + ttl). Default 3600, at most one year.',
       '  --url <page>          Print a link instead: <page> with ?token=<token> added (keeps its',
       '                        #fragment), e.g. a read-only viewer link to a canvas board:',
-      '                        --docs demo=read --url "http://localhost:1234/#demo"',
+      '                        --docs canvas/demo=read --url "http://localhost:1234/#demo"',
       '  --auth-jwt-secret, --auth-jwt-issuer, --auth-jwt-audience, --config',
       '                        As for skein serve (also from SKEIN_AUTH_JWT_SECRET etc. or the config',
       '                        file); the issuer and audience, when set, go into "iss" and "aud".',

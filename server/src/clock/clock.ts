@@ -10,6 +10,12 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
   setInterval(callback: () => void, ms: number): TimerHandle;
   clearInterval(handle: TimerHandle): void;
+  /**
+   * Run `callback` on the next turn of the event loop, after pending I/O (`setImmediate`):
+   * how a busy connection yields so every other socket and timer gets its turn.
+   */
+  defer(callback: () => void): TimerHandle;
+  cancelDefer(handle: TimerHandle): void;
 }
 
 /** Opaque to callers. */
@@ -24,4 +30,6 @@ export const systemClock: Clock = Object.freeze({
   clearTimeout: (handle: TimerHandle) => clearTimeout(handle as NodeTimer),
   setInterval: (callback: () => void, ms: number): TimerHandle => setInterval(callback, ms),
   clearInterval: (handle: TimerHandle) => clearInterval(handle as NodeTimer),
+  defer: (callback: () => void): TimerHandle => setImmediate(callback),
+  cancelDefer: (handle: TimerHandle) => clearImmediate(handle as ReturnType<typeof setImmediate>),
 });

@@ -67,4 +67,12 @@ export const LIMIT_OPTIONS = [
     description:
       'Largest encoded state a document may grow to; an update that would pass it is refused, nothing of it applied or stored ' +
       '(close 4413, SKEIN_ERR_DOC_TOO_LARGE). 0: no bound.' },
+  { key: 'turnMaxMessages', flag: 'turn-max-messages', env: 'SKEIN_TURN_MAX_MESSAGES',
+    schema: z.coerce.number().int().min(1).max(1_000_000), default: 256,
+    description:
+      'Fairness: messages one connection may have handled per event-loop turn; past it the connection stops reading its socket ' +
+      '(the sender is slowed by TCP) and the rest is handled in batches (merged into one change) on later turns.' },
+  { key: 'turnMaxMs', flag: 'turn-max-ms', env: 'SKEIN_TURN_MAX_MS',
+    schema: z.coerce.number().int().min(1).max(10_000), default: 4,
+    description: 'Fairness: milliseconds of handling one connection may use per event-loop turn before it yields.' },
 ] as const;

@@ -124,6 +124,10 @@ export class Telemetry implements TransportProbes, DocumentProbes, PersistencePr
     this.#inst.traffic.awareness++;
   }
 
+  updatesMerged(messages: number): void {
+    this.#inst.traffic.updatesFromClients += messages - 1;
+  }
+
   readOnlyUpdateDropped(): void {
     this.#inst.traffic.readOnlyDropped++;
   }

@@ -12,7 +12,9 @@ import {
   SkeinFeature,
   type Message,
 } from '@skein/protocol';
+import * as Y from 'yjs';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
+import { DEFAULT_TURN_BUDGET, InboundQueue, type TurnBudget } from './inbound-queue.js';
 import type { Logger } from '../logging/logger.js';
 import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
@@ -49,6 +51,8 @@ export interface ConnectionOptions {
   readonly readonlyAwareness?: 'allow' | 'deny';
   /** Limits at the edge: this connection's message and byte rate (auth/limits.ts). */
   readonly rate?: MessageRate;
+  /** Messages (and ms) handled per event-loop turn before this connection yields. */
+  readonly turnBudget?: TurnBudget;
 }
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
@@ -83,6 +87,8 @@ export class Connection implements Peer {
   /** Durable acks (after a Hello that asked for them): update-bearing messages received / acked. */
   #acks: { received: number; acked: number } | undefined;
   readonly #session: Session;
+  /** Fairness: a bounded number of messages per event-loop turn (inbound-queue.ts). */
+  readonly #inbound: InboundQueue;
   readonly #clock: Clock;
   /** The client sent a Hello (a Skein client): it is told about refusals that keep the socket open. */
   #skeinClient = false;
@@ -98,6 +104,15 @@ export class Connection implements Peer {
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger.child({ conn: this.id, doc: docName, user: this.#session.user });
     this.#tel = options.telemetry ?? NO_TRANSPORT_PROBES;
+    this.#inbound = new InboundQueue({
+      budget: options.turnBudget ?? DEFAULT_TURN_BUDGET,
+      clock: this.#clock,
+      handle: (batch) => this.#handleBatch(batch),
+      pause: () => ws.pause(),
+      resume: () => {
+        if (!this.#closed) ws.resume();
+      },
+    });
   }
 
   /** The session may only read. */
@@ -192,11 +207,77 @@ export class Connection implements Peer {
     if (awareness !== null) this.send(encodeAwareness(awareness));
     const backlog = this.#backlog ?? [];
     this.#backlog = undefined;
-    for (const bytes of backlog) {
-      if (this.#closed) return;
-      this.#process(handle, bytes);
-    }
+    // Through the turn budget like any message: a large backlog is handled over several turns.
+    for (const bytes of backlog) this.#inbound.push(bytes);
     this.#opts.upgrade?.opened(this.id);
+  }
+
+  /** A batch of messages the inbound queue hands over: consecutive updates become one change. */
+  #handleBatch(batch: readonly Uint8Array[]): void {
+    const handle = this.#handle;
+    if (handle === undefined || this.#closed) return;
+    if (batch.length === 1) {
+      this.#process(handle, batch[0] as Uint8Array);
+      return;
+    }
+    let updates: Uint8Array[] = [];
+    const flush = (): void => {
+      if (updates.length > 0 && !this.#closed) this.#applyBatch(handle, updates);
+      updates = [];
+    };
+    for (const bytes of batch) {
+      if (this.#closed) return;
+      let message: Message;
+      try {
+        message = decodeMessage(bytes, { maxBytesLength: this.#opts.limits.maxMessageBytes });
+      } catch (err) {
+        flush();
+        this.fail(toSkeinError(err));
+        return;
+      }
+      if ((message.type === 'sync-update' || message.type === 'sync-step2') && !this.#session.readOnly) {
+        updates.push(message.update);
+        continue;
+      }
+      flush();
+      try {
+        this.#dispatch(handle, message);
+      } catch (err) {
+        this.fail(toSkeinError(err));
+        return;
+      }
+    }
+    flush();
+  }
+
+  /**
+   * Several update messages as one change: one merge, one apply, one write, one fan-out, and
+   * one ack that covers all of them (acks are cumulative). If the merge or the merged update
+   * is refused, each is submitted on its own (a refusal keeps nothing), so the good ones apply
+   * and the bad one gets its exact error.
+   */
+  #applyBatch(handle: DocumentHandle, updates: readonly Uint8Array[]): void {
+    let bytes = 0;
+    for (const u of updates) bytes += u.byteLength;
+    try {
+      const merged = updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates as Uint8Array[]);
+      this.#tel.applyUpdate(this.#opts.upgrade, 'sync-update', bytes, handle.peerCount - 1, () => this.#applyUpdate(handle, merged, updates.length));
+      this.#tel.updatesMerged(updates.length);
+    } catch (err) {
+      if (updates.length > 1 && (!(err instanceof SkeinError) || err.code === 'SKEIN_ERR_INVALID_UPDATE')) {
+        for (const u of updates) {
+          if (this.#closed) return;
+          try {
+            this.#tel.applyUpdate(this.#opts.upgrade, 'sync-update', u.byteLength, handle.peerCount - 1, () => this.#applyUpdate(handle, u));
+          } catch (e) {
+            this.fail(toSkeinError(e));
+            return;
+          }
+        }
+        return;
+      }
+      this.fail(toSkeinError(err));
+    }
   }
 
   #onMessage(data: RawData): void {
@@ -210,7 +291,7 @@ export class Connection implements Peer {
       return;
     }
     if (this.#handle !== undefined) {
-      this.#process(this.#handle, bytes);
+      this.#inbound.push(bytes);
       return;
     }
     this.#backlogBytes += bytes.byteLength;
@@ -306,8 +387,11 @@ export class Connection implements Peer {
     }, delay);
   }
 
-  /** Submit to the document's edit path; with durable acks, frame the ack when it resolves. */
-  #applyUpdate(handle: DocumentHandle, update: Uint8Array): void {
+  /**
+   * Submit to the document's edit path; with durable acks, frame the ack when it resolves.
+   * `messages`: how many update-bearing messages this change carries (a merged batch).
+   */
+  #applyUpdate(handle: DocumentHandle, update: Uint8Array, messages = 1): void {
     // Throws (closing this socket with the error's code) when the update is refused.
     let durable: Promise<void>;
     try {
@@ -322,7 +406,8 @@ export class Connection implements Peer {
       durable.catch(() => undefined);
       return;
     }
-    const seq = ++acks.received;
+    acks.received += messages;
+    const seq = acks.received;
     durable.then(
       () => {
         // Writes settle in order, so acks are monotone; a cumulative ack covers all before it.
@@ -344,6 +429,7 @@ export class Connection implements Peer {
 
   #onClose(code: number): void {
     this.#closed = true;
+    this.#inbound.close();
     if (this.#expiry !== undefined) this.#clock.clearTimeout(this.#expiry);
     this.#expiry = undefined;
     this.#opts.upgrade?.closed();

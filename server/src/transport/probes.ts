@@ -31,6 +31,11 @@ export interface TransportProbes {
   /** A sync step 1 was answered with sync step 2 (`startedAt`: `performance.now()` when it arrived). */
   syncAnswered(conn: ConnectionTrace | undefined, startedAt: number, stateVectorBytes: number, replyBytes: number): void;
   awarenessReceived(): void;
+  /**
+   * `messages` update messages of one connection were applied as one merged change (a burst
+   * handled in one turn); `applyUpdate` counted one of them.
+   */
+  updatesMerged(messages: number): void;
   /** A read-only session's update was dropped. */
   readOnlyUpdateDropped(): void;
   /** An update was refused: too many bytes wait for storage (SKEIN_ERR_UNPERSISTED_LIMIT). */
@@ -53,6 +58,7 @@ export const NO_TRANSPORT_PROBES: TransportProbes = Object.freeze({
   applyUpdate: <T>(_conn: ConnectionTrace | undefined, _type: string, _bytes: number, _peers: number, fn: () => T): T => fn(),
   syncAnswered: () => undefined,
   awarenessReceived: () => undefined,
+  updatesMerged: () => undefined,
   readOnlyUpdateDropped: () => undefined,
   writeRefused: () => undefined,
   messageSent: () => undefined,

@@ -8,6 +8,7 @@ import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { ANONYMOUS, type Authenticate } from '../auth/authenticator.js';
 import { Connection, type ConnectionLimits, type Session } from './connection.js';
+import type { TurnBudget } from './inbound-queue.js';
 import { docNameFromUrl } from './doc-name.js';
 import type { EdgeLimits } from '../auth/limits.js';
 
@@ -25,6 +26,8 @@ export interface TransportOptions extends ConnectionLimits {
   readonly limits?: EdgeLimits;
   /** An upgrade that has not completed this long after its request arrived is destroyed (default 10 s). */
   readonly handshakeTimeoutMs?: number;
+  /** Fairness: what one connection may handle per event-loop turn (default DEFAULT_TURN_BUDGET). */
+  readonly turnBudget?: TurnBudget;
 }
 
 /** An admitted upgrade: `upgraded()` disarms its handshake timeout. */
@@ -156,6 +159,7 @@ export class WsTransport {
       clock: this.#clock,
       readonlyAwareness: this.#options.readonlyAwareness ?? 'allow',
       ...(this.#options.limits === undefined ? {} : { rate: this.#options.limits.messageRate() }),
+      ...(this.#options.turnBudget === undefined ? {} : { turnBudget: this.#options.turnBudget }),
     });
     this.#connections.add(conn);
     void conn.start().then(() => this.#connections.delete(conn));

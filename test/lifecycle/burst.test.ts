@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { encodeHello, encodeSyncStep1, encodeSyncUpdate, SkeinFeature, type Message } from '@skein/protocol';
+import type { SkeinServer } from '@skein/server';
+import { RawClient } from '../helpers/raw-client.js';
+import { startTestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
+
+const BURST = 20_000;
+const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
+
+function acks(client: RawClient): number[] {
+  return client.decoded().flatMap((m: Message) => (m.type === 'skein-ack' ? [m.seq] : []));
+}
+
+/** One socket bursts while a bystander on another document keeps asking for sync. */
+describe('a burst from one socket does not stall another document', () => {
+  let server: SkeinServer | undefined;
+  const clients: RawClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    await server?.close();
+    server = undefined;
+  });
+
+  it(`${BURST} one-item updates: the bystander is answered while the burst is applied; everything arrives; acks exact`, async () => {
+    const srv = (server = await startTestServer({ turnMaxMessages: 256 }));
+    const burster = await RawClient.connect(srv.url, 'burst');
+    const bystander = await RawClient.connect(srv.url, 'quiet');
+    clients.push(burster, bystander);
+    burster.send(encodeHello(SkeinFeature.DurableAcks));
+    await waitFor(() => burster.decoded().some((m) => m.type === 'skein-welcome'), { what: 'welcome' });
+    await bystander.roundTrip();
+
+    // A real document makes the updates (each one item, each depending on the one before).
+    const author = new Y.Doc();
+    const frames: Uint8Array[] = [];
+    author.on('update', (u: Uint8Array) => frames.push(encodeSyncUpdate(u)));
+    const items = author.getArray<number>('a');
+    for (let i = 0; i < BURST; i++) items.push([i]);
+    expect(frames).toHaveLength(BURST);
+
+    const applied = (): number => srv.registry.get('burst')?.doc.getArray('a').length ?? 0;
+    // The bystander asks for sync again as soon as each answer arrives; each answer notes how
+    // much of the burst the server had applied at that moment.
+    const seenAtAnswer: number[] = [];
+    let asking = true;
+    const replies = (): number => bystander.decoded().filter((m) => m.type === 'sync-step2').length;
+    bystander.ws.on('message', () => {
+      if (!asking || replies() === seenAtAnswer.length) return;
+      seenAtAnswer.push(applied());
+      bystander.send(encodeSyncStep1(EMPTY_STATE_VECTOR));
+    });
+
+    burster.sendAll(frames);
+    await waitFor(() => applied() > 0, { what: 'burst started', intervalMs: 1 });
+    bystander.send(encodeSyncStep1(EMPTY_STATE_VECTOR));
+    await waitFor(() => applied() === BURST, { what: 'burst applied', timeoutMs: 60_000, intervalMs: 5 });
+    asking = false;
+
+    // Order of events: answers came while the burst was still being applied, not only after it.
+    const during = seenAtAnswer.filter((n) => n > 0 && n < BURST);
+    expect(during.length).toBeGreaterThanOrEqual(2);
+    // Everything arrived, in order: a new reader gets all of it.
+    const reader = new Y.Doc();
+    const late = await RawClient.connect(srv.url, 'burst');
+    clients.push(late);
+    late.send(encodeSyncStep1(EMPTY_STATE_VECTOR));
+    await waitFor(() => late.decoded().some((m) => m.type === 'sync-step2'), { what: 'reader synced' });
+    for (const m of late.decoded()) if (m.type === 'sync-step2' || m.type === 'sync-update') Y.applyUpdate(reader, m.update);
+    expect(reader.getArray<number>('a').toArray()).toEqual(items.toArray());
+    // Acks are cumulative and exact: the last one covers every update, none goes beyond.
+    await waitFor(() => acks(burster).at(-1) === BURST, { what: 'final ack', timeoutMs: 30_000 });
+    const seqs = acks(burster);
+    expect(seqs.every((s, i) => i === 0 || s > (seqs[i - 1] ?? 0))).toBe(true);
+    expect(Math.max(...seqs)).toBe(BURST);
+    expect(burster.isOpen).toBe(true);
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { InboundQueue } from '../../server/src/transport/inbound-queue.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+/** Two connections' queues on one manual event loop; every handled batch is logged in order. */
+function twoConnections(maxMessages: number): {
+  clock: ManualClock;
+  a: InboundQueue;
+  b: InboundQueue;
+  log: { conn: 'a' | 'b'; size: number; first: number }[];
+  paused: { a: number; b: number };
+  resumed: { a: number; b: number };
+} {
+  const clock = new ManualClock();
+  const log: { conn: 'a' | 'b'; size: number; first: number }[] = [];
+  const paused = { a: 0, b: 0 };
+  const resumed = { a: 0, b: 0 };
+  const make = (conn: 'a' | 'b'): InboundQueue =>
+    new InboundQueue({
+      budget: { maxMessages, maxMs: 1_000 },
+      clock,
+      now: () => clock.now(),
+      handle: (batch) => log.push({ conn, size: batch.length, first: batch[0]?.[0] ?? -1 }),
+      pause: () => paused[conn]++,
+      resume: () => resumed[conn]++,
+    });
+  return { clock, a: make('a'), b: make('b'), log, paused, resumed };
+}
+
+const msg = (n: number): Uint8Array => Uint8Array.of(n % 256, n >> 8);
+
+describe('fairness: a bounded number of messages per connection per event-loop turn', () => {
+  it('10,000 queued messages never exceed the bound in one turn; another connection is handled between batches', () => {
+    const { clock, a, b, log, paused, resumed } = twoConnections(256);
+    // A burst arrives in one go (one socket read emits many messages synchronously).
+    for (let i = 0; i < 10_000; i++) a.push(msg(i));
+    expect(log.filter((e) => e.conn === 'a').reduce((n, e) => n + e.size, 0)).toBe(256); // within budget: handled at once
+    expect(paused.a).toBe(1); // the socket stops being read
+    expect(a.queued).toBe(10_000 - 256);
+
+    let turns = 0;
+    while (a.queued > 0) {
+      const before = log.length;
+      clock.turn();
+      turns++;
+      // In this turn A handled at most one batch of at most the bound.
+      const aThisTurn = log.slice(before).filter((e) => e.conn === 'a');
+      expect(aThisTurn.length).toBeLessThanOrEqual(1);
+      expect(aThisTurn.reduce((n, e) => n + e.size, 0)).toBeLessThanOrEqual(256);
+      // Another connection's message, arriving between two of A's turns, is handled at once.
+      b.push(msg(turns));
+      expect(log.at(-1)).toMatchObject({ conn: 'b', size: 1 });
+    }
+    clock.turn();
+    expect(turns).toBe(Math.ceil((10_000 - 256) / 256));
+    // Every message was handled, in order, exactly once.
+    const handled = log.filter((e) => e.conn === 'a').reduce((n, e) => n + e.size, 0);
+    expect(handled).toBe(10_000);
+    expect(resumed.a).toBe(1); // caught up: the socket is read again
+    expect(a.paused).toBe(false);
+    // B was never throttled: one message per turn is within its budget.
+    expect(paused.b).toBe(0);
+    // B's messages interleave with A's batches (not all after them).
+    const firstB = log.findIndex((e) => e.conn === 'b');
+    const lastA = log.map((e) => e.conn).lastIndexOf('a');
+    expect(firstB).toBeLessThan(lastA);
+  });
+
+  it('within the budget a message is handled at once (no added latency); the count resets every turn', () => {
+    const { clock, a, log, paused } = twoConnections(4);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4; i++) a.push(msg(i));
+      expect(log.length).toBe(4 * (round + 1));
+      clock.turn(); // the turn ends: the budget is fresh again
+    }
+    expect(paused.a).toBe(0);
+    a.push(msg(9));
+    a.push(msg(9));
+    a.push(msg(9));
+    a.push(msg(9));
+    a.push(msg(10)); // the fifth in one turn waits
+    expect(a.queued).toBe(1);
+    expect(paused.a).toBe(1);
+    clock.turn();
+    expect(a.queued).toBe(0);
+    expect(log.at(-1)).toMatchObject({ size: 1, first: 10 });
+  });
+
+  it('the time budget also yields: a slow batch ends the turn', () => {
+    const clock = new ManualClock();
+    const sizes: number[] = [];
+    const q = new InboundQueue({
+      budget: { maxMessages: 1_000, maxMs: 5 },
+      clock,
+      now: () => clock.now(),
+      handle: (batch) => {
+        sizes.push(batch.length);
+        clock.advance(3); // each handling takes 3 ms of the turn
+      },
+      pause: () => undefined,
+      resume: () => undefined,
+    });
+    q.push(msg(1)); // 3 ms used
+    q.push(msg(2)); // 6 ms used: still admitted (the check is before handling)
+    q.push(msg(3)); // over 5 ms: waits for the next turn
+    expect(sizes).toEqual([1, 1]);
+    expect(q.queued).toBe(1);
+    clock.turn();
+    expect(sizes).toEqual([1, 1, 1]);
+  });
+
+  it('close drops what is queued and leaves nothing scheduled', () => {
+    const { clock, a } = twoConnections(2);
+    for (let i = 0; i < 10; i++) a.push(msg(i));
+    expect(clock.deferred).toBeGreaterThan(0);
+    a.close();
+    expect(clock.deferred).toBe(0);
+    expect(a.queued).toBe(0);
+  });
+});
