@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { SkeinError, type Authenticate } from '@skein/server';
 import { CLI_MAIN, startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
 import { connectProvider, synced } from '../helpers/clients.js';
+import { startTestServer } from '../helpers/server.js';
 
 /**
  * The canvas demo's view-only link, end to end: a real `skein serve --auth jwt` serving the
@@ -15,6 +17,8 @@ import { connectProvider, synced } from '../helpers/clients.js';
  * with a write token, a viewer with a read token). The viewer sees the editor's shapes and
  * cursor live, says "View only", has a disabled toolbar, and nothing it tries changes the
  * document — neither its own copy nor the server's (read by a third, plain y-websocket client).
+ * Also: the editor's "Viewer link…" command, a token kept across a board change, and an
+ * opaque token (an `authenticate` hook) where only the server's Welcome says "read only".
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -287,6 +291,41 @@ describe.skipIf(!haveChromium)('canvas viewer link: a read-only token against sk
     } finally {
       await ctxE.close();
       await ctxV.close();
+    }
+  });
+
+  it('an opaque token the page cannot read (an authenticate hook): the server’s Welcome alone makes the page view only', async () => {
+    // The embedder's own sessions: the page has no claim to read, only the server knows.
+    const authenticate: Authenticate = (request) => {
+      const token = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token');
+      if (token === 'editor-session') return { user: 'ada', access: () => 'write' };
+      if (token === 'viewer-session') return { user: 'guest', access: () => 'read' };
+      throw new SkeinError('SKEIN_ERR_AUTH_MISSING');
+    };
+    const own = await startTestServer({ staticDir: DIST }, { authenticate });
+    const url = `http://127.0.0.1:${own.port}`;
+    const [ctxE, ctxV] = [await browser.newContext({ viewport: VIEWPORT }), await browser.newContext({ viewport: VIEWPORT })];
+    try {
+      const editor = await open(ctxE, `${url}/?token=editor-session&name=Ada#hook`, 'editor');
+      const viewer = await open(ctxV, `${url}/?token=viewer-session&name=Guest#hook`, 'viewer');
+      await until(viewer, '__skein.status().readOnly && __skein.status().viewOnly');
+      expect(await viewer.isVisible('#view-only')).toBe(true);
+      expect(await viewer.evaluate('[...document.querySelectorAll("#toolbar button")].every((b) => b.disabled)')).toBe(true);
+      expect(await status(editor)).toMatchObject({ readOnly: false, viewOnly: false });
+
+      const rect = await draw(editor, 'rect', [100, 120], [260, 220]);
+      await until(viewer, `__skein.shapes().some((s) => s.id === ${js(rect.id)})`);
+      await viewer.keyboard.press('r');
+      await drag(viewer, [400, 300], [520, 400]);
+      await drag(viewer, [150, 160], [300, 300]);
+      await viewer.keyboard.press('Control+z');
+      expect(await viewer.evaluate('__skein.ownChanges()')).toBe(false);
+      expect(await status(viewer)).toMatchObject({ pendingUpdates: 0, viewOnly: true });
+      expect(await shapes(viewer)).toEqual(await shapes(editor));
+    } finally {
+      await ctxE.close();
+      await ctxV.close();
+      await own.close();
     }
   });
 });
