@@ -311,7 +311,10 @@ describe.skipIf(!haveChromium)('canvas viewer link: a read-only token against sk
       await until(viewer, '__skein.status().readOnly && __skein.status().viewOnly');
       expect(await viewer.isVisible('#view-only')).toBe(true);
       expect(await viewer.evaluate('[...document.querySelectorAll("#toolbar button")].every((b) => b.disabled)')).toBe(true);
+      // The editor's page, too, waited for the Welcome before it allowed editing.
+      await until(editor, '!__skein.status().viewOnly');
       expect(await status(editor)).toMatchObject({ readOnly: false, viewOnly: false });
+      expect(await editor.isVisible('#view-only')).toBe(false);
 
       const rect = await draw(editor, 'rect', [100, 120], [260, 220]);
       await until(viewer, `__skein.shapes().some((s) => s.id === ${js(rect.id)})`);

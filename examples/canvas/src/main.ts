@@ -88,6 +88,12 @@ element('#board', SVGSVGElement).dataset.tool = editor.tool;
  * key or undo touches the document, so nothing waits unsent.
  */
 const isReadOnly = (): boolean => provider.readOnly || (claimed !== undefined && claimed.access !== 'write');
+/**
+ * A token the page cannot read (an embedder's own session token): no edits until the
+ * server has said what it grants (its Welcome), so a viewer never makes edits that would
+ * wait unsent. Nothing to wait for without a token (`--auth none`) or with a readable one.
+ */
+const accessUnknown = (): boolean => token !== '' && claimed === undefined && provider.status.acks === null;
 const viewOnly = element('#view-only', HTMLElement);
 const hint = element('#board-hint', HTMLElement);
 const refreshShare = mountShare(element('#viewer-link', HTMLButtonElement), element('#share', HTMLElement), {
@@ -95,12 +101,13 @@ const refreshShare = mountShare(element('#viewer-link', HTMLButtonElement), elem
   hasToken: token !== '',
   readOnly: isReadOnly,
 });
-let shownReadOnly: boolean | undefined;
+let shown: string | undefined;
 const applyMode = (): void => {
   const readOnly = isReadOnly();
-  if (readOnly === shownReadOnly) return;
-  shownReadOnly = readOnly;
-  editor.readOnly = readOnly;
+  const unknown = accessUnknown();
+  if (shown === `${readOnly}/${unknown}`) return;
+  shown = `${readOnly}/${unknown}`;
+  editor.readOnly = readOnly || unknown;
   presence.viewing(readOnly);
   viewOnly.hidden = !readOnly;
   hint.textContent = readOnly ? ' · watching live' : token === '' ? ' · share this URL to draw together' : ' · this URL carries your token';

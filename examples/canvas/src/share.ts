@@ -20,7 +20,7 @@ export function mountShare(button: HTMLButtonElement, popover: HTMLElement, ctx:
     button.textContent = readOnly ? 'Copy view-only link' : 'Viewer link…';
     popover.replaceChildren();
     if (readOnly) return;
-    const page = pageWithoutToken();
+    const page = pageLink(false);
     const command = viewerLinkCommand(ctx.docName, page);
     const title = document.createElement('h2');
     title.textContent = 'A view-only link to this board';
@@ -47,7 +47,7 @@ export function mountShare(button: HTMLButtonElement, popover: HTMLElement, ctx:
   button.addEventListener('click', (e) => {
     e.stopPropagation();
     if (ctx.readOnly()) {
-      void copyText(location.href, button);
+      void copyText(pageLink(true), button);
       return;
     }
     render();
@@ -64,10 +64,10 @@ export function mountShare(button: HTMLButtonElement, popover: HTMLElement, ctx:
   };
 }
 
-/** This page's URL without its token and without who-am-I parameters: what a viewer opens. */
-function pageWithoutToken(): string {
+/** This page's URL without who-am-I parameters (a viewer picks their own), with or without its token. */
+function pageLink(withToken: boolean): string {
   const url = new URL(location.href);
-  for (const param of ['token', 'name', 'color']) url.searchParams.delete(param);
+  for (const param of withToken ? ['name', 'color'] : ['token', 'name', 'color']) url.searchParams.delete(param);
   return url.toString();
 }
 
