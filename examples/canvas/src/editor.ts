@@ -75,6 +75,7 @@ export class Editor {
   #penPoints: number[] = [];
   #frame: number | undefined;
   #editing: { id: string; before: string } | undefined;
+  #readOnly = false;
 
   constructor(opts: EditorOptions) {
     this.#opts = opts;
@@ -108,10 +109,41 @@ export class Editor {
 
   set tool(tool: Tool) {
     this.#closeNote();
+    if (this.#readOnly) tool = 'select';
     this.#tool = tool;
     if (tool !== 'select') this.select(undefined);
     this.#svg.dataset.tool = tool;
     this.#opts.onUiChange();
+  }
+
+  /**
+   * View only: no tool, gesture, key or undo changes the document (not even locally, so
+   * nothing waits unsent); remote changes still show. Switching it on ends what is under way.
+   */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  set readOnly(on: boolean) {
+    if (this.#readOnly === on) return;
+    this.#readOnly = on;
+    if (on) {
+      this.#closeNote();
+      this.#gesture = undefined;
+      this.tool = 'select';
+      this.select(undefined);
+    }
+    this.#svg.dataset.readOnly = String(on);
+    this.#opts.onUiChange();
+  }
+
+  /** Undo is possible (never in view-only mode). */
+  get canUndo(): boolean {
+    return !this.#readOnly && this.undoManager.canUndo();
+  }
+
+  get canRedo(): boolean {
+    return !this.#readOnly && this.undoManager.canRedo();
   }
 
   get color(): string {
@@ -129,6 +161,7 @@ export class Editor {
   }
 
   select(id: string | undefined): void {
+    if (this.#readOnly) id = undefined;
     if (this.#selected === id) return;
     if (this.#editing !== undefined && this.#editing.id !== id) this.#closeNote();
     this.#selected = id;
@@ -140,6 +173,7 @@ export class Editor {
   /** Pick the colour for new shapes, and recolour the selected one. */
   setColor(color: string): void {
     this.#color = color;
+    if (this.#readOnly) return;
     const id = this.#selected;
     if (id !== undefined && this.#cache.get(id)?.color !== color) this.#action(() => patchShape(this.#shapes, id, { color }));
     this.#opts.onUiChange();
@@ -167,20 +201,22 @@ export class Editor {
 
   undo(): void {
     this.#closeNote();
-    if (!this.undoManager.canUndo()) return;
+    if (!this.canUndo) return;
     this.undoManager.undo();
     this.#opts.onLocalChange();
   }
 
   redo(): void {
     this.#closeNote();
-    if (!this.undoManager.canRedo()) return;
+    if (!this.canRedo) return;
     this.undoManager.redo();
     this.#opts.onLocalChange();
   }
 
   /** One transaction with the editor's origin; `newStep` starts a new undo step. */
   #change(fn: () => void, newStep: boolean): void {
+    // Every path to here checks first; this is the last guard, so a view never edits.
+    if (this.#readOnly) return;
     if (newStep) this.undoManager.stopCapturing();
     this.#doc.transact(fn, this.origin);
     this.stats.transactions++;
@@ -188,6 +224,7 @@ export class Editor {
 
   /** A discrete change: its own undo step, and one change for the badge. */
   #action(fn: () => void): void {
+    if (this.#readOnly) return;
     this.#change(fn, true);
     this.#opts.onLocalChange();
   }
@@ -209,7 +246,7 @@ export class Editor {
     });
     this.#noteInput.addEventListener('input', () => {
       const editing = this.#editing;
-      if (editing !== undefined) this.#change(() => patchShape(this.#shapes, editing.id, { text: this.#noteInput.value }), false);
+      if (editing !== undefined && !this.#readOnly) this.#change(() => patchShape(this.#shapes, editing.id, { text: this.#noteInput.value }), false);
     });
     this.#noteInput.addEventListener('blur', () => this.#closeNote());
     this.#noteInput.addEventListener('keydown', (e) => {
@@ -224,7 +261,7 @@ export class Editor {
   }
 
   #pointerDown(e: PointerEvent): void {
-    if (e.button !== 0 || this.#gesture !== undefined) return;
+    if (e.button !== 0 || this.#gesture !== undefined || this.#readOnly) return;
     this.#closeNote();
     const p = this.#point(e);
     this.#latest = p;
@@ -402,7 +439,7 @@ export class Editor {
   #openNote(id: string): void {
     this.#refresh();
     const shape = this.#cache.get(id);
-    if (shape?.kind !== 'note') return;
+    if (shape?.kind !== 'note' || this.#readOnly) return;
     this.select(id);
     this.undoManager.stopCapturing();
     this.#editing = { id, before: shape.text };

@@ -1,11 +1,13 @@
 import './style.css';
 import * as Y from 'yjs';
 import { SkeinProvider } from '@skein/client';
+import { tokenInfo } from './access';
 import type { Shape } from './board';
 import { Editor } from './editor';
 import { localUser, Presence } from './presence';
 import { Renderer } from './render';
 import { ChangeCounter, StatusBadge, workOfflineSetting } from './status';
+import { mountShare } from './share';
 import { mountPeople, mountToolbar } from './ui';
 
 /** The board is named by the URL fragment: `/#my-board`; no fragment is the board "main". */
@@ -37,17 +39,28 @@ function element<T extends Element>(selector: string, type: new () => T): T {
 
 const params = new URLSearchParams(location.search);
 const board = boardName(location.hash);
+/** The Skein document of the board. Access tokens grant patterns of these names (`canvas/*`). */
+const docName = `canvas/${board}`;
+// Another board: start afresh. Only the fragment changed, so `?token=` (and `?name=`) stay.
 window.addEventListener('hashchange', () => location.reload());
 document.title = `${board} · Skein canvas`;
 element('#board-name', HTMLElement).textContent = board;
+
+/**
+ * `?token=`: the access token for a server run with `--auth jwt` (a link made by
+ * `skein token --url`). Without one the page connects without (`--auth none`).
+ */
+const token = params.get('token') ?? '';
+const claimed = token === '' ? undefined : tokenInfo(token, docName);
 
 const doc = new Y.Doc();
 const workOffline = workOfflineSetting();
 const provider = new SkeinProvider({
   url: serverUrl(params),
-  name: `canvas/${board}`,
+  name: docName,
   doc,
   connect: !workOffline,
+  ...(token === '' ? {} : { token }),
   // A demo should come back quickly when the server returns.
   backoff: { initialDelayMs: 250, maxDelayMs: 4000 },
 });
@@ -68,6 +81,45 @@ refreshToolbar = mountToolbar(element('#toolbar', HTMLElement), editor);
 refreshToolbar();
 mountPeople(element('#people', HTMLElement), presence);
 element('#board', SVGSVGElement).dataset.tool = editor.tool;
+
+/**
+ * View only: the token grants only `read` for this board (known at once, from the token),
+ * or the server said so (its Welcome; `provider.readOnly`), which decides. Then no tool,
+ * key or undo touches the document, so nothing waits unsent.
+ */
+const isReadOnly = (): boolean => provider.readOnly || (claimed !== undefined && claimed.access !== 'write');
+/**
+ * A token the page cannot read (an embedder's own session token): no edits until the
+ * server has said what it grants (its Welcome), so a viewer never makes edits that would
+ * wait unsent. Nothing to wait for without a token (`--auth none`) or with a readable one.
+ */
+const accessUnknown = (): boolean => token !== '' && claimed === undefined && provider.status.acks === null;
+const viewOnly = element('#view-only', HTMLElement);
+const hint = element('#board-hint', HTMLElement);
+const refreshShare = mountShare(element('#viewer-link', HTMLButtonElement), element('#share', HTMLElement), {
+  docName,
+  hasToken: token !== '',
+  readOnly: isReadOnly,
+});
+let shown: string | undefined;
+const applyMode = (): void => {
+  const readOnly = isReadOnly();
+  const unknown = accessUnknown();
+  if (shown === `${readOnly}/${unknown}`) return;
+  shown = `${readOnly}/${unknown}`;
+  editor.readOnly = readOnly || unknown;
+  presence.viewing(readOnly);
+  viewOnly.hidden = !readOnly;
+  hint.textContent = readOnly ? ' · watching live' : token === '' ? ' · share this URL to draw together' : ' · this URL carries your token';
+  document.body.classList.toggle('read-only', readOnly);
+  refreshShare();
+  badge.mode = {
+    readOnly,
+    problem: claimed?.expired === true ? 'This link has expired' : claimed?.access === 'none' ? `This link has no access to “${board}”` : undefined,
+  };
+};
+applyMode();
+provider.on('status', applyMode);
 
 // Leaving: tell the others at once (not after the awareness timeout) and store what is queued.
 window.addEventListener('pagehide', () => void provider.destroy());
@@ -94,6 +146,8 @@ export interface CanvasHooks {
   selection(): string[];
   status(): {
     connection: string;
+    readOnly: boolean;
+    viewOnly: boolean;
     synced: boolean;
     acks: boolean | null;
     restored: boolean;
@@ -108,6 +162,8 @@ export interface CanvasHooks {
   /** Names on the remote cursors currently drawn. */
   cursors(): string[];
   stats(): { pointerMoves: number; transactions: number; frames: number; steps: number; cursorUpdates: number };
+  /** This page's Y.Doc holds changes made here (its own client id is in the state vector). */
+  ownChanges(): boolean;
   setWorkOffline(on: boolean): void;
   restored(): Promise<boolean>;
   flush(): Promise<boolean>;
@@ -125,6 +181,8 @@ const hooks: CanvasHooks = {
     const view = badge.view;
     return {
       connection: s.connection,
+      readOnly: s.readOnly,
+      viewOnly: editor.readOnly,
       synced: s.synced,
       acks: s.acks,
       restored: s.restored,
@@ -139,6 +197,7 @@ const hooks: CanvasHooks = {
   people: () => presence.everyone().map((p) => ({ name: p.user.name, color: p.user.color, self: p.self })),
   cursors: () => [...document.querySelectorAll('#board .cursor')].map((el) => el.getAttribute('data-name') ?? ''),
   stats: () => ({ ...editor.stats, cursorUpdates: presence.cursorUpdates }),
+  ownChanges: () => Y.decodeStateVector(Y.encodeStateVector(doc)).has(doc.clientID),
   setWorkOffline: (on) => badge.setWorkOffline(on),
   restored: () => provider.whenRestored.then(() => true),
   flush: () => provider.flush().then(() => true),

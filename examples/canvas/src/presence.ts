@@ -14,6 +14,8 @@ export interface Peer {
   readonly user: User;
   readonly cursor: Point | null;
   readonly selection: readonly string[];
+  /** Watching through a view-only link. */
+  readonly viewing: boolean;
 }
 
 const NAMES = ['Ada', 'Grace', 'Alan', 'Linus', 'Barbara', 'Edsger', 'Radia', 'Margaret', 'Dennis', 'Frances', 'Ken', 'Hedy'];
@@ -123,6 +125,12 @@ export class Presence {
     this.#awareness.setLocalStateField('cursor', this.#cursor);
   }
 
+  /** Tell the others this user only watches (a view-only link). */
+  viewing(on: boolean): void {
+    if ((this.#awareness.getLocalState()?.viewing === true) === on) return;
+    this.#awareness.setLocalStateField('viewing', on);
+  }
+
   select(ids: readonly string[]): void {
     this.#awareness.setLocalStateField('selection', [...ids]);
   }
@@ -150,5 +158,5 @@ function parsePeer(clientId: number, self: boolean, state: Record<string, unknow
   const c = state.cursor as Partial<Point> | null | undefined;
   const cursor = typeof c?.x === 'number' && typeof c.y === 'number' && Number.isFinite(c.x) && Number.isFinite(c.y) ? { x: c.x, y: c.y } : null;
   const selection = Array.isArray(state.selection) ? state.selection.filter((id): id is string => typeof id === 'string').slice(0, 50) : [];
-  return { clientId, self, user: { name, color: user.color }, cursor, selection };
+  return { clientId, self, user: { name, color: user.color }, cursor, selection, viewing: state.viewing === true };
 }

@@ -80,14 +80,24 @@ export class ChangeCounter {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** How the page may use the board: edit, or only view (a read-only token, or the server said so). */
+export interface Mode {
+  readonly readOnly: boolean;
+  /** Why the connection cannot work (an expired link, no access to this board), if known. */
+  readonly problem?: string | undefined;
+}
+
 /** What the badge says for a provider status. */
-export function badgeView(status: SkeinStatus, changes: number, workOffline: boolean, everConnected: boolean): BadgeView {
+export function badgeView(status: SkeinStatus, changes: number, workOffline: boolean, everConnected: boolean, mode: Mode = { readOnly: false }): BadgeView {
   const pending = status.pendingUpdates.count === 0 ? 0 : Math.max(changes, status.pendingUpdates.count);
   const waiting = pending > 0 ? ` · ${plural(pending, 'change')} pending` : '';
   if (status.connection !== 'connected' || workOffline) {
+    if (!workOffline && mode.problem !== undefined) return { state: 'offline', text: mode.problem, pending };
     if (!workOffline && !everConnected && status.lastError === null) return { state: 'connecting', text: `Connecting…${waiting}`, pending };
     return { state: 'offline', text: `Offline${waiting}`, pending };
   }
+  // A viewer has nothing to save: it is live or catching up.
+  if (mode.readOnly && pending === 0) return status.synced ? { state: 'saved', text: 'Live', pending } : { state: 'connecting', text: 'Syncing…', pending };
   if (status.acks === false) return { state: 'unconfirmed', text: 'Connected · this server does not confirm saves', pending };
   if (pending > 0) return { state: 'pending', text: `Saving${waiting}`, pending };
   if (!status.synced || !status.saved) return { state: 'connecting', text: 'Syncing…', pending };
@@ -103,6 +113,7 @@ export class StatusBadge {
   readonly #toggle: HTMLInputElement;
   #workOffline: boolean;
   #everConnected = false;
+  #mode: Mode = { readOnly: false };
   #view: BadgeView;
 
   constructor(provider: SkeinProvider, changes: ChangeCounter, badge: HTMLElement, toggle: HTMLInputElement, workOffline: boolean) {
@@ -126,6 +137,15 @@ export class StatusBadge {
     return this.#workOffline;
   }
 
+  get mode(): Mode {
+    return this.#mode;
+  }
+
+  set mode(mode: Mode) {
+    this.#mode = mode;
+    this.render();
+  }
+
   /** Simulate losing the network (close the connection, keep editing) or get it back. */
   setWorkOffline(on: boolean): void {
     this.#workOffline = on;
@@ -146,13 +166,15 @@ export class StatusBadge {
     const status = this.#provider.status;
     if (status.connection === 'connected') this.#everConnected = true;
     if (status.saved) this.#changes.reset();
-    const view = badgeView(status, this.#changes.count, this.#workOffline, this.#everConnected);
+    const view = badgeView(status, this.#changes.count, this.#workOffline, this.#everConnected, this.#mode);
     this.#view = view;
     this.#badge.dataset.state = view.state;
     this.#text.textContent = view.text;
     this.#badge.title =
       view.state === 'saved'
-        ? 'Every change is on the Skein server’s disk.'
+        ? this.#mode.readOnly
+          ? 'Connected: changes by others show as they happen.'
+          : 'Every change is on the Skein server’s disk.'
         : view.state === 'offline'
           ? 'Changes are kept in this browser (IndexedDB) and sent when the connection returns.'
           : '';

@@ -91,6 +91,8 @@ export function mountToolbar(root: HTMLElement, editor: Editor): () => void {
   const keys: Readonly<Record<string, Tool>> = { v: 'select', r: 'rect', o: 'ellipse', e: 'ellipse', l: 'line', a: 'arrow', p: 'pen', n: 'note' };
   window.addEventListener('keydown', (e) => {
     if (isTextEntry(e.target)) return;
+    // View only: no shortcut edits (Escape still just clears).
+    if (editor.readOnly && e.key !== 'Escape') return;
     const mod = e.ctrlKey || e.metaKey;
     const key = e.key.toLowerCase();
     if (mod && key === 'z') editor[e.shiftKey ? 'redo' : 'undo']();
@@ -108,13 +110,23 @@ export function mountToolbar(root: HTMLElement, editor: Editor): () => void {
   });
 
   return () => {
-    for (const button of toolButtons) button.classList.toggle('active', button.dataset.tool === editor.tool);
+    const readOnly = editor.readOnly;
+    root.classList.toggle('read-only', readOnly);
+    root.setAttribute('aria-disabled', String(readOnly));
+    root.title = readOnly ? 'View only: this link can watch the board, not edit it' : '';
+    for (const button of toolButtons) {
+      button.classList.toggle('active', !readOnly && button.dataset.tool === editor.tool);
+      button.disabled = readOnly;
+    }
     const selected = editor.selected;
     const current = selected?.color ?? editor.color;
-    for (const swatch of swatches) swatch.classList.toggle('active', swatch.dataset.color === current);
-    for (const button of [front, back, del]) button.disabled = selected === undefined;
-    undo.disabled = !editor.undoManager.canUndo();
-    redo.disabled = !editor.undoManager.canRedo();
+    for (const swatch of swatches) {
+      swatch.classList.toggle('active', !readOnly && swatch.dataset.color === current);
+      swatch.disabled = readOnly;
+    }
+    for (const button of [front, back, del]) button.disabled = readOnly || selected === undefined;
+    undo.disabled = !editor.canUndo;
+    redo.disabled = !editor.canRedo;
   };
 }
 
@@ -127,7 +139,7 @@ export function mountPeople(root: HTMLElement, presence: Presence): void {
   const render = (): void => {
     const everyone = presence.everyone();
     // Cursor moves change the awareness many times a second; the list only when people do.
-    const key = JSON.stringify(everyone.map((p) => [p.clientId, p.user.name, p.user.color]));
+    const key = JSON.stringify(everyone.map((p) => [p.clientId, p.user.name, p.user.color, p.viewing]));
     if (key === shown) return;
     shown = key;
     title.textContent = everyone.length === 1 ? 'Only you here' : `${everyone.length} here`;
@@ -137,6 +149,7 @@ export function mountPeople(root: HTMLElement, presence: Presence): void {
         item.dataset.client = String(peer.clientId);
         item.dataset.name = peer.user.name;
         if (peer.self) item.classList.add('self');
+        if (peer.viewing) item.dataset.viewing = 'true';
         const dot = document.createElement('span');
         dot.className = 'avatar';
         dot.style.background = peer.user.color;
@@ -145,6 +158,13 @@ export function mountPeople(root: HTMLElement, presence: Presence): void {
         name.className = 'name';
         name.textContent = peer.user.name;
         item.append(dot, name);
+        if (peer.viewing) {
+          const viewing = document.createElement('span');
+          viewing.className = 'viewing';
+          viewing.textContent = 'viewing';
+          viewing.title = 'Watching through a view-only link';
+          item.append(viewing);
+        }
         if (peer.self) {
           const you = document.createElement('span');
           you.className = 'you';
