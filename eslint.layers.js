@@ -7,7 +7,7 @@
  *   policy    auth/                            ─► core, leaves (the access policy both drivers ask)
  *   adapters  persistence/ cluster/ telemetry/ ─► core, leaves
  *   core      documents/                       ─► leaves
- *   leaves    config/ errors/ clock/ logging/ crdt/ names/ version.ts, @skein/protocol ─► leaves
+ *   leaves    config/ errors/ clock/ logging/ crdt/ version.ts, @skein/protocol ─► leaves
  *
  * Drivers and adapters never import each other (what two share moves to a leaf). Nothing but
  * the composition root imports telemetry/: modules declare probe ports (`<module>/probes.ts`,
@@ -18,7 +18,7 @@
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-export const LEAVES = ['config', 'errors', 'clock', 'logging', 'crdt', 'names'];
+export const LEAVES = ['config', 'errors', 'clock', 'logging', 'crdt'];
 export const CORE = ['documents'];
 /** The access policy: drivers ask it; it knows the core and leaves. */
 export const POLICY = ['auth'];

@@ -55,3 +55,6 @@ export type { CloseCodeName, CloseCodeValue, CloseCodeInfo } from './close-codes
 
 export { ProtocolError, ProtocolErrorCode, isProtocolError } from './errors.js';
 export type { ProtocolErrorCodeValue } from './errors.js';
+
+export { accessFor, compileGlob, matchGlob } from './access.js';
+export type { DocAccess, DocGrant, Glob } from './access.js';

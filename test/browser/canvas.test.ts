@@ -3,9 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
+import {
+  CANVAS_APP, CANVAS_DIST, CHROMIUM, RESULTS, chromiumAvailable, drag, draw, js, openCanvas, shapes, until, type Shape,
+} from '../helpers/canvas-page.js';
 
 /**
  * The canvas demo (examples/canvas), built and served by a real `skein serve --static-dir`,
@@ -14,29 +16,11 @@ import { startCliServer, stopCliServer, type CliServer } from '../helpers/cli-se
  * offline, the server back on the same port and data dir).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) {
-  throw new Error(`browser tests need Chromium at ${CHROMIUM} (set CHROMIUM_PATH); it is missing under CI`);
-}
-if (!haveChromium) console.warn(`skipping canvas browser tests: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
-
-const APP = fileURLToPath(new URL('../../examples/canvas/', import.meta.url));
-const DIST = join(APP, 'dist');
-const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
+const haveChromium = chromiumAvailable('canvas');
+const APP = CANVAS_APP;
+const DIST = CANVAS_DIST;
 const VIEWPORT = { width: 820, height: 560 };
 
-interface Shape {
-  id: string;
-  kind: string;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  color: string;
-  z: number;
-  text: string;
-}
 interface Status {
   connection: string;
   synced: boolean;
@@ -54,17 +38,8 @@ interface Stats {
   cursorUpdates: number;
 }
 
-const shapes = (page: Page): Promise<Shape[]> => page.evaluate('__skein.shapes()');
 const status = (page: Page): Promise<Status> => page.evaluate('__skein.status()');
 const stats = (page: Page): Promise<Stats> => page.evaluate('__skein.stats()');
-const js = (value: unknown): string => JSON.stringify(value);
-
-/** Wait (polling every animation frame) until `expression` holds in the page; resolves with the elapsed ms. */
-async function until(page: Page, expression: string, timeout = 10_000): Promise<number> {
-  const started = performance.now();
-  await page.waitForFunction(expression, undefined, { timeout, polling: 'raf' });
-  return performance.now() - started;
-}
 
 /** A shape with this id is drawn in the page's SVG with these attributes. */
 function drawnWith(id: string, selector: string, attrs: Record<string, number>): string {
@@ -72,29 +47,9 @@ function drawnWith(id: string, selector: string, attrs: Record<string, number>):
   return `(() => { const el = document.querySelector('#board [data-id=${js(id)}] ${selector}'); return el !== null && ${checks.join(' && ')}; })()`;
 }
 
-async function openBoard(context: BrowserContext, base: string, board: string, name: string, color?: string): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));
+function openBoard(context: BrowserContext, base: string, board: string, name: string, color?: string): Promise<Page> {
   const query = new URLSearchParams({ name, ...(color === undefined ? {} : { color }) });
-  await page.goto(`${base}/?${query.toString()}#${encodeURIComponent(board)}`);
-  await until(page, 'typeof __skein === "object" && __skein.status().synced');
-  return page;
-}
-
-async function drag(page: Page, from: readonly [number, number], to: readonly [number, number], steps = 12): Promise<void> {
-  await page.mouse.move(from[0], from[1]);
-  await page.mouse.down();
-  await page.mouse.move(to[0], to[1], { steps });
-  await page.mouse.up();
-}
-
-async function draw(page: Page, tool: string, from: readonly [number, number], to: readonly [number, number]): Promise<Shape> {
-  const before = new Set((await shapes(page)).map((s) => s.id));
-  await page.click(`#toolbar [data-tool="${tool}"]`);
-  await drag(page, from, to);
-  const created = (await shapes(page)).filter((s) => !before.has(s.id));
-  expect(created).toHaveLength(1);
-  return created[0] as Shape;
+  return openCanvas(context, `${base}/?${query.toString()}#${encodeURIComponent(board)}`, name);
 }
 
 const boardName = (what: string): string => `${what}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;

@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { SkeinError, type Authenticate } from '@skein/server';
 import { CLI_MAIN, startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
+import {
+  CANVAS_APP, CANVAS_DIST, CHROMIUM, RESULTS, chromiumAvailable, drag as dragWith, draw as drawWith, js, openCanvas, shapes, until, type Shape,
+} from '../helpers/canvas-page.js';
 import { connectProvider, synced } from '../helpers/clients.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -21,29 +24,13 @@ import { startTestServer } from '../helpers/server.js';
  * opaque token (an `authenticate` hook) where only the server's Welcome says "read only".
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) {
-  throw new Error(`browser tests need Chromium at ${CHROMIUM} (set CHROMIUM_PATH); it is missing under CI`);
-}
-if (!haveChromium) console.warn(`skipping viewer-link browser tests: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
-
-const APP = fileURLToPath(new URL('../../examples/canvas/', import.meta.url));
-const DIST = join(APP, 'dist');
+const haveChromium = chromiumAvailable('viewer-link');
+const APP = CANVAS_APP;
+const DIST = CANVAS_DIST;
 const IMG = fileURLToPath(new URL('../../docs/img/', import.meta.url));
-const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 const VIEWPORT = { width: 880, height: 560 };
 const SECRET = 'viewer-link-test-secret-0123456789abcdef';
 
-interface Shape {
-  id: string;
-  kind: string;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  text: string;
-}
 interface Status {
   connection: string;
   synced: boolean;
@@ -54,13 +41,7 @@ interface Status {
   badge: string;
 }
 
-const shapes = (page: Page): Promise<Shape[]> => page.evaluate('__skein.shapes()');
 const status = (page: Page): Promise<Status> => page.evaluate('__skein.status()');
-const js = (value: unknown): string => JSON.stringify(value);
-
-async function until(page: Page, expression: string, timeout = 10_000): Promise<void> {
-  await page.waitForFunction(expression, undefined, { timeout, polling: 'raf' });
-}
 
 /** `skein token --url`: the real CLI prints the page with `?token=` added. */
 function mintLink(sub: string, docs: string, page: string): string {
@@ -78,29 +59,14 @@ function withParams(link: string, params: Record<string, string>): string {
   return url.toString();
 }
 
-async function open(context: BrowserContext, url: string, who: string): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[${who}] page error:`, err));
-  await page.goto(url);
-  await until(page, 'typeof __skein === "object" && __skein.status().synced');
-  return page;
-}
+const open = openCanvas;
+const drag = (page: Page, from: readonly [number, number], to: readonly [number, number], steps = 10): Promise<void> =>
+  dragWith(page, from, to, steps);
 
-async function drag(page: Page, from: readonly [number, number], to: readonly [number, number], steps = 10): Promise<void> {
-  await page.mouse.move(from[0], from[1]);
-  await page.mouse.down();
-  await page.mouse.move(to[0], to[1], { steps });
-  await page.mouse.up();
-}
-
+/** Draw a fresh shape (Escape first: nothing selected, so the drag creates rather than moves). */
 async function draw(page: Page, tool: string, from: readonly [number, number], to: readonly [number, number]): Promise<Shape> {
-  const before = new Set((await shapes(page)).map((s) => s.id));
   await page.keyboard.press('Escape');
-  await page.click(`#toolbar [data-tool="${tool}"]`);
-  await drag(page, from, to);
-  const created = (await shapes(page)).filter((s) => !before.has(s.id));
-  expect(created).toHaveLength(1);
-  return created[0] as Shape;
+  return drawWith(page, tool, from, to, 10);
 }
 
 /** Pick a colour for new shapes (Escape first: with a shape selected, a colour click recolours it). */

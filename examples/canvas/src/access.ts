@@ -6,7 +6,9 @@
  * the server says "read only", that wins.
  */
 
-export type Access = 'none' | 'read' | 'write';
+import { accessFor, compileGlob, type DocAccess, type DocGrant } from '@skein/protocol';
+
+export type Access = DocAccess;
 
 export interface TokenInfo {
   /** The access the token's `docs` claim grants to the document (the server's rule). */
@@ -27,34 +29,18 @@ export function tokenInfo(token: string, docName: string, nowMs = Date.now()): T
   const payload = decodePayload(token);
   if (payload === undefined) return undefined;
   const docs = payload.docs;
-  let best: Grant | undefined;
+  const grants: DocGrant[] = [];
   if (typeof docs === 'object' && docs !== null && !Array.isArray(docs)) {
     for (const [pattern, access] of Object.entries(docs as Record<string, unknown>)) {
-      if (access !== 'read' && access !== 'write') continue;
-      const segments = pattern.split('*');
-      if (!matches(segments, docName)) continue;
-      const grant: Grant = { literal: pattern.length - (segments.length - 1), wildcards: segments.length - 1, access };
-      if (best === undefined || moreSpecific(grant, best)) best = grant;
+      if (access === 'read' || access === 'write') grants.push({ glob: compileGlob(pattern), access });
     }
   }
   const exp = payload.exp;
   return {
-    access: best?.access ?? 'none',
+    access: accessFor(grants, docName),
     sub: typeof payload.sub === 'string' ? payload.sub : undefined,
     expired: typeof exp === 'number' && exp * 1000 <= nowMs,
   };
-}
-
-interface Grant {
-  readonly literal: number;
-  readonly wildcards: number;
-  readonly access: 'read' | 'write';
-}
-
-function moreSpecific(a: Grant, b: Grant): boolean {
-  if (a.literal !== b.literal) return a.literal > b.literal;
-  if (a.wildcards !== b.wildcards) return a.wildcards < b.wildcards;
-  return a.access === 'read' && b.access === 'write';
 }
 
 function decodePayload(token: string): Record<string, unknown> | undefined {
@@ -68,23 +54,6 @@ function decodePayload(token: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Glob match (the server's): `*` matches any (possibly empty) run of characters. */
-function matches(segments: readonly string[], name: string): boolean {
-  const first = segments[0] ?? '';
-  if (segments.length === 1) return name === first;
-  const last = segments[segments.length - 1] ?? '';
-  if (name.length < first.length + last.length || !name.startsWith(first) || !name.endsWith(last)) return false;
-  let pos = first.length;
-  const end = name.length - last.length;
-  for (let i = 1; i < segments.length - 1; i++) {
-    const segment = segments[i] ?? '';
-    const found = name.indexOf(segment, pos);
-    if (found < 0 || found + segment.length > end) return false;
-    pos = found + segment.length;
-  }
-  return true;
 }
 
 /** Single quotes for a POSIX shell. */

@@ -1,13 +1,10 @@
+import { accessFor, compileGlob, type DocAccess, type DocGrant } from '@skein/protocol';
 import { SkeinError } from '../errors/skein-error.js';
-import { compileGlob, type Glob } from '../names/glob.js';
 
 /** What a session may do with one document. */
-export type Access = 'none' | 'read' | 'write';
-
-export interface Grant {
-  readonly glob: Glob;
-  readonly access: 'read' | 'write';
-}
+export type Access = DocAccess;
+export type Grant = DocGrant;
+export { accessFor };
 
 /** The most names a `docs` claim may list (a token is no policy database). */
 const MAX_GRANTS = 256;
@@ -31,22 +28,3 @@ export function parseDocsClaim(value: unknown): Grant[] {
   });
 }
 
-/**
- * The access `grants` give to document `name`: the most specific matching pattern wins —
- * the one with the most literal characters; on a tie the one with fewer `*`; on a full tie
- * `read` (least privilege). No match: `none`.
- */
-export function accessFor(grants: readonly Grant[], name: string): Access {
-  let best: Grant | undefined;
-  for (const grant of grants) {
-    if (!grant.glob.matches(name)) continue;
-    if (best === undefined || moreSpecific(grant, best)) best = grant;
-  }
-  return best?.access ?? 'none';
-}
-
-function moreSpecific(a: Grant, b: Grant): boolean {
-  if (a.glob.literalLength !== b.glob.literalLength) return a.glob.literalLength > b.glob.literalLength;
-  if (a.glob.wildcards !== b.glob.wildcards) return a.glob.wildcards < b.glob.wildcards;
-  return a.access === 'read' && b.access === 'write';
-}

@@ -1,7 +1,7 @@
 import { SkeinError } from '../errors/skein-error.js';
-import { compileGlob, type Glob } from '../names/glob.js';
+import { compileGlob, type Glob } from '@skein/protocol';
 
-export { matchGlob } from '../names/glob.js';
+export { matchGlob } from '@skein/protocol';
 
 /**
  * How an append becomes durable (see `docs/storage.md` for the exact guarantee of each):

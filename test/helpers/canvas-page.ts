@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+
+/**
+ * What the canvas e2e tests share: Debian's Chromium (required under CI), where the demo is
+ * built, and helpers that drive the page through its `window.__skein` test hooks and the real
+ * mouse.
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Whether Chromium is there; under CI its absence fails the run instead of skipping. */
+export function chromiumAvailable(suite: string): boolean {
+  const have = existsSync(CHROMIUM);
+  if (!have && process.env.CI) throw new Error(`browser tests need Chromium at ${CHROMIUM} (set CHROMIUM_PATH); it is missing under CI`);
+  if (!have) console.warn(`skipping ${suite} browser tests: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+  return have;
+}
+
+export const CANVAS_APP = fileURLToPath(new URL('../../examples/canvas/', import.meta.url));
+export const CANVAS_DIST = join(CANVAS_APP, 'dist');
+export const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
+
+/** A shape as `__skein.shapes()` reports it. */
+export interface Shape {
+  id: string;
+  kind: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  color: string;
+  z: number;
+  text: string;
+}
+
+export const shapes = (page: Page): Promise<Shape[]> => page.evaluate('__skein.shapes()');
+export const js = (value: unknown): string => JSON.stringify(value);
+
+/** Wait (polling every animation frame) until `expression` holds in the page; resolves with the elapsed ms. */
+export async function until(page: Page, expression: string, timeout = 10_000): Promise<number> {
+  const started = performance.now();
+  await page.waitForFunction(expression, undefined, { timeout, polling: 'raf' });
+  return performance.now() - started;
+}
+
+/** Open `url` in a new page of `context` and wait until the canvas has synced. */
+export async function openCanvas(context: BrowserContext, url: string, who: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`[${who}] page error:`, err));
+  await page.goto(url);
+  await until(page, 'typeof __skein === "object" && __skein.status().synced');
+  return page;
+}
+
+/** Press, move in `steps` and release the real mouse. */
+export async function drag(page: Page, from: readonly [number, number], to: readonly [number, number], steps = 12): Promise<void> {
+  await page.mouse.move(from[0], from[1]);
+  await page.mouse.down();
+  await page.mouse.move(to[0], to[1], { steps });
+  await page.mouse.up();
+}
+
+/** Draw one shape with `tool` by dragging; returns the one shape it created. */
+export async function draw(page: Page, tool: string, from: readonly [number, number], to: readonly [number, number], steps?: number): Promise<Shape> {
+  const before = new Set((await shapes(page)).map((s) => s.id));
+  await page.click(`#toolbar [data-tool="${tool}"]`);
+  await drag(page, from, to, steps);
+  const created = (await shapes(page)).filter((s) => !before.has(s.id));
+  expect(created).toHaveLength(1);
+  return created[0] as Shape;
+}
