@@ -236,6 +236,22 @@ describe('DocumentRegistry', () => {
     expect(stored.getText('a').toJSON()).toBe('one');
   });
 
+  it('joiners with an empty state vector share one encoding of the full state until the next change', async () => {
+    const reg = make();
+    const a = fakePeer();
+    const handle = await reg.open('d', a);
+    await handle.submit(textUpdate('one', 'a'), { source: 'client', peer: a });
+    const empty = Y.encodeStateVector(new Y.Doc());
+    const replies = Array.from({ length: 100 }, () => handle.diffFor(empty));
+    expect(handle.fullStateEncodes).toBe(1);
+    expect(new Set(replies).size).toBe(1);
+    await handle.submit(textUpdate('two', 'b'), { source: 'client', peer: a });
+    const after = new Y.Doc();
+    Y.applyUpdate(after, handle.diffFor(empty));
+    expect(handle.fullStateEncodes).toBe(2);
+    expect([after.getText('a').toJSON(), after.getText('b').toJSON()]).toEqual(['one', 'two']);
+  });
+
   it('open after close rejects with SKEIN_ERR_SHUTTING_DOWN', async () => {
     const reg = make();
     await reg.open('d', fakePeer());

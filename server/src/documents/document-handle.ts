@@ -86,6 +86,9 @@ export class DocumentHandle implements ReplicaHost {
   #changes: Uint8Array[] | null = null;
   /** Fan the change out to its sender as well (see #apply). */
   #echoToSender = false;
+  /** The full state for peers with an empty state vector; dropped on every change. */
+  #fullState: Uint8Array | undefined;
+  #fullStateEncodes = 0;
   #replica: DocumentReplica | undefined;
   readonly #quota: DocQuota;
   // Write path: appends settle in order per document.
@@ -151,6 +154,8 @@ export class DocumentHandle implements ReplicaHost {
     const controlled = this.#peers.get(peer);
     if (controlled === undefined) return this.#peers.size;
     this.#peers.delete(peer);
+    // Nobody left to join cheaply for: do not keep a second copy of an idle document.
+    if (this.#peers.size === 0) this.#fullState = undefined;
     if (controlled.size > 0 && this.state !== 'closed') {
       removeAwarenessStates(this.awareness, [...controlled], null);
     }
@@ -209,7 +214,21 @@ export class DocumentHandle implements ReplicaHost {
   /** Encoded sync step 2 payload: what a peer with `stateVector` is missing. */
   diffFor(stateVector: Uint8Array): Uint8Array {
     this.#expectWritable();
+    // A peer with nothing (a joiner, or a hostile "send me everything"): the full state, encoded
+    // once per change of the document however many ask.
+    if (stateVector.byteLength === 1 && stateVector[0] === 0) {
+      if (this.#fullState === undefined) {
+        this.#fullState = Y.encodeStateAsUpdate(this.doc);
+        this.#fullStateEncodes++;
+      }
+      return this.#fullState;
+    }
     return Y.encodeStateAsUpdate(this.doc, stateVector);
+  }
+
+  /** How often the full state was encoded for peers with an empty state vector (diagnostics, tests). */
+  get fullStateEncodes(): number {
+    return this.#fullStateEncodes;
   }
 
   stateVector(): Uint8Array {
@@ -453,6 +472,7 @@ export class DocumentHandle implements ReplicaHost {
   // --- fan-out ------------------------------------------------------------------------------
 
   #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.#fullState = undefined;
     this.#changes?.push(update);
     this.#quota.grew(update.byteLength);
     const from = this.#echoToSender ? undefined : originPeer(origin);
