@@ -7,13 +7,14 @@ import {
 } from 'y-protocols/awareness';
 import { encodeAwareness, encodeSyncUpdate } from '@skein/protocol';
 import type { Clock, TimerHandle } from '../clock/clock.js';
-import { SkeinError, toSkeinError } from '../errors/skein-error.js';
+import { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { DocumentProbes } from './probes.js';
 import { Lifecycle, type DocumentState, type LifecycleEffect, type LifecycleEvent } from './lifecycle.js';
 import { originPeer, STORAGE_ORIGIN, type Peer, type WriteSource } from './origins.js';
-import type { AppendResult, DocumentReplica, DocumentStore, ReplicaHost, Replicator } from './ports.js';
+import type { DocumentReplica, DocumentStore, ReplicaHost, Replicator } from './ports.js';
 import type { WriteBudget } from './write-budget.js';
+import { WriteChain } from './write-chain.js';
 import { DocQuota } from './quota.js';
 
 export type { DocumentState } from './lifecycle.js';
@@ -91,13 +92,8 @@ export class DocumentHandle implements ReplicaHost {
   #fullStateEncodes = 0;
   #replica: DocumentReplica | undefined;
   readonly #quota: DocQuota;
-  // Write path: appends settle in order per document.
-  /** Writes in flight (each settles, never rejects). */
-  readonly #writes = new Set<Promise<void>>();
-  /** Settles after the latest write and every write before it. */
-  #lastWrite: Promise<AppendResult | void> = Promise.resolve();
-  /** A write failed: the in-memory state must be stored in full (heals every gap). */
-  #dirty = false;
+  /** This document's writes, in order (write-chain.ts). */
+  readonly #writes: WriteChain;
   // Unload.
   #unloadTimer: TimerHandle | undefined;
   #unloadFailures = 0;
@@ -110,6 +106,7 @@ export class DocumentHandle implements ReplicaHost {
     // A guid skips Yjs's random id (~60 µs per document open); it only names subdocuments.
     this.doc = new Y.Doc({ gc: true, guid: name });
     this.awareness = new Awareness(this.doc);
+    this.#writes = new WriteChain({ name, store: ctx.store, budget: ctx.budget, logger: ctx.logger, fullState: () => Y.encodeStateAsUpdate(this.doc) });
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
     this.#quota = new DocQuota(ctx.maxDocBytes ?? 0, () => Y.encodeStateAsUpdate(this.doc).byteLength, () =>
@@ -197,7 +194,7 @@ export class DocumentHandle implements ReplicaHost {
 
   replicateAll(): Promise<void> {
     this.#expectWritable();
-    return this.#persist(Y.encodeStateAsUpdate(this.doc), this.#ctx.replicator !== undefined).then(noop);
+    return this.#writes.append(Y.encodeStateAsUpdate(this.doc), this.#ctx.replicator !== undefined).then(noop);
   }
 
   applyClientAwareness(update: Uint8Array, peer: Peer): void {
@@ -252,7 +249,7 @@ export class DocumentHandle implements ReplicaHost {
     // memory (no retry is scheduled while shutting down): then flush it once more here.
     await this.unloadSettled;
     if (this.state === 'closed') return true;
-    const flushed = await this.#flush();
+    const flushed = await this.#writes.flush(this.#ctx.replicator !== undefined);
     if (this.#life.allows('shutdown')) this.#transition('shutdown');
     return flushed;
   }
@@ -294,46 +291,13 @@ export class DocumentHandle implements ReplicaHost {
     // `cluster` policy means "in the shared tier": ship the bytes it sent (merging is
     // idempotent) instead of acknowledging on local durability alone.
     const bytes = changed ?? (waitForTier ? update : null);
-    const written = this.#persist(bytes, replicator !== undefined);
+    const written = this.#writes.append(bytes, replicator !== undefined);
     if (!waitForTier) return written.then(() => undefined);
     return written.then((result) => {
       const seq = result === undefined ? undefined : result.outboxSeq;
       if (seq === undefined) throw new SkeinError('SKEIN_ERR_INTERNAL', 'the store wrote no outbox record for a replicated write');
       return replicator.delivered(seq);
     });
-  }
-
-  /**
-   * Append `bytes` (null: nothing new) to the store. Resolves when it and every write before
-   * it are durable. After a failed write the full in-memory state is written instead: merging
-   * is idempotent, so this heals every gap the failure left without knowing what it was.
-   */
-  #persist(bytes: Uint8Array | null, replicate: boolean): Promise<AppendResult | void> {
-    const full = this.#dirty;
-    if (bytes === null && !full) return this.#lastWrite;
-    const payload = full || bytes === null ? Y.encodeStateAsUpdate(this.doc) : bytes;
-    const write = this.#ctx.store.append(this.name, payload, { replicate }).then(
-      (result) => {
-        if (full) this.#dirty = false;
-        return result;
-      },
-      (err: unknown) => {
-        this.#dirty = true;
-        const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
-        this.#ctx.logger.error({ code: e.code, doc: this.name, err: e.message }, 'append failed');
-        throw e;
-      },
-    );
-    const tracked = write.then(noop, noop);
-    this.#ctx.budget.hold(payload.byteLength, tracked);
-    this.#writes.add(tracked);
-    void tracked.then(() => this.#writes.delete(tracked));
-    // "Every change persisted before it" includes earlier writes that fail after this one was
-    // issued (a reconnecting client sends only what the state vector lacks and counts on this
-    // ack for the rest). A full write supersedes them.
-    const durable = full ? write : Promise.all([this.#lastWrite, write]).then(([, result]) => result);
-    this.#lastWrite = durable;
-    return durable;
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -353,7 +317,7 @@ export class DocumentHandle implements ReplicaHost {
         this.#cancelUnload();
         return;
       case 'flush': {
-        const unloading: Promise<void> = this.#flush().then((ok) => {
+        const unloading: Promise<void> = this.#writes.flush(this.#ctx.replicator !== undefined).then((ok) => {
           if (ok) this.#unloadFailures = 0;
           else this.#unloadFailures++;
           if (this.state === 'unloading') this.#transition(ok ? 'flushed' : 'flush-failed');
@@ -425,34 +389,6 @@ export class DocumentHandle implements ReplicaHost {
   #cancelUnload(): void {
     if (this.#unloadTimer !== undefined) this.#ctx.clock.clearTimeout(this.#unloadTimer);
     this.#unloadTimer = undefined;
-  }
-
-  /** Wait for writes in flight, store the full state if any failed. True when all is durable. */
-  async #flush(): Promise<boolean> {
-    const store = this.#ctx.store;
-    try {
-      // Ask the store to write what it buffers now, then wait for the writes in flight: a
-      // debounced document would otherwise make the unload (and a reconnect waiting on it,
-      // and SIGTERM) wait out its debounce timer. Repeat while writes keep arriving.
-      do {
-        const inFlight = [...this.#writes];
-        const buffered = store.flush(this.name);
-        buffered.catch(noop); // awaited below; never an unhandled rejection meanwhile
-        await Promise.all(inFlight);
-        await buffered;
-      } while (this.#writes.size > 0);
-      if (this.#dirty) {
-        await store.append(this.name, Y.encodeStateAsUpdate(this.doc), { replicate: this.#ctx.replicator !== undefined });
-        this.#dirty = false;
-        await store.flush(this.name);
-      }
-      return true;
-    } catch (err) {
-      const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
-      this.#dirty = true;
-      this.#ctx.logger.error({ code: e.code, doc: this.name, err: e.message }, 'flush before unload failed');
-      return false;
-    }
   }
 
   /** Release everything: replica, listeners, the awareness check interval, the Y.Doc. */

@@ -1,0 +1,96 @@
+import { toSkeinError } from '../errors/skein-error.js';
+import type { Logger } from '../logging/logger.js';
+import type { AppendResult, DocumentStore } from './ports.js';
+import type { WriteBudget } from './write-budget.js';
+
+export interface WriteChainOptions {
+  readonly name: string;
+  readonly store: DocumentStore;
+  readonly budget: WriteBudget;
+  readonly logger: Logger;
+  /** The document's full state, encoded now (written after a failure, to heal every gap). */
+  fullState(): Uint8Array;
+}
+
+/**
+ * One document's writes, in order: each append resolves once it and every write before it
+ * are durable; after a failed write the next one stores the full in-memory state instead
+ * (merging is idempotent, so this heals every gap without knowing what it was); `flush`
+ * waits for everything in flight and writes the full state if anything failed.
+ */
+export class WriteChain {
+  readonly #opts: WriteChainOptions;
+  /** Writes in flight (each settles, never rejects). */
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Settles after the latest write and every write before it. */
+  #last: Promise<AppendResult | void> = Promise.resolve();
+  /** A write failed: the in-memory state must be stored in full. */
+  #dirty = false;
+
+  constructor(options: WriteChainOptions) {
+    this.#opts = options;
+  }
+
+  /**
+   * Append `bytes` (null: nothing new: resolves with the writes already in flight). With
+   * `replicate` the store also writes an outbox record in the same batch.
+   */
+  append(bytes: Uint8Array | null, replicate: boolean): Promise<AppendResult | void> {
+    const full = this.#dirty;
+    if (bytes === null && !full) return this.#last;
+    const { name, store, budget, logger } = this.#opts;
+    const payload = full || bytes === null ? this.#opts.fullState() : bytes;
+    const write = store.append(name, payload, { replicate }).then(
+      (result) => {
+        if (full) this.#dirty = false;
+        return result;
+      },
+      (err: unknown) => {
+        this.#dirty = true;
+        const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
+        logger.error({ code: e.code, doc: name, err: e.message }, 'append failed');
+        throw e;
+      },
+    );
+    const tracked = write.then(noop, noop);
+    budget.hold(payload.byteLength, tracked);
+    this.#inFlight.add(tracked);
+    void tracked.then(() => this.#inFlight.delete(tracked));
+    // "Every change persisted before it" includes earlier writes that fail after this one was
+    // issued (a reconnecting client sends only what the state vector lacks and counts on this
+    // ack for the rest). A full write supersedes them.
+    const durable = full ? write : Promise.all([this.#last, write]).then(([, result]) => result);
+    this.#last = durable;
+    return durable;
+  }
+
+  /** Wait for writes in flight, store the full state if any failed. True when all is durable. */
+  async flush(replicate: boolean): Promise<boolean> {
+    const { name, store, logger } = this.#opts;
+    try {
+      // Ask the store to write what it buffers now, then wait for the writes in flight: a
+      // debounced document would otherwise make the unload (and a reconnect waiting on it,
+      // and SIGTERM) wait out its debounce timer. Repeat while writes keep arriving.
+      do {
+        const inFlight = [...this.#inFlight];
+        const buffered = store.flush(name);
+        buffered.catch(noop); // awaited below; never an unhandled rejection meanwhile
+        await Promise.all(inFlight);
+        await buffered;
+      } while (this.#inFlight.size > 0);
+      if (this.#dirty) {
+        await store.append(name, this.#opts.fullState(), { replicate });
+        this.#dirty = false;
+        await store.flush(name);
+      }
+      return true;
+    } catch (err) {
+      const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
+      this.#dirty = true;
+      logger.error({ code: e.code, doc: name, err: e.message }, 'flush before unload failed');
+      return false;
+    }
+  }
+}
+
+function noop(): void {}
