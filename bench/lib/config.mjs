@@ -8,6 +8,8 @@ const PERSISTENT = ['skein-immediate', 'skein-debounced', 'hocuspocus-sqlite', '
 const ALL = [...MEMORY, ...PERSISTENT];
 // Two server processes sharing one redis-server (started by run.mjs), scenario C1 only.
 const CLUSTER = ['skein-redis', 'hocuspocus-redis'];
+// Scenario S9 (noisy neighbour): Skein's three storage setups and the two in-memory peers.
+const NOISY = ['skein-memory', 'skein-immediate', 'skein-debounced', 'hocuspocus-memory', 'y-websocket-memory'];
 
 /**
  * @typedef {object} ScenarioConfig
@@ -77,6 +79,13 @@ export function plan(mode) {
         targets: CLUSTER,
         params: { readers: 50, rate: 50, warmupS: q(0.5, 3), measureS: q(3, 30) },
         scaled: null, timeoutS: q(60, 120),
+      },
+      {
+        id: 'S9', title: q('Noisy neighbour: 1 client bursts 20,000 one-item updates (then 10 clients × 2,000 on 10 docs), a bystander probes another doc every 50 ms',
+          'Noisy neighbour: 1 client bursts 100,000 one-item updates (then 10 clients × 10,000 on 10 docs), a bystander probes another doc every 50 ms'),
+        targets: NOISY,
+        params: { updates: q(20_000, 100_000), sockets: 10, intervalMs: 50, idleS: q(2, 3), tailS: 1, readerTimeoutS: q(60, 180) },
+        scaled: null, timeoutS: q(180, 600),
       },
     ],
   };
