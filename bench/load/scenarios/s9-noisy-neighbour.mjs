@@ -15,8 +15,9 @@
 //   burst  from the first update sent until every new reader holds every item;
 //   tail   the `tailS` seconds after that.
 // After the last update was handed to the socket, a new reader per bursting document
-// connects; "reader" = time from that moment until it holds all items (its array, built
-// from what it received, must be exactly 0 … n−1: a server that loses updates FAILS).
+// connects; "reader" = time from that moment until it has received every item (clocks
+// 0 … n−1 of the burster's client); then, untimed, its state built from what it received
+// must be exactly the array 0 … n−1: a server that loses or reorders updates FAILS.
 // Server memory: VmRSS before the burst and VmHWM (peak RSS of the process) after it.
 // A bursting socket closed by the server is recorded with its close code; the client then
 // reconnects (at most 3 times) and resyncs like a y-websocket provider, so the readers'
@@ -146,42 +147,39 @@ async function burstRun(p, target, orch, variant) {
     let updatesBeforeStep2 = 0;
     let readerBytes = 0;
     readers = docs.map((doc, i) => {
-      const view = new Y.Doc();
-      const arr = view.getArray('a');
-      // Each update applied as it arrives, in its own transaction: Yjs integrates a stream of
-      // small chained updates in linear time that way (one transaction around thousands of
-      // them, or Y.mergeUpdates, grows quadratically: 20,000 one-item pushes take ~1.5 GB).
-      const apply = (/** @type {Uint8Array} */ u) => {
-        Y.applyUpdate(view, u);
-        if (Number.isNaN(completeAt[i]) && arr.length >= p.perSocket) completeAt[i] = now();
+      const writer = /** @type {BenchClient} */ (bursters[i]).doc.clientID;
+      // Timed: which clocks of the burster's client the reader has received (a few varint
+      // reads per message, Y.parseUpdateMeta). Applying while the clock runs would time the
+      // load generator's Yjs instead of the server: Yjs merges each appended item into the
+      // run before it by copying that run's content array (ContentAny.mergeWith → concat), so
+      // one-item pushes cost O(length) each (26 µs per update at 20,000, 216 µs at 100,000).
+      // The check that the reader holds exactly 0 … n−1 runs on a Y.Doc after the clock.
+      const coverage = new Coverage();
+      /** @type {Uint8Array[]} in arrival order, the answer to sync step 1 first */
+      const payloads = [];
+      const receive = (/** @type {Uint8Array} */ u, /** @type {boolean} */ stepTwo) => {
+        readerMsgs++;
+        readerBytes += u.length;
+        if (stepTwo) payloads.unshift(u);
+        else payloads.push(u);
+        const { from, to } = Y.parseUpdateMeta(u);
+        const start = from.get(writer);
+        const end = to.get(writer);
+        if (start !== undefined && end !== undefined) coverage.add(start, end);
+        if (Number.isNaN(completeAt[i]) && coverage.covered >= p.perSocket) completeAt[i] = now();
       };
-      // Broadcasts that arrive before the answer to the reader's sync step 1 (legitimate in
-      // the protocol: the server fans out to a socket from the moment it joins) are held and
-      // applied right after that answer. Applied at once they would wait in Yjs's pending
-      // structs, which Yjs re-merges on every later update: quadratic in the client (seconds
-      // of load-generator CPU for ~10,000 of them), which is not the server's delivery time.
-      /** @type {Uint8Array[]} */
-      const early = [];
       const c = new BenchClient({
         url: target.url, doc, protocol: target.protocol, keep: false,
         onUpdate: (u) => {
-          readerMsgs++;
-          readerBytes += u.length;
-          if (c.stepTwos === 0) {
-            updatesBeforeStep2++;
-            early.push(u);
-          } else {
-            apply(u);
-          }
+          // The server fans out to a socket from the moment it joins, before it answers the
+          // socket's sync step 1: legitimate, counted (a Yjs client parks these as pending
+          // structs and re-merges them on every later update: quadratic for the client).
+          if (c.stepTwos === 0) updatesBeforeStep2++;
+          receive(u, false);
         },
-        onStepTwo: (u) => {
-          readerMsgs++;
-          readerBytes += u.length;
-          apply(u);
-          for (const e of early.splice(0)) apply(e);
-        },
+        onStepTwo: (u) => receive(u, true),
       });
-      /** @type {any} */ (c).view = arr;
+      /** @type {any} */ (c).payloads = payloads;
       return c;
     });
     const readerErrors = [];
@@ -212,12 +210,16 @@ async function burstRun(p, target, orch, variant) {
     worker.postMessage({ type: 'stop', graceMs: 30_000 });
     const samples = /** @type {{sent: number[], rtt: number[], closeCode: number}} */ (await workerMsg('samples', 40_000));
 
-    // Correctness: each reader's array is exactly 0 … n−1.
+    // Correctness: each reader's state (everything it received, applied one update per
+    // transaction, untimed) is exactly the array 0 … n−1.
     let failure;
     readers.forEach((c, i) => {
-      const got = /** @type {Y.Array<number>} */ (/** @type {any} */ (c).view).toArray();
+      const view = new Y.Doc();
+      for (const u of /** @type {Uint8Array[]} */ (/** @type {any} */ (c).payloads)) Y.applyUpdate(view, u);
+      const got = /** @type {number[]} */ (view.getArray('a').toArray());
       const ok = got.length === p.perSocket && got.every((x, k) => x === k);
       if (!ok) failure ??= `the reader of "${docs[i]}" has ${got.length} of ${p.perSocket} items${got.length === p.perSocket ? ' (out of order)' : ''} ${Math.round((now() - lastSent) / 1000)} s after the last update was sent`;
+      view.destroy();
     });
     if (readerErrors.length > 0) failure ??= `reader: ${readerErrors[0]}`;
 
@@ -259,5 +261,36 @@ async function burstRun(p, target, orch, variant) {
   } finally {
     closeAll([...bursters, ...readers]);
     await worker.terminate();
+  }
+}
+
+/** Which clocks [0, covered) of one client were received, from intervals in any order. */
+class Coverage {
+  covered = 0;
+  /** @type {Map<number, number>} start → end of intervals beyond `covered` */
+  #parked = new Map();
+  /** @param {number} start @param {number} end */
+  add(start, end) {
+    if (start > this.covered) {
+      this.#parked.set(start, Math.max(end, this.#parked.get(start) ?? 0));
+      return;
+    }
+    if (end <= this.covered) return;
+    const jump = end - this.covered > 1;
+    this.covered = end;
+    let next;
+    while ((next = this.#parked.get(this.covered)) !== undefined) {
+      this.#parked.delete(this.covered);
+      this.covered = Math.max(this.covered, next);
+    }
+    // A long interval (the answer to sync step 1) can cover parked ones that do not start
+    // exactly at its end: one full pass then.
+    if (jump && this.#parked.size > 0) {
+      for (const [s, e] of [...this.#parked].sort((a, b) => a[0] - b[0])) {
+        if (s > this.covered) break;
+        this.#parked.delete(s);
+        this.covered = Math.max(this.covered, e);
+      }
+    }
   }
 }
