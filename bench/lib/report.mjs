@@ -80,7 +80,7 @@ export const METRICS = {
     { key: 'burstP50', label: 'bystander p50 in burst', unit: 'ms', better: 'lower' },
     { key: 'burstP99', label: 'bystander p99 in burst', unit: 'ms', better: 'lower', headline: true },
     { key: 'burstMax', label: 'bystander max in burst', unit: 'ms', better: 'lower', headline: true },
-    { key: 'readerMs', label: 'new reader has all items', unit: 'ms', better: 'lower', headline: true },
+    { key: 'readerMs', label: 'new reader has received all', unit: 'ms', better: 'lower', headline: true },
     { key: 'peakRssMB', label: 'server peak RSS', unit: 'MB', better: 'lower', headline: true },
     { key: 'disconnects', label: 'burster disconnected', unit: 'count' },
     { key: 'mBurstP99', label: '10 sockets: bystander p99', unit: 'ms', better: 'lower', headline: true },
