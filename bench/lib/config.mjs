@@ -11,6 +11,8 @@ const CLUSTER = ['skein-redis', 'hocuspocus-redis'];
 // Connection setup (S8): Skein without access control, with HS256 tokens and with ES256 tokens
 // (public key file), and the in-memory peers for reference (without auth).
 const SETUP = ['skein-memory', 'skein-jwt-hs256', 'skein-jwt-es256', 'hocuspocus-memory', 'y-websocket-memory'];
+// Scenario S9 (noisy neighbour): Skein's three storage setups and the two in-memory peers.
+const NOISY = ['skein-memory', 'skein-immediate', 'skein-debounced', 'hocuspocus-memory', 'y-websocket-memory'];
 
 /**
  * @typedef {object} ScenarioConfig
@@ -87,6 +89,13 @@ export function plan(mode) {
         targets: CLUSTER,
         params: { readers: 50, rate: 50, warmupS: q(0.5, 3), measureS: q(3, 30) },
         scaled: null, timeoutS: q(60, 120),
+      },
+      {
+        id: 'S9', title: q('Noisy neighbour: 1 client bursts 20,000 one-item updates (then 10 clients × 2,000 on 10 docs), a bystander probes another doc every 50 ms',
+          'Noisy neighbour: 1 client bursts 100,000 one-item updates (then 10 clients × 10,000 on 10 docs), a bystander probes another doc every 50 ms'),
+        targets: NOISY,
+        params: { updates: q(20_000, 100_000), sockets: 10, intervalMs: 50, idleS: q(2, 3), tailS: 1, readerTimeoutS: q(60, 180) },
+        scaled: null, timeoutS: q(180, 600),
       },
     ],
   };

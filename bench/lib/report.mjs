@@ -84,6 +84,21 @@ export const METRICS = {
     { key: 'cpuNodeA', label: 'CPU node a', unit: '%' },
     { key: 'cpuNodeB', label: 'CPU node b', unit: '%' },
   ],
+  // S9: bystander round trips idle and during the burst; `m…`: the 10-socket variant.
+  S9: [
+    { key: 'idleP99', label: 'bystander p99 idle', unit: 'ms', better: 'lower' },
+    { key: 'burstP50', label: 'bystander p50 in burst', unit: 'ms', better: 'lower' },
+    { key: 'burstP99', label: 'bystander p99 in burst', unit: 'ms', better: 'lower', headline: true },
+    { key: 'burstMax', label: 'bystander max in burst', unit: 'ms', better: 'lower', headline: true },
+    { key: 'readerMs', label: 'new reader has received all', unit: 'ms', better: 'lower', headline: true },
+    { key: 'peakRssMB', label: 'server peak RSS', unit: 'MB', better: 'lower', headline: true },
+    { key: 'disconnects', label: 'burster disconnected', unit: 'count' },
+    { key: 'mBurstP99', label: '10 sockets: bystander p99', unit: 'ms', better: 'lower', headline: true },
+    { key: 'mBurstMax', label: '10 sockets: bystander max', unit: 'ms', better: 'lower' },
+    { key: 'mReaderMs', label: '10 sockets: readers have all', unit: 'ms', better: 'lower', headline: true },
+    { key: 'mPeakRssMB', label: '10 sockets: peak RSS', unit: 'MB', better: 'lower' },
+    { key: 'mDisconnects', label: '10 sockets: disconnected', unit: 'count' },
+  ],
 };
 
 const median = (xs) => {
