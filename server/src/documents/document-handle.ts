@@ -368,11 +368,9 @@ export class DocumentHandle implements ReplicaHost {
   }
 
   #hydrate(updates: readonly Uint8Array[]): void {
-    if (updates.length > 0) {
-      Y.transact(this.doc, () => {
-        for (const update of updates) Y.applyUpdate(this.doc, update, STORAGE_ORIGIN);
-      }, STORAGE_ORIGIN);
-    }
+    // One transaction per stored update (no listener is attached yet, so nothing is fanned
+    // out): one transaction over many parts costs memory quadratic in their number.
+    for (const update of updates) Y.applyUpdate(this.doc, update, STORAGE_ORIGIN);
     this.#quota.loaded(updates);
     this.doc.on('update', this.#onDocUpdate);
     this.awareness.on('update', this.#onAwarenessUpdate);

@@ -119,9 +119,8 @@ export class IntegrityScanner {
 function storedStateVector(updates: readonly Uint8Array[]): Uint8Array {
   const doc = new Y.Doc({ gc: true });
   try {
-    Y.transact(doc, () => {
-      for (const update of updates) Y.applyUpdate(doc, update);
-    });
+    // One transaction per update: one over many parts costs memory quadratic in their number.
+    for (const update of updates) Y.applyUpdate(doc, update);
     return Y.encodeStateVector(doc);
   } finally {
     doc.destroy();
