@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InboundQueue } from '../../server/src/transport/inbound-queue.js';
+import { InboundQueue, TurnGovernor } from '../../server/src/transport/inbound-queue.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 /** Two connections' queues on one manual event loop; every handled batch is logged in order. */
@@ -116,5 +116,41 @@ describe('fairness: a bounded number of messages per connection per event-loop t
     a.close();
     expect(clock.deferred).toBe(0);
     expect(a.queued).toBe(0);
+  });
+});
+
+describe('fairness across connections: the node-wide budget', () => {
+  it('three bursting connections never take more than the node budget per turn; a quiet one is handled at once', () => {
+    const clock = new ManualClock();
+    const governor = new TurnGovernor({ maxMessages: 300, maxMs: 1_000 }, clock, () => clock.now());
+    const perTurn: number[] = [0];
+    const quiet: number[] = [];
+    const make = (onHandle: (n: number) => void): InboundQueue =>
+      new InboundQueue({
+        budget: { maxMessages: 256, maxMs: 1_000 },
+        governor,
+        clock,
+        now: () => clock.now(),
+        handle: (batch) => onHandle(batch.length),
+        pause: () => undefined,
+        resume: () => undefined,
+      });
+    const bursting = [0, 1, 2].map(() => make((n) => (perTurn[perTurn.length - 1] = (perTurn.at(-1) ?? 0) + n)));
+    const bystander = make((n) => quiet.push(n));
+    for (const q of bursting) for (let i = 0; i < 1_000; i++) q.push(msg(i));
+    let turns = 0;
+    while (bursting.some((q) => q.queued > 0)) {
+      perTurn.push(0);
+      clock.turn();
+      turns++;
+      // Between two turns the quiet connection's message is handled at once, budget or not.
+      const before = quiet.length;
+      bystander.push(msg(turns));
+      expect(quiet.length).toBe(before + 1);
+      if (turns > 100) throw new Error('did not drain');
+    }
+    // Every turn stayed within the node budget (plus at most one first message per connection).
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(300 + bursting.length);
+    expect(perTurn.reduce((a, b) => a + b, 0)).toBe(3_000);
   });
 });

@@ -14,7 +14,7 @@ import {
 } from '@skein/protocol';
 import * as Y from 'yjs';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
-import { DEFAULT_TURN_BUDGET, InboundQueue, type TurnBudget } from './inbound-queue.js';
+import { DEFAULT_TURN_BUDGET, InboundQueue, type TurnBudget, type TurnGovernor } from './inbound-queue.js';
 import type { Logger } from '../logging/logger.js';
 import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
@@ -53,6 +53,8 @@ export interface ConnectionOptions {
   readonly rate?: MessageRate;
   /** Messages (and ms) handled per event-loop turn before this connection yields. */
   readonly turnBudget?: TurnBudget;
+  /** The node-wide turn budget shared by every connection. */
+  readonly governor?: TurnGovernor;
 }
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
@@ -106,6 +108,7 @@ export class Connection implements Peer {
     this.#tel = options.telemetry ?? NO_TRANSPORT_PROBES;
     this.#inbound = new InboundQueue({
       budget: options.turnBudget ?? DEFAULT_TURN_BUDGET,
+      ...(options.governor === undefined ? {} : { governor: options.governor }),
       clock: this.#clock,
       handle: (batch) => this.#handleBatch(batch),
       pause: () => ws.pause(),

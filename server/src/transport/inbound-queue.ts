@@ -10,8 +10,48 @@ export interface TurnBudget {
 
 export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 4 });
 
+/**
+ * The node-wide side of the turn budget: however many connections burst at once, at most
+ * `budget.maxMessages` messages (and about `budget.maxMs`) are handled per event-loop turn in
+ * total, so one turn stays short and a quiet connection waits at most about one turn.
+ */
+export class TurnGovernor {
+  readonly budget: TurnBudget;
+  readonly #clock: Pick<Clock, 'defer'>;
+  readonly #now: () => number;
+  #used = 0;
+  #startedAt = 0;
+  #turnEnd: TimerHandle | undefined;
+
+  constructor(budget: TurnBudget, clock: Pick<Clock, 'defer'>, now: () => number = () => performance.now()) {
+    this.budget = budget;
+    this.#clock = clock;
+    this.#now = now;
+  }
+
+  /** How many more messages this turn may take (0: yield). */
+  remaining(): number {
+    if (this.#used === 0) return this.budget.maxMessages;
+    if (this.#now() - this.#startedAt >= this.budget.maxMs) return 0;
+    return Math.max(0, this.budget.maxMessages - this.#used);
+  }
+
+  took(messages: number): void {
+    if (this.#turnEnd === undefined) {
+      this.#startedAt = this.#now();
+      this.#turnEnd = this.#clock.defer(() => {
+        this.#turnEnd = undefined;
+        this.#used = 0;
+      });
+    }
+    this.#used += messages;
+  }
+}
+
 export interface InboundQueueOptions {
   readonly budget: TurnBudget;
+  /** The node-wide budget shared by every connection (absent: this connection's alone). */
+  readonly governor?: TurnGovernor;
   readonly clock: Pick<Clock, 'defer' | 'cancelDefer'>;
   /** Elapsed-time source for the ms budget (default `performance.now`). */
   readonly now?: () => number;
@@ -59,9 +99,12 @@ export class InboundQueue {
 
   push(message: Uint8Array): void {
     if (this.#closed) return;
-    if (this.#queue.length === 0 && this.#withinBudget()) {
+    // A connection's first message of a turn is always handled at once: a quiet connection never
+    // waits behind others' bursts. Further ones need room in both budgets.
+    if (this.#queue.length === 0 && (this.#used === 0 || (this.#withinBudget() && this.#shared() > 0))) {
       this.#startTurn();
       this.#used++;
+      this.#opts.governor?.took(1);
       this.#opts.handle([message]);
       return;
     }
@@ -80,6 +123,11 @@ export class InboundQueue {
     if (this.#drain !== undefined) this.#opts.clock.cancelDefer(this.#drain);
     if (this.#turnEnd !== undefined) this.#opts.clock.cancelDefer(this.#turnEnd);
     this.#drain = this.#turnEnd = undefined;
+  }
+
+  /** What the node-wide budget still allows this turn. */
+  #shared(): number {
+    return this.#opts.governor?.remaining() ?? Number.POSITIVE_INFINITY;
   }
 
   #withinBudget(): boolean {
@@ -104,8 +152,11 @@ export class InboundQueue {
     this.#turnStartedAt = this.#now();
     const { maxMessages } = this.#opts.budget;
     while (this.#queue.length > 0 && this.#withinBudget()) {
-      const batch = this.#queue.splice(0, maxMessages - this.#used);
+      const room = Math.min(maxMessages - this.#used, this.#shared());
+      if (room <= 0) break; // the node's turn is full: wait for the next one
+      const batch = this.#queue.splice(0, room);
       this.#used += batch.length;
+      this.#opts.governor?.took(batch.length);
       this.#opts.handle(batch);
       if (this.#closed) return;
     }

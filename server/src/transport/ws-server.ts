@@ -8,7 +8,7 @@ import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { ANONYMOUS, type Authenticate } from '../auth/authenticator.js';
 import { Connection, type ConnectionLimits, type Session } from './connection.js';
-import type { TurnBudget } from './inbound-queue.js';
+import { DEFAULT_TURN_BUDGET, TurnGovernor, type TurnBudget } from './inbound-queue.js';
 import { docNameFromUrl } from './doc-name.js';
 import type { EdgeLimits } from '../auth/limits.js';
 
@@ -48,6 +48,8 @@ export class WsTransport {
   readonly #options: TransportOptions;
   readonly #heartbeat: TimerHandle;
   readonly #clock: Clock;
+  /** The node-wide turn budget every connection shares (twice one connection's). */
+  readonly #governor: TurnGovernor;
   readonly #telemetry: TransportProbes;
   #accepting = true;
 
@@ -67,6 +69,8 @@ export class WsTransport {
       clientTracking: false,
     });
     this.#clock = options.clock ?? systemClock;
+    const perConnection = options.turnBudget ?? DEFAULT_TURN_BUDGET;
+    this.#governor = new TurnGovernor({ maxMessages: 2 * perConnection.maxMessages, maxMs: 2 * perConnection.maxMs }, this.#clock);
     this.#heartbeat = this.#clock.setInterval(() => this.#beat(), options.heartbeatIntervalMs);
   }
 
@@ -160,6 +164,7 @@ export class WsTransport {
       readonlyAwareness: this.#options.readonlyAwareness ?? 'allow',
       ...(this.#options.limits === undefined ? {} : { rate: this.#options.limits.messageRate() }),
       ...(this.#options.turnBudget === undefined ? {} : { turnBudget: this.#options.turnBudget }),
+      governor: this.#governor,
     });
     this.#connections.add(conn);
     void conn.start().then(() => this.#connections.delete(conn));
