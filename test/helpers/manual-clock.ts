@@ -20,8 +20,17 @@ export class ManualClock implements Clock {
   /** Deferred callbacks (`defer`), by id, in order: one `turn()` runs those deferred before it. */
   readonly #deferred = new Map<number, () => void>();
 
-  constructor(start = 1_700_000_000_000) {
+  readonly #manualTurns: boolean;
+
+  /**
+   * `manualTurns`: deferred callbacks (`defer`, the server's "yield to the next event-loop
+   * turn") run only on `turn()`, for tests of the turn scheduling itself. Default: they run on
+   * the real next turn (`setImmediate`), like in production — time stays manual, the event
+   * loop does not.
+   */
+  constructor(start = 1_700_000_000_000, { manualTurns = false }: { manualTurns?: boolean } = {}) {
     this.#now = start;
+    this.#manualTurns = manualTurns;
   }
 
   get active(): number {
@@ -56,6 +65,14 @@ export class ManualClock implements Clock {
   defer(callback: () => void): TimerHandle {
     const id = this.#nextId++;
     this.#deferred.set(id, callback);
+    if (!this.#manualTurns) {
+      setImmediate(() => {
+        const due = this.#deferred.get(id);
+        if (due === undefined) return; // cancelled
+        this.#deferred.delete(id);
+        due();
+      });
+    }
     return id;
   }
 

@@ -11,7 +11,7 @@ function twoConnections(maxMessages: number): {
   paused: { a: number; b: number };
   resumed: { a: number; b: number };
 } {
-  const clock = new ManualClock();
+  const clock = new ManualClock(undefined, { manualTurns: true });
   const log: { conn: 'a' | 'b'; size: number; first: number }[] = [];
   const paused = { a: 0, b: 0 };
   const resumed = { a: 0, b: 0 };
@@ -87,7 +87,7 @@ describe('fairness: a bounded number of messages per connection per event-loop t
   });
 
   it('the time budget also yields: a slow batch ends the turn', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(undefined, { manualTurns: true });
     const sizes: number[] = [];
     const q = new InboundQueue({
       budget: { maxMessages: 1_000, maxMs: 5 },
@@ -121,7 +121,7 @@ describe('fairness: a bounded number of messages per connection per event-loop t
 
 describe('fairness across connections: the node-wide budget', () => {
   it('three bursting connections never take more than the node budget per turn; a quiet one is handled at once', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(undefined, { manualTurns: true });
     const governor = new TurnGovernor({ maxMessages: 300, maxMs: 1_000 }, clock, () => clock.now());
     const perTurn: number[] = [0];
     const quiet: number[] = [];
