@@ -149,8 +149,38 @@ describe('fairness across connections: the node-wide budget', () => {
       expect(quiet.length).toBe(before + 1);
       if (turns > 100) throw new Error('did not drain');
     }
-    // Every turn stayed within the node budget (plus at most one first message per connection).
-    expect(Math.max(...perTurn)).toBeLessThanOrEqual(300 + bursting.length);
+    // Every turn stayed within the node budget, plus at most one first message and the minimal
+    // progress (8) per draining connection.
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(300 + bursting.length * (1 + 8));
     expect(perTurn.reduce((a, b) => a + b, 0)).toBe(3_000);
+  });
+});
+
+describe('no starvation: a draining connection progresses even when the node turn is full', () => {
+  it('with the node budget always exhausted, a bursting connection still handles 8 messages per turn', () => {
+    const clock = new ManualClock(undefined, { manualTurns: true });
+    /** A node whose every turn is already full (e.g. many quiet connections' first messages). */
+    class FullNode extends TurnGovernor {
+      override remaining(): number {
+        return 0;
+      }
+    }
+    let handled = 0;
+    const q = new InboundQueue({
+      budget: { maxMessages: 256, maxMs: 1_000 },
+      governor: new FullNode({ maxMessages: 10, maxMs: 1_000 }, clock, () => clock.now()),
+      clock,
+      now: () => clock.now(),
+      handle: (batch) => (handled += batch.length),
+      pause: () => undefined,
+      resume: () => undefined,
+    });
+    for (let i = 0; i < 100; i++) q.push(msg(i));
+    expect(handled).toBe(1); // only the first message of the turn
+    for (let turn = 0; turn < 3; turn++) {
+      const before = handled;
+      clock.turn();
+      expect(handled - before).toBe(8);
+    }
   });
 });

@@ -10,6 +10,9 @@ export interface TurnBudget {
 
 export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 4 });
 
+/** Messages a draining connection may handle per turn even when the node's turn is full. */
+const MIN_PROGRESS = 8;
+
 /**
  * The node-wide side of the turn budget: however many connections burst at once, at most
  * `budget.maxMessages` messages (and about `budget.maxMs`) are handled per event-loop turn in
@@ -152,7 +155,10 @@ export class InboundQueue {
     this.#turnStartedAt = this.#now();
     const { maxMessages } = this.#opts.budget;
     while (this.#queue.length > 0 && this.#withinBudget()) {
-      const room = Math.min(maxMessages - this.#used, this.#shared());
+      // The node's turn may be full; a draining connection still makes some progress every
+      // turn (never starved by many quiet connections' first messages).
+      const shared = this.#used === 0 ? Math.max(this.#shared(), MIN_PROGRESS) : this.#shared();
+      const room = Math.min(maxMessages - this.#used, shared);
       if (room <= 0) break; // the node's turn is full: wait for the next one
       const batch = this.#queue.splice(0, room);
       this.#used += batch.length;
