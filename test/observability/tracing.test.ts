@@ -108,7 +108,9 @@ describe('traces of one connection and one edit', () => {
     const t = await createTestTelemetry();
     const kv = new FaultyKv();
     const level = await levelStoreOn(kv, t.telemetry);
-    const server = await startInProcess({ store: level, telemetry: t.telemetry });
+    // A generous turn budget: this test is about one apply span per message, which a slow turn
+    // would merge into one change (transport/inbound-queue.ts).
+    const server = await startInProcess({ store: level, telemetry: t.telemetry }, { turnMaxMs: 10_000 });
     cleanups.push(() => t.telemetry.close(), () => server.close());
     const editor = new Editor(202);
     const client = await RawClient.connect(server.url, 'batch/doc');

@@ -14,6 +14,12 @@ export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256,
 const MIN_PROGRESS = 8;
 
 /**
+ * The time budget applies only after this many messages in a turn: a handful of messages is
+ * always handled at once, one by one, however slow the machine (the time budget is for bursts).
+ */
+const TIME_BUDGET_AFTER = 16;
+
+/**
  * The node-wide side of the turn budget: however many connections burst at once, at most
  * `budget.maxMessages` messages (and about `budget.maxMs`) are handled per event-loop turn in
  * total, so one turn stays short and a quiet connection waits at most about one turn.
@@ -35,7 +41,7 @@ export class TurnGovernor {
   /** How many more messages this turn may take (0: yield). */
   remaining(): number {
     if (this.#used === 0) return this.budget.maxMessages;
-    if (this.#now() - this.#startedAt >= this.budget.maxMs) return 0;
+    if (this.#used >= 2 * TIME_BUDGET_AFTER && this.#now() - this.#startedAt >= this.budget.maxMs) return 0;
     return Math.max(0, this.budget.maxMessages - this.#used);
   }
 
@@ -135,7 +141,7 @@ export class InboundQueue {
 
   #withinBudget(): boolean {
     const { maxMessages, maxMs } = this.#opts.budget;
-    return this.#used < maxMessages && (this.#used === 0 || this.#now() - this.#turnStartedAt < maxMs);
+    return this.#used < maxMessages && (this.#used < TIME_BUDGET_AFTER || this.#now() - this.#turnStartedAt < maxMs);
   }
 
   /** The first message of a turn: note when it started and reset the count at the turn's end. */
