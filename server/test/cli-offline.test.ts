@@ -13,32 +13,13 @@ import { DocKind, docKey } from '../src/persistence/key-layout.js';
 import { LevelKv } from '../src/persistence/level-kv.js';
 import { openLevelStore, type LogStore } from '../src/persistence/log-store.js';
 import { Editor, docFrom, logger, sameDoc, tempDir } from './persistence/helpers.js';
+import { runSkein } from './cli-process.js';
 
 // Runs the built executable, as users do: `npx tsc -b` must have run (pnpm test does).
 const SERVER = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(SERVER, 'dist', 'cli', 'main.js');
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly bytes: Buffer;
-}
-
-/** Only PATH from the outer environment: a developer's SKEIN_* variables must not leak in. */
-function skein(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) =>
-    child.once('close', (status) => {
-      const bytes = Buffer.concat(out);
-      resolve({ status, stdout: bytes.toString('utf8'), stderr, bytes });
-    }),
-  );
-}
+const skein = runSkein;
 
 let dir: string;
 const cleanups: (() => Promise<void>)[] = [];

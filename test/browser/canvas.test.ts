@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
 import {
-  CANVAS_APP, CANVAS_DIST, CHROMIUM, RESULTS, chromiumAvailable, drag, draw, js, openCanvas, shapes, until, type Shape,
+  CANVAS_APP, CANVAS_DIST, RESULTS, chromiumAvailable, launchChromium, drag, draw, js, openCanvas, shapes, until, type Shape,
 } from '../helpers/canvas-page.js';
 
 /**
@@ -74,10 +74,7 @@ describe.skipIf(!haveChromium)('canvas demo in a real browser, served by skein s
     mkdirSync(RESULTS, { recursive: true });
     server = await serve(0, newDataDir());
     base = `http://127.0.0.1:${server.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { SkeinError, type Authenticate } from '@skein/server';
 import { CLI_MAIN, startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
 import {
-  CANVAS_APP, CANVAS_DIST, CHROMIUM, RESULTS, chromiumAvailable, drag as dragWith, draw as drawWith, js, openCanvas, shapes, until, type Shape,
+  CANVAS_APP, CANVAS_DIST, RESULTS, chromiumAvailable, launchChromium, drag as dragWith, draw as drawWith, js, openCanvas, shapes, until, type Shape,
 } from '../helpers/canvas-page.js';
 import { connectProvider, synced } from '../helpers/clients.js';
 import { startTestServer } from '../helpers/server.js';
@@ -95,10 +95,7 @@ describe.skipIf(!haveChromium)('canvas viewer link: a read-only token against sk
     dataDir = mkdtempSync(join(tmpdir(), 'skein-viewer-'));
     server = await startCliServer(['--port', '0', '--data-dir', dataDir, '--static-dir', DIST, '--auth', 'jwt', '--auth-jwt-secret', SECRET]);
     base = `http://127.0.0.1:${server.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /**
  * What the canvas e2e tests share: Debian's Chromium (required under CI), where the demo is
@@ -17,6 +17,14 @@ export function chromiumAvailable(suite: string): boolean {
   if (!have && process.env.CI) throw new Error(`browser tests need Chromium at ${CHROMIUM} (set CHROMIUM_PATH); it is missing under CI`);
   if (!have) console.warn(`skipping ${suite} browser tests: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
   return have;
+}
+
+/** Debian's Chromium, headless, without the background services that would reach the network. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 }
 
 export const CANVAS_APP = fileURLToPath(new URL('../../examples/canvas/', import.meta.url));

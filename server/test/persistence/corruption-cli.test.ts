@@ -3,31 +3,16 @@
  * (the built `skein`: `npx tsc -b` first, as `pnpm test` does). The document is larger than
  * `offThreadMinBytes`, so `skein compact` merges in the worker thread of the CLI process.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
 import { DocKind, Space, keyHex, parseDocKey, spaceRange } from '../../src/persistence/key-layout.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
 import { openLevelStore } from '../../src/persistence/log-store.js';
 import { Editor, docFrom, logger, sameDoc, tempDir } from './helpers.js';
+import { runSkein } from '../cli-process.js';
 
-const MAIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'cli', 'main.js');
 
-function skein(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string; bytes: Buffer }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) =>
-    child.once('close', (status) => {
-      const bytes = Buffer.concat(out);
-      resolve({ status, stdout: bytes.toString('utf8'), stderr, bytes });
-    }),
-  );
-}
+const skein = (args: readonly string[]): ReturnType<typeof runSkein> => runSkein(args);
 
 let dir: string;
 let cleanup: () => Promise<void>;
