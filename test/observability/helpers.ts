@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import * as Y from 'yjs';
 import { encodeSyncStep1, encodeSyncUpdate } from '@skein/protocol';
 import {
@@ -11,7 +10,7 @@ import {
 import type { AppendOptions, AppendResult, DocumentStore } from '../../server/src/persistence/store.js';
 import { DEFAULT_CONFIG, type Config } from '../../server/src/config/schema.js';
 import { startServer, type ServerDeps, type SkeinServer } from '../../server/src/server.js';
-import { createLogger, silentLogger, type Logger } from '../../server/src/logging/logger.js';
+import { silentLogger, type Logger } from '../../server/src/logging/logger.js';
 import type { Telemetry } from '../../server/src/telemetry/telemetry.js';
 import { CLI_MAIN } from '../helpers/cli-server.js';
 
@@ -105,17 +104,7 @@ export function startInProcess(
   });
 }
 
-/** A logger whose JSON lines are kept in `lines`. */
-export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger('debug', sink), lines };
-}
+export { capturingLogger } from '../helpers/logs.js';
 
 /** A Yjs client replica producing sync frames: `edit(k, v)` returns the update frame. */
 export class Editor {

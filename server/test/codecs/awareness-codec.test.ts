@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { ProtocolErrorCode, encodeAwarenessUpdate as encodeEntries } from '@skein/protocol';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +8,7 @@ import { DocReplica } from '../../src/cluster/doc-replica.js';
 import { Kind } from '../../src/cluster/envelope.js';
 import type { ReplicaHost } from '../../src/documents/ports.js';
 import { systemClock } from '../../src/clock/clock.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { capturingLogger } from '../../../test/helpers/logs.js';
 import { RUNS, arbBytes, ascii, bytes, codeOf, inView, viewInto } from './helpers.js';
 
 const STATE = ascii('{"x":1}');
@@ -108,20 +107,14 @@ describe('awareness update: properties', () => {
 
 describe('a malformed awareness message from another node', () => {
   it('is logged with its code and dropped: nothing thrown, no state or owner recorded', () => {
-    const lines: { code?: string }[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as { code?: string });
-        done();
-      },
-    });
+    const { logger, lines } = capturingLogger('warn');
     const doc = new Y.Doc();
     // Awareness never goes through the edit path: a host with a live Awareness is all it needs.
     const handle: ReplicaHost = {
       name: 'doc', doc, awareness: new Awareness(doc), submit: () => Promise.resolve(), replicateAll: () => Promise.resolve(),
     };
     const replica = new DocReplica(handle, {
-      nodeKey: 'me#1', logger: createLogger('warn', sink), clock: systemClock, publish: () => true,
+      nodeKey: 'me#1', logger, clock: systemClock, publish: () => true,
     });
     replica.start([]);
     // The second state is not JSON: validating entry by entry would record (and y-protocols

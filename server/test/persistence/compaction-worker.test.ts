@@ -3,7 +3,6 @@
  * build first, as `pnpm test` does). Real LevelDB stores in temp dirs.
  */
 import { readdirSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { threadId } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -14,7 +13,7 @@ import { DocKind, Space, docKey, docRange, parseDocKey } from '../../src/persist
 import type { KvEntry, KvRange, KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
 import { openLevelStore, type LogStore, type LogStoreOptions } from '../../src/persistence/log-store.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { capturingLogger } from '../../../test/helpers/logs.js';
 import { CountingKv, Editor, GateKv, docFrom, logger, sameDoc, tempDir, track, waitFor } from './helpers.js';
 
 let dir: string;
@@ -54,17 +53,6 @@ async function writeHistory(s: LogStore, name: string, n: number): Promise<Y.Doc
 /** A deep copy of the records (a plan handed to the worker detaches the buffers it moves). */
 function copyInput(input: CompactionInput): CompactionInput {
   return { ...input, entries: input.entries.map((e) => ({ key: e.key.slice(), value: e.value.slice() })) };
-}
-
-function captureLogs(): { logger: ReturnType<typeof createLogger>; entries: Record<string, unknown>[] } {
-  const entries: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) entries.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger('info', stream), entries };
 }
 
 /** OS threads of this process (Linux). */
@@ -197,7 +185,7 @@ describe('compaction in a worker thread', () => {
     const s = await openWith(kv);
     await writeHistory(s, 'doc', 10);
     const input: CompactionInput = { docId: 1, upto: 10, entries: await collect(kv, docRange(1), 'records') };
-    const { logger: log, entries } = captureLogs();
+    const { logger: log, lines: entries } = capturingLogger('info');
     const p = pool({ logger: log, workerUrl: new URL('./no-such-worker.js', import.meta.url) });
     const first = await p.plan(copyInput(input));
     await p.plan(copyInput(input));

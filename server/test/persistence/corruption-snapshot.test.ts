@@ -3,7 +3,6 @@
  * snapshot it built from, with every update after that one), and a load falls back to it.
  * Real LevelDB stores in temp dirs; the oracle is a Y.Doc holding every update ever written.
  */
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { metaPut } from '../../src/persistence/doc-reader.js';
@@ -14,7 +13,7 @@ import { LevelKv } from '../../src/persistence/level-kv.js';
 import { openLevelStore, type LogStore } from '../../src/persistence/log-store.js';
 import type { VerifyProblem } from '../../src/persistence/maintenance.js';
 import { RecordType, decodeQuarantine, encodeRecord, readRecord } from '../../src/persistence/record-codec.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { capturingLogger } from '../../../test/helpers/logs.js';
 import type { SkeinServer } from '@skein/server';
 import { DurableClient } from '../../../test/helpers/durable-client.js';
 import { startTestServer } from '../../../test/helpers/server.js';
@@ -123,17 +122,6 @@ async function quarantinedKeys(s: LogStore): Promise<string[]> {
   return out;
 }
 
-function captureLogs(): { logger: ReturnType<typeof createLogger>; entries: Record<string, unknown>[] } {
-  const entries: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) entries.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger('info', stream), entries };
-}
-
 describe('a damaged snapshot loses nothing', () => {
   it('flipped bytes in the newest snapshot: the document loads in full, the record is quarantined and logged', async () => {
     const s = await open();
@@ -144,7 +132,7 @@ describe('a damaged snapshot loses nothing', () => {
     const newest = snaps.at(-1) ?? new Uint8Array();
     await damage(newest);
 
-    const { logger: log, entries } = captureLogs();
+    const { logger: log, lines: entries } = capturingLogger('info');
     const again = await open(log);
     expect(sameDoc(oracle.doc, docFrom(await again.load('doc')))).toBe(true);
     expect(snaps).toHaveLength(2); // the newest and the one before it
