@@ -259,23 +259,18 @@ export class Connection implements Peer {
    * is refused, each is submitted on its own (a refusal keeps nothing), so the good ones apply
    * and the bad one gets its exact error.
    */
-  #applyBatch(handle: DocumentHandle, updates: readonly Uint8Array[]): void {
+  #applyBatch(handle: DocumentHandle, updates: readonly Uint8Array[], type = 'sync-update'): void {
     let bytes = 0;
     for (const u of updates) bytes += u.byteLength;
     try {
       const merged = updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates as Uint8Array[]);
-      this.#tel.applyUpdate(this.#opts.upgrade, 'sync-update', bytes, handle.peerCount - 1, () => this.#applyUpdate(handle, merged, updates.length));
-      this.#tel.updatesMerged(updates.length);
+      this.#tel.applyUpdate(this.#opts.upgrade, type, bytes, handle.peerCount - 1, () => this.#applyUpdate(handle, merged, updates.length));
+      if (updates.length > 1) this.#tel.updatesMerged(updates.length);
     } catch (err) {
       if (updates.length > 1 && (!(err instanceof SkeinError) || err.code === 'SKEIN_ERR_INVALID_UPDATE')) {
         for (const u of updates) {
           if (this.#closed) return;
-          try {
-            this.#tel.applyUpdate(this.#opts.upgrade, 'sync-update', u.byteLength, handle.peerCount - 1, () => this.#applyUpdate(handle, u));
-          } catch (e) {
-            this.fail(toSkeinError(e));
-            return;
-          }
+          this.#applyBatch(handle, [u], type);
         }
         return;
       }
@@ -329,9 +324,7 @@ export class Connection implements Peer {
           this.#refuseWrite();
           return;
         }
-        this.#tel.applyUpdate(this.#opts.upgrade, message.type, message.update.byteLength, handle.peerCount - 1, () =>
-          this.#applyUpdate(handle, message.update),
-        );
+        this.#applyBatch(handle, [message.update], message.type);
         return;
       case 'awareness':
         this.#tel.awarenessReceived();
