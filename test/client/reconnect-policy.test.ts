@@ -130,7 +130,9 @@ describe('reconnect policy', () => {
     });
     const timers = new ManualTimers();
     const url = `ws://127.0.0.1:${(tcp.address() as AddressInfo).port}`;
-    const p = track(openClient(url, 'doc', { timers, connectTimeoutMs: 5_000 }));
+    // A fixed jitter: with Math.random a retry delay of ~0 ms fires within the same advance and
+    // the provider is connecting again by the time the status is read.
+    const p = track(openClient(url, 'doc', { timers, connectTimeoutMs: 5_000, backoff: { initialDelayMs: 1_000, maxDelayMs: 4_000, random: () => 0.5 } }));
     await waitFor(() => sockets.size === 1, { what: 'tcp connection' });
     expect(p.status.connection).toBe('connecting');
     timers.advance(5_000);
