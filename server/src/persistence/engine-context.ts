@@ -99,7 +99,10 @@ function causeCode(err: SkeinError): string | null {
 
 /** What every per-document log shares with the engine. */
 export interface EngineContext {
+  /** The node's one store, behind node-wide group commit (`group-commit.ts`). */
   readonly kv: KvStore;
+  /** Writes that reached the store underneath (one fsync each when synced). */
+  diskWrites(): number;
   /** The replication outbox: records ride in the same batch as the log records they copy. */
   readonly outbox: StoreOutbox;
   readonly logger: Logger;

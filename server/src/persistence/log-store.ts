@@ -18,6 +18,7 @@ import type { KvStore } from './kv-store.js';
 import { LevelKv, type LevelKvOptions } from './level-kv.js';
 import { listDocuments, verifyStore, type DocumentInfo, type VerifyProblem } from './maintenance.js';
 import { formatRecordPut, prepareStore, type StoreIds } from './open-store.js';
+import { GroupCommitKv } from './group-commit.js';
 import { buildHealth, buildStats, type StoreHealth, type StoreStats } from './store-stats.js';
 import { inspectDocument } from './doc-reader.js';
 import type { DocumentStore, StoredInspection } from './store.js';
@@ -108,14 +109,16 @@ interface EngineParts {
   readonly timers: Timers;
 }
 
-function assembleStore({ kv, ids, options, resolver, compaction, retry, timers }: EngineParts): LogStore {
+function assembleStore({ kv: disk, ids, options, resolver, compaction, retry, timers }: EngineParts): LogStore {
+  // Every document's batches (and the outbox's, compaction's) share one write at a time.
+  const kv = new GroupCommitKv(disk);
   const counters = new StoreCounters();
   counters.quarantinedRecords = ids.quarantined;
   let nextDocId = ids.nextDocId;
   let nextQuarantineId = ids.nextQuarantineId;
   const outbox = new StoreOutbox({ kv, logger: options.logger, now: () => timers.now(), allocateQuarantineId: () => nextQuarantineId++ }, ids.outbox);
   const ctx: EngineContext = {
-    kv, logger: options.logger, timers, counters, compaction, retry,
+    kv, diskWrites: () => kv.figures.written, logger: options.logger, timers, counters, compaction, retry,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
     compactor: new CompactionWorkerPool({ logger: options.logger }),
     allocateDocId: () => nextDocId++,
@@ -298,7 +301,7 @@ export class LogStore implements DocumentStore {
   }
 
   stats(): StoreStats {
-    return buildStats(this.#ctx.counters, this.#logs.values());
+    return buildStats(this.#ctx.counters, this.#logs.values(), this.#ctx.diskWrites());
   }
 
   health(): StoreHealth {

@@ -14,6 +14,11 @@ export interface StoreStats {
   readonly documentsOpen: number;
   /** Append batches written successfully (each one synced). */
   readonly batchesWritten: number;
+  /**
+   * Writes that reached the disk (node-wide group commit: one write, one fsync, carries the
+   * batches of every document that asked while the previous write was in flight).
+   */
+  readonly diskWrites: number;
   /** Failed batch attempts, in total and since the last successful batch (any document). */
   readonly batchFailures: number;
   readonly consecutiveFailures: number;
@@ -46,7 +51,7 @@ export interface StoreHealth {
   readonly quarantinedRecords: number;
 }
 
-export function buildStats(counters: StoreCounters, logs: Iterable<DocumentLog>): StoreStats {
+export function buildStats(counters: StoreCounters, logs: Iterable<DocumentLog>, diskWrites: number): StoreStats {
   const pending = { immediate: { updates: 0, bytes: 0 }, debounced: { updates: 0, bytes: 0 } };
   let documentsOpen = 0;
   let failingDocuments = 0;
@@ -60,6 +65,7 @@ export function buildStats(counters: StoreCounters, logs: Iterable<DocumentLog>)
   return {
     documentsOpen,
     batchesWritten: counters.batchesWritten,
+    diskWrites,
     batchFailures: counters.batchFailures,
     consecutiveFailures: counters.consecutiveFailures,
     failingDocuments,

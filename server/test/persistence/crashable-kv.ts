@@ -25,13 +25,22 @@ export class CrashableKv implements KvStore {
   readonly #live: MemoryKv;
   #journal: (readonly KvOp[])[] = [];
   readonly inflight: { readonly ops: readonly KvOp[]; readonly sync: boolean; readonly settle: (err?: Error) => void }[] = [];
-  /** Complete every batch as soon as it is issued (opening, checking). */
-  auto = false;
+  #auto = false;
   #dead = false;
 
   constructor(durable: MemoryKv) {
     this.#durable = durable;
     this.#live = durable.clone();
+  }
+
+  /** Complete every batch as soon as it is issued (opening, checking); switching it on completes those in flight. */
+  get auto(): boolean {
+    return this.#auto;
+  }
+
+  set auto(on: boolean) {
+    this.#auto = on;
+    if (on && !this.#dead) this.completeAll();
   }
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -46,7 +55,7 @@ export class CrashableKv implements KvStore {
         sync: options.sync,
         settle: (err) => (err === undefined ? resolve() : reject(err)),
       });
-      if (this.auto) this.completeAll();
+      if (this.#auto) this.completeAll();
     });
   }
 

@@ -143,19 +143,23 @@ describe('LogStore: immediate strategy and group commit', () => {
     expect(gate.held).toHaveLength(0);
   });
 
-  it('serializes per document, not globally: a stuck batch of one document does not block another', async () => {
+  it('groups node-wide: batches of other documents asked for during a write go together in the next one', async () => {
     const gate = new GateKv(await LevelKv.open(dir));
     const store = await openStore({ kv: gate });
     gate.holding = true;
     const a = track(store.append('a', new Editor().edit()));
     await waitFor(() => gate.held.length === 1);
-    const b = track(store.append('b', new Editor().edit()));
-    await waitFor(() => gate.held.length === 2); // b's batch is issued while a's is still in flight
-    gate.held[1]?.release();
-    await b.promise;
-    expect(a.state).toBe('pending');
+    const others = ['b', 'c', 'd'].map((name) => track(store.append(name, new Editor().edit())));
+    await settle();
+    expect(gate.held).toHaveLength(1); // one write at a time for the whole node
     gate.releaseNext();
     await a.promise;
+    await waitFor(() => gate.held.length === 1);
+    // b, c and d: one batch, one fsync.
+    expect(updatePuts(gate.held[0]?.ops ?? [])).toBe(3);
+    expect(others.every((t) => t.state === 'pending')).toBe(true);
+    gate.releaseNext();
+    await Promise.all(others.map((t) => t.promise));
   });
 });
 

@@ -319,7 +319,7 @@ describe('simulated power loss', () => {
   });
 
   it(`never loses an acknowledged update, nor a replicated one on its way to the shared tier (${RUNS} random schedules)`, async () => {
-    await fc.assert(fc.asyncProperty(scheduleArb, (cmds) => runSchedule(cmds, false)), { numRuns: RUNS });
+    await fc.assert(fc.asyncProperty(scheduleArb, (cmds) => runSchedule(cmds, false)), { numRuns: RUNS, timeout: 3000 });
   }, EXTENSIVE ? 3_600_000 : 120_000);
 
   it('never fails to open or load, even if the medium could tear a batch (stronger than LevelDB)', async () => {
