@@ -104,7 +104,7 @@ console.log(`\nDone in ${report.durationS} s. Wrote:\n  ${written.join('\n  ')}`
 async function runOne(scenario, target, rep) {
   const dataDir = path.join(tmpRoot, `${scenario.id}-${target.id}-${rep}`);
   mkdirSync(dataDir, { recursive: true });
-  const serverOpts = { inspect: scenario.inspect === true, priority: prioritized ? priority : 0 };
+  const serverOpts = { inspect: scenario.inspect === true, eld: scenario.eld === true, priority: prioritized ? priority : 0 };
   // A cluster target (C1): one redis-server started here, and two server processes (nodes a
   // and b) sharing it; the load generator gets both URLs. Otherwise one server process.
   const redis = target.cluster ? new RedisServer() : null;

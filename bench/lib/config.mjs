@@ -23,6 +23,7 @@ const NOISY = ['skein-memory', 'skein-immediate', 'skein-debounced', 'hocuspocus
  * @property {string|null} scaled what was scaled down relative to the issue, or null
  * @property {number} timeoutS    hard limit for one run (load generator killed after it)
  * @property {boolean} [inspect]  start servers with the inspector (forced GC before RSS samples)
+ * @property {boolean} [eld]      preload the event-loop delay monitor (lib/eld-preload.mjs) into servers
  * @property {number} [repeats]   overrides the run's repeat count for this scenario
  */
 
@@ -95,6 +96,8 @@ export function plan(mode) {
           'Noisy neighbour: 1 client bursts 100,000 one-item updates (then 10 clients × 10,000 on 10 docs), a bystander probes another doc every 50 ms'),
         targets: NOISY,
         params: { updates: q(20_000, 100_000), sockets: 10, intervalMs: 50, idleS: q(2, 3), tailS: 1, readerTimeoutS: q(60, 180) },
+        // The server's own event-loop delay during the burst (bench/lib/eld-preload.mjs).
+        eld: true,
         scaled: null, timeoutS: q(180, 600),
       },
     ],

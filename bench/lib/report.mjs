@@ -92,11 +92,14 @@ export const METRICS = {
     { key: 'burstMax', label: 'bystander max in burst', unit: 'ms', better: 'lower', headline: true },
     { key: 'readerMs', label: 'new reader has received all', unit: 'ms', better: 'lower', headline: true },
     { key: 'peakRssMB', label: 'server peak RSS', unit: 'MB', better: 'lower', headline: true },
+    { key: 'eldP99', label: 'server event-loop delay p99 in burst', unit: 'ms', better: 'lower', headline: true },
+    { key: 'eldMax', label: 'server event-loop delay max in burst', unit: 'ms', better: 'lower' },
     { key: 'disconnects', label: 'burster disconnected', unit: 'count' },
     { key: 'mBurstP99', label: '10 sockets: bystander p99', unit: 'ms', better: 'lower', headline: true },
     { key: 'mBurstMax', label: '10 sockets: bystander max', unit: 'ms', better: 'lower' },
     { key: 'mReaderMs', label: '10 sockets: readers have all', unit: 'ms', better: 'lower', headline: true },
     { key: 'mPeakRssMB', label: '10 sockets: peak RSS', unit: 'MB', better: 'lower' },
+    { key: 'mEldP99', label: '10 sockets: event-loop delay p99', unit: 'ms', better: 'lower', headline: true },
     { key: 'mDisconnects', label: '10 sockets: disconnected', unit: 'count' },
   ],
 };
@@ -234,6 +237,17 @@ function goals(report, agg) {
   {
     const s = get('S7', 'skein-immediate', 'p99At1000');
     check('S7 immediate ack p99 < 10 ms at 1,000 updates/s', s, fixed(10), 'lower', s ? `${cell(s)} ms` : '', '10 ms', '');
+  }
+  // S9 (fairness issue): the bystander's worst and p99 round trip, and the server's event-loop
+  // delay, while one socket (and then 10 sockets) bursts — for every Skein setup.
+  for (const id of ['skein-memory', 'skein-immediate', 'skein-debounced']) {
+    for (const [prefix, who] of [['', '1 socket'], ['m', '10 sockets']]) {
+      const key = (k) => (prefix === '' ? k : `m${k[0].toUpperCase()}${k.slice(1)}`);
+      for (const [k, limit, what] of [['burstMax', 50, 'bystander worst'], ['burstP99', 10, 'bystander p99'], ['eldP99', 20, 'event-loop delay p99']]) {
+        const s = get('S9', id, key(k));
+        check(`S9 ${who}: ${what} ≤ ${limit} ms (${label(id)})`, s, fixed(limit), 'lower', s ? `${cell(s)} ms` : '', `${limit} ms`, '');
+      }
+    }
   }
   return rows;
 }

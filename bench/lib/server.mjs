@@ -1,5 +1,8 @@
 // Start, probe and stop one server process.
 import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import { sampleProcess } from './proc.mjs';
@@ -40,7 +43,7 @@ export class ServerProcess {
   /**
    * @param {import('./targets.mjs').Target} target
    * @param {string} dataDir
-   * @param {{inspect?: boolean, priority?: number, cluster?: {redisPort: number, nodeId: string}}} [opts]  inspect: open
+   * @param {{inspect?: boolean, eld?: boolean, priority?: number, cluster?: {redisPort: number, nodeId: string}}} [opts]  inspect: open
    *   the V8 inspector (loopback) so probes can force a GC; priority: nice value for the process
    *   (see setPriority); cluster: Redis port and node id of a cluster target's node (C1)
    */
@@ -48,6 +51,9 @@ export class ServerProcess {
     this.target = target;
     this.dataDir = dataDir;
     this.inspect = opts.inspect === true;
+    /** Event-loop delay windows on request (eld-preload.mjs), read by `eventLoopDelay()`. */
+    this.eldFile = opts.eld === true ? path.join(dataDir, `eld-${process.pid}.json`) : null;
+    this.eldSeq = 0;
     this.priority = opts.priority ?? 0;
     this.cluster = opts.cluster;
     /** @type {import('node:child_process').ChildProcess|null} */
@@ -69,6 +75,11 @@ export class ServerProcess {
     this.port = await freePort();
     const { args, env } = this.target.command(this.dataDir, this.port, this.cluster);
     const nodeArgs = [];
+    if (this.eldFile !== null) {
+      nodeArgs.push('--import', pathToFileURL(path.join(BENCH_DIR, 'lib', 'eld-preload.mjs')).href);
+      this.eldSeq = 0;
+      rmSync(this.eldFile, { force: true });
+    }
     if (this.inspect) {
       this.inspectPort = await freePort();
       nodeArgs.push(`--inspect=127.0.0.1:${this.inspectPort}`);
@@ -76,7 +87,7 @@ export class ServerProcess {
     this.stderr = '';
     const child = spawn(process.execPath, [...nodeArgs, ...args], {
       cwd: BENCH_DIR,
-      env: { ...process.env, ...env, NODE_ENV: 'production' },
+      env: { ...process.env, ...env, NODE_ENV: 'production', ...(this.eldFile === null ? {} : { SKEIN_BENCH_ELD_FILE: this.eldFile }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -97,7 +108,29 @@ export class ServerProcess {
    */
   async probe(gc = false) {
     const memory = gc && this.inspect ? await this.#collectGarbage() : undefined;
-    return { ...sampleProcess(this.pid), ...(memory ? { memory } : {}) };
+    const eld = this.eldFile === null ? undefined : await this.#eventLoopDelay();
+    return { ...sampleProcess(this.pid), ...(memory ? { memory } : {}), ...(eld ? { eld } : {}) };
+  }
+
+  /**
+   * The server's event-loop delay since the previous probe (p50/p99/max ms): SIGUSR2 makes the
+   * preloaded monitor write its window; a loop blocked for long answers late (waited up to 30 s).
+   */
+  async #eventLoopDelay() {
+    const file = /** @type {string} */ (this.eldFile);
+    const want = ++this.eldSeq;
+    this.child?.kill('SIGUSR2');
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      try {
+        const got = JSON.parse(readFileSync(file, 'utf8'));
+        if (got.seq >= want) return got;
+      } catch {
+        // not written yet
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return undefined;
   }
 
   async #collectGarbage() {

@@ -92,6 +92,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     loadTimeoutMs: config.loadTimeoutMs,
     maxUnpersistedBytes: config.maxUnpersistedBytes,
     maxDocBytes: config.maxDocBytes,
+    fanOutWindowMs: config.fanOutWindowMs,
     clock,
     ...(cluster === undefined ? {} : { replicator: cluster }),
     telemetry,

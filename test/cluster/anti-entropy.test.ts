@@ -101,6 +101,11 @@ describe('anti-entropy between replicas', () => {
     return { handles, replicas, clock };
   }
 
+  /** One real event-loop turn: the end-of-turn publish (the manual clock defers on setImmediate) runs. */
+  function nextTurn(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   /** Make a change on a client copy of `handle`'s document and submit it, as a connection would. */
   function edit(handle: DocumentHandle, change: (doc: Y.Doc) => void): void {
     const client = new Y.Doc();
@@ -154,10 +159,15 @@ describe('anti-entropy between replicas', () => {
       return false;
     });
     const [a, b] = handles as [DocumentHandle, DocumentHandle];
+    // Each edit in a turn of its own: a turn's changes are published as one message (fan-out.ts).
     edit(a, (d) => d.getMap('m').set('first', 1));
+    await nextTurn();
     dropNext = true;
     edit(a, (d) => d.getMap('m').set('lost', 2));
+    await nextTurn();
     edit(a, (d) => d.getMap('m').set('third', 3)); // arrives with a gap in the sequence
+    await nextTurn();
+    expect(b.doc.getMap('m').has('third')).toBe(true);
     expect(b.doc.getMap('m').has('lost')).toBe(false);
     clock.advance(19);
     expect(b.doc.getMap('m').has('lost')).toBe(false); // coalescing: nothing before 20 ms

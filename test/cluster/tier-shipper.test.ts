@@ -8,16 +8,18 @@ import { openLevelStore, type LogStore } from '../../server/src/persistence/log-
 import { MemoryKv } from '../../server/src/persistence/memory-kv.js';
 import { silentLogger } from '../../server/src/logging/logger.js';
 import { RedisProcess, redisAvailable, redisCli } from '../helpers/redis-server.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { waitFor } from '../helpers/wait.js';
 
-/** A KvStore whose next batch is held until `release()`. */
-class HoldingKv implements KvStore {
+/** A KvStore whose next batch can be made to fail (nothing written). */
+class FailingKv implements KvStore {
   readonly inner = new MemoryKv();
-  #held: { run: () => void } | undefined;
-  #holdNext = false;
+  #failNext = false;
+  failed = 0;
 
-  holdNext(): { release: () => void } {
-    this.#holdNext = true;
-    return { release: () => this.#held?.run() };
+  /** The next batch fails with an I/O error. */
+  failNext(): void {
+    this.#failNext = true;
   }
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -25,11 +27,10 @@ class HoldingKv implements KvStore {
   }
 
   batch(ops: readonly KvOp[], options: KvBatchOptions): Promise<void> {
-    if (!this.#holdNext) return this.inner.batch(ops, options);
-    this.#holdNext = false;
-    return new Promise((resolve, reject) => {
-      this.#held = { run: () => void this.inner.batch(ops, options).then(resolve, reject) };
-    });
+    if (!this.#failNext) return this.inner.batch(ops, options);
+    this.#failNext = false;
+    this.failed++;
+    return Promise.reject(Object.assign(new Error('simulated I/O error'), { code: 'LEVEL_IO_ERROR' }));
   }
 
   iterate(range: KvRange): AsyncIterable<KvEntry> {
@@ -65,7 +66,7 @@ describe.runIf(redisAvailable())('TierShipper', () => {
     await link.close();
   });
 
-  async function setUp(kv: KvStore): Promise<SharedTier> {
+  async function setUp(kv: KvStore, timers?: ManualClock): Promise<SharedTier> {
     await redisCli(redis.port, 'FLUSHALL');
     let up!: () => void;
     const ready = new Promise<void>((resolve) => (up = resolve));
@@ -76,7 +77,7 @@ describe.runIf(redisAvailable())('TierShipper', () => {
     });
     link.start();
     await ready;
-    store = await openLevelStore({ kv, logger });
+    store = await openLevelStore({ kv, logger, ...(timers === undefined ? {} : { timers }) });
     const tier = new SharedTier(link, logger);
     shipper = new TierShipper(store.outbox, tier, link, logger);
     return tier;
@@ -99,15 +100,18 @@ describe.runIf(redisAvailable())('TierShipper', () => {
   });
 
   it('delivered(seq) waits for that entry even when a later seq (another document) was shipped first', async () => {
-    const kv = new HoldingKv();
-    const tier = await setUp(kv);
-    // Document A's batch takes outbox seq 1 and is held; document B's (seq 2) lands and ships.
-    const gate = kv.holdNext();
+    const kv = new FailingKv();
+    const timers = new ManualClock();
+    const tier = await setUp(kv, timers);
+    // Document A's batch takes outbox seq 1 and fails (its retry waits on manual time);
+    // document B's (seq 2) lands and ships first.
+    kv.failNext();
     const a = store.append('A', update('first'), { replicate: true });
+    await waitFor(() => kv.failed === 1, { what: 'the failed batch of A' });
     const b = await store.append('B', update('second'), { replicate: true });
     await shipper.delivered(b?.outboxSeq ?? -1);
     expect(await text(tier, 'B')).toBe('second');
-    gate.release();
+    timers.advance(60_000); // A's retry
     const seqA = (await a)?.outboxSeq ?? -1;
     expect(seqA).toBeLessThan(b?.outboxSeq ?? 0);
     // A high-water mark of shipped seqs would resolve this at once, before A is in Redis.

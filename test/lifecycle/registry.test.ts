@@ -219,6 +219,8 @@ describe('DocumentRegistry', () => {
     const handle = await reg.open('d', a);
     await reg.open('d', b);
     await handle.submit(textUpdate('x'), { source: 'client', peer: a });
+    // The fan-out leaves at the end of the turn (coalesced, fan-out.ts).
+    await waitFor(() => b.sent.length > 0, { what: 'fan-out' });
     expect(a.sent).toEqual([]);
     expect(b.sent.map((m) => decodeMessage(m).type)).toEqual(['sync-update']);
   });

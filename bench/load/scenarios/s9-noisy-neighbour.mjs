@@ -251,6 +251,8 @@ async function burstRun(p, target, orch, variant) {
         drainMs: Number.isNaN(drainedAt) ? null : Math.round((drainedAt - burstStart) * 10) / 10,
         burstMs: Math.round(burstEnd - burstStart),
         rssBeforeMB: Math.round(before.rssKB / 1024), peakRssMB: Math.round(after.hwmKB / 1024),
+        // The server's event-loop delay over the burst window (probe at burst start → burst end).
+        eldIdleP99: before.eld?.p99 ?? null, eldP99: after.eld?.p99 ?? null, eldMax: after.eld?.max ?? null,
         serverCpuPct: serverCpu(before, after), loadgenCpuPct: loadgenCpu, bgCpuPct: backgroundCpu(before, after, loadgenCpu),
         disconnects: closeCodes.length,
       },

@@ -86,6 +86,11 @@ export const OPTIONS = [
   { key: 'heartbeatIntervalMs', flag: 'heartbeat-interval-ms', env: 'SKEIN_HEARTBEAT_INTERVAL_MS', schema: positiveMs,
     default: 30_000,
     description: 'Ping interval; a peer silent for two intervals is terminated.' },
+  { key: 'fanOutWindowMs', flag: 'fanout-window-ms', env: 'SKEIN_FANOUT_WINDOW_MS',
+    schema: z.coerce.number().int().min(0).max(1_000), default: 0,
+    description:
+      'Coalesced fan-out: changes to one document within this window are merged and sent to its peers as one ' +
+      'message. 0: the changes of one event-loop turn (no added latency at low rates).' },
   { key: 'unloadDelayMs', flag: 'unload-delay-ms', env: 'SKEIN_UNLOAD_DELAY_MS',
     schema: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000), default: 5_000,
     description: 'How long a document stays loaded after its last connection leaves.' },

@@ -5,7 +5,7 @@ import {
   encodeAwarenessUpdate,
   removeAwarenessStates,
 } from 'y-protocols/awareness';
-import { encodeAwareness, encodeSyncUpdate } from '@skein/protocol';
+import { encodeAwareness } from '@skein/protocol';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
@@ -16,6 +16,7 @@ import type { DocumentReplica, DocumentStore, ReplicaHost, Replicator } from './
 import type { WriteBudget } from './write-budget.js';
 import { WriteChain } from './write-chain.js';
 import { DocQuota } from './quota.js';
+import { FanOut } from './fan-out.js';
 
 export type { DocumentState } from './lifecycle.js';
 
@@ -45,6 +46,8 @@ export interface HandleContext {
   readonly loadTimeoutMs: number;
   /** Upper bound for the retry delay of a failed unload flush. */
   readonly maxUnloadRetryMs: number;
+  /** Coalescing window of the fan-out (`fan-out.ts`): 0 = one event-loop turn. */
+  readonly fanOutWindowMs?: number;
   /** Largest encoded state a document may grow to (`--max-doc-bytes`, quota.ts); 0 or absent: none. */
   readonly maxDocBytes?: number;
   /** The cluster, when there is one. */
@@ -92,6 +95,7 @@ export class DocumentHandle implements ReplicaHost {
   #fullStateEncodes = 0;
   #replica: DocumentReplica | undefined;
   readonly #quota: DocQuota;
+  readonly #fanOut: FanOut;
   /** This document's writes, in order (write-chain.ts). */
   readonly #writes: WriteChain;
   // Unload.
@@ -106,6 +110,12 @@ export class DocumentHandle implements ReplicaHost {
     // A guid skips Yjs's random id (~60 µs per document open); it only names subdocuments.
     this.doc = new Y.Doc({ gc: true, guid: name });
     this.awareness = new Awareness(this.doc);
+    this.#fanOut = new FanOut({
+      clock: ctx.clock,
+      windowMs: ctx.fanOutWindowMs ?? 0,
+      peers: () => this.#peers.keys(),
+      publish: (update) => this.#replica?.publish(update),
+    });
     this.#writes = new WriteChain({ name, store: ctx.store, budget: ctx.budget, logger: ctx.logger, fullState: () => Y.encodeStateAsUpdate(this.doc) });
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
@@ -285,7 +295,8 @@ export class DocumentHandle implements ReplicaHost {
   #commit(update: Uint8Array, changed: Uint8Array | null, source: WriteSource): Promise<void> {
     const fromCluster = source.source === 'cluster';
     const replicator = fromCluster ? undefined : this.#ctx.replicator;
-    if (changed !== null && !fromCluster) this.#replica?.publish(changed);
+    // Published to the other nodes with this turn's group (one message per group, fan-out.ts).
+    if (changed !== null && !fromCluster && this.#replica !== undefined) this.#fanOut.toCluster(changed);
     const waitForTier = replicator?.ackPolicy === 'cluster';
     // A re-sent update changes nothing here, yet its sender waits for an ack that under the
     // `cluster` policy means "in the shared tier": ship the bytes it sent (merging is
@@ -392,6 +403,8 @@ export class DocumentHandle implements ReplicaHost {
   /** Release everything: replica, listeners, the awareness check interval, the Y.Doc. */
   #release(): void {
     this.#cancelUnload();
+    // Peers still attached (a shutdown) get the last changes before the document goes.
+    this.#fanOut.flush();
     this.#replica?.stop();
     this.#replica = undefined;
     this.doc.off('update', this.#onDocUpdate);
@@ -409,11 +422,7 @@ export class DocumentHandle implements ReplicaHost {
     this.#fullState = undefined;
     this.#changes?.push(update);
     this.#quota.grew(update.byteLength);
-    const from = this.#echoToSender ? undefined : originPeer(origin);
-    const message = encodeSyncUpdate(update);
-    for (const peer of this.#peers.keys()) {
-      if (peer !== from) peer.send(message);
-    }
+    this.#fanOut.add(update, this.#echoToSender ? undefined : originPeer(origin));
   };
 
   #onAwarenessUpdate = ({ added, updated, removed }: AwarenessChange, origin: unknown): void => {

@@ -20,6 +20,8 @@ export interface RegistryOptions {
   readonly maxUnpersistedBytes?: number;
   /** Largest encoded state per document (`--max-doc-bytes`; 0 or absent: none). */
   readonly maxDocBytes?: number;
+  /** Coalescing window of each document's fan-out (`fan-out.ts`); default 0 (one turn). */
+  readonly fanOutWindowMs?: number;
   /** The cluster (`cluster/`), when there is one. Absent: a single node. */
   readonly replicator?: Replicator;
   /** Spans and metrics of document loads (docs/observability.md). */
@@ -55,6 +57,7 @@ export class DocumentRegistry {
       loadTimeoutMs: options.loadTimeoutMs,
       maxUnloadRetryMs: options.maxUnloadRetryMs ?? 30_000,
       maxDocBytes: options.maxDocBytes ?? 0,
+      fanOutWindowMs: options.fanOutWindowMs ?? 0,
       ...(options.replicator === undefined ? {} : { replicator: options.replicator }),
       ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
       onClosed: (handle) => {

@@ -12,8 +12,8 @@ interface Group {
   readonly parts: (readonly KvOp[])[];
   sync: boolean;
   readonly promise: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
 /**
@@ -81,7 +81,7 @@ export class GroupCommitKv implements KvStore {
     try {
       written = this.#inner.batch(ops, { sync });
     } catch (err) {
-      written = Promise.reject(err);
+      written = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     written.then(
       () => this.#drain(),
@@ -94,7 +94,7 @@ export class GroupCommitKv implements KvStore {
     this.#inFlight = false;
     const group = this.#next;
     this.#next = undefined;
-    if (group !== undefined) this.#write(group.parts, group.sync).then(group.resolve, group.reject);
+    if (group !== undefined) this.#write(group.parts, group.sync).then(() => group.resolve(), (err: unknown) => group.reject(err));
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();

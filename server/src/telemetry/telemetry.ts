@@ -90,7 +90,7 @@ export class Telemetry implements TransportProbes, DocumentProbes, PersistencePr
     return new ConnTrace(span, (outcome) => this.#inst.upgrades.add(1, { [ATTR.outcome]: outcome }));
   }
 
-  /** Apply one client update message (`fn`: apply, fan out, persist) in its own span. */
+  /** Apply one client update message (`fn`: apply, hand to the fan-out, persist) in its own span. */
   applyUpdate<T>(conn: ConnectionTrace | undefined, type: string, bytes: number, peers: number, fn: () => T): T {
     const t = this.#inst.traffic;
     t.updatesFromClients++;

@@ -1,0 +1,126 @@
+import * as Y from 'yjs';
+import { encodeSyncUpdate } from '@skein/protocol';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { Peer } from './origins.js';
+
+interface Change {
+  readonly update: Uint8Array;
+  /** The peer that sent it (it has it already), or undefined when every peer needs it. */
+  readonly from: Peer | undefined;
+}
+
+export interface FanOutOptions {
+  readonly clock: Pick<Clock, 'defer' | 'cancelDefer' | 'setTimeout' | 'clearTimeout'>;
+  /** The peers attached now. */
+  peers(): Iterable<Peer>;
+  /**
+   * 0: changes of one event-loop turn go out together at the end of the turn (`clock.defer`);
+   * > 0: changes within this many milliseconds of the first go out together.
+   */
+  readonly windowMs: number;
+  /** Hands the group's changes accepted by this node (`toCluster`) to the other nodes, merged. */
+  publish?(update: Uint8Array): void;
+}
+
+/**
+ * Coalesced fan-out of one document. Changes applied within one event-loop turn (or a short
+ * window) are merged once (`Y.mergeUpdates`), framed once, and the same bytes go to every
+ * peer. A peer that sent every change of the group gets nothing; any other peer gets the
+ * whole group — a peer that sent part of it gets its own part back, which Yjs ignores (cheaper
+ * than a merge per sender). A single change goes out as it is. Order per document is kept:
+ * groups leave in the order they were formed.
+ */
+export class FanOut {
+  readonly #opts: FanOutOptions;
+  #pending: Change[] = [];
+  /** This node's changes of the group, for the other nodes (never ones that came from them). */
+  #toCluster: Uint8Array[] = [];
+  #scheduled: TimerHandle | undefined;
+  #scheduledBy: 'defer' | 'timer' = 'defer';
+
+  constructor(options: FanOutOptions) {
+    this.#opts = options;
+  }
+
+  /** Changes waiting for the end of the turn (or window). */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  add(update: Uint8Array, from: Peer | undefined): void {
+    this.#pending.push({ update, from });
+    this.#schedule();
+  }
+
+  /** A change this node accepted, for the other nodes: published merged with the group. */
+  toCluster(update: Uint8Array): void {
+    if (this.#opts.publish === undefined) return;
+    this.#toCluster.push(update);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled !== undefined) return;
+    const { clock, windowMs } = this.#opts;
+    if (windowMs > 0) {
+      this.#scheduledBy = 'timer';
+      this.#scheduled = clock.setTimeout(() => this.#fire(), windowMs);
+    } else {
+      this.#scheduledBy = 'defer';
+      this.#scheduled = clock.defer(() => this.#fire());
+    }
+  }
+
+  /** Send what is pending now (e.g. before the document is released). */
+  flush(): void {
+    this.#cancel();
+    this.#publish();
+    const changes = this.#pending;
+    if (changes.length === 0) return;
+    this.#pending = [];
+    const first = changes[0];
+    if (changes.length === 1 && first !== undefined) {
+      this.#send(encodeSyncUpdate(first.update), first.from);
+      return;
+    }
+    const message = encodeSyncUpdate(Y.mergeUpdates(changes.map((c) => c.update)));
+    this.#send(message, commonSender(changes));
+  }
+
+  /** Drop what is pending (the document is gone). */
+  clear(): void {
+    this.#cancel();
+    this.#pending = [];
+    this.#toCluster = [];
+  }
+
+  #publish(): void {
+    const updates = this.#toCluster;
+    if (updates.length === 0) return;
+    this.#toCluster = [];
+    this.#opts.publish?.(updates.length === 1 ? (updates[0] ?? new Uint8Array()) : Y.mergeUpdates(updates));
+  }
+
+  #fire(): void {
+    this.#scheduled = undefined;
+    this.flush();
+  }
+
+  #send(message: Uint8Array, except: Peer | undefined): void {
+    for (const peer of this.#opts.peers()) if (peer !== except) peer.send(message);
+  }
+
+  #cancel(): void {
+    if (this.#scheduled === undefined) return;
+    if (this.#scheduledBy === 'timer') this.#opts.clock.clearTimeout(this.#scheduled);
+    else this.#opts.clock.cancelDefer(this.#scheduled);
+    this.#scheduled = undefined;
+  }
+}
+
+/** The one peer that sent every change, if there is one. */
+function commonSender(changes: readonly Change[]): Peer | undefined {
+  const first = changes[0]?.from;
+  if (first === undefined) return undefined;
+  return changes.every((c) => c.from === first) ? first : undefined;
+}

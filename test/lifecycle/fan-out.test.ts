@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { decodeMessage } from '@skein/protocol';
+import { DocumentRegistry, silentLogger } from '@skein/server';
+import { GatedStore } from '../helpers/stores.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+/** Coalesced fan-out (server/src/documents/fan-out.ts), on manual event-loop turns. */
+
+interface FakePeer {
+  readonly id: number;
+  readonly sent: Uint8Array[];
+  send(message: Uint8Array): void;
+}
+
+let nextPeer = 1;
+function fakePeer(): FakePeer {
+  const sent: Uint8Array[] = [];
+  return { id: nextPeer++, sent, send: (m) => sent.push(m) };
+}
+
+/** A writer with its own Y.Doc: each call is one small update (a map entry). */
+function writer(clientID: number): (key: string) => Uint8Array {
+  const doc = new Y.Doc();
+  doc.clientID = clientID;
+  return (key) => {
+    const before = Y.encodeStateVector(doc);
+    doc.getMap('m').set(key, clientID);
+    return Y.encodeStateAsUpdate(doc, before);
+  };
+}
+
+/** The sync updates a peer received, applied to a fresh doc. */
+function received(peer: FakePeer): { frames: number; doc: Y.Doc } {
+  const doc = new Y.Doc();
+  let frames = 0;
+  for (const m of peer.sent) {
+    const msg = decodeMessage(m);
+    if (msg.type === 'sync-update') {
+      frames++;
+      Y.applyUpdate(doc, msg.update);
+    }
+  }
+  return { frames, doc };
+}
+
+describe('coalesced fan-out', () => {
+  let registry: DocumentRegistry | undefined;
+  const make = (fanOutWindowMs = 0): { reg: DocumentRegistry; clock: ManualClock } => {
+    const clock = new ManualClock(undefined, { manualTurns: true });
+    registry = new DocumentRegistry({ clock, store: new GatedStore(), logger: silentLogger(), unloadDelayMs: 1_000, loadTimeoutMs: 5_000, fanOutWindowMs });
+    return { reg: registry, clock };
+  };
+
+  afterEach(async () => {
+    await registry?.close();
+    registry = undefined;
+  });
+
+  it('changes of one turn from several writers reach each reader as one message; a sole sender gets none back', async () => {
+    const { reg, clock } = make();
+    const [a, b, reader] = [fakePeer(), fakePeer(), fakePeer()];
+    const handle = await reg.open('d', a);
+    handle.attach(b);
+    handle.attach(reader);
+    const wa = writer(101);
+    const wb = writer(202);
+    const acks = [
+      handle.submit(wa('a1'), { source: 'client', peer: a }),
+      handle.submit(wb('b1'), { source: 'client', peer: b }),
+      handle.submit(wa('a2'), { source: 'client', peer: a }),
+    ];
+    // Nothing leaves before the turn ends.
+    expect(received(reader).frames).toBe(0);
+    clock.turn();
+    const got = received(reader);
+    expect(got.frames).toBe(1);
+    expect(got.doc.getMap('m').toJSON()).toEqual({ a1: 101, a2: 101, b1: 202 });
+    // Each writer gets the group (its own part is ignored by Yjs) and so learns the other's change.
+    expect(received(b).doc.getMap('m').toJSON()).toEqual({ a1: 101, a2: 101, b1: 202 });
+    // Every submit keeps its own ack.
+    await Promise.all(acks);
+
+    // One writer alone in a turn: the others get it, the writer does not.
+    const before = a.sent.length;
+    void handle.submit(wa('a3'), { source: 'client', peer: a });
+    void handle.submit(wa('a4'), { source: 'client', peer: a });
+    clock.turn();
+    expect(a.sent.length).toBe(before);
+    expect(received(reader).frames).toBe(2);
+    expect(received(reader).doc.getMap('m').toJSON()).toEqual({ a1: 101, a2: 101, a3: 101, a4: 101, b1: 202 });
+  });
+
+  it('with a window, changes wait for it (manual time), then go out together', async () => {
+    const { reg, clock } = make(5);
+    const [a, reader] = [fakePeer(), fakePeer()];
+    const handle = await reg.open('w', a);
+    handle.attach(reader);
+    const wa = writer(7);
+    void handle.submit(wa('x'), { source: 'client', peer: a });
+    clock.turn();
+    clock.advance(4);
+    expect(received(reader).frames).toBe(0);
+    void handle.submit(wa('y'), { source: 'local' });
+    clock.advance(1);
+    const got = received(reader);
+    expect(got.frames).toBe(1);
+    expect(got.doc.getMap('m').toJSON()).toEqual({ x: 7, y: 7 });
+  });
+
+  it('a joiner answered while changes wait still converges (its sync includes them)', async () => {
+    const { reg, clock } = make();
+    const a = fakePeer();
+    const handle = await reg.open('j', a);
+    void handle.submit(writer(9)('k'), { source: 'client', peer: a });
+    const joiner = fakePeer();
+    handle.attach(joiner);
+    const state = new Y.Doc();
+    Y.applyUpdate(state, handle.diffFor(Uint8Array.of(0)));
+    clock.turn();
+    for (const m of joiner.sent) {
+      const msg = decodeMessage(m);
+      if (msg.type === 'sync-update') Y.applyUpdate(state, msg.update);
+    }
+    expect(state.getMap('m').toJSON()).toEqual({ k: 9 });
+  });
+});
