@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '../../server/src/config/load.js';
 import { DEFAULT_CONFIG, OPTIONS } from '../../server/src/config/schema.js';
 import { NGINX_TEMPLATE } from './nginx.js';
-import { DEPLOY_DIR } from './tools.js';
+import { composeServiceEnv, DEPLOY_DIR } from './tools.js';
 
 /**
  * deploy/compose without a container engine: the file validates against the Compose
@@ -42,12 +42,7 @@ const service = (name: string): Service => {
   return s;
 };
 
-/** Compose interpolation of `${VAR:-default}` / `${VAR}` with an empty environment. */
-const interpolate = (value: string): string => value.replace(/\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g, (_w, _name: string, fallback?: string) => fallback ?? '');
-
-/** A service's environment as a container gets it (interpolated with an empty host environment). */
-const envOf = (name: string): Record<string, string> =>
-  Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, interpolate(String(v))]));
+const envOf = composeServiceEnv;
 
 const validator = new Ajv({ allErrors: true, strict: false, validateFormats: false });
 const validateCompose = validator.compile(SCHEMA);

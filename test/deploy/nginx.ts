@@ -86,7 +86,7 @@ export class NginxProcess {
   static async start(bin: string, values: Omit<NginxValues, 'NGINX_ACCESS_LOG'>): Promise<NginxProcess> {
     const prefix = writeNginxPrefix(values);
     const child = spawn(bin, ['-p', prefix.dir, '-e', prefix.errorLog, '-c', prefix.conf, '-g', 'daemon off;'], { stdio: 'ignore' });
-    const nginx = new NginxProcess(child, prefix, Number(values.NGINX_PORT));
+    const nginx = new NginxProcess(child, prefix, Number(values.NGINX_PORT.split(':').at(-1)));
     await waitFor(() => {
       if (child.exitCode !== null) throw new Error(`nginx exited: ${nginx.errors()}`);
       return existsSync(join(prefix.dir, 'nginx.pid'));

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,4 +84,18 @@ export async function kubeSchemaErrors(object: KubeObject): Promise<string | und
   } catch (err) {
     return `${object.kind}/${object.metadata.name}: ${err instanceof Error ? err.message : String(err)}`;
   }
+}
+
+/** deploy/compose/compose.yaml, parsed (merge keys on). */
+export function readCompose(): { services: Record<string, { environment?: Record<string, string> } & Record<string, unknown>>; volumes: Record<string, unknown> } {
+  return parseYamlStream(readFileSync(join(DEPLOY_DIR, 'compose/compose.yaml'), 'utf8'))[0] as ReturnType<typeof readCompose>;
+}
+
+/** A compose service's environment as its container gets it: `${VAR:-default}` interpolated with an empty host environment. */
+export function composeServiceEnv(name: string): Record<string, string> {
+  const service = readCompose().services[name];
+  if (service === undefined) throw new Error(`no compose service ${name}`);
+  return Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g, (_w, _n: string, fallback?: string) => fallback ?? '')]),
+  );
 }
