@@ -60,7 +60,7 @@ function promtoolAvailable(): boolean {
 describe('deploy/compose/compose.yaml', () => {
   it('validates against the Compose Specification schema (and the check is not vacuous)', () => {
     expect(schemaErrors(compose)).toEqual([]);
-    const broken = structuredClone(compose) as { services: Record<string, Obj> };
+    const broken = structuredClone(compose) as unknown as { services: Record<string, Obj> };
     (broken.services['redis'] as Obj)['restart_policy'] = 'always';
     expect(schemaErrors(broken).join('\n')).toMatch(/additional/);
   });

@@ -48,7 +48,7 @@ const SECRET_NAME = /(SECRET|TOKEN|PASSWORD|PASSWD|_KEY|APIKEY)$/i;
 
 export function lintDockerfile(text: string): Finding[] {
   const findings: Finding[] = validate(text, ALL_ERRORS).map((d) => ({
-    rule: `dockerfile-utils:${String(d.code)}`, line: d.range.start.line + 1, message: d.message,
+    rule: `dockerfile-utils:${String(d.code)}`, line: d.range.start.line + 1, message: typeof d.message === 'string' ? d.message : d.message.value,
   }));
   const file = DockerfileParser.parse(text);
   const add = (rule: string, at: Instruction, message: string): void => {
