@@ -74,7 +74,9 @@ export class ServerProcess {
   async start() {
     this.port = await freePort();
     const { args, env } = this.target.command(this.dataDir, this.port, this.cluster);
-    const nodeArgs = [];
+    // Extra node flags for the server processes only, e.g. profiling:
+    // SKEIN_BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' node bench/run.mjs --only S9
+    const nodeArgs = (process.env.SKEIN_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     if (this.eldFile !== null) {
       nodeArgs.push('--import', pathToFileURL(path.join(BENCH_DIR, 'lib', 'eld-preload.mjs')).href);
       this.eldSeq = 0;
