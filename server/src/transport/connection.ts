@@ -194,7 +194,11 @@ export class Connection implements Peer {
     if (this.#closed) return;
     this.#closed = true;
     this.#backlog = undefined;
+    // Drop what waits for a later turn and read the socket again: a socket paused by the turn
+    // budget would never see the peer's close frame, and the close would wait for its timeout.
+    this.#inbound.close();
     this.#ws.close(code, reason);
+    if (this.#ws.isPaused) this.#ws.resume();
   }
 
   terminate(): void {
