@@ -95,7 +95,7 @@ describe('HTTP API with live WebSocket clients', () => {
     // The version's content, plus what came later; what was deleted since is back, what was added since is gone.
     expect(final).toMatchObject({ x: 1, y: { w: 2 }, later: 4, offline: true });
     expect(final).not.toHaveProperty('z');
-    for (const p of all) expect(p.doc.getText('title').toString()).toBe('Version one');
+    for (const p of all) expect(p.doc.getText('title').toJSON()).toBe('Version one');
     const versions = (await call(base, 'GET', '/api/v1/docs/board/versions')).json as { versions: { kind: string }[] };
     expect(versions.versions.map((v) => v.kind)).toEqual(['named', 'before-restore']);
   });
@@ -128,7 +128,7 @@ describe('HTTP API with live WebSocket clients', () => {
     const base = `http://127.0.0.1:${server.port}`;
     const [p] = await clients(1, 'doomed');
     const codes: number[] = [];
-    p!.on('connection-close', (event: CloseEvent | null) => {
+    p!.on('connection-close', (event: { code: number } | null) => {
       if (event !== null) codes.push(event.code);
     });
     p!.doc.getMap('shapes').set('k', 'v');

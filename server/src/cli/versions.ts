@@ -29,14 +29,15 @@ export const versionsCommand: CliCommand = {
     '  skein versions restore <document> <id>    make the document equal to the version (a forward\n' +
     '                                            update; a "before restore" version is taken first)',
   async run(args, io) {
-    const [action, name = '', rawId] = args.positionals;
-    if (!ACTIONS.includes(action as (typeof ACTIONS)[number])) {
+    const [given, name = '', rawId] = args.positionals;
+    const action = ACTIONS.find((a) => a === given);
+    if (action === undefined) {
       throw new SkeinError('SKEIN_ERR_USAGE', `skein versions needs one of ${ACTIONS.join(', ')} (see skein versions --help)`);
     }
-    if (name === '') throw new SkeinError('SKEIN_ERR_USAGE', `skein versions ${action ?? ''} needs <document>`);
+    if (name === '') throw new SkeinError('SKEIN_ERR_USAGE', `skein versions ${action} needs <document>`);
     const needsId = action !== 'list';
     if (needsId !== (rawId !== undefined) || args.positionals.length > 3) {
-      throw new SkeinError('SKEIN_ERR_USAGE', needsId ? `skein versions ${action ?? ''} needs <document> <version-id>` : 'skein versions list takes only <document>');
+      throw new SkeinError('SKEIN_ERR_USAGE', needsId ? `skein versions ${action} needs <document> <version-id>` : 'skein versions list takes only <document>');
     }
     const id = rawId === undefined ? 0 : Number(rawId);
     if (needsId && (!Number.isSafeInteger(id) || id < 1)) throw new SkeinError('SKEIN_ERR_USAGE', `not a version id: ${JSON.stringify(rawId)}`);
@@ -57,7 +58,7 @@ export const versionsCommand: CliCommand = {
             await emit(io.stdout, json ? `${JSON.stringify({ document: name, version: plain(info), content })}\n` : `${line(info)}\n${JSON.stringify(content, null, 2)}\n`);
             return 0;
           }
-          default: {
+          case 'restore': {
             const result = await history.history.restore(name, id, 'cli');
             const report = { document: name, restored: plain(result.restored), before: plain(result.before), changed: result.changed };
             await emit(io.stdout, json ? `${JSON.stringify(report)}\n` : `versions: restored ${JSON.stringify(name)} to version ${id}${result.changed ? '' : ' (it already was equal)'}; the previous state is version ${result.before.id}\n`);
