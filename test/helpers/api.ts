@@ -51,7 +51,12 @@ export function errorCode(answer: ApiAnswer): string | undefined {
   return (answer.json as { error?: { code?: string } } | undefined)?.error?.code;
 }
 
-type OpenApi = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>; components: { schemas: Record<string, object> } };
+type Operation = {
+  parameters?: { name: string; in: string; schema: object }[];
+  requestBody?: { content: Record<string, { schema: object }> };
+  responses: Record<string, { content?: Record<string, { schema: object }> }>;
+};
+type OpenApi = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, object> } };
 
 /**
  * Validates real answers against the server's own OpenAPI document (ajv, JSON Schema
@@ -69,10 +74,15 @@ export class OpenApiChecker {
     this.#ajv.addSchema({ $id: 'openapi', components: this.#doc.components }, 'openapi');
   }
 
-  /** Assert that `answer` is documented for `method template` and matches its schema. */
-  check(method: string, template: string, answer: ApiAnswer): void {
+  /**
+   * Assert that the request (`path`: its query parameters, `options`: its body) is one the
+   * document describes — for a request the server accepted (2xx/304) — and that `answer` is
+   * documented for `method template` and matches its schema.
+   */
+  check(method: string, template: string, answer: ApiAnswer, path = '', options: ApiCall = {}): void {
     const op = this.#doc.paths[`/api/v1${template}`]?.[method.toLowerCase()];
     expect(op, `${method} ${template} is in the OpenAPI document`).toBeDefined();
+    if (op !== undefined && (answer.status < 300 || answer.status === 304)) this.#checkRequest(op, method, template, path, options);
     const response = op?.responses[String(answer.status)];
     expect(response, `${method} ${template} documents status ${answer.status}`).toBeDefined();
     this.checked.add(`${method} ${template} ${answer.status}`);
@@ -82,5 +92,25 @@ export class OpenApiChecker {
     const validate = this.#ajv.compile(rebased);
     const ok = validate(answer.json);
     expect(ok, `${method} ${template} ${answer.status}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  }
+
+  #checkRequest(op: Operation, method: string, template: string, path: string, options: ApiCall): void {
+    const query = new URL(path, 'http://x').searchParams;
+    for (const [name, value] of query) {
+      const param = op.parameters?.find((p) => p.in === 'query' && p.name === name);
+      expect(param, `${method} ${template}: query parameter ${name} is documented`).toBeDefined();
+      if (param === undefined) continue;
+      const numeric = /^-?\d+$/.test(value) ? Number(value) : value;
+      const validate = this.#ajv.compile(param.schema);
+      expect(validate(numeric) || validate(value), `${method} ${template}: ?${name}=${value} matches ${JSON.stringify(param.schema)}`).toBe(true);
+    }
+    if (options.body === undefined) return;
+    const type = options.type ?? (options.body instanceof Uint8Array ? 'application/octet-stream' : 'application/json');
+    const media = op.requestBody?.content[type];
+    expect(media, `${method} ${template}: request body ${type} is documented`).toBeDefined();
+    if (media !== undefined && type === 'application/json' && typeof options.body === 'object' && !(options.body instanceof Uint8Array)) {
+      const validate = this.#ajv.compile(media.schema);
+      expect(validate(options.body), `${method} ${template}: request body matches`).toBe(true);
+    }
   }
 }

@@ -26,6 +26,7 @@ export function kindOf(type: Y.AbstractType<Y.YEvent<any>>): TypeKind { // eslin
   if (type instanceof Y.Text) return 'text';
   if (type instanceof Y.Array) return 'array';
   if (type instanceof Y.XmlFragment) return 'xml';
+  let list = false;
   for (let item = type._start; item !== null; item = item.right) {
     if (item.deleted) continue;
     const content = item.content;
@@ -33,8 +34,11 @@ export function kindOf(type: Y.AbstractType<Y.YEvent<any>>): TypeKind { // eslin
     if (content instanceof Y.ContentType && (content.type instanceof Y.XmlElement || content.type instanceof Y.XmlText || content.type instanceof Y.XmlHook)) {
       return 'xml';
     }
-    return 'array';
+    // A Y.Text may embed a type too: keep looking for text content before calling it a list.
+    if (!(content instanceof Y.ContentType)) return 'array';
+    list = true;
   }
+  if (list) return 'array';
   return 'map';
 }
 
