@@ -7,6 +7,7 @@
  *   policy    auth/                            ─► core, leaves (the access policy both drivers ask)
  *   adapters  persistence/ cluster/ telemetry/ ─► core, leaves
  *   core      documents/                       ─► leaves
+ *             history/                         ─► documents/, leaves
  *   leaves    config/ errors/ clock/ logging/ crdt/ version.ts, @skein/protocol ─► leaves
  *
  * Drivers and adapters never import each other (what two share moves to a leaf). Nothing but
@@ -19,7 +20,7 @@ import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export const LEAVES = ['config', 'errors', 'clock', 'logging', 'crdt'];
-export const CORE = ['documents'];
+export const CORE = ['documents', 'history'];
 /** The access policy: drivers ask it; it knows the core and leaves. */
 export const POLICY = ['auth'];
 export const DRIVERS = ['transport', 'http'];
@@ -98,6 +99,7 @@ export function serverLayering() {
     blocks.push(layer(src(name), [forbidden(name, LEAVES, name === 'logging' ? [] : OTEL, KNOWN_DEBTS[name])], `${name}/ is a leaf: it imports only other leaves`));
   }
   blocks.push(layer(src('documents'), [forbidden('documents', LEAVES, [...OTEL, 'classic-level', 'ioredis', 'ws'])], 'documents/ is the core: it imports only leaves (adapters plug into its ports)'));
+  blocks.push(layer(src('history'), [forbidden('history', [...LEAVES, 'documents'], [...OTEL, 'classic-level', 'ioredis', 'ws'])], 'history/ is core: it imports documents/ and leaves only (versions reach the store through the VersionStore port)'));
   const packages = {
     transport: ['classic-level', 'ioredis'],
     http: ['classic-level', 'ioredis'],

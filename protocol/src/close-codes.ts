@@ -54,6 +54,11 @@ export const CloseCode = {
    * of it was applied or stored. Re-sending the same update fails again.
    */
   DocumentTooLarge: 4413,
+  /**
+   * The document was deleted (`DELETE /api/v1/docs/{name}`). Permanent: reconnecting to the
+   * same name opens a new, empty document.
+   */
+  DocumentDeleted: 4410,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
@@ -90,6 +95,7 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze([
   info('StorageBackpressure', true, 'Too many bytes wait for storage on the server; the update was refused. Reconnect later and re-send.'),
   info('RateLimited', true, 'The client sent too many messages or bytes per second; reconnect with backoff.'),
   info('DocumentTooLarge', false, 'The update would make the document larger than the server allows; it was refused.'),
+  info('DocumentDeleted', false, 'The document was deleted; the name now opens a new, empty document.'),
 ]);
 
 /** Look up a close code; undefined for codes Skein does not send. */

@@ -13,3 +13,6 @@ export type { Access } from './auth/access.js';
 export type { Authenticate, Principal } from './auth/authenticator.js';
 export { JwtVerifier, type JwtOptions } from './auth/jwt.js';
 export { VERSION } from './version.js';
+export type { DocumentEvent, DocumentEvents, DocumentEventType } from './history/events.js';
+export { History, type RestoreResult } from './history/history.js';
+export type { VersionInfo, VersionKind } from './documents/ports.js';

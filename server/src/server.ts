@@ -13,6 +13,11 @@ import { WsTransport } from './transport/ws-server.js';
 import { guardClientErrors, httpServerOptions } from './transport/http-edge.js';
 import { EdgeLimits, edgeLimitOptions } from './auth/limits.js';
 import { createRequestHandler } from './http/routes.js';
+import { createApiHandler } from './http/api/api-handler.js';
+import { ApiAccess } from './auth/api-access.js';
+import { History } from './history/history.js';
+import type { DocumentEvents } from './history/events.js';
+import { parseDuration, parseHistoryKeep } from './config/api-options.js';
 import { openStaticFiles } from './http/static.js';
 import { SkeinError } from './errors/skein-error.js';
 import { CloseCode } from '@skein/protocol';
@@ -44,6 +49,11 @@ export interface ServerDeps {
     readonly integrity?: HealthServiceOptions['integrity'];
     readonly sampleIntervalMs?: number;
   };
+  /**
+   * Where `document.deleted`, `version.created` and `version.restored` go (the webhooks
+   * adapter; `history/events.ts`). Absent: nowhere.
+   */
+  readonly events?: DocumentEvents;
 }
 
 export interface SkeinServer {
@@ -60,6 +70,8 @@ export interface SkeinServer {
   readonly telemetry: Telemetry;
   /** Health and readiness: the health model, the integrity scan, event-loop lag. */
   readonly health: HealthService;
+  /** Version history (named and automatic versions, restore); undefined when the store keeps no versions. */
+  readonly history: History | undefined;
   connectionCount(): number;
   /**
    * Graceful shutdown: stop accepting, close sockets with 1001, flush every document, close
@@ -96,7 +108,28 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     clock,
     ...(cluster === undefined ? {} : { replicator: cluster }),
     telemetry,
+    onChange: (name) => history?.changed(name),
   });
+  const history = store.versions === undefined
+    ? undefined
+    : new History({
+        registry, store, clock, logger,
+        intervalMs: parseDuration(config.historyInterval),
+        keep: parseHistoryKeep(config.historyKeep),
+        ...(deps.events === undefined ? {} : { events: deps.events }),
+      });
+  history?.start();
+  const api = config.httpApi === 'off'
+    ? undefined
+    : createApiHandler({
+        deps: { registry, store, clock, logger, ...(history === undefined ? {} : { history }), ...(deps.events === undefined ? {} : { events: deps.events }) },
+        access: new ApiAccess({
+          authenticate, adminToken: config.adminToken, mode: config.httpApi, loopback: isLoopback(config.host),
+          ratePerSecond: config.apiRatePerToken, burst: config.apiBurstPerToken, clock,
+        }),
+        maxBodyBytes: config.apiMaxBodyBytes,
+        version: VERSION,
+      });
   const transport = new WsTransport(registry, {
     logger,
     maxMessageBytes: config.maxMessageBytes,
@@ -132,12 +165,14 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       ...(staticFiles === undefined ? {} : { staticFiles }),
       health: () => health.report(),
       metrics: telemetry.metricsHandler,
+      ...(api === undefined ? {} : { api }),
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
   guardClientErrors(http, logger, (kind) => telemetry.limitRefused(kind));
   const address = await listen(http, config.port, config.host).catch(async (err: unknown) => {
     await transport.close(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
+    await history?.stop();
     health.stop();
     await cluster?.close(0).catch(() => undefined);
     if (deps.store === undefined) await store.close().catch(() => undefined);
@@ -152,6 +187,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
     const grace = Math.min(5_000, Math.max(100, Math.floor(config.shutdownTimeoutMs / 2)));
     await transport.close(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', grace);
+    await history?.stop();
     const unflushed = await registry.close();
     // After the documents, before the store (the outbox is the store's): announce leaving,
     // deliver the outbox within a bound (what is left stays on disk for the next start).
@@ -186,6 +222,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     cluster,
     telemetry,
     health,
+    history,
     connectionCount: () => transport.connectionCount,
     close: () => (closing ??= shutdown()),
   };

@@ -5,7 +5,7 @@ import {
 } from '../../server/src/documents/lifecycle.js';
 
 const STATES: readonly DocumentState[] = ['loading', 'active', 'idle', 'unloading', 'closed'];
-const EVENTS: readonly LifecycleEvent[] = ['loaded', 'load-failed', 'peer-joined', 'last-peer-left', 'unload', 'flushed', 'flush-failed', 'shutdown'];
+const EVENTS: readonly LifecycleEvent[] = ['loaded', 'load-failed', 'peer-joined', 'last-peer-left', 'unload', 'flushed', 'flush-failed', 'shutdown', 'delete'];
 
 /** A lifecycle driven into `state` through allowed events only. */
 function at(state: DocumentState, hasPeers = false): Lifecycle {
@@ -65,6 +65,12 @@ describe('document lifecycle transition table', () => {
     expect(life.state).toBe('idle');
     expect(life.apply('peer-joined', true)).toEqual(['cancel-unload']);
     expect(life.state).toBe('active');
+  });
+
+  it('delete closes the peers and releases without a flush, from active or idle only', () => {
+    expect(at('active').apply('delete', true)).toEqual(['cancel-unload', 'close-peers', 'release']);
+    expect(at('idle').apply('delete', false)).toEqual(['cancel-unload', 'close-peers', 'release']);
+    for (const state of ['loading', 'unloading', 'closed'] as const) expect(at(state).allows('delete'), state).toBe(false);
   });
 
   it('closed is final', () => {

@@ -6,6 +6,7 @@ import { inspectCommand } from './inspect.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 import { verifyCommand } from './verify.js';
+import { versionsCommand } from './versions.js';
 
 /**
  * Every `skein` subcommand, in the order `skein --help` lists them. To add one, write
@@ -18,5 +19,6 @@ export const COMMANDS: readonly CliCommand[] = [
   compactCommand,
   exportCommand,
   importCommand,
+  versionsCommand,
   tokenCommand,
 ];

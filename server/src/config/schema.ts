@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseStrategyRules } from '../persistence/strategy-rules.js';
+import { API_OPTIONS } from './api-options.js';
 import { AUTH_OPTIONS } from './auth-options.js';
 import { LIMIT_OPTIONS } from './limit-options.js';
 import { TELEMETRY_OPTIONS } from './telemetry-options.js';
@@ -125,6 +126,8 @@ export const OPTIONS = [
   ...AUTH_OPTIONS,
   // Limits at the edge (config/limit-options.ts, docs/security.md).
   ...LIMIT_OPTIONS,
+  // The HTTP API and version history (config/api-options.ts, docs/http-api.md).
+  ...API_OPTIONS,
   // Tracing, metrics, health (config/telemetry-options.ts, docs/observability.md).
   ...TELEMETRY_OPTIONS,
 ] as const satisfies readonly OptionSpec[];

@@ -5,7 +5,7 @@ import {
   encodeAwarenessUpdate,
   removeAwarenessStates,
 } from 'y-protocols/awareness';
-import { encodeAwareness } from '@skein/protocol';
+import { CloseCode, encodeAwareness } from '@skein/protocol';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
@@ -53,6 +53,8 @@ export interface HandleContext {
   /** The cluster, when there is one. */
   readonly replicator?: Replicator;
   readonly telemetry?: DocumentProbes;
+  /** The document changed (any source but its load). Must be cheap and must not throw. */
+  readonly onChange?: (name: string) => void;
   /** The handle reached `closed`: forget it. */
   onClosed(handle: DocumentHandle): void;
 }
@@ -168,6 +170,16 @@ export class DocumentHandle implements ReplicaHost {
     }
     if (this.#peers.size === 0 && this.#life.allows('last-peer-left')) this.#transition('last-peer-left');
     return this.#peers.size;
+  }
+
+  /**
+   * The document is being deleted (admin API): close every peer's session with 4410
+   * (SKEIN_ERR_DOC_DELETED) and release it without a flush — the store drops its records next.
+   * Only an `active` or `idle` document can be deleted (callers wait for a load or an unload
+   * to settle first).
+   */
+  delete(): void {
+    this.#transition('delete');
   }
 
   // --- the edit path ----------------------------------------------------------------------
@@ -339,6 +351,9 @@ export class DocumentHandle implements ReplicaHost {
         this.#unloading = unloading;
         return;
       }
+      case 'close-peers':
+        for (const peer of [...this.#peers.keys()]) peer.close?.(CloseCode.DocumentDeleted, 'SKEIN_ERR_DOC_DELETED');
+        return;
       case 'release':
         this.#release();
         return;
@@ -422,6 +437,7 @@ export class DocumentHandle implements ReplicaHost {
     this.#fullState = undefined;
     this.#changes?.push(update);
     this.#quota.grew(update.byteLength);
+    this.#ctx.onChange?.(this.name);
     this.#fanOut.add(update, this.#echoToSender ? undefined : originPeer(origin));
   };
 

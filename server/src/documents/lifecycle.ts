@@ -9,6 +9,7 @@ import { SkeinError } from '../errors/skein-error.js';
  *      │                (peer-joined / last-peer-left)   │
  *      └──load-failed──► closed          unloading ──flush-failed──► idle | active
  *   any state but closed ──shutdown──► closed
+ *   active | idle ──delete──► closed   (DELETE /api/v1/docs/{name}: peers closed with 4410)
  *
  * Only `active` and `idle` accept writes. A peer may join while loading (it waits for the
  * load) but not while unloading (the registry waits for the unload to settle, then either
@@ -24,7 +25,9 @@ export type LifecycleEvent =
   | 'unload'
   | 'flushed'
   | 'flush-failed'
-  | 'shutdown';
+  | 'shutdown'
+  /** The document is being deleted (admin API): close its peers, drop it without a flush. */
+  | 'delete';
 
 /** What the handle must do after a transition, in this order. */
 export type LifecycleEffect =
@@ -34,6 +37,8 @@ export type LifecycleEffect =
   | 'cancel-unload'
   /** Make every accepted write durable (storing the full state after a failure), then report `flushed` or `flush-failed`. */
   | 'flush'
+  /** Close every peer's session with the document-deleted code (4410). */
+  | 'close-peers'
   /** Detach the replica, release the Y.Doc and awareness, settle `closed`. */
   | 'release';
 
@@ -58,11 +63,14 @@ const TABLE: Readonly<Record<DocumentState, Partial<Record<LifecycleEvent, Trans
     'peer-joined': { to: 'active', effects: ['cancel-unload'] },
     'last-peer-left': { to: 'idle', effects: ['schedule-unload'] },
     shutdown: { to: 'closed', effects: ['cancel-unload', 'release'] },
+    // Nothing is flushed: the store drops the document's records right after.
+    delete: { to: 'closed', effects: ['cancel-unload', 'close-peers', 'release'] },
   },
   idle: {
     'peer-joined': { to: 'active', effects: ['cancel-unload'] },
     unload: { to: 'unloading', effects: ['flush'] },
     shutdown: { to: 'closed', effects: ['cancel-unload', 'release'] },
+    delete: { to: 'closed', effects: ['cancel-unload', 'close-peers', 'release'] },
   },
   unloading: {
     flushed: { to: 'closed', effects: ['release'] },

@@ -8,13 +8,19 @@ export interface Peer {
   readonly id: number;
   /** Queue a message for this peer. Must not throw; a dead peer drops it. */
   send(message: Uint8Array): void;
+  /** Close the peer's session (the document was deleted). Must not throw. Absent: nothing to close. */
+  close?(code: number, reason: string): void;
 }
 
 export type Origin =
   | { readonly source: 'client'; readonly peer: Peer }
   | { readonly source: 'storage' }
   | { readonly source: 'cluster'; readonly nodeId: string }
-  | { readonly source: 'local' };
+  | { readonly source: 'local' }
+  /** `POST /api/v1/docs/{name}/update`, by the authenticated user. */
+  | { readonly source: 'api'; readonly user: string }
+  /** A version restore (history/): the forward update that makes the document equal a version. */
+  | { readonly source: 'history'; readonly versionId: number };
 
 /** Who submits a change (every origin but a storage load). */
 export type WriteSource = Exclude<Origin, { readonly source: 'storage' }>;

@@ -59,6 +59,87 @@ export interface DocumentStore {
    * Absent on engines that cannot carry an outbox.
    */
   readonly outbox?: ReplicationOutbox;
+
+  /**
+   * Drop every record of the document — log, snapshots, versions — in one atomic batch,
+   * after the writes already queued for it; appends still pending are rejected with
+   * SKEIN_ERR_DOC_DELETED. The name may be used again (a new document). Resolves false when
+   * the document was never stored. Absent on engines that cannot delete.
+   */
+  remove?(name: string): Promise<boolean>;
+
+  /** A page of stored documents in name order (names starting with `prefix`, after `after`). */
+  list?(page: DocumentPage): Promise<StoredDocumentInfo[]>;
+
+  /** What is stored of one document, or undefined when it was never stored. */
+  describe?(name: string): Promise<StoredDocumentInfo | undefined>;
+
+  /** Version snapshots (history/), kept beside the log. Absent on engines without them. */
+  readonly versions?: VersionStore;
+}
+
+export interface DocumentPage {
+  readonly prefix: string;
+  /** Only names greater than this one (the cursor of the previous page). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** A stored document, as the store's metadata describes it. */
+export interface StoredDocumentInfo {
+  readonly name: string;
+  /** Bytes stored: the snapshot plus the updates after it. */
+  readonly bytes: number;
+  /** Updates stored after the latest snapshot (compaction folds them in). */
+  readonly updatesSinceSnapshot: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** The durability strategy the store applies to it, e.g. `immediate` or `debounced:1000:10000`. */
+  readonly strategy: string;
+  /** The stored state vector (Yjs encoding). */
+  readonly stateVector: Uint8Array;
+}
+
+/** `named`: asked for by a user; `auto`: taken every `--history-interval` of editing; `before-restore`: taken by a restore first. */
+export type VersionKind = 'named' | 'auto' | 'before-restore';
+
+export interface VersionInfo {
+  /** Per document, increasing; never reused while the document exists. */
+  readonly id: number;
+  readonly kind: VersionKind;
+  /** Empty when none was given. */
+  readonly label: string;
+  /** ms since the epoch. */
+  readonly createdAt: number;
+  /** Who made it (a token's `sub`, `admin`, `anonymous`, or `skein` for automatic versions). */
+  readonly user: string;
+  /** Size of the stored state. */
+  readonly bytes: number;
+}
+
+export interface NewVersion {
+  readonly kind: VersionKind;
+  readonly label: string;
+  readonly createdAt: number;
+  readonly user: string;
+  /** `Y.encodeStateAsUpdate` of the document at that point. */
+  readonly state: Uint8Array;
+}
+
+/**
+ * Version snapshots of documents (the history port). A version is the document's full state
+ * at one point, stored in the node's store beside the log — metadata and state written in one
+ * atomic batch — and kept through compaction and restarts until removed.
+ */
+export interface VersionStore {
+  /** Store a version; resolves with its metadata. Rejects with SKEIN_ERR_DOC_NOT_FOUND when the document was never stored. */
+  add(name: string, version: NewVersion): Promise<VersionInfo>;
+  /** Every version of the document, oldest first ([] when it has none or was never stored). */
+  list(name: string): Promise<VersionInfo[]>;
+  /** One version with its state, or undefined. */
+  read(name: string, id: number): Promise<{ readonly info: VersionInfo; readonly state: Uint8Array } | undefined>;
+  /** Remove versions (one atomic batch); unknown ids are ignored. */
+  remove(name: string, ids: readonly number[]): Promise<void>;
 }
 
 export interface AppendOptions {

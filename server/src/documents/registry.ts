@@ -28,6 +28,8 @@ export interface RegistryOptions {
   readonly telemetry?: DocumentProbes;
   /** Time source of unloads and load timeouts (default: the real clock). */
   readonly clock?: Clock;
+  /** Told (synchronously, cheaply) each time a loaded document changes — e.g. history's automatic versions. */
+  readonly onChange?: (name: string) => void;
 }
 
 /**
@@ -45,6 +47,10 @@ export class DocumentRegistry {
   readonly #ctx: HandleContext;
   readonly budget: WriteBudget;
   #closing = false;
+  /** Documents being deleted: opens wait until the store has dropped them (no resurrection). */
+  readonly #deleting = new Map<string, Promise<unknown>>();
+  /** Ids of transient peers (`use`): negative, never a connection's. */
+  #nextTransient = -1;
 
   constructor(options: RegistryOptions) {
     this.budget = new WriteBudget(options.maxUnpersistedBytes ?? 0);
@@ -60,6 +66,7 @@ export class DocumentRegistry {
       fanOutWindowMs: options.fanOutWindowMs ?? 0,
       ...(options.replicator === undefined ? {} : { replicator: options.replicator }),
       ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
+      ...(options.onChange === undefined ? {} : { onChange: options.onChange }),
       onClosed: (handle) => {
         if (this.#handles.get(handle.name) === handle) this.#handles.delete(handle.name);
       },
@@ -90,6 +97,11 @@ export class DocumentRegistry {
   async open(name: string, peer: Peer): Promise<DocumentHandle> {
     for (;;) {
       if (this.#closing) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
+      const deleting = this.#deleting.get(name);
+      if (deleting !== undefined) {
+        await deleting.catch(() => undefined);
+        continue;
+      }
       let handle = this.#handles.get(name);
       if (handle === undefined) {
         handle = new DocumentHandle(name, this.#ctx);
@@ -104,6 +116,61 @@ export class DocumentRegistry {
       await handle.loaded;
       if (handle.state === 'closed') throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
       return handle;
+    }
+  }
+
+  /**
+   * Run `fn` with the document loaded, as a transient peer that receives nothing (the HTTP
+   * API, history): the document cannot unload while `fn` runs, and its unload delay starts
+   * after. Rejects like `open`.
+   */
+  async use<T>(name: string, fn: (handle: DocumentHandle) => T | Promise<T>): Promise<T> {
+    const peer: Peer = { id: this.#nextTransient--, send: noop };
+    const handle = await this.open(name, peer);
+    try {
+      return await fn(handle);
+    } finally {
+      this.leave(handle, peer);
+    }
+  }
+
+  /**
+   * Delete the document: its loaded handle (if any) closes its peers with 4410 and is
+   * released without a flush, then the store drops every record (log, snapshots, versions).
+   * Opens meanwhile wait and then find a new, empty document. Resolves with whether anything
+   * existed (loaded or stored).
+   */
+  async delete(name: string): Promise<boolean> {
+    if (this.#closing) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
+    const remove = this.#ctx.store.remove?.bind(this.#ctx.store);
+    if (remove === undefined) throw new SkeinError('SKEIN_ERR_INTERNAL', 'this store cannot delete documents');
+    for (;;) {
+      const pending = this.#deleting.get(name);
+      if (pending === undefined) break;
+      await pending.catch(() => undefined);
+    }
+    const work = (async (): Promise<boolean> => {
+      let loaded = false;
+      for (;;) {
+        const handle = this.#handles.get(name);
+        if (handle === undefined) break;
+        if (handle.state === 'loading') await handle.loaded.catch(() => undefined);
+        else if (handle.state === 'unloading') await handle.unloadSettled;
+        else if (handle.state === 'closed') break;
+        else {
+          loaded = true;
+          handle.delete();
+          break;
+        }
+      }
+      const stored = await remove(name);
+      return stored || loaded;
+    })();
+    this.#deleting.set(name, work);
+    try {
+      return await work;
+    } finally {
+      this.#deleting.delete(name);
     }
   }
 
@@ -122,3 +189,5 @@ export class DocumentRegistry {
     return results.filter((r) => !r.ok).map((r) => r.name);
   }
 }
+
+function noop(): void {}

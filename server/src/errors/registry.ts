@@ -97,8 +97,8 @@ export const ERRORS = {
   [ProtocolErrorCode.InvalidString]: protocolError('A string was not valid UTF-8 or an awareness state was not JSON.'),
   // Document content
   SKEIN_ERR_INVALID_UPDATE: {
-    summary: 'A sync step 2 or update message carried bytes that are not a valid Yjs update; it was not applied or stored.',
-    httpStatus: 422,
+    summary: 'A sync step 2 or update message (or an HTTP API update body) carried bytes that are not a valid Yjs update (e.g. truncated); it was not applied or stored.',
+    httpStatus: 400,
     closeCode: CloseCode.InvalidUpdate,
   },
   SKEIN_ERR_INVALID_AWARENESS: {
@@ -220,9 +220,43 @@ export const ERRORS = {
     closeCode: CloseCode.InternalError,
     exitCode: 1,
   },
-  // Offline commands (inspect, verify, compact, export, import)
+  // HTTP API (docs/http-api.md)
+  SKEIN_ERR_BAD_REQUEST: {
+    summary: 'An HTTP API request failed its schema (path, query or JSON body); the error message names the field. Nothing was changed.',
+    httpStatus: 400,
+  },
+  SKEIN_ERR_BAD_BASE64: { summary: 'A base64 parameter (e.g. `sv`) is not base64 or base64url, or does not decode to what it should (a state vector).', httpStatus: 400 },
+  SKEIN_ERR_UPDATE_DEPENDENCIES_MISSING: {
+    summary: 'An HTTP API update builds on changes the document does not have (it was made for another document, or against a state this server never had); nothing was applied.',
+    httpStatus: 400,
+  },
+  SKEIN_ERR_BODY_TOO_LARGE: { summary: 'An HTTP API request body exceeded `--api-max-body-bytes`; nothing was applied.', httpStatus: 413 },
+  SKEIN_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    summary: 'An HTTP API request body has the wrong Content-Type (updates: `application/octet-stream`; JSON bodies: `application/json`).',
+    httpStatus: 415,
+  },
+  SKEIN_ERR_API_RATE_LIMITED: {
+    summary: 'One token (or, without one, one client IP) made more HTTP API requests than `--api-rate-per-token` / `--api-burst-per-token` allow; answered with Retry-After.',
+    httpStatus: 429,
+  },
+  SKEIN_ERR_API_WRITE_DISABLED: {
+    summary: 'Write and admin routes of the HTTP API are off: `--auth none` on a non-loopback host without `--http-api open` (or `--http-api read-only`).',
+    httpStatus: 403,
+  },
+  SKEIN_ERR_ADMIN_REQUIRED: {
+    summary: 'An admin route (e.g. DELETE a document) was called without the `--admin-token` (or no admin token is configured).',
+    httpStatus: 403,
+  },
+  SKEIN_ERR_DOC_DELETED: {
+    summary: 'The document was deleted (admin API): its sockets are closed with 4410, updates not yet durable were dropped; the name now opens a new, empty document.',
+    httpStatus: 410,
+    closeCode: CloseCode.DocumentDeleted,
+  },
+  SKEIN_ERR_VERSION_NOT_FOUND: { summary: 'No version with this id exists for the document.', httpStatus: 404 },
+  // Offline commands (inspect, verify, compact, export, import) and the HTTP API
   SKEIN_ERR_DOC_NOT_FOUND: {
-    summary: 'An offline command named a document that is not in the store.',
+    summary: 'No stored document has this name (an offline command, or an HTTP API read of a document that was never written).',
+    httpStatus: 404,
     exitCode: 1,
   },
   SKEIN_ERR_CLI_FILE: {

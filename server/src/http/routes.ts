@@ -22,6 +22,8 @@ export interface HttpContext extends ObservabilityRoutes {
   stats(): Record<string, number>;
   /** `--static-dir`: files served for every path no route takes (`/` is its index.html). */
   readonly staticFiles?: StaticFiles;
+  /** The `/api/v1` routes (`api/api-handler.ts`); absent with `--http-api off`. */
+  readonly api?: (req: IncomingMessage, res: ServerResponse, path: string) => void;
 }
 
 /**
@@ -30,12 +32,14 @@ export interface HttpContext extends ObservabilityRoutes {
  * - `GET /readyz` — 200 `{status:"ready"}`, 200 `{status:"degraded", reasons}` (serving, e.g. while
  *   storage writes are retried) or 503 `{status:"not_ready", reasons:[{code,message}]}`.
  * - `GET /health`, `GET /metrics` — the health model and Prometheus metrics (see `health.ts`).
+ * - `/api/v1/…` — the HTTP API (docs/http-api.md), when on.
  * - with `staticFiles`: every other path is a file of that directory (`/` is `index.html`).
  * Errors answer `{ error: { code, message } }` with the code's HTTP status.
  */
 export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (ctx.api !== undefined && (path === '/api/v1' || path.startsWith('/api/v1/'))) return ctx.api(req, res, path);
     const route = path === '/' && ctx.staticFiles !== undefined ? undefined : ROUTES[path];
     if (route === undefined) {
       if (ctx.staticFiles !== undefined) return void ctx.staticFiles.serve(req, res, path);

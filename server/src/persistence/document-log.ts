@@ -6,6 +6,7 @@ import { retryDelay, type EngineContext, type TimerHandle } from './engine-conte
 import { DocKind, docKey } from './key-layout.js';
 import type { AppendResult } from '../documents/ports.js';
 import { outboxPut } from './store-outbox.js';
+import { documentDeletes } from './doc-versions.js';
 import type { KvOp } from './kv-store.js';
 import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
@@ -125,6 +126,46 @@ export class DocumentLog {
     if (waiting.length === 0) return;
     this.#requestWrite(false);
     await Promise.all(waiting);
+  }
+
+  /** Run `task` in this document's queue with its stored state (undefined: never stored). */
+  withState<T>(task: (state: DocState | undefined) => Promise<T>): Promise<T> {
+    return this.#enqueue(async () => {
+      const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
+      this.#state ??= state;
+      return task(state);
+    });
+  }
+
+  /**
+   * Delete the document, after the tasks queued before: appends still pending are rejected
+   * with SKEIN_ERR_DOC_DELETED, every record goes in one synced batch, and the log forgets its
+   * state so that the next append starts a new document (a new id). False: never stored.
+   */
+  remove(): Promise<boolean> {
+    return this.#enqueue(async () => {
+      this.#clearDebounce();
+      this.#clearRetry();
+      this.#failures = 0;
+      const dropped = this.#pending;
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      const err = new SkeinError('SKEIN_ERR_DOC_DELETED', 'the document was deleted before this update was durable');
+      for (const p of dropped) p.reject(err);
+      const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
+      if (state?.indexed !== true) {
+        this.#state = undefined;
+        return false;
+      }
+      const ops = await documentDeletes(this.#ctx.kv, state, this.#nameBytes);
+      try {
+        await this.#ctx.kv.batch(ops, { sync: true });
+      } catch (cause) {
+        throw new SkeinError('SKEIN_ERR_STORAGE_WRITE', 'deleting the document failed; it is unchanged', { cause });
+      }
+      this.#state = undefined;
+      return true;
+    });
   }
 
   compact(): Promise<CompactionOutcome> {

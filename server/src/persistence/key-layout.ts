@@ -12,6 +12,10 @@ import type { KvRange } from './kv-store.js';
  *   05 <quarantineId: u64 BE>               → a damaged record moved out of the way
  *   06 <outboxSeq: u64 BE>                  → a replication-outbox entry (name, update), written
  *                                             in the same batch as the update's log record
+ *   07 <docId: u64 BE> 01 <versionId: u64 BE> → a version's metadata (kind, label, time, user, size)
+ *   07 <docId: u64 BE> 02 <versionId: u64 BE> → a version's state (the document at that point), written
+ *                                             in the same batch as its metadata; compaction never
+ *                                             touches space 07, deleting the document removes it
  *
  * Names appear in exactly one place (the name index) and everything else is keyed by a
  * fixed-width id, so a range over one document can never reach another document's keys,
@@ -32,7 +36,15 @@ export const Space = {
   Doc: 0x03,
   Quarantine: 0x05,
   Outbox: 0x06,
+  Version: 0x07,
 } as const;
+
+/** The two records of one version (space `07`). */
+export const VersionPart = {
+  Meta: 0x01,
+  State: 0x02,
+} as const;
+export type VersionPart = (typeof VersionPart)[keyof typeof VersionPart];
 
 export const DocKind = {
   Snapshot: 0x01,
@@ -208,4 +220,27 @@ export function outboxKey(seq: number): Uint8Array {
   key[0] = Space.Outbox;
   writeU64(key, 1, seq);
   return key;
+}
+
+/** `07 <docId> <part> <versionId>`: one record of a version. */
+export function versionKey(docId: number, part: VersionPart, versionId: number): Uint8Array {
+  return new ByteWriter(DOC_KEY_LENGTH).writeU8(Space.Version).writeU64(docId).writeU8(part).writeU64(versionId).toBytes();
+}
+
+/** A `07 docId part versionId` key's parts, or a coded ProtocolError. */
+export function decodeVersionKey(key: Uint8Array): { readonly docId: number; readonly part: number; readonly versionId: number } {
+  const reader = keyReader(key, Space.Version);
+  const parts = { docId: reader.readU64('the document id'), part: reader.readU8('the version part'), versionId: reader.readU64('the version id') };
+  reader.expectEnd('the version key');
+  return parts;
+}
+
+/** Every version record of one document. */
+export function versionRange(docId: number): KvRange {
+  return prefixRange(idKey(Space.Version, docId));
+}
+
+/** The metadata records of one document's versions, by id. */
+export function versionMetaRange(docId: number): KvRange {
+  return { gte: versionKey(docId, VersionPart.Meta, 0), lte: versionKey(docId, VersionPart.Meta, Number.MAX_SAFE_INTEGER) };
 }

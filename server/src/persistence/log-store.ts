@@ -9,8 +9,13 @@ import {
   DEFAULT_COMPACTION, DEFAULT_RETRY, StoreCounters, systemTimers,
   type CompactionPolicy, type EngineContext, type RetryPolicy, type Timers,
 } from './engine-context.js';
-import { encodeName } from './key-layout.js';
-import type { AppendOptions, AppendResult, ReplicationOutbox } from '../documents/ports.js';
+import { Space, encodeName, nameKey, spaceRange } from './key-layout.js';
+import type {
+  AppendOptions, AppendResult, DocumentPage, NewVersion, ReplicationOutbox, StoredDocumentInfo, VersionInfo, VersionStore,
+} from '../documents/ports.js';
+import { addVersion, listVersions, readVersion, removeVersions } from './doc-versions.js';
+import type { DocMeta } from './record-codec.js';
+import type { DocState } from './doc-state.js';
 import { silentLogger } from '../logging/logger.js';
 import { MemoryKv } from './memory-kv.js';
 import { StoreOutbox, type OutboxPayload } from './store-outbox.js';
@@ -279,6 +284,61 @@ export class LogStore implements DocumentStore {
     return this.#guarded(() => listDocuments(this.#ctx.kv));
   }
 
+  /** A page of stored documents in name order (the port's `list`); damaged entries are skipped. */
+  async list(page: DocumentPage): Promise<StoredDocumentInfo[]> {
+    if (this.#phase !== 'open') throw closedError();
+    const prefix = encodeName(page.prefix);
+    const after = page.after === undefined ? undefined : encodeName(page.after);
+    const start = after !== undefined && (prefix === undefined || Buffer.compare(after, prefix) >= 0) ? { gt: nameKey(after) } : prefix === undefined ? {} : { gte: nameKey(prefix) };
+    const out: StoredDocumentInfo[] = [];
+    if (page.limit <= 0) return out;
+    for await (const info of listDocuments(this.#ctx.kv, { ...spaceRange(Space.Name), ...start })) {
+      if (!info.name.startsWith(page.prefix)) break;
+      if (info.meta === null) continue;
+      out.push(this.#describe(info.meta));
+      if (out.length >= page.limit) break;
+    }
+    return out;
+  }
+
+  /** What is stored of one document (the port's `describe`), or undefined. */
+  async describe(name: string): Promise<StoredDocumentInfo | undefined> {
+    const log = this.#open(name);
+    if (log instanceof SkeinError) throw log;
+    return log.withState((state) => Promise.resolve(state?.indexed === true ? this.#describe(state.meta) : undefined));
+  }
+
+  /** Delete the document's every record in one batch (the port's `remove`). */
+  remove(name: string): Promise<boolean> {
+    const log = this.#open(name);
+    return log instanceof SkeinError ? Promise.reject(log) : log.remove();
+  }
+
+  /** Version snapshots beside the log (space `07`), run in each document's queue. */
+  readonly versions: VersionStore = {
+    add: (name: string, version: NewVersion): Promise<VersionInfo> => this.#withState(name, (state) => addVersion(this.#ctx.kv, state, name, version)),
+    list: (name: string): Promise<VersionInfo[]> => this.#withState(name, (state) => listVersions(this.#ctx.kv, state)),
+    read: (name: string, id: number) => this.#withState(name, (state) => readVersion(this.#ctx.kv, state, id)),
+    remove: (name: string, ids: readonly number[]): Promise<void> => this.#withState(name, (state) => removeVersions(this.#ctx.kv, state, ids)),
+  };
+
+  #withState<T>(name: string, task: (state: DocState | undefined) => Promise<T>): Promise<T> {
+    const log = this.#open(name);
+    return log instanceof SkeinError ? Promise.reject(log) : log.withState(task);
+  }
+
+  #describe(meta: DocMeta): StoredDocumentInfo {
+    return {
+      name: meta.name,
+      bytes: meta.snapshotBytes + meta.logBytes,
+      updatesSinceSnapshot: meta.logCount,
+      createdAt: meta.createdAt,
+      updatedAt: meta.updatedAt,
+      strategy: formatStrategy(this.#resolver.resolve(meta.name)),
+      stateVector: meta.stateVector,
+    };
+  }
+
   /** Check every stored record; yields each problem (read-only). */
   verify(): AsyncIterable<VerifyProblem> {
     return this.#guarded(() => verifyStore(this.#ctx.kv));
@@ -411,6 +471,10 @@ function addOutcome(report: CompactionReport, outcome: CompactionOutcome): Compa
     mergedUpdates: report.mergedUpdates + outcome.mergedUpdates,
     quarantined: report.quarantined + outcome.quarantined,
   };
+}
+
+function formatStrategy(strategy: Strategy): string {
+  return strategy.kind === 'immediate' ? 'immediate' : `debounced:${strategy.waitMs}:${strategy.maxWaitMs}`;
 }
 
 function closedError(): SkeinError {

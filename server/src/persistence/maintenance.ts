@@ -1,9 +1,9 @@
 import type { ErrorCode } from '../errors/registry.js';
 import { checkUpdate, read } from './doc-reader.js';
 import {
-  DocKind, FORMAT_KEY, Space, decodeName, encodeName, keyHex, metaKey, nameKey, parseDocKey, parseIdKey, spaceRange,
+  DocKind, FORMAT_KEY, Space, VersionPart, decodeName, decodeVersionKey, encodeName, keyHex, metaKey, nameKey, parseDocKey, parseIdKey, spaceRange,
 } from './key-layout.js';
-import { compareBytes, type KvStore } from './kv-store.js';
+import { compareBytes, type KvRange, type KvStore } from './kv-store.js';
 import {
   RecordType, decodeMeta, decodeQuarantine, decodeVarUint, openRecord, readRecord, type DocMeta,
 } from './record-codec.js';
@@ -36,9 +36,9 @@ export interface VerifyProblem {
   readonly detail: string;
 }
 
-/** Every stored document with its metadata, in name order, streamed from the name index. */
-export async function* listDocuments(kv: KvStore): AsyncGenerator<DocumentInfo> {
-  const entries = kv.iterate(spaceRange(Space.Name));
+/** Every stored document with its metadata, in name order, streamed from the name index (or part of it: `range`). */
+export async function* listDocuments(kv: KvStore, range: KvRange = spaceRange(Space.Name)): AsyncGenerator<DocumentInfo> {
+  const entries = kv.iterate(range);
   for await (const { key, value } of readingAll(entries)) {
     const name = decodeName(key.subarray(1)) ?? `<invalid utf-8 ${keyHex(key)}>`;
     const index = readRecord(key, value, RecordType.NameIndex, decodeVarUint);
@@ -84,6 +84,16 @@ export async function* verifyStore(kv: KvStore): AsyncGenerator<VerifyProblem> {
       case Space.Outbox:
         if (!openRecord(key, value, RecordType.Outbox).ok) yield problem('damaged', key, null, null, 'replication-outbox record damaged');
         break;
+      case Space.Version: {
+        const parts = parseVersionKey(key);
+        const type = parts?.part === VersionPart.Meta ? RecordType.VersionMeta : RecordType.VersionState;
+        if (parts === undefined || (parts.part !== VersionPart.Meta && parts.part !== VersionPart.State)) {
+          yield problem('unknown-key', key, null, null, 'malformed version key');
+        } else if (!openRecord(key, value, type).ok) {
+          yield problem('damaged', key, null, parts.versionId, `version ${parts.part === VersionPart.Meta ? 'metadata' : 'state'} damaged`);
+        }
+        break;
+      }
       case undefined:
       default:
         yield problem('unknown-key', key, null, null, 'key outside the storage layout');
@@ -190,5 +200,13 @@ async function* readingAll<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
     }
   } finally {
     await iterator.return?.()?.catch(() => undefined);
+  }
+}
+
+function parseVersionKey(key: Uint8Array): ReturnType<typeof decodeVersionKey> | undefined {
+  try {
+    return decodeVersionKey(key);
+  } catch {
+    return undefined;
   }
 }

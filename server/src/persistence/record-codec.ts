@@ -25,6 +25,8 @@ export const RecordType = {
   Update: 0x05,
   Quarantine: 0x06,
   Outbox: 0x07,
+  VersionMeta: 0x08,
+  VersionState: 0x09,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 

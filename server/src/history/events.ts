@@ -1,0 +1,22 @@
+/**
+ * What history and the HTTP API tell the outside world (the webhooks adapter subscribes
+ * through the composition root). Minimal on purpose: consumers read details from the API.
+ */
+export type DocumentEventType = 'document.deleted' | 'version.created' | 'version.restored';
+
+export interface DocumentEvent {
+  readonly type: DocumentEventType;
+  /** The document name. */
+  readonly doc: string;
+  /** The version created or restored (version events). */
+  readonly versionId?: number;
+  /** The version's label (version events; empty when none). */
+  readonly label?: string;
+  /** ms since the epoch. */
+  readonly at: number;
+}
+
+/** The event port: `emit` must not throw and must not block (queue, then deliver). */
+export interface DocumentEvents {
+  emit(event: DocumentEvent): void;
+}
