@@ -251,7 +251,7 @@ export class Gestures implements FrameStep {
     editor.stats.steps++;
     switch (gesture.kind) {
       case 'move':
-        editor.patch(moved(gesture.orig, to.x - gesture.from.x, to.y - gesture.from.y));
+        editor.patch(moved(gesture.orig, to.x - gesture.from.x, to.y - gesture.from.y, editor.lookup));
         break;
       case 'resize':
         editor.patch(resized(gesture.orig, gesture.frame, gesture.handle, to, editor.lookup));

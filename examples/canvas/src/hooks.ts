@@ -2,6 +2,7 @@ import * as Y from 'yjs';
 import type { SkeinProvider } from '@skein/client';
 import type { Shape } from './board';
 import { toScreen, type Camera } from './camera';
+import { lineEnds, type Point } from './geometry';
 import type { Editor } from './editor';
 import type { Presence } from './presence';
 import type { Drawn, Renderer } from './render';
@@ -18,6 +19,8 @@ export interface CanvasHooks {
   /** The shapes the last painted frame drew (those in view), back to front. */
   rendered(): Drawn[];
   camera(): Camera;
+  /** Where a line or arrow is drawn from and to (attached ends sit on their shapes' outlines). */
+  lineEnds(id: string): [Point, Point] | null;
   /** Where a board point is on the page (client coordinates). */
   screenPoint(x: number, y: number): { x: number; y: number };
   /** Milliseconds each of the last painted frames took to paint the shapes. */
@@ -70,6 +73,10 @@ export function installHooks({ board, doc, provider, presence, badge, editor, re
     selection: () => [...editor.selectedIds],
     rendered: () => [...renderer.drawn],
     camera: () => ({ ...editor.camera }),
+    lineEnds: (id) => {
+      const shape = editor.get(id);
+      return shape === undefined ? null : lineEnds(shape, editor.lookup);
+    },
     screenPoint: (x, y) => {
       const r = renderer.overlay.getBoundingClientRect();
       const p = toScreen(editor.camera, { x, y });

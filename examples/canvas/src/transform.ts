@@ -10,15 +10,20 @@ const MIN_SIZE: Readonly<Record<ShapeKind, number>> = { rect: 4, ellipse: 4, dia
 
 export type Patches = Map<string, ShapePatch>;
 
-/** Move by (dx, dy). A line end attached to a shape that stays behind lets go. */
-export function moved(orig: readonly Shape[], dx: number, dy: number): Patches {
+/**
+ * Move by (dx, dy). A line moved on its own lets go of the shapes it was attached to; moved
+ * together with one of them, it stays attached to both (its ends follow their shapes).
+ */
+export function moved(orig: readonly Shape[], dx: number, dy: number, lookup: Lookup): Patches {
   const moving = new Set(orig.map((s) => s.id));
   const out: Patches = new Map();
   for (const s of orig) {
     const patch: ShapePatch = { x: s.x + dx, y: s.y + dy };
-    if (isLinear(s)) {
-      if (s.from !== null && !moving.has(s.from)) Object.assign(patch, { from: null });
-      if (s.to !== null && !moving.has(s.to)) Object.assign(patch, { to: null });
+    const attached = [s.from, s.to].filter((id): id is string => id !== null);
+    if (isLinear(s) && attached.length > 0 && !attached.some((id) => moving.has(id))) {
+      // Where it is drawn now (on the outlines) is where it lets go from.
+      const [a, b] = lineEnds(s, lookup);
+      Object.assign(patch, { x: a.x + dx, y: a.y + dy, w: b.x - a.x, h: b.y - a.y, from: null, to: null });
     }
     out.set(s.id, patch);
   }
