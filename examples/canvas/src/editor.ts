@@ -58,6 +58,8 @@ export class Editor {
   #ordered: Shape[] = [];
   #orderDirty = true;
   #paintDirty = true;
+  /** Bumped whenever what is painted changes (shapes, the note being written); not by the camera. */
+  #version = 0;
   #tool: Tool = 'select';
   #color = '#1e1e1e';
   #selected: string[] = [];
@@ -77,8 +79,13 @@ export class Editor {
     for (const event of ['stack-item-added', 'stack-item-popped', 'stack-cleared'] as const) {
       this.undoManager.on(event, () => opts.onUiChange());
     }
+    opts.renderer.onStale = () => {
+      this.#paintDirty = true;
+      this.schedule();
+    };
     this.#notes = new NoteEditor(opts.noteInput, this.origin, (fn) => this.change(fn, false), (changed) => {
       this.#paintDirty = true;
+      this.#version++;
       this.schedule();
       if (changed) opts.onLocalChange();
     });
@@ -306,6 +313,7 @@ export class Editor {
     if (text === undefined) return;
     this.#notes.open(id, text);
     this.#paintDirty = true;
+    this.#version++;
     this.schedule();
   }
 
@@ -354,6 +362,7 @@ export class Editor {
     this.#dirty.clear();
     this.#orderDirty = true;
     this.#paintDirty = true;
+    this.#version++;
   }
 
   #render(): void {
@@ -365,7 +374,7 @@ export class Editor {
     if (this.#selected.some((id) => !this.#cache.has(id))) this.select(this.#selected.filter((id) => this.#cache.has(id)));
     if (this.#paintDirty) {
       this.#paintDirty = false;
-      this.#renderer.paint({ camera: this.#camera, ordered: this.#ordered, lookup: this.lookup, editing: this.#notes.id });
+      this.#renderer.paint({ camera: this.#camera, ordered: this.#ordered, lookup: this.lookup, editing: this.#notes.id, version: this.#version });
     }
     this.#renderer.selection(this.selectionView(), this.lookup);
     this.#renderer.marquee(this.#gestures?.marquee);

@@ -199,8 +199,20 @@ export function arrowHead(a: Point, b: Point, size = 14): Point[] {
   ];
 }
 
-/** Mix a #rrggbb colour with white (`amount` 0 = colour, 1 = white). */
+const tints = new Map<string, string>();
+
+/** Mix a #rrggbb colour with white (`amount` 0 = colour, 1 = white). Cached: painting asks for the same few every frame. */
 export function tint(hex: string, amount: number): string {
+  const key = `${hex}/${amount}`;
+  let value = tints.get(key);
+  if (value === undefined) {
+    value = mixWhite(hex, amount);
+    if (tints.size < 1000) tints.set(key, value);
+  }
+  return value;
+}
+
+function mixWhite(hex: string, amount: number): string {
   const n = Number.parseInt(hex.slice(1), 16);
   const mix = (c: number): number => Math.round(c + (255 - c) * amount);
   const [r, g, b] = [(n >> 16) & 255, (n >> 8) & 255, n & 255].map(mix);

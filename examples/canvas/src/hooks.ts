@@ -23,8 +23,8 @@ export interface CanvasHooks {
   lineEnds(id: string): [Point, Point] | null;
   /** Where a board point is on the page (client coordinates). */
   screenPoint(x: number, y: number): { x: number; y: number };
-  /** Milliseconds each of the last painted frames took to paint the shapes. */
-  paintTimes(): number[];
+  /** Milliseconds each of the last (up to 600) painted frames took to paint, and how many paints there were in all. */
+  paintTimes(): { ms: number[]; count: number };
   status(): {
     connection: string;
     readOnly: boolean;
@@ -82,7 +82,7 @@ export function installHooks({ board, doc, provider, presence, badge, editor, re
       const p = toScreen(editor.camera, { x, y });
       return { x: p.x + r.left, y: p.y + r.top };
     },
-    paintTimes: () => [...renderer.paintMs],
+    paintTimes: () => ({ ms: [...renderer.paintMs], count: renderer.paints }),
     status: () => {
       const s = provider.status;
       const view = badge.view;

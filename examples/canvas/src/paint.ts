@@ -16,7 +16,11 @@ export const NOTE_PLACEHOLDER = 'Double-click to write';
 const penPaths = new WeakMap<Shape, Path2D>();
 const noteLines = new WeakMap<Shape, string[]>();
 
-export function paintShape(ctx: CanvasRenderingContext2D, shape: Shape, lookup: Lookup): void {
+/**
+ * Paint one shape. `zoom` picks the level of detail: far out, where a note's text would be a
+ * few pixels high, it is drawn as grey lines, and corners are square.
+ */
+export function paintShape(ctx: CanvasRenderingContext2D, shape: Shape, lookup: Lookup, zoom = 1): void {
   const stroke = shape.color;
   if (isLinear(shape)) {
     const [a, b] = lineEnds(shape, lookup);
@@ -40,18 +44,21 @@ export function paintShape(ctx: CanvasRenderingContext2D, shape: Shape, lookup: 
     }
     return;
   }
-  ctx.save();
-  if (shape.r !== 0) {
+  const turned = shape.r !== 0;
+  if (turned) {
+    ctx.save();
     const c = center(shape);
     ctx.translate(c.x, c.y);
     ctx.rotate(shape.r);
     ctx.translate(-c.x, -c.y);
   }
   const { x, y, w, h } = shape;
+  const far = zoom < 0.3;
   switch (shape.kind) {
     case 'rect':
       ctx.beginPath();
-      ctx.roundRect(x, y, Math.max(0, w), Math.max(0, h), Math.min(6, w / 2, h / 2));
+      if (far) ctx.rect(x, y, Math.max(0, w), Math.max(0, h));
+      else ctx.roundRect(x, y, Math.max(0, w), Math.max(0, h), Math.min(6, w / 2, h / 2));
       fillAndStroke(ctx, stroke);
       break;
     case 'ellipse':
@@ -81,39 +88,58 @@ export function paintShape(ctx: CanvasRenderingContext2D, shape: Shape, lookup: 
       ctx.stroke(path);
       break;
     }
-    case 'note': {
-      ctx.shadowColor = 'rgb(0 0 0 / 0.18)';
-      ctx.shadowBlur = 4;
-      ctx.shadowOffsetY = 2;
-      ctx.fillStyle = tint(stroke, 0.62);
-      ctx.beginPath();
-      ctx.roundRect(x, y, Math.max(0, w), Math.max(0, h), 3);
-      ctx.fill();
-      ctx.shadowColor = 'transparent';
-      ctx.strokeStyle = tint(stroke, 0.35);
-      ctx.lineWidth = 1;
-      ctx.stroke();
-      ctx.font = NOTE_FONT;
-      ctx.textBaseline = 'top';
-      const empty = shape.text === '';
-      ctx.fillStyle = empty ? 'rgb(0 0 0 / 0.38)' : '#2b2b2b';
-      let lines = noteLines.get(shape);
-      if (lines === undefined) {
-        lines = wrapText(ctx, empty ? NOTE_PLACEHOLDER : shape.text, w - 2 * NOTE_PAD.x);
-        noteLines.set(shape, lines);
-      }
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(x, y, Math.max(0, w), Math.max(0, h));
-      ctx.clip();
-      lines.forEach((line, i) => ctx.fillText(line, x + NOTE_PAD.x, y + NOTE_PAD.y + i * NOTE_LINE + 2));
-      ctx.restore();
+    case 'note':
+      paintNote(ctx, shape, far);
       break;
-    }
     case 'line':
     case 'arrow':
       break;
   }
+  if (turned) ctx.restore();
+}
+
+function paintNote(ctx: CanvasRenderingContext2D, shape: Shape, far: boolean): void {
+  const { x, y, w, h } = shape;
+  // A drop shadow without shadowBlur (a blur per note per frame is costly in software).
+  if (!far) {
+    ctx.fillStyle = 'rgb(0 0 0 / 0.08)';
+    ctx.beginPath();
+    ctx.roundRect(x + 1, y + 3, Math.max(0, w), Math.max(0, h), 4);
+    ctx.fill();
+  }
+  ctx.fillStyle = tint(shape.color, 0.62);
+  ctx.beginPath();
+  if (far) ctx.rect(x, y, Math.max(0, w), Math.max(0, h));
+  else ctx.roundRect(x, y, Math.max(0, w), Math.max(0, h), 3);
+  ctx.fill();
+  ctx.strokeStyle = tint(shape.color, 0.35);
+  ctx.lineWidth = 1;
+  ctx.stroke();
+  const empty = shape.text === '';
+  let lines = noteLines.get(shape);
+  if (lines === undefined) {
+    ctx.font = NOTE_FONT;
+    lines = wrapText(ctx, empty ? NOTE_PLACEHOLDER : shape.text, w - 2 * NOTE_PAD.x);
+    noteLines.set(shape, lines);
+  }
+  const rows = Math.min(lines.length, Math.floor((h - NOTE_PAD.y) / NOTE_LINE));
+  if (far) {
+    // Too small to read: a grey bar per line.
+    ctx.fillStyle = 'rgb(0 0 0 / 0.22)';
+    for (let i = 0; i < rows; i++) {
+      const width = Math.min(w - 2 * NOTE_PAD.x, (lines[i]?.length ?? 0) * 8);
+      ctx.fillRect(x + NOTE_PAD.x, y + NOTE_PAD.y + i * NOTE_LINE + 4, width, 10);
+    }
+    return;
+  }
+  ctx.font = NOTE_FONT;
+  ctx.textBaseline = 'top';
+  ctx.fillStyle = empty ? 'rgb(0 0 0 / 0.38)' : '#2b2b2b';
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(x, y, Math.max(0, w), Math.max(0, h));
+  ctx.clip();
+  lines.forEach((line, i) => ctx.fillText(line, x + NOTE_PAD.x, y + NOTE_PAD.y + i * NOTE_LINE + 2));
   ctx.restore();
 }
 

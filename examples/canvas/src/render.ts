@@ -32,6 +32,8 @@ export interface Scene {
   readonly lookup: Lookup;
   /** A note whose text is being typed in the text box above it (its text is not painted). */
   readonly editing?: string | undefined;
+  /** Changes whenever anything painted changes (not when only the camera moves). */
+  readonly version: number;
 }
 
 /** The own selection: each shape's outline, and the frame with its handles. */
@@ -52,6 +54,8 @@ export interface Drawn {
 }
 
 const boxCache = new WeakMap<Shape, Box>();
+/** Reuse a full paint for camera-only frames when it drew more shapes than this. */
+const REUSE_ABOVE = 400;
 
 /**
  * Draws the board: every shape on one 2D <canvas> (only those in view: 2,000 shapes cost
@@ -69,10 +73,22 @@ export class Renderer {
   readonly #cursors = svg('g', { class: 'cursors' });
   readonly #cursorElements = new Map<number, SVGGElement>();
   #camera: Camera = { x: 0, y: 0, zoom: 1 };
+  #dot: CanvasPattern | null | undefined;
+  #offscreen: HTMLCanvasElement | undefined;
+  /** The last full paint: its pixels, camera and content version. */
+  #snapshot:
+    | { canvas: HTMLCanvasElement; camera: Camera; version: number; at: number; complete: boolean; costly: boolean }
+    | undefined;
+  #settleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The camera rested after reused frames: the next paint is a full one. */
+  #settled = false;
+  /** Asks for a paint (set by the editor): the reused bitmap should be painted sharp. */
+  onStale: () => void = () => undefined;
   /** The shapes painted by the last frame. */
   drawn: Drawn[] = [];
-  /** Milliseconds spent painting shapes, per frame (the last 600 frames). */
+  /** Milliseconds spent painting, per painted frame (the last 600), and how many paints there were in all. */
   readonly paintMs: number[] = [];
+  paints = 0;
 
   constructor(canvas: HTMLCanvasElement, overlay: SVGSVGElement) {
     this.#canvas = canvas;
@@ -87,7 +103,12 @@ export class Renderer {
     return this.#camera;
   }
 
-  /** Paint the shapes in view. */
+  /**
+   * Paint the board. With many shapes in view, a frame where only the camera moved reuses
+   * the last full paint (one scaled bitmap copy) and the shapes are painted again, sharp,
+   * once the camera rests ~120 ms — or at once when the copy would miss shapes that are
+   * now in view, or would be scaled too far.
+   */
   paint(scene: Scene): void {
     const started = performance.now();
     const cam = scene.camera;
@@ -96,30 +117,104 @@ export class Renderer {
     const dpr = window.devicePixelRatio || 1;
     const width = canvas.clientWidth;
     const height = canvas.clientHeight;
-    if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
-      canvas.width = Math.round(width * dpr);
-      canvas.height = Math.round(height * dpr);
+    const pw = Math.round(width * dpr);
+    const ph = Math.round(height * dpr);
+    if (canvas.width !== pw || canvas.height !== ph) {
+      canvas.width = pw;
+      canvas.height = ph;
     }
+    const view = visibleBox(cam, width, height);
+    const snap = this.#snapshot;
+    const reuse =
+      snap !== undefined &&
+      snap.version === scene.version &&
+      snap.canvas.width === pw &&
+      snap.canvas.height === ph &&
+      snap.costly &&
+      !this.#settled &&
+      cam.zoom / snap.camera.zoom <= 1.6 &&
+      cam.zoom / snap.camera.zoom >= 0.4 &&
+      (snap.complete || started - snap.at < 150);
     const ctx = this.#ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    const k = dpr * cam.zoom;
-    ctx.setTransform(k, 0, 0, k, -cam.x * k, -cam.y * k);
-    const view = pad(visibleBox(cam, width, height), 20 / cam.zoom);
-    const drawn: Drawn[] = [];
-    for (const shape of scene.ordered) {
-      const box = shapeBox(shape, scene.lookup);
-      if (!intersects(box, view)) continue;
-      paintShape(ctx, scene.editing === shape.id ? { ...shape, text: ' ' } : shape, scene.lookup);
-      drawn.push({ id: shape.id, kind: shape.kind, x: shape.x, y: shape.y, w: shape.w, h: shape.h });
+    ctx.clearRect(0, 0, pw, ph);
+    this.#grid(cam, dpr, width, height);
+    if (reuse) {
+      // Where the snapshot's pixels are under the current camera.
+      const s = cam.zoom / snap.camera.zoom;
+      ctx.setTransform(s, 0, 0, s, (snap.camera.x - cam.x) * cam.zoom * dpr, (snap.camera.y - cam.y) * cam.zoom * dpr);
+      ctx.drawImage(snap.canvas, 0, 0);
+      this.#settleSoon();
+    } else {
+      this.#settled = false;
+      const layer = this.#layer(pw, ph);
+      const lctx = layer.getContext('2d') as CanvasRenderingContext2D;
+      lctx.setTransform(1, 0, 0, 1, 0, 0);
+      lctx.clearRect(0, 0, pw, ph);
+      const k = dpr * cam.zoom;
+      lctx.setTransform(k, 0, 0, k, -cam.x * k, -cam.y * k);
+      const padded = pad(view, 20 / cam.zoom);
+      const drawn: Drawn[] = [];
+      let complete = true;
+      for (const shape of scene.ordered) {
+        const box = shapeBox(shape, scene.lookup);
+        if (!intersects(box, padded)) {
+          complete = false;
+          continue;
+        }
+        paintShape(lctx, scene.editing === shape.id ? { ...shape, text: ' ' } : shape, scene.lookup, cam.zoom);
+        drawn.push({ id: shape.id, kind: shape.kind, x: shape.x, y: shape.y, w: shape.w, h: shape.h });
+      }
+      this.drawn = drawn;
+      ctx.drawImage(layer, 0, 0);
+      this.#snapshot = { canvas: layer, camera: cam, version: scene.version, at: started, complete, costly: drawn.length > REUSE_ABOVE };
     }
-    this.drawn = drawn;
-    // The dot grid moves and scales with the board (hidden when zoomed far out).
-    const grid = 22 * cam.zoom;
-    canvas.style.backgroundSize = cam.zoom < 0.35 ? '0 0' : `${grid}px ${grid}px`;
-    canvas.style.backgroundPosition = `${-cam.x * cam.zoom}px ${-cam.y * cam.zoom}px`;
+    this.paints++;
     this.paintMs.push(performance.now() - started);
     if (this.paintMs.length > 600) this.paintMs.shift();
+  }
+
+  /** The offscreen layer the shapes are painted on (kept, and reused as the snapshot). */
+  #layer(width: number, height: number): HTMLCanvasElement {
+    const layer = (this.#offscreen ??= document.createElement('canvas'));
+    if (layer.width !== width || layer.height !== height) {
+      layer.width = width;
+      layer.height = height;
+    }
+    return layer;
+  }
+
+  /** Paint sharp again once the camera has rested. */
+  #settleSoon(): void {
+    if (this.#settleTimer !== undefined) clearTimeout(this.#settleTimer);
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = undefined;
+      this.#settled = true;
+      this.onStale();
+    }, 120);
+  }
+
+  /** The dot grid: one pattern fill that moves and scales with the board (none when zoomed far out). */
+  #grid(cam: Camera, dpr: number, width: number, height: number): void {
+    if (cam.zoom < 0.35) return;
+    const ctx = this.#ctx;
+    this.#dot ??= ((): CanvasPattern | null => {
+      const tile = document.createElement('canvas');
+      tile.width = 22;
+      tile.height = 22;
+      const t = tile.getContext('2d');
+      if (t === null) return null;
+      t.fillStyle = '#d3d7de';
+      t.beginPath();
+      t.arc(1, 1, 1, 0, Math.PI * 2);
+      t.fill();
+      return ctx.createPattern(tile, 'repeat');
+    })();
+    if (this.#dot === null) return;
+    const k = dpr * cam.zoom;
+    this.#dot.setTransform(new DOMMatrix([k, 0, 0, k, -cam.x * k - k, -cam.y * k - k]));
+    ctx.fillStyle = this.#dot;
+    ctx.fillRect(0, 0, width * dpr, height * dpr);
   }
 
   #screen(p: Point): Point {
