@@ -64,7 +64,7 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
     for (const page of [a, b, c]) {
       await until(page, `__skein.shapes().some((s) => s.id === ${js(arrow.id)} && s.from === ${js(rect.id)} && s.to === ${js(ellipse.id)})`);
     }
-    const [start, end] = (await a.evaluate(`__skein.lineEnds(${js(arrow.id)})`)) as [{ x: number; y: number }, { x: number; y: number }];
+    const [start, end] = await a.evaluate<[{ x: number; y: number }, { x: number; y: number }]>(`__skein.lineEnds(${js(arrow.id)})`);
     expect(start.x).toBeCloseTo(266, 0); // the rectangle's right edge + a small gap
     expect(end.x).toBeCloseTo(454, 0); // the ellipse's left edge − the gap
 
@@ -77,7 +77,7 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
     // Ada drags a marquee over the rectangle (and the arrow's start): both are selected and move together.
     await a.click('#toolbar [data-tool="select"]');
     await drag(a, [60, 100], [300, 300]);
-    expect(((await a.evaluate('__skein.selection()')) as string[]).sort()).toEqual([rect.id, arrow.id].sort());
+    expect((await a.evaluate<string[]>('__skein.selection()')).sort()).toEqual([rect.id, arrow.id].sort());
     // Linus sees Ada's selection outlined in her colour (Grace still has the ellipse selected).
     await until(c, 'document.querySelectorAll(\'#board .remote-selection[stroke="#7048e8"]\').length === 2');
     await drag(a, [180, 200], [280, 250]);
@@ -89,7 +89,7 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
     await a.keyboard.press('Escape');
     await a.mouse.click(280, 250);
     expect(await a.evaluate('__skein.selection()')).toEqual([rect.id]);
-    const handle = await a.evaluate(`(() => { const h = document.querySelector('#board [data-handle="rotate"]'); return [Number(h.getAttribute('cx')), Number(h.getAttribute('cy'))]; })()`) as [number, number];
+    const handle = await a.evaluate<[number, number]>(`(() => { const h = document.querySelector('#board [data-handle="rotate"]'); return [Number(h.getAttribute('cx')), Number(h.getAttribute('cy'))]; })()`);
     expect(handle).toEqual([280, 174]);
     await drag(a, handle, [380, 250]);
     await until(c, `Math.abs(__skein.shapes().find((s) => s.id === ${js(rect.id)}).r - Math.PI / 2) < 0.001`);

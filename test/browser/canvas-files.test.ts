@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -72,7 +72,7 @@ describe.skipIf(!haveChromium)('canvas files: export PNG, SVG, JSON; import JSON
   it('exports decode and parse, JSON imports into another board as one undo step; the viewer exports but cannot import or rename', async () => {
     const page = `${base}/#files`;
     const a = await openCanvas(await context(), mintLink('ada', 'canvas/*=write', page, 'Ada'), 'Ada');
-    const rect = await draw(a, 'rect', [100, 120], [300, 240]);
+    await draw(a, 'rect', [100, 120], [300, 240]);
     const ellipse = await draw(a, 'ellipse', [500, 130], [640, 230]);
     await a.keyboard.press('Escape');
     const arrow = await draw(a, 'arrow', [200, 180], [570, 180]);
@@ -130,7 +130,7 @@ describe.skipIf(!haveChromium)('canvas files: export PNG, SVG, JSON; import JSON
     expect(file).toMatchObject({ format: 'skein-canvas', title: 'Files & exports' });
     expect(file.shapes.map((s) => s.id).sort()).toEqual(drawn.map((s) => s.id).sort());
     const jsonPath = join(RESULTS, `canvas-import-${Date.now()}.json`);
-    (await import('node:fs')).writeFileSync(jsonPath, json.bytes);
+    writeFileSync(jsonPath, json.bytes);
 
     const g = await openCanvas(await context(), mintLink('grace', 'canvas/*=write', `${base}/#files-copy`, 'Grace'), 'Grace');
     await g.setInputFiles('#import-file', jsonPath);
@@ -142,7 +142,7 @@ describe.skipIf(!haveChromium)('canvas files: export PNG, SVG, JSON; import JSON
     const copiedArrow = copy.find((s) => s.kind === 'arrow') as Shape;
     expect(copy.find((s) => s.id === copiedArrow.to)?.kind).toBe('ellipse');
     expect(copy.find((s) => s.id === copiedArrow.from)?.kind).toBe('rect');
-    expect(((await g.evaluate('__skein.selection()')) as string[]).sort()).toEqual(copy.map((s) => s.id).sort());
+    expect((await g.evaluate<string[]>('__skein.selection()')).sort()).toEqual(copy.map((s) => s.id).sort());
     // One undo step takes the whole import back.
     await g.keyboard.press('Control+z');
     await until(g, '__skein.shapes().length === 0');

@@ -200,7 +200,7 @@ describe.skipIf(!haveChromium)(`canvas performance: ${SHAPES} shapes, frame time
     expect(fit.shapesDrawn).toBe(SHAPES);
     expect(full.shapesDrawn).toBeLessThan(SHAPES / 4);
     expect(drawing.frames).toBe(FRAMES);
-    const stroke = (await page.evaluate('__skein.shapes().filter((s) => s.kind === "pen").length')) as number;
+    const stroke = await page.evaluate<number>('__skein.shapes().filter((s) => s.kind === "pen").length');
     expect(stroke).toBe(SHAPES / 10 + 2);
   }, 300_000);
 });

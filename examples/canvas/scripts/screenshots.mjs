@@ -6,7 +6,7 @@
 //
 //   node examples/canvas/scripts/screenshots.mjs      (after `pnpm build`; CHROMIUM_PATH overrides /usr/bin/chromium)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

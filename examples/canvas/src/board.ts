@@ -83,7 +83,7 @@ export function readShape(id: string, value: unknown): Shape | undefined {
     r: isNumber(r) ? r : 0,
     z: isNumber(z) ? z : 0,
     color: isColor(color) ? color : '#1e1e1e',
-    text: text instanceof Y.Text ? text.toString() : typeof text === 'string' ? text : '',
+    text: text instanceof Y.Text ? text.toJSON() : typeof text === 'string' ? text : '',
     points: points instanceof Y.Array ? (points.toArray() as unknown[]).filter(isNumber) : [],
     from: ref(map.get('from')),
     to: ref(map.get('to')),

@@ -23,12 +23,16 @@ export function listBoards(): BoardEntry[] {
   try {
     const data: unknown = JSON.parse(localStorage.getItem(KEY) ?? '[]');
     if (!Array.isArray(data)) return [];
-    return data
-      .filter((e): e is BoardEntry => typeof e === 'object' && e !== null && typeof e.id === 'string' && typeof e.title === 'string' && typeof e.opened === 'number')
-      .sort((a, b) => b.opened - a.opened);
+    return (data as unknown[]).filter(isEntry).sort((a, b) => b.opened - a.opened);
   } catch {
     return [];
   }
+}
+
+function isEntry(value: unknown): value is BoardEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return typeof e.id === 'string' && typeof e.title === 'string' && typeof e.opened === 'number';
 }
 
 /** Note that this browser has the board open now (and its current title). */

@@ -329,10 +329,11 @@ export class Editor {
     let handles: SelectionView['handles'] = [];
     if (only !== undefined && isLinear(only)) {
       const [a, b] = lineEnds(only, this.lookup);
-      handles = [
-        { handle: 'start' as Handle, at: a },
-        { handle: 'end' as Handle, at: b },
+      const ends: Array<{ handle: Handle; at: Point }> = [
+        { handle: 'start', at: a },
+        { handle: 'end', at: b },
       ];
+      handles = ends;
     } else if (frame !== undefined && !this.#readOnly) handles = frameHandles(frame, 26 / this.#camera.zoom);
     return { shapes, frame, handles };
   }

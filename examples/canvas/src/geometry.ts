@@ -183,7 +183,10 @@ export function hitTest(shape: Shape, p: Point, tolerance: number, lookup: Looku
       for (let i = 1; i < pts.length; i++) if (distanceToSegment(q, pts[i - 1] as Point, pts[i] as Point) <= tolerance) return true;
       return false;
     }
-    default:
+    case 'rect':
+    case 'note':
+    case 'line':
+    case 'arrow':
       return Math.abs(dx) <= hw + tolerance / 2 && Math.abs(dy) <= hh + tolerance / 2;
   }
 }

@@ -1,4 +1,4 @@
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import type { Shape } from './board';
 import type { Camera } from './camera';
 
@@ -47,7 +47,7 @@ export class NoteEditor {
     this.close();
     this.#id = id;
     this.#text = text;
-    this.#shown = text.toString();
+    this.#shown = text.toJSON();
     this.#before = this.#shown;
     this.#input.value = this.#shown;
     text.observe(this.#observer);
@@ -63,7 +63,7 @@ export class NoteEditor {
     this.#text = undefined;
     this.#id = undefined;
     this.#input.hidden = true;
-    this.closed(text.toString() !== this.#before);
+    this.closed(text.toJSON() !== this.#before);
   }
 
   /** Keep the text box on the note: same place, size, turn and zoom as the note on screen. */
@@ -100,23 +100,21 @@ export class NoteEditor {
     });
   }
 
-  #remote(_event: Y.YTextEvent, tr: Y.Transaction): void {
+  #remote(event: Y.YTextEvent, tr: Y.Transaction): void {
     const text = this.#text;
     if (text === undefined || tr.origin === this.#origin) return;
-    // Where the caret was, as positions in the text before this change... mapped after it.
-    const value = text.toString();
+    // The caret keeps its place in the text: offsets before this change, mapped through it.
+    const value = text.toJSON();
     if (value === this.#input.value) {
       this.#shown = value;
       return;
     }
     const input = this.#input;
-    const doc = text.doc;
-    const [selStart, selEnd] = [input.selectionStart, input.selectionEnd];
-    const anchor = doc === null ? undefined : caretAfter(_event, selStart);
-    const head = doc === null ? undefined : caretAfter(_event, selEnd);
+    const anchor = caretAfter(event, input.selectionStart);
+    const head = caretAfter(event, input.selectionEnd);
     input.value = value;
     this.#shown = value;
-    if (anchor !== undefined && head !== undefined) input.setSelectionRange(anchor, head);
+    input.setSelectionRange(anchor, head);
   }
 }
 
