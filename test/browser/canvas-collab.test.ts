@@ -12,7 +12,8 @@ import { CANVAS_DIST, buildCanvas, chromiumAvailable, drag, draw, js, launchChro
  * resize show everywhere, others' selections are outlined; a sticky note's Y.Text merges
  * concurrent typing (one writer offline) and each user's undo takes back only their own
  * typing; undo of a move keeps another user's recolour; a rename shows for everyone and
- * the board list creates and opens boards.
+ * the board list creates and opens boards; keys, wheel and a real two-finger pinch (CDP touch
+ * events) move the camera, and another user's cursor lands on the same board point at any zoom.
  */
 
 const haveChromium = chromiumAvailable('canvas collaboration');
@@ -166,5 +167,55 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
     await b.click(`#board-list li[data-board=${js(board)}] a`);
     await until(b, `typeof __skein === 'object' && __skein.board === ${js(board)} && __skein.status().synced && __skein.shapes().length === 1`);
     expect(new URL(b.url()).searchParams.get('name')).toBe('Grace');
+  });
+
+  it('pan and zoom by keys, wheel and a two-finger pinch; a cursor lands on the same board point at any zoom', async () => {
+    const board = boardName('zoom');
+    const ctxA = await browser.newContext({ viewport: VIEWPORT });
+    const ctxB = await browser.newContext({ viewport: VIEWPORT, hasTouch: true });
+    contexts.push(ctxA, ctxB);
+    const a = await openBoard(ctxA, base, board, 'Ada', '#7048e8');
+    const b = await openBoard(ctxB, base, board, 'Grace', '#e8590c');
+    await draw(a, 'rect', [200, 200], [300, 300]);
+    await until(b, '__skein.shapes().length === 1');
+    const camera = (): Promise<{ x: number; y: number; zoom: number }> => b.evaluate('__skein.camera()');
+
+    await b.keyboard.press('+');
+    await until(b, '__skein.camera().zoom === 1.5');
+    // Zoomed about the middle of the window: the middle's board point stays put.
+    expect((await camera()).x).toBeCloseTo(550 - 550 / 1.5, 5);
+    await b.mouse.move(600, 400);
+    const beforeWheel = await camera();
+    await b.mouse.wheel(0, 120);
+    await until(b, `Math.abs(__skein.camera().y - ${beforeWheel.y + 120 / 1.5}) < 1e-6 && __skein.camera().x === ${beforeWheel.x}`);
+    await b.keyboard.down('Control');
+    await b.mouse.wheel(0, -100);
+    await b.keyboard.up('Control');
+    await until(b, '__skein.camera().zoom > 1.5');
+    const beforePinch = await camera();
+
+    // Two fingers spread from 100 px apart to 200 px: twice the zoom.
+    const cdp = await ctxB.newCDPSession(b);
+    const touch = (type: string, points: Array<[number, number]>): Promise<unknown> =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+    await touch('touchStart', [[450, 350], [550, 350]]);
+    for (let i = 1; i <= 10; i++) await touch('touchMove', [[450 - i * 5, 350], [550 + i * 5, 350]]);
+    await touch('touchEnd', []);
+    await until(b, `Math.abs(__skein.camera().zoom / ${beforePinch.zoom} - 2) < 0.01`);
+    expect(await b.evaluate('__skein.shapes().length')).toBe(1);
+
+    // Ada (at 100 %) points at the rectangle's centre: Grace's window draws her cursor on the same board point.
+    await a.mouse.move(250, 250);
+    const at = await b.evaluate<{ x: number; y: number }>('__skein.screenPoint(250, 250)');
+    await until(
+      b,
+      `[...document.querySelectorAll('#board .cursor')].some((c) => { const m = /translate\\(([-\\d.]+)px, ([-\\d.]+)px\\)/.exec(c.style.transform); return c.dataset.name === 'Ada' && m !== null && Math.abs(Number(m[1]) - ${at.x}) < 0.2 && Math.abs(Number(m[2]) - ${at.y}) < 0.2; })`,
+    );
+
+    // 0 is 100 %; 1 fits the board (the rectangle in the middle, at 100 % at most).
+    await b.keyboard.press('0');
+    await until(b, '__skein.camera().zoom === 1');
+    await b.keyboard.press('1');
+    await until(b, `(() => { const p = __skein.screenPoint(250, 250); return __skein.camera().zoom === 1 && Math.abs(p.x - 550) < 1 && Math.abs(p.y - 350) < 1; })()`);
   });
 });
