@@ -103,7 +103,7 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
     expect(await shapes(c)).toEqual(await shapes(a));
   });
 
-  it('a sticky note merges concurrent typing (one writer offline); each undo takes back only its own typing', async () => {
+  it('a sticky note merges concurrent typing (one writer offline, reloading offline); each undo takes back only its own typing', async () => {
     const [a, b, c] = await three(boardName('note'));
     await a.click('#toolbar [data-tool="note"]');
     await drag(a, [120, 140], [400, 320]);
@@ -125,15 +125,31 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
     await a.keyboard.press('Escape');
     await until(c, `${noteText(note.id)} === 'Plan (Ada)'`);
     await b.keyboard.press('Escape');
+    // Grace reloads while still offline: her typing comes back from IndexedDB, still pending.
+    expect(await b.evaluate('__skein.flush()')).toBe(true);
+    await b.reload();
+    await until(b, 'typeof __skein === "object"');
+    expect(await b.evaluate('__skein.restored()')).toBe(true);
+    await until(b, `${noteText(note.id)} === 'Grace: Plan'`);
+    expect(await b.evaluate('__skein.status()')).toMatchObject({ workOffline: true, saved: false, state: 'offline' });
     await b.click('.switch');
     for (const page of [a, b, c]) await until(page, `${noteText(note.id)} === 'Grace: Plan (Ada)'`);
 
-    // Ada's undo takes back her " (Ada)", not Grace's words; then Grace's undo takes back hers.
+    // Ada's undo takes back her " (Ada)", not Grace's words.
     await a.keyboard.press('Control+z');
     for (const page of [a, b, c]) await until(page, `${noteText(note.id)} === 'Grace: Plan'`);
+    // Undo history lives in the page: after her reload Grace has nothing to undo…
+    expect(await b.isDisabled('#toolbar [data-action="undo"]')).toBe(true);
+    // …until she writes again; her undo takes back only that.
+    await b.mouse.dblclick(260, 230);
+    await b.keyboard.press('Control+End');
+    await b.keyboard.type('!');
+    await b.keyboard.press('Escape');
+    for (const page of [a, c]) await until(page, `${noteText(note.id)} === 'Grace: Plan!'`);
     await b.keyboard.press('Control+z');
-    for (const page of [a, b, c]) await until(page, `${noteText(note.id)} === 'Plan'`);
+    for (const page of [a, b, c]) await until(page, `${noteText(note.id)} === 'Grace: Plan'`);
     await until(a, '__skein.status().saved');
+    await until(b, '__skein.status().saved');
   });
 
   it("undo of Ada's move keeps Grace's recolour of the same shape; a rename shows for everyone; the board list makes and opens boards", async () => {
