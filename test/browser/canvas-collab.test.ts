@@ -212,7 +212,7 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
 
     // Two fingers spread from 100 px apart to 200 px: twice the zoom.
     const cdp = await ctxB.newCDPSession(b);
-    const touch = (type: string, points: Array<[number, number]>): Promise<unknown> =>
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', points: Array<[number, number]>): Promise<unknown> =>
       cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
     await touch('touchStart', [[450, 350], [550, 350]]);
     for (let i = 1; i <= 10; i++) await touch('touchMove', [[450 - i * 5, 350], [550 + i * 5, 350]]);
