@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,12 @@ export const CANVAS_APP = fileURLToPath(new URL('../../examples/canvas/', import
 export const CANVAS_DIST = join(CANVAS_APP, 'dist');
 export const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
+/** Build the demo into examples/canvas/dist unless it is current (a hash of its inputs decides). */
+export function buildCanvas(): void {
+  const built = spawnSync(process.execPath, [join(CANVAS_APP, 'scripts', 'build-if-needed.mjs'), '--quiet'], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`canvas build failed:\n${built.stdout}${built.stderr}`);
+}
+
 /** A shape as `__skein.shapes()` reports it. */
 export interface Shape {
   id: string;
@@ -39,9 +46,12 @@ export interface Shape {
   y: number;
   w: number;
   h: number;
+  r: number;
   color: string;
   z: number;
   text: string;
+  from: string | null;
+  to: string | null;
 }
 
 export const shapes = (page: Page): Promise<Shape[]> => page.evaluate('__skein.shapes()');
@@ -79,4 +89,19 @@ export async function draw(page: Page, tool: string, from: readonly [number, num
   const created = (await shapes(page)).filter((s) => !before.has(s.id));
   expect(created).toHaveLength(1);
   return created[0] as Shape;
+}
+
+/** Where board point (x, y) is on the page now (the camera may have moved). */
+export async function onScreen(page: Page, x: number, y: number): Promise<[number, number]> {
+  const p: { x: number; y: number } = await page.evaluate(`__skein.screenPoint(${x}, ${y})`);
+  return [p.x, p.y];
+}
+
+/** Open a board (`#board`) as `name` (and `color`) under `base` (a server URL, with or without `?token=`). */
+export function openBoard(context: BrowserContext, base: string, board: string, name: string, color?: string): Promise<Page> {
+  const url = new URL(base.includes('://') ? base : `http://${base}`);
+  url.searchParams.set('name', name);
+  if (color !== undefined) url.searchParams.set('color', color);
+  url.hash = encodeURIComponent(board);
+  return openCanvas(context, url.toString(), name);
 }

@@ -68,3 +68,8 @@ export function shellQuote(value: string): string {
 export function viewerLinkCommand(docName: string, page: string): string {
   return `skein token --sub guest --docs ${shellQuote(`${docName}=read`)} --url ${shellQuote(page)}`;
 }
+
+/** The command that mints an editor link to this board only (write access to `docName`). */
+export function editorLinkCommand(docName: string, page: string): string {
+  return `skein token --sub editor --docs ${shellQuote(`${docName}=write`)} --url ${shellQuote(page)}`;
+}

@@ -2,13 +2,20 @@ import './style.css';
 import * as Y from 'yjs';
 import { SkeinProvider } from '@skein/client';
 import { tokenInfo } from './access';
-import type { Shape } from './board';
+import { metaOf } from './board';
+import { boardPanel } from './board-panel';
+import { boardTitle, rememberBoard, setBoardTitle } from './boards';
 import { Editor } from './editor';
+import { mountFileMenu } from './file-menu';
+import { Gestures } from './gestures';
+import { installHooks } from './hooks';
+import { mountNavigation, rememberedCamera } from './navigation';
 import { localUser, Presence } from './presence';
 import { Renderer } from './render';
-import { ChangeCounter, StatusBadge, workOfflineSetting } from './status';
 import { mountShare } from './share';
-import { mountPeople, mountToolbar } from './ui';
+import { SidePanel } from './side-panel';
+import { ChangeCounter, StatusBadge, workOfflineSetting } from './status';
+import { mountPeople, mountToolbar, mountZoom } from './ui';
 
 /** The board is named by the URL fragment: `/#my-board`; no fragment is the board "main". */
 function boardName(hash: string): string {
@@ -43,8 +50,6 @@ const board = boardName(location.hash);
 const docName = `canvas/${board}`;
 // Another board: start afresh. Only the fragment changed, so `?token=` (and `?name=`) stay.
 window.addEventListener('hashchange', () => location.reload());
-document.title = `${board} · Skein canvas`;
-element('#board-name', HTMLElement).textContent = board;
 
 /**
  * `?token=`: the access token for a server run with `--auth jwt` (a link made by
@@ -67,20 +72,26 @@ const provider = new SkeinProvider({
 const presence = new Presence(provider.awareness, localUser(params));
 const badge = new StatusBadge(provider, new ChangeCounter(board), element('#badge', HTMLElement), element('#offline-toggle', HTMLInputElement), workOffline);
 
-let refreshToolbar = (): void => undefined;
+const surface = element('#board', SVGSVGElement);
+const renderer = new Renderer(element('#canvas', HTMLCanvasElement), surface);
+const camera = rememberedCamera(board);
+let refreshUi = (): void => undefined;
 const editor = new Editor({
   doc,
-  svg: element('#board', SVGSVGElement),
-  renderer: new Renderer(element('#board', SVGSVGElement)),
+  renderer,
   presence,
   noteInput: element('#note-input', HTMLTextAreaElement),
+  ...(camera.camera === undefined ? {} : { camera: camera.camera }),
   onLocalChange: () => badge.changed(),
-  onUiChange: () => refreshToolbar(),
+  onUiChange: () => refreshUi(),
 });
-refreshToolbar = mountToolbar(element('#toolbar', HTMLElement), editor);
-refreshToolbar();
+const gestures = new Gestures(editor, surface, presence);
+editor.gestures = gestures;
+mountNavigation(editor, surface, gestures);
+const refreshToolbar = mountToolbar(element('#toolbar', HTMLElement), editor);
+const refreshZoom = mountZoom(element('#zoom', HTMLElement), editor, surface);
 mountPeople(element('#people', HTMLElement), presence);
-element('#board', SVGSVGElement).dataset.tool = editor.tool;
+surface.dataset.tool = editor.tool;
 
 /**
  * View only: the token grants only `read` for this board (known at once, from the token),
@@ -94,9 +105,45 @@ const isReadOnly = (): boolean => provider.readOnly || (claimed !== undefined &&
  * wait unsent. Nothing to wait for without a token (`--auth none`) or with a readable one.
  */
 const accessUnknown = (): boolean => token !== '' && claimed === undefined && provider.status.acks === null;
+
+// The board's title (shared, in the document) and the board list (this browser's).
+const title = (): string => boardTitle(doc, board);
+const side = new SidePanel(element('#side-panel', HTMLElement));
+side.add(
+  boardPanel({
+    board,
+    title,
+    readOnly: () => editor.readOnly,
+    rename: (next) => {
+      editor.change(() => setBoardTitle(doc, next), false);
+      showTitle();
+    },
+  }),
+);
+// The history panel (versions, preview, restore) goes here: side.add({ id: 'history', … }).
+element('#boards-button', HTMLButtonElement).addEventListener('click', () => side.toggle('boards'));
+const showTitle = (): void => {
+  const name = title();
+  document.title = `${name} · Skein canvas`;
+  element('#board-name', HTMLElement).textContent = name;
+  rememberBoard(board, name);
+  side.refresh();
+};
+metaOf(doc).observe(showTitle);
+showTitle();
+
+const refreshFiles = mountFileMenu(element('#export-button', HTMLButtonElement), element('#file-menu', HTMLElement), editor, { title });
+refreshUi = (): void => {
+  refreshToolbar();
+  refreshZoom();
+  refreshFiles();
+  camera.save(editor.camera);
+};
+refreshUi();
+
 const viewOnly = element('#view-only', HTMLElement);
 const hint = element('#board-hint', HTMLElement);
-const refreshShare = mountShare(element('#viewer-link', HTMLButtonElement), element('#share', HTMLElement), {
+const refreshShare = mountShare(element('#share-button', HTMLButtonElement), element('#share', HTMLElement), {
   docName,
   hasToken: token !== '',
   readOnly: isReadOnly,
@@ -113,6 +160,7 @@ const applyMode = (): void => {
   hint.textContent = readOnly ? ' · watching live' : token === '' ? ' · share this URL to draw together' : ' · this URL carries your token';
   document.body.classList.toggle('read-only', readOnly);
   refreshShare();
+  side.refresh();
   badge.mode = {
     readOnly,
     problem: claimed?.expired === true ? 'This link has expired' : claimed?.access === 'none' ? `This link has no access to “${board}”` : undefined,
@@ -137,70 +185,4 @@ const offlineShell: Promise<boolean> =
         .then(() => true, () => false)
     : Promise.resolve(false);
 
-/** Test hooks (also handy in the console): read-only views and a few waits. */
-export interface CanvasHooks {
-  readonly board: string;
-  readonly clientId: number;
-  user(): { name: string; color: string };
-  shapes(): Shape[];
-  selection(): string[];
-  status(): {
-    connection: string;
-    readOnly: boolean;
-    viewOnly: boolean;
-    synced: boolean;
-    acks: boolean | null;
-    restored: boolean;
-    saved: boolean;
-    pendingUpdates: number;
-    pending: number;
-    badge: string;
-    state: string;
-    workOffline: boolean;
-  };
-  people(): Array<{ name: string; color: string; self: boolean }>;
-  /** Names on the remote cursors currently drawn. */
-  cursors(): string[];
-  stats(): { pointerMoves: number; transactions: number; frames: number; steps: number; cursorUpdates: number };
-  /** This page's Y.Doc holds changes made here (its own client id is in the state vector). */
-  ownChanges(): boolean;
-  setWorkOffline(on: boolean): void;
-  restored(): Promise<boolean>;
-  flush(): Promise<boolean>;
-  offlineShell(): Promise<boolean>;
-}
-
-const hooks: CanvasHooks = {
-  board,
-  clientId: doc.clientID,
-  user: () => ({ ...presence.user }),
-  shapes: () => editor.shapes(),
-  selection: () => (editor.selected === undefined ? [] : [editor.selected.id]),
-  status: () => {
-    const s = provider.status;
-    const view = badge.view;
-    return {
-      connection: s.connection,
-      readOnly: s.readOnly,
-      viewOnly: editor.readOnly,
-      synced: s.synced,
-      acks: s.acks,
-      restored: s.restored,
-      saved: s.saved,
-      pendingUpdates: s.pendingUpdates.count,
-      pending: view.pending,
-      badge: view.text,
-      state: view.state,
-      workOffline: badge.workOffline,
-    };
-  },
-  people: () => presence.everyone().map((p) => ({ name: p.user.name, color: p.user.color, self: p.self })),
-  cursors: () => [...document.querySelectorAll('#board .cursor')].map((el) => el.getAttribute('data-name') ?? ''),
-  stats: () => ({ ...editor.stats, cursorUpdates: presence.cursorUpdates }),
-  ownChanges: () => Y.decodeStateVector(Y.encodeStateVector(doc)).has(doc.clientID),
-  setWorkOffline: (on) => badge.setWorkOffline(on),
-  restored: () => provider.whenRestored.then(() => true),
-  flush: () => provider.flush().then(() => true),
-  offlineShell: () => offlineShell,
-};
-(window as unknown as { __skein: CanvasHooks }).__skein = hooks;
+installHooks({ board, doc, provider, presence, badge, editor, renderer, offlineShell, title });

@@ -131,8 +131,9 @@ export class Presence {
     this.#awareness.setLocalStateField('viewing', on);
   }
 
+  /** The selection others outline (at most 50 ids: the whole state is resent with every cursor move). */
   select(ids: readonly string[]): void {
-    this.#awareness.setLocalStateField('selection', [...ids]);
+    this.#awareness.setLocalStateField('selection', ids.slice(0, 50));
   }
 
   /** Everyone with a valid state, the local user first. */

@@ -1,8 +1,9 @@
 import type { Shape } from './board';
-import { arrowHead, bounds, handlesOf, isLinear, penPoints, tint, type Box, type Point } from './geometry';
+import { toScreen, visibleBox, type Camera } from './camera';
+import { bounds, corners, intersects, isLinear, lineEnds, pad, type Box, type Frame, type Handle, type Lookup, type Point } from './geometry';
+import { paintShape } from './paint';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const HTML_NS = 'http://www.w3.org/1999/xhtml';
 
 type Attrs = Readonly<Record<string, string | number>>;
 
@@ -18,82 +19,277 @@ export interface RemotePeer {
   readonly clientId: number;
   readonly name: string;
   readonly color: string;
+  /** Board coordinates. */
   readonly cursor: Point | null;
   readonly selected: readonly Shape[];
 }
 
+/** What the board shows this frame. */
+export interface Scene {
+  readonly camera: Camera;
+  /** Every shape, back to front. */
+  readonly ordered: readonly Shape[];
+  readonly lookup: Lookup;
+  /** A note whose text is being typed in the text box above it (its text is not painted). */
+  readonly editing?: string | undefined;
+  /** Changes whenever anything painted changes (not when only the camera moves). */
+  readonly version: number;
+}
+
+/** The own selection: each shape's outline, and the frame with its handles. */
+export interface SelectionView {
+  readonly shapes: readonly Shape[];
+  readonly frame: Frame | undefined;
+  readonly handles: ReadonlyArray<{ handle: Handle; at: Point }>;
+}
+
+/** A drawn shape as the test hooks report it (board coordinates). */
+export interface Drawn {
+  readonly id: string;
+  readonly kind: string;
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
+const boxCache = new WeakMap<Shape, Box>();
+/** Reuse a full paint for camera-only frames when it drew more shapes than this. */
+const REUSE_ABOVE = 400;
+
 /**
- * Draws the board into one SVG with four layers (shapes, others' selections, the own
- * selection, others' cursors). Shapes are keyed by id: only shapes that changed are redrawn,
- * and the DOM order follows the z order.
+ * Draws the board: every shape on one 2D <canvas> (only those in view: 2,000 shapes cost
+ * what the visible ones cost), and the few live things on top in an SVG overlay in screen
+ * coordinates — the own selection with its handles, the marquee, others' selections and
+ * cursors. The overlay is the element pointer events land on.
  */
 export class Renderer {
-  readonly #shapes = svg('g', { class: 'shapes' });
+  readonly #canvas: HTMLCanvasElement;
+  readonly #ctx: CanvasRenderingContext2D;
+  readonly #overlay: SVGSVGElement;
   readonly #remote = svg('g', { class: 'remote-selections' });
   readonly #selection = svg('g', { class: 'selection' });
+  readonly #marquee = svg('rect', { class: 'marquee', visibility: 'hidden' });
   readonly #cursors = svg('g', { class: 'cursors' });
-  readonly #elements = new Map<string, SVGGElement>();
   readonly #cursorElements = new Map<number, SVGGElement>();
+  #camera: Camera = { x: 0, y: 0, zoom: 1 };
+  #dot: CanvasPattern | null | undefined;
+  #offscreen: HTMLCanvasElement | undefined;
+  /** The last full paint: its pixels, camera and content version. */
+  #snapshot:
+    | { canvas: HTMLCanvasElement; camera: Camera; version: number; at: number; complete: boolean; costly: boolean }
+    | undefined;
+  #settleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The camera rested after reused frames: the next paint is a full one. */
+  #settled = false;
+  /** Asks for a paint (set by the editor): the reused bitmap should be painted sharp. */
+  onStale: () => void = () => undefined;
+  /** The shapes painted by the last frame. */
+  drawn: Drawn[] = [];
+  /** Milliseconds spent painting, per painted frame (the last 600), and how many paints there were in all. */
+  readonly paintMs: number[] = [];
+  paints = 0;
 
-  constructor(readonly root: SVGSVGElement) {
-    root.append(this.#shapes, this.#remote, this.#selection, this.#cursors);
+  constructor(canvas: HTMLCanvasElement, overlay: SVGSVGElement) {
+    this.#canvas = canvas;
+    const ctx = canvas.getContext('2d', { alpha: true });
+    if (ctx === null) throw new Error('canvas: no 2D context');
+    this.#ctx = ctx;
+    this.#overlay = overlay;
+    overlay.append(this.#remote, this.#selection, this.#marquee, this.#cursors);
   }
 
-  /** Redraw `changed` shapes, drop `removed` ones, and restack everything as `order` says. */
-  update(changed: Iterable<Shape>, removed: Iterable<string>, order: readonly string[]): void {
-    for (const id of removed) {
-      this.#elements.get(id)?.remove();
-      this.#elements.delete(id);
-    }
-    for (const shape of changed) {
-      let g = this.#elements.get(shape.id);
-      if (g === undefined) {
-        g = svg('g', { class: 'shape', 'data-id': shape.id });
-        this.#elements.set(shape.id, g);
-        this.#shapes.append(g);
-      }
-      g.setAttribute('data-kind', shape.kind);
-      g.replaceChildren(...drawShape(shape));
-    }
-    const current = this.#shapes.children;
-    let inOrder = current.length === order.length;
-    for (let i = 0; inOrder && i < order.length; i++) inOrder = current[i]?.getAttribute('data-id') === order[i];
-    if (!inOrder) {
-      for (const id of order) {
-        const g = this.#elements.get(id);
-        if (g !== undefined) this.#shapes.append(g);
-      }
-    }
+  get camera(): Camera {
+    return this.#camera;
   }
 
-  /** The own selection: a dashed box and its handles. */
-  selection(shape: Shape | undefined): void {
-    if (shape === undefined) {
-      this.#selection.replaceChildren();
-      return;
+  /**
+   * Paint the board. With many shapes in view, a frame where only the camera moved reuses
+   * the last full paint (one scaled bitmap copy) and the shapes are painted again, sharp,
+   * once the camera rests ~120 ms — or at once when the copy would miss shapes that are
+   * now in view, or would be scaled too far.
+   */
+  paint(scene: Scene): void {
+    const started = performance.now();
+    const cam = scene.camera;
+    this.#camera = cam;
+    const canvas = this.#canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    const pw = Math.round(width * dpr);
+    const ph = Math.round(height * dpr);
+    if (canvas.width !== pw || canvas.height !== ph) {
+      canvas.width = pw;
+      canvas.height = ph;
     }
-    const box = pad(bounds(shape), 6);
+    const view = visibleBox(cam, width, height);
+    const snap = this.#snapshot;
+    const reuse =
+      snap !== undefined &&
+      snap.version === scene.version &&
+      snap.canvas.width === pw &&
+      snap.canvas.height === ph &&
+      snap.costly &&
+      !this.#settled &&
+      cam.zoom / snap.camera.zoom <= 1.6 &&
+      cam.zoom / snap.camera.zoom >= 0.4 &&
+      (snap.complete || started - snap.at < 150);
+    const ctx = this.#ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, pw, ph);
+    this.#grid(cam, dpr, width, height);
+    if (reuse) {
+      // Where the snapshot's pixels are under the current camera.
+      const s = cam.zoom / snap.camera.zoom;
+      ctx.setTransform(s, 0, 0, s, (snap.camera.x - cam.x) * cam.zoom * dpr, (snap.camera.y - cam.y) * cam.zoom * dpr);
+      ctx.drawImage(snap.canvas, 0, 0);
+      this.#settleSoon();
+    } else {
+      this.#settled = false;
+      const layer = this.#layer(pw, ph);
+      const lctx = layer.getContext('2d') as CanvasRenderingContext2D;
+      lctx.setTransform(1, 0, 0, 1, 0, 0);
+      lctx.clearRect(0, 0, pw, ph);
+      const k = dpr * cam.zoom;
+      lctx.setTransform(k, 0, 0, k, -cam.x * k, -cam.y * k);
+      const padded = pad(view, 20 / cam.zoom);
+      const drawn: Drawn[] = [];
+      let complete = true;
+      for (const shape of scene.ordered) {
+        const box = shapeBox(shape, scene.lookup);
+        if (!intersects(box, padded)) {
+          complete = false;
+          continue;
+        }
+        paintShape(lctx, scene.editing === shape.id ? { ...shape, text: ' ' } : shape, scene.lookup, cam.zoom);
+        drawn.push({ id: shape.id, kind: shape.kind, x: shape.x, y: shape.y, w: shape.w, h: shape.h });
+      }
+      this.drawn = drawn;
+      ctx.drawImage(layer, 0, 0);
+      this.#snapshot = { canvas: layer, camera: cam, version: scene.version, at: started, complete, costly: drawn.length > REUSE_ABOVE };
+    }
+    this.paints++;
+    this.paintMs.push(performance.now() - started);
+    if (this.paintMs.length > 600) this.paintMs.shift();
+  }
+
+  /** The offscreen layer the shapes are painted on (kept, and reused as the snapshot). */
+  #layer(width: number, height: number): HTMLCanvasElement {
+    const layer = (this.#offscreen ??= document.createElement('canvas'));
+    if (layer.width !== width || layer.height !== height) {
+      layer.width = width;
+      layer.height = height;
+    }
+    return layer;
+  }
+
+  /** Paint sharp again once the camera has rested. */
+  #settleSoon(): void {
+    if (this.#settleTimer !== undefined) clearTimeout(this.#settleTimer);
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = undefined;
+      this.#settled = true;
+      this.onStale();
+    }, 120);
+  }
+
+  /** The dot grid: one pattern fill that moves and scales with the board (none when zoomed far out). */
+  #grid(cam: Camera, dpr: number, width: number, height: number): void {
+    if (cam.zoom < 0.35) return;
+    const ctx = this.#ctx;
+    this.#dot ??= ((): CanvasPattern | null => {
+      const tile = document.createElement('canvas');
+      tile.width = 22;
+      tile.height = 22;
+      const t = tile.getContext('2d');
+      if (t === null) return null;
+      t.fillStyle = '#d3d7de';
+      t.beginPath();
+      t.arc(1, 1, 1, 0, Math.PI * 2);
+      t.fill();
+      return ctx.createPattern(tile, 'repeat');
+    })();
+    if (this.#dot === null) return;
+    const k = dpr * cam.zoom;
+    this.#dot.setTransform(new DOMMatrix([k, 0, 0, k, -cam.x * k - k, -cam.y * k - k]));
+    ctx.fillStyle = this.#dot;
+    ctx.fillRect(0, 0, width * dpr, height * dpr);
+  }
+
+  #screen(p: Point): Point {
+    return toScreen(this.#camera, p);
+  }
+
+  #outline(shape: Shape, lookup: Lookup, by: number): string {
+    if (isLinear(shape)) {
+      const [a, b] = lineEnds(shape, lookup);
+      return [a, b].map((p) => this.#screen(p)).map((p) => `${p.x},${p.y}`).join(' ');
+    }
+    return corners(shape)
+      .map((p) => this.#screen(p))
+      .map((p, i) => {
+        // Push each corner outwards by `by` screen pixels (along the box's own diagonals).
+        const dx = i === 0 || i === 3 ? -1 : 1;
+        const dy = i < 2 ? -1 : 1;
+        const cos = Math.cos(shape.r);
+        const sin = Math.sin(shape.r);
+        return `${p.x + (dx * cos - dy * sin) * by},${p.y + (dx * sin + dy * cos) * by}`;
+      })
+      .join(' ');
+  }
+
+  /** The own selection: outlines, the frame and its handles (screen-sized, whatever the zoom). */
+  selection(view: SelectionView, lookup: Lookup): void {
     const parts: Element[] = [];
-    if (!isLinear(shape)) parts.push(svg('rect', { class: 'selection-box', ...boxAttrs(box) }));
-    for (const { handle, at } of handlesOf(shape)) {
-      parts.push(
-        isLinear(shape)
-          ? svg('circle', { class: 'handle', 'data-handle': handle, cx: at.x, cy: at.y, r: 6 })
-          : svg('rect', { class: 'handle', 'data-handle': handle, x: at.x - 5, y: at.y - 5, width: 10, height: 10, rx: 2 }),
-      );
+    if (view.shapes.length > 1) {
+      for (const shape of view.shapes) parts.push(svg('polygon', { class: 'selected-outline', points: this.#outline(shape, lookup, 2) }));
+    }
+    const frame = view.frame;
+    if (frame !== undefined && !(view.shapes.length === 1 && isLinear(view.shapes[0] as Shape))) {
+      const pts = corners(frame).map((p) => this.#screen(p));
+      parts.push(svg('polygon', { class: 'selection-box', points: pts.map((p) => `${p.x},${p.y}`).join(' ') }));
+    }
+    for (const { handle, at } of view.handles) {
+      const p = this.#screen(at);
+      if (handle === 'rotate') {
+        const top = view.handles.find((h) => h.handle === 'nw');
+        const top2 = view.handles.find((h) => h.handle === 'ne');
+        if (top !== undefined && top2 !== undefined) {
+          const mid = this.#screen({ x: (top.at.x + top2.at.x) / 2, y: (top.at.y + top2.at.y) / 2 });
+          parts.push(svg('line', { class: 'rotate-stem', x1: mid.x, y1: mid.y, x2: p.x, y2: p.y }));
+        }
+        parts.push(svg('circle', { class: 'handle rotate', 'data-handle': handle, cx: p.x, cy: p.y, r: 6 }));
+      } else if (handle === 'start' || handle === 'end') {
+        parts.push(svg('circle', { class: 'handle', 'data-handle': handle, cx: p.x, cy: p.y, r: 6 }));
+      } else {
+        parts.push(svg('rect', { class: 'handle', 'data-handle': handle, x: p.x - 5, y: p.y - 5, width: 10, height: 10, rx: 2, transform: `rotate(${((frame?.r ?? 0) * 180) / Math.PI} ${p.x} ${p.y})` }));
+      }
     }
     this.#selection.replaceChildren(...parts);
   }
 
+  /** The marquee being dragged (board coordinates), or none. */
+  marquee(box: Box | undefined): void {
+    if (box === undefined) {
+      this.#marquee.setAttribute('visibility', 'hidden');
+      return;
+    }
+    const a = this.#screen(box);
+    const z = this.#camera.zoom;
+    for (const [k, v] of Object.entries({ x: a.x, y: a.y, width: box.w * z, height: box.h * z, visibility: 'visible' })) this.#marquee.setAttribute(k, String(v));
+  }
+
   /** Others: their selections outlined in their colour, their cursors with their names. */
-  peers(peers: readonly RemotePeer[]): void {
+  peers(peers: readonly RemotePeer[], lookup: Lookup): void {
     const outlines: Element[] = [];
     for (const peer of peers) {
       for (const shape of peer.selected) {
-        const box = pad(bounds(shape), 9);
+        const box = bounds(shape, lookup);
+        const top = this.#screen({ x: box.x, y: box.y });
         outlines.push(
-          svg('rect', { class: 'remote-selection', 'data-peer': peer.clientId, stroke: peer.color, ...boxAttrs(box) }),
-          label(peer.name, peer.color, { x: box.x, y: box.y - 20 }, 'remote-selection-label'),
+          svg('polygon', { class: 'remote-selection', 'data-peer': peer.clientId, stroke: peer.color, points: this.#outline(shape, lookup, 7) }),
+          label(peer.name, peer.color, { x: top.x - 7, y: top.y - 28 }, 'remote-selection-label'),
         );
       }
     }
@@ -115,7 +311,9 @@ export class Renderer {
         this.#cursors.append(g);
         g.append(label(peer.name, peer.color, { x: 12, y: 20 }, 'cursor-label'));
       }
-      g.style.transform = `translate(${peer.cursor.x}px, ${peer.cursor.y}px)`;
+      const at = this.#screen(peer.cursor);
+      const transform = `translate(${Math.round(at.x * 10) / 10}px, ${Math.round(at.y * 10) / 10}px)`;
+      if (g.style.transform !== transform) g.style.transform = transform;
     }
     for (const [id, g] of this.#cursorElements) {
       if (!seen.has(id)) {
@@ -124,70 +322,22 @@ export class Renderer {
       }
     }
   }
-}
 
-function drawShape(shape: Shape): Element[] {
-  const stroke = shape.color;
-  switch (shape.kind) {
-    case 'rect':
-      return [svg('rect', { ...boxAttrs(shape), rx: 6, fill: tint(stroke, 0.86), stroke, 'stroke-width': 2.5 })];
-    case 'ellipse':
-      return [
-        svg('ellipse', {
-          cx: shape.x + shape.w / 2,
-          cy: shape.y + shape.h / 2,
-          rx: shape.w / 2,
-          ry: shape.h / 2,
-          fill: tint(stroke, 0.86),
-          stroke,
-          'stroke-width': 2.5,
-        }),
-      ];
-    case 'line':
-    case 'arrow': {
-      const a = { x: shape.x, y: shape.y };
-      const b = { x: shape.x + shape.w, y: shape.y + shape.h };
-      const line = { x1: a.x, y1: a.y, x2: b.x, y2: b.y };
-      const parts: Element[] = [
-        svg('line', { ...line, class: 'hit', 'stroke-width': 16 }),
-        svg('line', { ...line, stroke, 'stroke-width': 2.5, 'stroke-linecap': 'round' }),
-      ];
-      if (shape.kind === 'arrow' && (shape.w !== 0 || shape.h !== 0)) {
-        parts.push(svg('polygon', { points: arrowHead(a, b).map((p) => `${p.x},${p.y}`).join(' '), fill: stroke, stroke, 'stroke-width': 1.5, 'stroke-linejoin': 'round' }));
-      }
-      return parts;
-    }
-    case 'pen': {
-      const d = smoothPath(penPoints(shape));
-      return [
-        svg('path', { d, class: 'hit', 'stroke-width': 16, fill: 'none' }),
-        svg('path', { d, fill: 'none', stroke, 'stroke-width': 3, 'stroke-linecap': 'round', 'stroke-linejoin': 'round' }),
-      ];
-    }
-    case 'note': {
-      const body = document.createElementNS(HTML_NS, 'div');
-      body.className = shape.text === '' ? 'note-text empty' : 'note-text';
-      body.textContent = shape.text === '' ? 'Double-click to write' : shape.text;
-      const text = svg('foreignObject', { ...boxAttrs(shape) });
-      text.append(body);
-      return [svg('rect', { ...boxAttrs(shape), class: 'note', rx: 3, fill: tint(stroke, 0.62), stroke: tint(stroke, 0.35), 'stroke-width': 1 }), text];
-    }
+  /** The overlay element (where pointer events land). */
+  get overlay(): SVGSVGElement {
+    return this.#overlay;
   }
 }
 
-/** A polyline through the points, smoothed with quadratic curves through the midpoints. */
-function smoothPath(points: readonly Point[]): string {
-  const first = points[0];
-  if (first === undefined) return '';
-  if (points.length < 3) return `M${first.x} ${first.y} ${points.map((p) => `L${p.x} ${p.y}`).join(' ')}${points.length === 1 ? ' l0.1 0' : ''}`;
-  let d = `M${first.x} ${first.y}`;
-  for (let i = 1; i < points.length - 1; i++) {
-    const p = points[i] as Point;
-    const q = points[i + 1] as Point;
-    d += ` Q${p.x} ${p.y} ${(p.x + q.x) / 2} ${(p.y + q.y) / 2}`;
+/** A shape's bounds, cached per snapshot for boxes (a line's ends depend on other shapes). */
+export function shapeBox(shape: Shape, lookup: Lookup): Box {
+  if (isLinear(shape)) return bounds(shape, lookup);
+  let box = boxCache.get(shape);
+  if (box === undefined) {
+    box = pad(bounds(shape, lookup), shape.kind === 'note' ? 6 : 2);
+    boxCache.set(shape, box);
   }
-  const last = points[points.length - 1] as Point;
-  return `${d} L${last.x} ${last.y}`;
+  return box;
 }
 
 function label(text: string, color: string, at: Point, className: string): SVGGElement {
@@ -196,12 +346,4 @@ function label(text: string, color: string, at: Point, className: string): SVGGE
     svg('rect', { width, height: 20, rx: 6, fill: color }),
     Object.assign(svg('text', { x: 7, y: 14.5, fill: '#fff' }), { textContent: text }),
   ]);
-}
-
-function boxAttrs(box: Box): Attrs {
-  return { x: box.x, y: box.y, width: Math.max(0, box.w), height: Math.max(0, box.h) };
-}
-
-function pad(box: Box, by: number): Box {
-  return { x: box.x - by, y: box.y - by, w: box.w + 2 * by, h: box.h + 2 * by };
 }

@@ -1,4 +1,4 @@
-import { viewerLinkCommand } from './access';
+import { editorLinkCommand, viewerLinkCommand } from './access';
 
 export interface ShareContext {
   /** The Skein document of this board (`canvas/<board>`). */
@@ -10,38 +10,43 @@ export interface ShareContext {
 }
 
 /**
- * "Viewer link": the page cannot mint a token (the signing secret stays on the server), so
- * it shows the `skein token` command that makes a view-only link to this board, with a copy
- * button. A page that is itself a view-only link offers to copy its own URL instead.
+ * "Share…": an editor link and a view-only link to this board. The page cannot mint a token
+ * (the signing secret stays on the server), so for a server with `--auth jwt` it shows the
+ * `skein token` commands that make them, each with a copy button. Without access control
+ * (`--auth none`) this page's URL is the editor link, and a view-only link needs the server
+ * to check tokens first. A page that is itself a view-only link copies its own URL.
  */
 export function mountShare(button: HTMLButtonElement, popover: HTMLElement, ctx: ShareContext): () => void {
   const render = (): void => {
     const readOnly = ctx.readOnly();
-    button.textContent = readOnly ? 'Copy view-only link' : 'Viewer link…';
+    button.textContent = readOnly ? 'Copy view-only link' : 'Share…';
     popover.replaceChildren();
     if (readOnly) return;
     const page = pageLink(false);
-    const command = viewerLinkCommand(ctx.docName, page);
     const title = document.createElement('h2');
-    title.textContent = 'A view-only link to this board';
-    const intro = document.createElement('p');
-    intro.textContent = ctx.hasToken
-      ? 'Viewers watch live and cannot edit. This page cannot make the link — the signing secret stays on the server — so run:'
-      : 'This server runs without access control (--auth none): anyone with this URL can edit. Start it with --auth jwt, then run:';
-    const code = document.createElement('code');
-    code.id = 'viewer-command';
-    code.textContent = command;
-    const copy = document.createElement('button');
-    copy.type = 'button';
-    copy.className = 'copy';
-    copy.textContent = 'Copy command';
-    copy.addEventListener('click', () => void copyText(command, copy, code));
+    title.textContent = 'Share this board';
+    popover.append(title);
+    if (ctx.hasToken) {
+      section(popover, 'editor', 'Editor link', 'Can draw, move, write and undo on this board only.', editorLinkCommand(ctx.docName, page), 'Copy command');
+    } else {
+      section(popover, 'editor', 'Editor link', 'This server runs without access control (--auth none): anyone with this URL can edit.', page, 'Copy link');
+    }
+    section(
+      popover,
+      'viewer',
+      'View-only link',
+      ctx.hasToken
+        ? 'Watches live and cannot change anything. This page cannot make the link — the signing secret stays on the server — so run:'
+        : 'A view-only link needs a server that checks tokens: start it with --auth jwt, then run:',
+      viewerLinkCommand(ctx.docName, page),
+      'Copy command',
+    );
     const note = document.createElement('p');
     note.className = 'note';
     note.textContent = ctx.hasToken
-      ? 'Run it with the server’s secret (SKEIN_AUTH_JWT_SECRET); it prints this page with ?token=<read-only token>. Do not share this page’s own URL: its token can edit.'
-      : 'Run it with the server’s secret (SKEIN_AUTH_JWT_SECRET); it prints this page with ?token=<read-only token>. Editors need a write token (docs/security.md).';
-    popover.append(title, intro, code, copy, note);
+      ? 'Run the commands with the server’s secret (SKEIN_AUTH_JWT_SECRET); each prints this page with ?token=<token>. Do not share this page’s own URL: its token is yours.'
+      : 'Run it with the server’s secret (SKEIN_AUTH_JWT_SECRET); it prints this page with ?token=<read-only token>. Editors need a write token then (docs/security.md).';
+    popover.append(note);
   };
 
   button.addEventListener('click', (e) => {
@@ -62,6 +67,23 @@ export function mountShare(button: HTMLButtonElement, popover: HTMLElement, ctx:
     render();
     if (ctx.readOnly()) popover.hidden = true;
   };
+}
+
+function section(root: HTMLElement, kind: 'editor' | 'viewer', heading: string, intro: string, text: string, copyLabel: string): void {
+  const h = document.createElement('h3');
+  h.textContent = heading;
+  const p = document.createElement('p');
+  p.textContent = intro;
+  const code = document.createElement('code');
+  code.id = `${kind}-command`;
+  code.textContent = text;
+  const copy = document.createElement('button');
+  copy.type = 'button';
+  copy.className = 'copy';
+  copy.dataset.copy = kind;
+  copy.textContent = copyLabel;
+  copy.addEventListener('click', () => void copyText(text, copy, code));
+  root.append(h, p, code, copy);
 }
 
 /** This page's URL without who-am-I parameters (a viewer picks their own), with or without its token. */

@@ -1,10 +1,14 @@
+import { stepZoom, zoomAt } from './camera';
 import type { Editor, Tool } from './editor';
+import { fitAll, isTextEntry } from './navigation';
 import type { Presence } from './presence';
 
 const ICON: Readonly<Record<string, string>> = {
   select: '<path d="M6 3.5l12 7.2-5.3 1.3-2.6 5.3z" />',
   rect: '<rect x="4" y="6" width="16" height="12" rx="2" />',
+  hand: '<path d="M8 12V5.5a1.5 1.5 0 0 1 3 0V11m0-6.5a1.5 1.5 0 0 1 3 0V11m0-5a1.5 1.5 0 0 1 3 0v6m0-3a1.5 1.5 0 0 1 3 0V15a6 6 0 0 1-6 6h-1.5a6 6 0 0 1-4.6-2.2L4.7 15.2a1.6 1.6 0 0 1 2.4-2.1L8 14" />',
   ellipse: '<ellipse cx="12" cy="12" rx="8.5" ry="6.5" />',
+  diamond: '<path d="M12 3.5l8.5 8.5-8.5 8.5L3.5 12z" />',
   line: '<path d="M5 19L19 5" />',
   arrow: '<path d="M5 19L19 5M10.5 5H19v8.5" />',
   pen: '<path d="M4 18c2.5 0 3.5-3 5-6s3-5 5-3-1 6 1 7 3-2 5-4" />',
@@ -17,11 +21,13 @@ const ICON: Readonly<Record<string, string>> = {
 };
 
 const TOOLS: ReadonlyArray<{ tool: Tool; label: string; key: string }> = [
-  { tool: 'select', label: 'Select and move', key: 'V' },
+  { tool: 'select', label: 'Select, move, resize, rotate (Shift+click and drag to select more)', key: 'V' },
+  { tool: 'hand', label: 'Pan (or hold Space, or the wheel)', key: 'H' },
   { tool: 'rect', label: 'Rectangle', key: 'R' },
   { tool: 'ellipse', label: 'Ellipse', key: 'O' },
+  { tool: 'diamond', label: 'Diamond', key: 'D' },
   { tool: 'line', label: 'Line', key: 'L' },
-  { tool: 'arrow', label: 'Arrow', key: 'A' },
+  { tool: 'arrow', label: 'Arrow (start or end it on a shape to attach it)', key: 'A' },
   { tool: 'pen', label: 'Freehand', key: 'P' },
   { tool: 'note', label: 'Sticky note', key: 'N' },
 ];
@@ -73,10 +79,10 @@ export function mountToolbar(root: HTMLElement, editor: Editor): () => void {
   });
   const front = iconButton('front', 'Bring to front (])', 'action');
   front.dataset.action = 'front';
-  front.addEventListener('click', () => editor.bringToFront());
+  front.addEventListener('click', () => editor.restack(true));
   const back = iconButton('back', 'Send to back ([)', 'action');
   back.dataset.action = 'back';
-  back.addEventListener('click', () => editor.sendToBack());
+  back.addEventListener('click', () => editor.restack(false));
   const del = iconButton('delete', 'Delete (Del)', 'action');
   del.dataset.action = 'delete';
   del.addEventListener('click', () => editor.deleteSelected());
@@ -88,22 +94,24 @@ export function mountToolbar(root: HTMLElement, editor: Editor): () => void {
   redo.addEventListener('click', () => editor.redo());
   root.append(...toolButtons, separator(), ...swatches, separator(), front, back, del, separator(), undo, redo);
 
-  const keys: Readonly<Record<string, Tool>> = { v: 'select', r: 'rect', o: 'ellipse', e: 'ellipse', l: 'line', a: 'arrow', p: 'pen', n: 'note' };
+  const keys: Readonly<Record<string, Tool>> = { v: 'select', h: 'hand', r: 'rect', o: 'ellipse', e: 'ellipse', d: 'diamond', l: 'line', a: 'arrow', p: 'pen', n: 'note' };
   window.addEventListener('keydown', (e) => {
     if (isTextEntry(e.target)) return;
     // View only: no shortcut edits (Escape still just clears).
-    if (editor.readOnly && e.key !== 'Escape') return;
-    const mod = e.ctrlKey || e.metaKey;
     const key = e.key.toLowerCase();
+    if (editor.readOnly && e.key !== 'Escape' && key !== 'h' && key !== 'v') return;
+    const mod = e.ctrlKey || e.metaKey;
     if (mod && key === 'z') editor[e.shiftKey ? 'redo' : 'undo']();
     else if (mod && key === 'y') editor.redo();
+    else if (mod && key === 'a') editor.select(editor.shapes().map((s) => s.id));
     else if (mod || e.altKey) return;
     else if (e.key === 'Delete' || e.key === 'Backspace') editor.deleteSelected();
-    else if (e.key === ']') editor.bringToFront();
-    else if (e.key === '[') editor.sendToBack();
+    else if (e.key === ']') editor.restack(true);
+    else if (e.key === '[') editor.restack(false);
+    else if (e.key === 'Enter' && editor.selection.length === 1 && editor.selection[0]?.kind === 'note') editor.openNote(editor.selection[0].id);
     else if (e.key === 'Escape') {
       editor.tool = 'select';
-      editor.select(undefined);
+      editor.select([]);
     } else if (keys[key] !== undefined) editor.tool = keys[key];
     else return;
     e.preventDefault();
@@ -115,10 +123,11 @@ export function mountToolbar(root: HTMLElement, editor: Editor): () => void {
     root.setAttribute('aria-disabled', String(readOnly));
     root.title = readOnly ? 'View only: this link can watch the board, not edit it' : '';
     for (const button of toolButtons) {
-      button.classList.toggle('active', !readOnly && button.dataset.tool === editor.tool);
+      button.classList.toggle('active', button.dataset.tool === editor.tool && (!readOnly || editor.tool === 'hand'));
       button.disabled = readOnly;
     }
-    const selected = editor.selected;
+    const selection = editor.selection;
+    const selected = selection[0];
     const current = selected?.color ?? editor.color;
     for (const swatch of swatches) {
       swatch.classList.toggle('active', !readOnly && swatch.dataset.color === current);
@@ -184,8 +193,26 @@ export function mountPeople(root: HTMLElement, presence: Presence): void {
   render();
 }
 
-/** Keys typed into a text field are text, not shortcuts (a focused button or switch is fine). */
-function isTextEntry(target: EventTarget | null): boolean {
-  if (target instanceof HTMLInputElement) return !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color'].includes(target.type);
-  return target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement || (target instanceof HTMLElement && target.isContentEditable);
+/** Zoom out, the zoom level (click: 100 %), zoom in, fit the board. */
+export function mountZoom(root: HTMLElement, editor: Editor, surface: SVGSVGElement): () => void {
+  const middle = (): { x: number; y: number } => ({ x: surface.clientWidth / 2, y: surface.clientHeight / 2 });
+  const button = (action: string, text: string, title: string, run: () => void): HTMLButtonElement => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.zoom = action;
+    b.textContent = text;
+    b.title = title;
+    b.setAttribute('aria-label', title);
+    b.addEventListener('click', run);
+    return b;
+  };
+  const out = button('out', '−', 'Zoom out (−)', () => (editor.camera = zoomAt(editor.camera, stepZoom(editor.camera.zoom, -1), middle())));
+  const level = button('reset', '100%', 'Zoom to 100% (0)', () => (editor.camera = zoomAt(editor.camera, 1, middle())));
+  level.id = 'zoom-level';
+  const into = button('in', '+', 'Zoom in (+)', () => (editor.camera = zoomAt(editor.camera, stepZoom(editor.camera.zoom, 1), middle())));
+  const fit = button('fit', 'Fit', 'Show the whole board (1)', () => fitAll(editor, { width: surface.clientWidth, height: surface.clientHeight }));
+  root.append(out, level, into, fit);
+  return () => {
+    level.textContent = `${Math.round(editor.camera.zoom * 100)}%`;
+  };
 }
