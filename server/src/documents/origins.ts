@@ -10,19 +10,23 @@ export interface Peer {
   send(message: Uint8Array): void;
 }
 
+/**
+ * `user` (client and local writes): who made the change (a token's `sub`), when known; it names
+ * the editors in `document.changed` events (events.ts).
+ */
 export type Origin =
-  | { readonly source: 'client'; readonly peer: Peer }
+  | { readonly source: 'client'; readonly peer: Peer; readonly user?: string }
   | { readonly source: 'storage' }
   | { readonly source: 'cluster'; readonly nodeId: string }
-  | { readonly source: 'local' };
+  | { readonly source: 'local'; readonly user?: string };
 
 /** Who submits a change (every origin but a storage load). */
 export type WriteSource = Exclude<Origin, { readonly source: 'storage' }>;
 
 export const STORAGE_ORIGIN: Origin = Object.freeze({ source: 'storage' });
 
-export function clientOrigin(peer: Peer): WriteSource {
-  return { source: 'client', peer };
+export function clientOrigin(peer: Peer, user?: string): WriteSource {
+  return user === undefined ? { source: 'client', peer } : { source: 'client', peer, user };
 }
 
 export function isOrigin(value: unknown): value is Origin {

@@ -5,9 +5,13 @@ import { countQuarantined, lookupDocState, nameIndexPut, newDocState, reportDama
 import { retryDelay, type EngineContext, type TimerHandle } from './engine-context.js';
 import { DocKind, docKey } from './key-layout.js';
 import type { AppendResult } from '../documents/ports.js';
+import type { ChangeNote, StoredEvent } from '../documents/events.js';
+import { collect } from './doc-reader.js';
+import { decodeMark } from './event-codec.js';
+import { markRange } from './key-layout.js';
 import { outboxPut } from './store-outbox.js';
 import type { KvOp } from './kv-store.js';
-import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
+import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, readRecord, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
 import type { TraceContext } from './probes.js';
 
@@ -21,6 +25,8 @@ interface Pending {
   readonly replicate: boolean;
   /** Its outbox seq: assigned with `seq`, kept across retries. */
   outboxSeq: number | undefined;
+  /** A change this node accepted: journaled for document events (when the store journals them). */
+  readonly change: ChangeNote | undefined;
   readonly resolve: (result: AppendResult | undefined) => void;
   readonly reject: (err: SkeinError) => void;
   /** Settles (never rejects) when the append settles; what `flush` waits on. */
@@ -60,6 +66,8 @@ export class DocumentLog {
   #maxWaitTimer: TimerHandle | undefined;
   #retryTimer: TimerHandle | undefined;
   #failures = 0;
+  /** The `document.created` event of the batch that first stores this document (kept across retries). */
+  #created: StoredEvent | undefined;
 
   constructor(ctx: EngineContext, name: string, nameBytes: Uint8Array, strategy: Strategy, onIdle: (log: DocumentLog) => void) {
     this.#ctx = ctx;
@@ -92,7 +100,7 @@ export class DocumentLog {
    * `clocks`: the update's end clock per client (already validated by the engine).
    * `replicate`: also write an outbox record in the same batch; resolves with its seq.
    */
-  append(bytes: Uint8Array, clocks: ReadonlyMap<number, number>, replicate = false): Promise<AppendResult | undefined> {
+  append(bytes: Uint8Array, clocks: ReadonlyMap<number, number>, replicate = false, change?: ChangeNote): Promise<AppendResult | undefined> {
     if (this.#phase !== 'open') return Promise.reject(closedError());
     let resolve!: (result: AppendResult | undefined) => void;
     let reject!: (err: SkeinError) => void;
@@ -102,7 +110,7 @@ export class DocumentLog {
     });
     const settled = promise.then(noop, noop);
     const trace = this.#ctx.telemetry?.captureContext();
-    this.#pending.push({ bytes, clocks, seq: undefined, replicate, outboxSeq: undefined, resolve, reject, settled, trace });
+    this.#pending.push({ bytes, clocks, seq: undefined, replicate, outboxSeq: undefined, change, resolve, reject, settled, trace });
     this.#pendingBytes += bytes.length;
     if (this.strategy.kind === 'immediate') this.#requestWrite(false);
     else this.#armDebounce(this.strategy.waitMs, this.strategy.maxWaitMs);
@@ -125,6 +133,11 @@ export class DocumentLog {
     if (waiting.length === 0) return;
     this.#requestWrite(false);
     await Promise.all(waiting);
+  }
+
+  /** Turn this document's change marks into one `document.changed` event (in this document's queue). */
+  sealChanges(): Promise<StoredEvent | undefined> {
+    return this.#enqueue(() => this.#sealTask());
   }
 
   compact(): Promise<CompactionOutcome> {
@@ -252,6 +265,7 @@ export class DocumentLog {
     const items = this.#pending.slice();
     let state: DocState;
     let meta: DocMeta;
+    let marked: { name: string; at: number }[] = [];
     try {
       state = await this.#ensureState();
       for (const item of items) {
@@ -260,6 +274,7 @@ export class DocumentLog {
       }
       meta = metaAfterAppend(state.meta, items, this.#ctx.timers.now());
       const ops = this.#appendOps(state, meta, items);
+      marked = this.#eventOps(state, items, ops);
       const write = (): Promise<void> => this.#ctx.kv.batch(ops, { sync: true });
       await (this.#ctx.telemetry?.persistenceWrite(this.strategy.kind, items, this.#failures + 1, write) ?? write());
     } catch (err) {
@@ -271,6 +286,9 @@ export class DocumentLog {
     this.#failures = 0;
     this.#ctx.counters.batchSucceeded();
     this.#ctx.outbox.appended(items.filter((item) => item.replicate).length);
+    const created = this.#created !== undefined && marked.length > 0 ? 1 : 0;
+    this.#created = undefined;
+    this.#ctx.events?.durable(marked, created);
     if (this.#aborted()) return; // aborted meanwhile: its appends were already rejected
     this.#pending.splice(0, items.length);
     for (const item of items) {
@@ -292,6 +310,53 @@ export class DocumentLog {
     }
     ops.push(metaPut(state.docId, meta));
     return ops;
+  }
+
+  /**
+   * Document events (store option `events`): items that are changes this node accepted leave a
+   * change mark in this batch, and the batch that first stores the document carries its
+   * `document.created` event. Returns the marks, for the listeners once the batch is durable.
+   */
+  #eventOps(state: DocState, items: readonly Pending[], ops: KvOp[]): { name: string; at: number }[] {
+    const events = this.#ctx.events;
+    const changes = items.filter((item) => item.change !== undefined);
+    const first = changes[0];
+    if (events === undefined || first === undefined) return [];
+    const at = this.#ctx.timers.now();
+    if (!state.indexed) {
+      this.#created ??= events.allocate({ type: 'document.created', name: this.name }, at);
+      ops.push(events.eventPut(this.#created));
+    }
+    const users = [...new Set(changes.flatMap((item) => (item.change?.user === undefined ? [] : [item.change.user])))];
+    // Keyed by the batch's first update seq: a retried batch rewrites the same key.
+    ops.push(events.markPut(state.docId, first.seq ?? 0, { at, name: this.name, users }));
+    return [{ name: this.name, at }];
+  }
+
+  async #sealTask(): Promise<StoredEvent | undefined> {
+    const events = this.#ctx.events;
+    if (events === undefined || this.#phase === 'closed') return undefined;
+    const state = await this.#ensureState();
+    if (!state.indexed) return undefined;
+    const raw = await collect(this.#ctx.kv, markRange(state.docId), 'change marks');
+    if (raw.length === 0) return undefined;
+    const users = new Set<string>();
+    const damaged: { key: Uint8Array; value: Uint8Array }[] = [];
+    for (const { key, value } of raw) {
+      const mark = readRecord(key, value, RecordType.ChangeMark, decodeMark);
+      if (mark.ok) for (const user of mark.value.users) users.add(user);
+      else damaged.push({ key, value });
+    }
+    const meta = state.meta;
+    const event = events.allocate({
+      type: 'document.changed',
+      name: this.name,
+      stateVector: Buffer.from(meta.stateVector).toString('base64'),
+      size: meta.snapshotBytes + meta.logBytes,
+      users: [...users].sort(),
+    }, this.#ctx.timers.now());
+    await events.writeSealed(event, raw.filter((r) => !damaged.includes(r)).map((r) => r.key), damaged);
+    return event;
   }
 
   #writeFailed(err: SkeinError): void {

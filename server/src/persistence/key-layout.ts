@@ -12,6 +12,11 @@ import type { KvRange } from './kv-store.js';
  *   05 <quarantineId: u64 BE>               → a damaged record moved out of the way
  *   06 <outboxSeq: u64 BE>                  → a replication-outbox entry (name, update), written
  *                                             in the same batch as the update's log record
+ *   07 <docId: u64 BE> <seq: u64 BE>        → a change mark (document events on): "changed since
+ *                                             the last document.changed", written in the batch of
+ *                                             the change (seq: the batch's first update seq)
+ *   08 <eventSeq: u64 BE>                   → a document event in the webhook outbox
+ *   09 <deadLetterId: u64 BE>               → a webhook delivery given up on (dead letter)
  *
  * Names appear in exactly one place (the name index) and everything else is keyed by a
  * fixed-width id, so a range over one document can never reach another document's keys,
@@ -32,6 +37,9 @@ export const Space = {
   Doc: 0x03,
   Quarantine: 0x05,
   Outbox: 0x06,
+  Mark: 0x07,
+  Event: 0x08,
+  DeadLetter: 0x09,
 } as const;
 
 export const DocKind = {
@@ -208,4 +216,29 @@ export function outboxKey(seq: number): Uint8Array {
   key[0] = Space.Outbox;
   writeU64(key, 1, seq);
   return key;
+}
+
+/** `07 <docId> <seq>`: a change mark of one document. */
+export function markKey(docId: number, seq: number): Uint8Array {
+  return new ByteWriter(1 + 2 * U64).writeU8(Space.Mark).writeU64(docId).writeU64(seq).toBytes();
+}
+
+/** Every change mark of one document. */
+export function markRange(docId: number): KvRange {
+  return prefixRange(idKey(Space.Mark, docId));
+}
+
+/** The docId and seq of a `07 <docId> <seq>` key, or `undefined` for any other shape. */
+export function parseMarkKey(key: Uint8Array): { readonly docId: number; readonly seq: number } | undefined {
+  return orUndefined(() => {
+    const reader = keyReader(key, Space.Mark);
+    const parts = { docId: reader.readU64('the document id'), seq: reader.readU64('the sequence number') };
+    reader.expectEnd('the mark key');
+    return parts;
+  });
+}
+
+/** `08 <seq>` (webhook outbox) and `09 <id>` (dead letters): read back with `parseIdKey`. */
+export function eventKey(space: typeof Space.Event | typeof Space.DeadLetter, seq: number): Uint8Array {
+  return idKey(space, seq);
 }

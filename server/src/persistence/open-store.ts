@@ -4,6 +4,7 @@ import { FORMAT_KEY, FORMAT_VERSION, Space, parseDocKey, parseIdKey, spaceRange 
 import type { KvOp, KvStore } from './kv-store.js';
 import { RecordType, decodeVarUint, encodeRecord, encodeVarUint, readRecord } from './record-codec.js';
 import { recoverOutbox, type OutboxRecovery } from './store-outbox.js';
+import { recoverEvents, type EventsRecovery } from './store-events.js';
 
 export interface StoreIds {
   readonly nextDocId: number;
@@ -12,6 +13,8 @@ export interface StoreIds {
   readonly quarantined: number;
   /** Where the replication outbox continues. */
   readonly outbox: OutboxRecovery;
+  /** Where the document-event journal continues. */
+  readonly events: EventsRecovery;
 }
 
 /**
@@ -38,6 +41,7 @@ export async function prepareStore(kv: KvStore): Promise<StoreIds> {
     nextQuarantineId: (lastQuarantine === undefined ? 0 : (parseIdKey(lastQuarantine, Space.Quarantine) ?? 0)) + 1,
     quarantined,
     outbox: await recoverOutbox(kv),
+    events: await recoverEvents(kv),
   };
 }
 

@@ -25,6 +25,9 @@ export const RecordType = {
   Update: 0x05,
   Quarantine: 0x06,
   Outbox: 0x07,
+  ChangeMark: 0x08,
+  Event: 0x09,
+  DeadLetter: 0x0a,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
