@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SkeinError } from '../errors/skein-error.js';
 import type { StaticFiles } from './static.js';
 import { serveHealth, serveMetrics, type ObservabilityRoutes } from './health.js';
+import { serveWebhookAdmin, type WebhookAdmin } from './webhook-routes.js';
 
 export interface ReadinessReason {
   readonly code: string;
@@ -22,6 +23,8 @@ export interface HttpContext extends ObservabilityRoutes {
   stats(): Record<string, number>;
   /** `--static-dir`: files served for every path no route takes (`/` is its index.html). */
   readonly staticFiles?: StaticFiles;
+  /** Webhooks on: the dead-letter admin routes (`webhook-routes.ts`, need `--admin-token`). */
+  readonly webhooks?: WebhookAdmin;
 }
 
 /**
@@ -30,12 +33,15 @@ export interface HttpContext extends ObservabilityRoutes {
  * - `GET /readyz` — 200 `{status:"ready"}`, 200 `{status:"degraded", reasons}` (serving, e.g. while
  *   storage writes are retried) or 503 `{status:"not_ready", reasons:[{code,message}]}`.
  * - `GET /health`, `GET /metrics` — the health model and Prometheus metrics (see `health.ts`).
+ * - with `webhooks`: `GET /api/v1/webhooks/dead-letters`, `POST /api/v1/webhooks/dead-letters/retry`
+ *   (admin token; see `webhook-routes.ts`).
  * - with `staticFiles`: every other path is a file of that directory (`/` is `index.html`).
  * Errors answer `{ error: { code, message } }` with the code's HTTP status.
  */
 export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (ctx.webhooks !== undefined && path.startsWith('/api/v1/webhooks/')) return void serveWebhookAdmin(ctx.webhooks, req, res, path, { sendJson, sendError });
     const route = path === '/' && ctx.staticFiles !== undefined ? undefined : ROUTES[path];
     if (route === undefined) {
       if (ctx.staticFiles !== undefined) return void ctx.staticFiles.serve(req, res, path);
