@@ -34,7 +34,7 @@ async function start(overrides: Record<string, unknown> = {}): Promise<{ server:
     auth: 'jwt', authJwtSecret: JWT_SECRET,
     webhookUrl: [{ url: receiver.url, events: [], docs: [] }], webhookSecret: HOOK_SECRET,
     webhookDebounce: 100, webhookMaxWait: 400, webhookTimeout: 300,
-    webhookRetryInitial: 20, webhookRetryMax: 150, webhookMaxAttempts: 1000,
+    webhookRetryInitial: 20, webhookRetryMax: 150, webhookMaxAttempts: 100,
     adminToken: ADMIN,
     ...overrides,
   });
