@@ -13,3 +13,5 @@ export type { Access } from './auth/access.js';
 export type { Authenticate, Principal } from './auth/authenticator.js';
 export { JwtVerifier, type JwtOptions } from './auth/jwt.js';
 export { VERSION } from './version.js';
+export type { DocumentEvent, DocumentEvents, DeadLetter, StoredEvent } from './documents/events.js';
+export type { Webhooks, WebhookSnapshot } from './webhooks/index.js';

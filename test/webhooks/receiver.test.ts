@@ -105,6 +105,10 @@ describe('webhooks against a real local HTTP receiver', () => {
     const health = await (await fetch(`${base}/health`)).json() as { status: string; reasons: { code: string }[]; checks: { webhooks: { deadLetters: number } } };
     expect(health.reasons.map((r) => r.code)).toContain('SKEIN_ERR_WEBHOOK_DEAD_LETTER');
     expect(health.checks.webhooks.deadLetters).toBe(1);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/skein_webhook_failed_total\{[^}]*skein_webhook_failure_reason="http"[^}]*\} 2/);
+    expect(metrics).toMatch(/skein_webhook_dead_lettered_total\{[^}]*\} 1/);
+    expect(metrics).toMatch(/skein_webhook_dead_letters(\{[^}]*\})? 1/);
 
     const list = `${base}/api/v1/webhooks/dead-letters`;
     expect((await fetch(list)).status).toBe(401);

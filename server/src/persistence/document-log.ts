@@ -6,12 +6,10 @@ import { retryDelay, type EngineContext, type TimerHandle } from './engine-conte
 import { DocKind, docKey } from './key-layout.js';
 import type { AppendResult } from '../documents/ports.js';
 import type { ChangeNote, StoredEvent } from '../documents/events.js';
-import { collect } from './doc-reader.js';
-import { decodeMark } from './event-codec.js';
-import { markRange } from './key-layout.js';
+import { changeEventOps, sealChanges } from './doc-events.js';
 import { outboxPut } from './store-outbox.js';
 import type { KvOp } from './kv-store.js';
-import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, readRecord, type DocMeta } from './record-codec.js';
+import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
 import type { TraceContext } from './probes.js';
 
@@ -137,7 +135,11 @@ export class DocumentLog {
 
   /** Turn this document's change marks into one `document.changed` event (in this document's queue). */
   sealChanges(): Promise<StoredEvent | undefined> {
-    return this.#enqueue(() => this.#sealTask());
+    return this.#enqueue(async () => {
+      const events = this.#ctx.events;
+      if (events === undefined || this.#phase === 'closed') return undefined;
+      return sealChanges(this.#ctx.kv, events, this.name, await this.#ensureState(), this.#ctx.timers.now());
+    });
   }
 
   compact(): Promise<CompactionOutcome> {
@@ -274,7 +276,12 @@ export class DocumentLog {
       }
       meta = metaAfterAppend(state.meta, items, this.#ctx.timers.now());
       const ops = this.#appendOps(state, meta, items);
-      marked = this.#eventOps(state, items, ops);
+      const events = this.#ctx.events;
+      const noted = items.flatMap((item) => (item.change === undefined ? [] : [{ seq: item.seq ?? 0, user: item.change.user }]));
+      if (events !== undefined && noted.length > 0) {
+        if (!state.indexed) this.#created ??= events.allocate({ type: 'document.created', name: this.name }, this.#ctx.timers.now());
+        marked = changeEventOps(events, this.name, state, noted, state.indexed ? undefined : this.#created, this.#ctx.timers.now(), ops);
+      }
       const write = (): Promise<void> => this.#ctx.kv.batch(ops, { sync: true });
       await (this.#ctx.telemetry?.persistenceWrite(this.strategy.kind, items, this.#failures + 1, write) ?? write());
     } catch (err) {
@@ -310,53 +317,6 @@ export class DocumentLog {
     }
     ops.push(metaPut(state.docId, meta));
     return ops;
-  }
-
-  /**
-   * Document events (store option `events`): items that are changes this node accepted leave a
-   * change mark in this batch, and the batch that first stores the document carries its
-   * `document.created` event. Returns the marks, for the listeners once the batch is durable.
-   */
-  #eventOps(state: DocState, items: readonly Pending[], ops: KvOp[]): { name: string; at: number }[] {
-    const events = this.#ctx.events;
-    const changes = items.filter((item) => item.change !== undefined);
-    const first = changes[0];
-    if (events === undefined || first === undefined) return [];
-    const at = this.#ctx.timers.now();
-    if (!state.indexed) {
-      this.#created ??= events.allocate({ type: 'document.created', name: this.name }, at);
-      ops.push(events.eventPut(this.#created));
-    }
-    const users = [...new Set(changes.flatMap((item) => (item.change?.user === undefined ? [] : [item.change.user])))];
-    // Keyed by the batch's first update seq: a retried batch rewrites the same key.
-    ops.push(events.markPut(state.docId, first.seq ?? 0, { at, name: this.name, users }));
-    return [{ name: this.name, at }];
-  }
-
-  async #sealTask(): Promise<StoredEvent | undefined> {
-    const events = this.#ctx.events;
-    if (events === undefined || this.#phase === 'closed') return undefined;
-    const state = await this.#ensureState();
-    if (!state.indexed) return undefined;
-    const raw = await collect(this.#ctx.kv, markRange(state.docId), 'change marks');
-    if (raw.length === 0) return undefined;
-    const users = new Set<string>();
-    const damaged: { key: Uint8Array; value: Uint8Array }[] = [];
-    for (const { key, value } of raw) {
-      const mark = readRecord(key, value, RecordType.ChangeMark, decodeMark);
-      if (mark.ok) for (const user of mark.value.users) users.add(user);
-      else damaged.push({ key, value });
-    }
-    const meta = state.meta;
-    const event = events.allocate({
-      type: 'document.changed',
-      name: this.name,
-      stateVector: Buffer.from(meta.stateVector).toString('base64'),
-      size: meta.snapshotBytes + meta.logBytes,
-      users: [...users].sort(),
-    }, this.#ctx.timers.now());
-    await events.writeSealed(event, raw.filter((r) => !damaged.includes(r)).map((r) => r.key), damaged);
-    return event;
   }
 
   #writeFailed(err: SkeinError): void {
