@@ -320,7 +320,8 @@ describe('docs/configuration.md', () => {
       expect(row, `row for --${option.flag}`).toBeDefined();
       expect(row).toContain(`\`${option.env}\``);
       expect(row).toContain(`\`${option.key}\``);
-      expect(row).toContain(`\`${String(option.default)}\``);
+      const value: unknown = option.default;
+      expect(row).toContain(`\`${Array.isArray(value) ? value.join(' ') : String(value as string | number | boolean)}\``);
     }
   });
 

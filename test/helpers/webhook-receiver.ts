@@ -118,7 +118,7 @@ export class WebhookReceiver {
       answer: this.mode === 'slow' ? 'slow' : this.mode === '500' ? 500 : 200,
     };
     this.received.push(hook);
-    if (this.mode === 'slow') {
+    if (hook.answer === 'slow') {
       this.#held.push({ res, hook });
       return;
     }
