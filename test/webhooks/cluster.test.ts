@@ -52,11 +52,11 @@ describe.runIf(redisAvailable() || process.env.CI === 'true')('webhooks in a clu
     const onA = await open(a, 'alice');
     const onB = await open(b, 'bob');
     onA.getText('t').insert(0, 'from a');
-    await waitFor(() => onB.getText('t').toString() === 'from a', { what: 'replicated to b' });
+    await waitFor(() => onB.getText('t').toJSON() === 'from a', { what: 'replicated to b' });
     const events = (): Body[] => [...rx.accepted.values()].map((h) => JSON.parse(h[0]?.body ?? '{}') as Body);
     await waitFor(() => events().some((e) => e.type === 'document.changed'), { what: 'changed from a' });
     onB.getText('t').insert(0, 'b says ');
-    await waitFor(() => onA.getText('t').toString() === 'b says from a', { what: 'replicated to a' });
+    await waitFor(() => onA.getText('t').toJSON() === 'b says from a', { what: 'replicated to a' });
     await waitFor(() => events().filter((e) => e.type === 'document.changed').length >= 2, { what: 'changed from b' });
     await waitFor(() => servers.every((s) => s.webhooks?.snapshot().queue === 0 && s.webhooks.snapshot().debouncing === 0), { what: 'both outboxes empty' });
 
