@@ -78,7 +78,7 @@ export async function openLevelStore(options: LogStoreOptions): Promise<LogStore
   const timers = options.timers ?? systemTimers;
   let ids: Awaited<ReturnType<typeof prepareStore>>;
   try {
-    ids = await prepareStore(kv);
+    ids = await prepareStore(kv, options.events === true);
   } catch (err) {
     await kv.close().catch(() => undefined);
     throw err;
