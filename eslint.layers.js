@@ -5,10 +5,10 @@
  *   composition root (server.ts, index.ts, cli/, health/)  ─► everything
  *   drivers   transport/ http/                 ─► auth/, core, leaves
  *   policy    auth/                            ─► core, leaves (the access policy both drivers ask)
- *   adapters  persistence/ cluster/ telemetry/ ─► core, leaves
+ *   adapters  persistence/ cluster/ webhooks/ telemetry/ ─► core, leaves
  *   core      documents/                       ─► leaves
  *             history/                         ─► documents/, leaves
- *   leaves    config/ errors/ clock/ logging/ crdt/ version.ts, @skein/protocol ─► leaves
+ *   leaves    config/ errors/ clock/ logging/ crdt/ resilience/ version.ts, @skein/protocol ─► leaves
  *
  * Drivers and adapters never import each other (what two share moves to a leaf). Nothing but
  * the composition root imports telemetry/: modules declare probe ports (`<module>/probes.ts`,
@@ -19,12 +19,12 @@
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-export const LEAVES = ['config', 'errors', 'clock', 'logging', 'crdt'];
+export const LEAVES = ['config', 'errors', 'clock', 'logging', 'crdt', 'resilience'];
 export const CORE = ['documents', 'history'];
 /** The access policy: drivers ask it; it knows the core and leaves. */
 export const POLICY = ['auth'];
 export const DRIVERS = ['transport', 'http'];
-export const ADAPTERS = ['persistence', 'cluster', 'telemetry'];
+export const ADAPTERS = ['persistence', 'cluster', 'webhooks', 'telemetry'];
 /** Owned by the composition root: only it imports them. */
 export const ROOT_OWNED = ['health', 'cli'];
 const ALL = [...LEAVES, ...CORE, ...POLICY, ...DRIVERS, ...ADAPTERS, ...ROOT_OWNED];
@@ -105,12 +105,13 @@ export function serverLayering() {
     http: ['classic-level', 'ioredis'],
     persistence: ['ws', 'ioredis'],
     cluster: ['ws', 'classic-level'],
+    webhooks: ['ws', 'classic-level', 'ioredis'],
   };
   for (const name of DRIVERS) {
     blocks.push(layer(src(name), [forbidden(name, [...LEAVES, ...CORE, ...POLICY], [...OTEL, ...(packages[name] ?? [])], KNOWN_DEBTS[name])],
       `${name}/ imports auth/, the core and leaves only: never another driver or adapter, never telemetry/ (report through ${name}/probes.ts)`));
   }
-  for (const name of ['persistence', 'cluster']) {
+  for (const name of ['persistence', 'cluster', 'webhooks']) {
     blocks.push(layer(src(name), [forbidden(name, [...LEAVES, ...CORE], [...OTEL, ...(packages[name] ?? [])], KNOWN_DEBTS[name])],
       `${name}/ imports the core and leaves only: never another driver or adapter, never telemetry/ (report through ${name}/probes.ts)`));
   }

@@ -16,16 +16,18 @@ import { createRequestHandler } from './http/routes.js';
 import { createApiHandler } from './http/api/api-handler.js';
 import { ApiAccess } from './auth/api-access.js';
 import { History } from './history/history.js';
-import type { DocumentEvents } from './history/events.js';
+import { toDocumentEvent, type DocumentEvents as HistoryEvents } from './history/events.js';
 import { parseDuration, parseHistoryKeep } from './config/api-options.js';
 import { openStaticFiles } from './http/static.js';
-import { SkeinError } from './errors/skein-error.js';
+import { SkeinError, toSkeinError } from './errors/skein-error.js';
 import { CloseCode } from '@skein/protocol';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, parseClusterNodes, type RedisTarget } from './cluster/index.js';
 import { createTelemetry, telemetryOptions, type Telemetry, type TelemetrySources } from './telemetry/index.js';
+import { Webhooks, webhookOptions, webhooksEnabled, type WebhooksOptions } from './webhooks/index.js';
+import { NO_DOCUMENT_EVENTS, type DocumentEvents } from './documents/events.js';
 import {
   HealthService, healthOptions, type ClusterSnapshot, type HealthOptions, type HealthServiceOptions, type HealthViews,
 } from './health/index.js';
@@ -44,16 +46,18 @@ export interface ServerDeps {
    */
   readonly authenticate?: Authenticate;
   /** Overrides of the health options `config` gives (tests: the sampling period, thresholds). */
+  /** Webhooks: how POSTs go out (tests), default node:http/https. */
+  readonly webhookSend?: WebhooksOptions['send'];
   readonly health?: {
     readonly model?: Partial<HealthOptions>;
     readonly integrity?: HealthServiceOptions['integrity'];
     readonly sampleIntervalMs?: number;
   };
   /**
-   * Where `document.deleted`, `version.created` and `version.restored` go (the webhooks
-   * adapter; `history/events.ts`). Absent: nowhere.
+   * Also told of `document.deleted`, `version.created` and `version.restored` (as the API and
+   * history report them, `history/events.ts`); the webhooks get them either way.
    */
-  readonly events?: DocumentEvents;
+  readonly events?: HistoryEvents;
 }
 
 export interface SkeinServer {
@@ -72,6 +76,13 @@ export interface SkeinServer {
   readonly health: HealthService;
   /** Version history (named and automatic versions, restore); undefined when the store keeps no versions. */
   readonly history: History | undefined;
+  /** The webhooks, when `--webhook-url` is set. */
+  readonly webhooks: Webhooks | undefined;
+  /**
+   * Where `document.deleted`, `version.created` and `version.restored` are emitted (the API and
+   * history code call it); a no-op without webhooks.
+   */
+  readonly events: DocumentEvents;
   connectionCount(): number;
   /**
    * Graceful shutdown: stop accepting, close sockets with 1001, flush every document, close
@@ -110,19 +121,35 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     telemetry,
     onChange: (name) => history?.changed(name),
   });
+  const webhooks = await startWebhooks(config, store, logger, telemetry, clock, deps).catch(async (err: unknown) => {
+    await registry.close();
+    await cluster?.close(0).catch(() => undefined);
+    if (deps.store === undefined) await store.close().catch(() => undefined);
+    throw err;
+  });
+  // What the API and history report (deleted documents, versions) reaches the webhooks'
+  // outbox, and any listener the embedder passed (`deps.events`).
+  const historyEvents: HistoryEvents = {
+    emit: (event) => {
+      deps.events?.emit(event);
+      if (webhooks === undefined) return;
+      webhooks.emit(toDocumentEvent(event)).catch((err: unknown) =>
+        logger.warn({ code: toSkeinError(err).code, event: event.type }, 'document event not recorded for the webhooks'));
+    },
+  };
   const history = store.versions === undefined
     ? undefined
     : new History({
         registry, store, clock, logger,
         intervalMs: parseDuration(config.historyInterval),
         keep: parseHistoryKeep(config.historyKeep),
-        ...(deps.events === undefined ? {} : { events: deps.events }),
+        events: historyEvents,
       });
   history?.start();
   const api = config.httpApi === 'off'
     ? undefined
     : createApiHandler({
-        deps: { registry, store, clock, logger, ...(history === undefined ? {} : { history }), ...(deps.events === undefined ? {} : { events: deps.events }) },
+        deps: { registry, store, clock, logger, ...(history === undefined ? {} : { history }), events: historyEvents },
         access: new ApiAccess({
           authenticate, adminToken: config.adminToken, mode: config.httpApi, loopback: isLoopback(config.host),
           ratePerSecond: config.apiRatePerToken, burst: config.apiBurstPerToken, clock,
@@ -146,9 +173,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     turnBudget: { maxMessages: config.turnMaxMessages, maxMs: config.turnMaxMs },
   });
   let closing: Promise<string[]> | undefined;
-  const views = healthViews(registry, store, cluster, () => closing !== undefined);
+  const views = { ...healthViews(registry, store, cluster, () => closing !== undefined), ...(webhooks === undefined ? {} : { webhooks }) };
   const health = new HealthService(withOverrides(healthOptions(config), deps.health), views, logger, telemetry);
-  telemetry.attach(telemetrySources(views, transport, registry, health), {
+  telemetry.attach(telemetrySources(views, transport, registry, health, webhooks), {
     writeFinished: (strategy, ms, ok) => health.recordWrite(strategy, ms, ok),
   });
   health.start();
@@ -166,6 +193,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       health: () => health.report(),
       metrics: telemetry.metricsHandler,
       ...(api === undefined ? {} : { api }),
+      ...(webhooks === undefined
+        ? {}
+        : { webhooks: { adminToken: config.adminToken, deadLetters: (limit) => webhooks.deadLetters(limit), retryDeadLetters: (ids) => webhooks.retryDeadLetters(ids) } }),
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
@@ -174,6 +204,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     await transport.close(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', 0);
     await history?.stop();
     health.stop();
+    await webhooks?.close().catch(() => undefined);
     await cluster?.close(0).catch(() => undefined);
     if (deps.store === undefined) await store.close().catch(() => undefined);
     if (deps.telemetry === undefined) await telemetry.close();
@@ -189,6 +220,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     await transport.close(CloseCode.GoingAway, 'SKEIN_ERR_SHUTTING_DOWN', grace);
     await history?.stop();
     const unflushed = await registry.close();
+    // Every document is flushed (its change marks durable): seal pending changes into events,
+    // settle attempts in flight (bounded; what is left is delivered after the next start).
+    await withinMs(webhooks?.close(), Math.max(100, Math.floor(config.shutdownTimeoutMs / 4)));
     // After the documents, before the store (the outbox is the store's): announce leaving,
     // deliver the outbox within a bound (what is left stays on disk for the next start).
     await cluster?.close(Math.min(2_000, Math.max(100, config.shutdownTimeoutMs - grace))).catch((err: unknown) =>
@@ -223,6 +257,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     telemetry,
     health,
     history,
+    webhooks,
+    events: webhooks ?? NO_DOCUMENT_EVENTS,
     connectionCount: () => transport.connectionCount,
     close: () => (closing ??= shutdown()),
   };
@@ -262,7 +298,7 @@ function healthViews(registry: DocumentRegistry, store: DocumentStore, cluster: 
 }
 
 /** The live figures telemetry's gauges read. */
-function telemetrySources(views: HealthViews, transport: WsTransport, registry: DocumentRegistry, health: HealthService): TelemetrySources {
+function telemetrySources(views: HealthViews, transport: WsTransport, registry: DocumentRegistry, health: HealthService, webhooks: Webhooks | undefined): TelemetrySources {
   const stats = views.store.stats?.bind(views.store);
   const { cluster } = views;
   return {
@@ -270,6 +306,7 @@ function telemetrySources(views: HealthViews, transport: WsTransport, registry: 
     documents: () => registry.size,
     ...(stats === undefined ? {} : { storeStats: stats }),
     ...(cluster === undefined ? {} : { cluster: () => cluster.snapshot() }),
+    ...(webhooks === undefined ? {} : { webhooks: () => webhooks.snapshot() }),
     healthStatus: () => health.status,
     eventLoop: () => health.eventLoop,
   };
@@ -289,9 +326,9 @@ async function createStore(config: Config, logger: Logger, telemetry: Telemetry,
   switch (config.storage) {
     case 'memory':
       // The same engine as LevelDB, over an in-memory KV.
-      return createMemoryStore({ logger, rules: config.persistenceRules, telemetry, timers: clock });
+      return createMemoryStore({ logger, rules: config.persistenceRules, telemetry, timers: clock, events: webhooksEnabled(config) });
     case 'leveldb': {
-      const store = await openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules, telemetry, timers: clock });
+      const store = await openLevelStore({ dir: config.dataDir, logger, rules: config.persistenceRules, telemetry, timers: clock, events: webhooksEnabled(config) });
       // Releases before the in-log outbox kept the cluster outbox in a LevelDB of its own.
       await migrateLegacyOutbox(store, join(config.dataDir, LEGACY_OUTBOX_DIR), logger).catch(async (err: unknown) => {
         await store.close().catch(() => undefined);
@@ -332,6 +369,27 @@ async function createCluster(config: Config, logger: Logger, telemetry: Telemetr
     telemetry,
     clock,
   });
+}
+
+/** The webhooks when `--webhook-url` is set: they deliver the store's event journal. */
+async function startWebhooks(config: Config, store: DocumentStore, logger: Logger, telemetry: Telemetry, clock: Clock, deps: ServerDeps): Promise<Webhooks | undefined> {
+  if (!webhooksEnabled(config)) return undefined;
+  const journal = store instanceof LogStore ? store.events : undefined;
+  if (journal === undefined) {
+    throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'webhooks need the built-in store with its event journal (LogStore with events: true)');
+  }
+  return Webhooks.start({
+    ...webhookOptions(config), journal, logger, clock, probes: telemetry,
+    ...(deps.webhookSend === undefined ? {} : { send: deps.webhookSend }),
+  });
+}
+
+/** Wait for `work` at most `ms` (real time: shutdown bounds). */
+async function withinMs(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (work === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** `--auth jwt`: the token verifier's hook; `--auth none`: undefined (everyone may write). */

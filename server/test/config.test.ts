@@ -85,6 +85,14 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   healthEventLoopLagMs: { valid: '500', invalid: ['0', 'x', ''] },
   integrityScanIntervalMs: { valid: '0', invalid: ['-1', 'x', ''] },
   integrityScanSample: { valid: '16', invalid: ['0', 'x', ''] },
+  webhookUrl: { valid: 'https://hooks.example.com/skein http://127.0.0.1:9000/in', invalid: ['hooks.example.com', 'ftp://x', 'http://a/ http://a/'] },
+  webhookSecret: { valid: `whsec_${'A'.repeat(43)}=`, invalid: ['secret', 'whsec_!!!!', `whsec_${'A'.repeat(8)}`] },
+  webhookDebounce: { valid: '2s', invalid: ['0', 'soon', '2h', ''] },
+  webhookMaxWait: { valid: '10000', invalid: ['0', '-1', '1.5s', ''] },
+  webhookTimeout: { valid: '500ms', invalid: ['0', 'x', '11m'] },
+  webhookMaxAttempts: { valid: '5', invalid: ['0', '101', 'x', ''] },
+  webhookRetryInitial: { valid: '1s', invalid: ['0', 'x', ''] },
+  webhookRetryMax: { valid: '5m', invalid: ['0', 'x', ''] },
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'skein-config-'));
@@ -319,7 +327,8 @@ describe('docs/configuration.md', () => {
       expect(row, `row for --${option.flag}`).toBeDefined();
       expect(row).toContain(`\`${option.env}\``);
       expect(row).toContain(`\`${option.key}\``);
-      expect(row).toContain(`\`${String(option.default)}\``);
+      const value: unknown = option.default;
+      expect(row).toContain(`\`${Array.isArray(value) ? value.join(' ') : String(value as string | number | boolean)}\``);
     }
   });
 

@@ -4,6 +4,7 @@ import { OPTIONS, type Config, type OptionSpec } from '../config/schema.js';
 import type { CliIo, CommandArgs, OptionsConfig } from './command.js';
 
 const SPECS: readonly OptionSpec[] = OPTIONS;
+const REPEATABLE: ReadonlySet<string> = new Set(SPECS.filter((s) => s.repeatable === true).map((s) => s.flag));
 
 /**
  * parseArgs options for every config option plus `--config <file>`. Any command that needs
@@ -13,7 +14,9 @@ export function configFlagOptions(): OptionsConfig {
   const options: OptionsConfig = { [CONFIG_FILE_FLAG]: { type: 'string' } };
   for (const spec of SPECS) {
     // A boolean option is a bare switch on the command line (`--flag`); env/file take true/false.
-    options[spec.flag] = { type: describeSchema(spec.schema).kind === 'boolean' ? 'boolean' : 'string' };
+    options[spec.flag] = describeSchema(spec.schema).kind === 'boolean'
+      ? { type: 'boolean' }
+      : spec.repeatable === true ? { type: 'string', multiple: true } : { type: 'string' };
   }
   return options;
 }
@@ -23,11 +26,14 @@ export function configFromArgs(args: CommandArgs, io: CliIo): Config {
   return loadConfig({ argv: toTextValues(args.values), env: io.env });
 }
 
-/** Parsed flag values as text, keyed by flag (a repeated flag: the last one wins). */
+/**
+ * Parsed flag values as text, keyed by flag (a repeated flag: the last one wins, except for a
+ * `repeatable` option, whose values are joined by spaces: its list syntax).
+ */
 export function toTextValues(values: CommandArgs['values']): TextValues {
   const text: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(values)) {
-    const last = typeof value === 'object' ? value.at(-1) : value;
+    const last = typeof value === 'object' ? (REPEATABLE.has(name) ? value.join(' ') : value.at(-1)) : value;
     if (last !== undefined) text[name] = String(last);
   }
   return text;

@@ -60,7 +60,7 @@ export const API_OPTIONS = [
   { key: 'adminToken', flag: 'admin-token', env: 'SKEIN_ADMIN_TOKEN',
     schema: z.string().refine((s) => s === '' || s.length >= 16, { message: 'must be empty or at least 16 characters' }),
     default: '', sensitive: true,
-    description: 'Bearer token of the admin routes of the HTTP API (e.g. DELETE a document); it may also read and write every document. Empty: no admin token.' },
+    description: 'Bearer token of the admin routes of the HTTP API (e.g. DELETE a document, webhook dead letters); it may also read and write every document. Empty: no admin token (admin routes answer 403, the webhook dead-letter routes 404).' },
   { key: 'apiMaxBodyBytes', flag: 'api-max-body-bytes', env: 'SKEIN_API_MAX_BODY_BYTES',
     schema: z.coerce.number().int().min(1024).max(2 ** 31), default: 16 * 1024 * 1024,
     description: 'Largest HTTP API request body (e.g. a posted update); larger is refused with 413 (SKEIN_ERR_BODY_TOO_LARGE).' },

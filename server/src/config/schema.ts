@@ -4,6 +4,7 @@ import { API_OPTIONS } from './api-options.js';
 import { AUTH_OPTIONS } from './auth-options.js';
 import { LIMIT_OPTIONS } from './limit-options.js';
 import { TELEMETRY_OPTIONS } from './telemetry-options.js';
+import { WEBHOOK_OPTIONS } from './webhook-options.js';
 
 /**
  * The one description of every setting: its schema, default, CLI flag, environment
@@ -25,6 +26,8 @@ export interface OptionSpec<S extends z.ZodType = z.ZodType> {
    * Absent means false.
    */
   readonly sensitive?: boolean;
+  /** The flag may be given several times (`--webhook-url a --webhook-url b`); its values are joined by spaces. */
+  readonly repeatable?: boolean;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -130,6 +133,8 @@ export const OPTIONS = [
   ...API_OPTIONS,
   // Tracing, metrics, health (config/telemetry-options.ts, docs/observability.md).
   ...TELEMETRY_OPTIONS,
+  // Webhooks (config/webhook-options.ts, docs/webhooks.md).
+  ...WEBHOOK_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
 type Options = (typeof OPTIONS)[number];

@@ -314,7 +314,10 @@ export class DocumentHandle implements ReplicaHost {
     // `cluster` policy means "in the shared tier": ship the bytes it sent (merging is
     // idempotent) instead of acknowledging on local durability alone.
     const bytes = changed ?? (waitForTier ? update : null);
-    const written = this.#writes.append(bytes, replicator !== undefined);
+    // A change this node accepted (not another node's copy) is noted for document events.
+    const user = 'user' in source ? source.user : undefined;
+    const change = fromCluster || changed === null ? undefined : { ...(user === undefined ? {} : { user }) };
+    const written = this.#writes.append(bytes, replicator !== undefined, change);
     if (!waitForTier) return written.then(() => undefined);
     return written.then((result) => {
       const seq = result === undefined ? undefined : result.outboxSeq;

@@ -12,11 +12,15 @@ export interface Peer {
   close?(code: number, reason: string): void;
 }
 
+/**
+ * `user` (client and local writes): who made the change (a token's `sub`), when known; it names
+ * the editors in `document.changed` events (events.ts).
+ */
 export type Origin =
-  | { readonly source: 'client'; readonly peer: Peer }
+  | { readonly source: 'client'; readonly peer: Peer; readonly user?: string }
   | { readonly source: 'storage' }
   | { readonly source: 'cluster'; readonly nodeId: string }
-  | { readonly source: 'local' }
+  | { readonly source: 'local'; readonly user?: string }
   /** `POST /api/v1/docs/{name}/update`, by the authenticated user. */
   | { readonly source: 'api'; readonly user: string }
   /** A version restore (history/): the forward update that makes the document equal a version. */
@@ -27,8 +31,8 @@ export type WriteSource = Exclude<Origin, { readonly source: 'storage' }>;
 
 export const STORAGE_ORIGIN: Origin = Object.freeze({ source: 'storage' });
 
-export function clientOrigin(peer: Peer): WriteSource {
-  return { source: 'client', peer };
+export function clientOrigin(peer: Peer, user?: string): WriteSource {
+  return user === undefined ? { source: 'client', peer } : { source: 'client', peer, user };
 }
 
 export function isOrigin(value: unknown): value is Origin {

@@ -1,5 +1,6 @@
 import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
+import type { ChangeNote } from './events.js';
 
 /**
  * The ports of the core: what `documents/` needs from the outside, declared here so that
@@ -145,6 +146,11 @@ export interface VersionStore {
 export interface AppendOptions {
   /** Also write a replication-outbox record in the same atomic batch. */
   readonly replicate?: boolean;
+  /**
+   * The write is a change this node accepted (events.ts): a store that journals document
+   * events records it in the same atomic batch. Absent for copies of other nodes' changes.
+   */
+  readonly change?: ChangeNote;
 }
 
 export interface AppendResult {

@@ -1,6 +1,7 @@
 import { toSkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { AppendResult, DocumentStore } from './ports.js';
+import type { ChangeNote } from './events.js';
 import type { WriteBudget } from './write-budget.js';
 
 export interface WriteChainOptions {
@@ -33,14 +34,15 @@ export class WriteChain {
 
   /**
    * Append `bytes` (null: nothing new: resolves with the writes already in flight). With
-   * `replicate` the store also writes an outbox record in the same batch.
+   * `replicate` the store also writes an outbox record in the same batch; with `change` (a
+   * change this node accepted) a store that journals document events records it there too.
    */
-  append(bytes: Uint8Array | null, replicate: boolean): Promise<AppendResult | void> {
+  append(bytes: Uint8Array | null, replicate: boolean, change?: ChangeNote): Promise<AppendResult | void> {
     const full = this.#dirty;
     if (bytes === null && !full) return this.#last;
     const { name, store, budget, logger } = this.#opts;
     const payload = full || bytes === null ? this.#opts.fullState() : bytes;
-    const write = store.append(name, payload, { replicate }).then(
+    const write = store.append(name, payload, change === undefined ? { replicate } : { replicate, change }).then(
       (result) => {
         if (full) this.#dirty = false;
         return result;

@@ -176,6 +176,17 @@ export const ERRORS = {
     httpStatus: 503,
     exitCode: 1,
   },
+  // Webhooks (docs/webhooks.md)
+  SKEIN_ERR_WEBHOOK_DEAD_LETTER: {
+    summary: 'A webhook event kept failing for an endpoint (`--webhook-max-attempts`) and was moved to the dead-letter list; `/health` is degraded until it is retried or the list is empty.',
+  },
+  SKEIN_ERR_WEBHOOK_ENDPOINT_DOWN: {
+    summary: "A webhook endpoint's circuit is open after consecutive failures: its deliveries wait (no attempt counted) until the backoff lets a probe through.",
+  },
+  SKEIN_ERR_ADMIN_TOKEN: {
+    summary: 'An admin route needs `Authorization: Bearer <--admin-token>`; the header was missing or held another token.',
+    httpStatus: 401,
+  },
   // Cluster (docs/cluster.md)
   SKEIN_ERR_CLUSTER_UNAVAILABLE: {
     summary: 'Redis is unreachable: the node serves its own clients, other nodes\' edits and the shared tier wait until it returns (`/readyz` says degraded).',

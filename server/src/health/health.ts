@@ -83,8 +83,10 @@ export class HealthService {
 
   /** Evaluate the health model now (raises and resolves alerts). */
   report(): HealthReport {
-    const { store, cluster } = this.#views;
-    const input = { store: store.health?.().status ?? 'ok', storeStats: store.stats?.(), cluster: cluster?.snapshot() ?? null } as const;
+    const { store, cluster, webhooks } = this.#views;
+    const input = {
+      store: store.health?.().status ?? 'ok', storeStats: store.stats?.(), cluster: cluster?.snapshot() ?? null, webhooks: webhooks?.snapshot() ?? null,
+    } as const;
     return this.#model.evaluate(input, this.#integrity.state(this.#views), this.#lastLoop);
   }
 

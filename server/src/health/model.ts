@@ -4,7 +4,7 @@ import { STRATEGY_KINDS, type LatencyThresholds, type StrategyName } from '../co
 import { RollingWindow, type WindowSummary } from './rolling-window.js';
 import type { EventLoopSample } from './event-loop.js';
 import type { IntegrityState } from './integrity.js';
-import type { ClusterSnapshot, StoreSnapshot } from './views.js';
+import type { ClusterSnapshot, StoreSnapshot, WebhooksSnapshot } from './views.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 export type Severity = 'degraded' | 'unhealthy';
@@ -33,6 +33,8 @@ export interface HealthInputs {
   readonly storeStats?: StoreSnapshot | undefined;
   /** Null on a single node. */
   readonly cluster: ClusterSnapshot | null;
+  /** Null without webhooks. */
+  readonly webhooks?: WebhooksSnapshot | null;
 }
 
 export interface PersistenceCheck extends WindowSummary {
@@ -54,6 +56,7 @@ export interface HealthReport {
     readonly integrity: IntegrityState;
     readonly eventLoop: EventLoopSample & { readonly thresholdMs: number };
     readonly cluster: ClusterSnapshot | null;
+    readonly webhooks: WebhooksSnapshot | null;
   };
 }
 
@@ -121,6 +124,13 @@ export class HealthMonitor {
     if (cluster !== null && cluster.status !== 'ok') {
       add(HEALTH_CODE.clusterUnavailable, 'degraded', cluster.reasons.join('; ') || `redis ${cluster.linkState}`);
     }
+    const hooks = input.webhooks ?? null;
+    if (hooks !== null && hooks.deadLetters > 0) {
+      add(HEALTH_CODE.webhookDeadLetters, 'degraded', `${hooks.deadLetters} webhook event(s) in the dead-letter list (GET /api/v1/webhooks/dead-letters)`);
+    }
+    for (const e of hooks?.endpoints ?? []) {
+      if (e.breaker === 'open') add(HEALTH_CODE.webhookEndpointDown, 'degraded', `webhook endpoint ${e.endpoint} keeps failing (circuit open)`);
+    }
     const lag = this.#opts.eventLoopLagMs;
     if (eventLoop.p99Ms > lag) {
       const severity = eventLoop.p99Ms > lag * LAG_UNHEALTHY_FACTOR ? 'unhealthy' : 'degraded';
@@ -144,6 +154,7 @@ export class HealthMonitor {
         integrity,
         eventLoop: { ...eventLoop, thresholdMs: lag },
         cluster,
+        webhooks: hooks,
       },
     };
   }

@@ -17,6 +17,8 @@ export const HEALTH_CODE = {
   eventLoopLag: 'SKEIN_ERR_HEALTH_EVENT_LOOP_LAG',
   storeClosed: 'SKEIN_ERR_STORAGE_CLOSED',
   clusterUnavailable: 'SKEIN_ERR_CLUSTER_UNAVAILABLE',
+  webhookDeadLetters: 'SKEIN_ERR_WEBHOOK_DEAD_LETTER',
+  webhookEndpointDown: 'SKEIN_ERR_WEBHOOK_ENDPOINT_DOWN',
 } as const satisfies Record<string, ErrorCode>;
 export type HealthCode = (typeof HEALTH_CODE)[keyof typeof HEALTH_CODE];
 

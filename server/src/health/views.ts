@@ -34,6 +34,18 @@ export interface RegistryView {
   stateVector(name: string): Uint8Array | undefined;
 }
 
+/** The webhooks' figures (webhooks/probes.ts `WebhookSnapshot`, declared here by shape). */
+export interface WebhooksSnapshot {
+  readonly queue: number;
+  readonly deadLetters: number;
+  readonly debouncing: number;
+  readonly endpoints: readonly { readonly endpoint: string; readonly breaker: 'closed' | 'open' | 'half-open' }[];
+}
+
+export interface WebhooksView {
+  snapshot(): WebhooksSnapshot;
+}
+
 export interface ClusterView {
   snapshot(): ClusterSnapshot;
 }
@@ -54,6 +66,8 @@ export interface HealthViews {
   readonly budget?: WriteBudgetView;
   /** Absent on a single node (no Redis configured). */
   readonly cluster?: ClusterView | undefined;
+  /** Absent without webhooks. */
+  readonly webhooks?: WebhooksView | undefined;
   /** The server is closing (readiness turns false). */
   shuttingDown(): boolean;
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SkeinError } from '../errors/skein-error.js';
 import type { StaticFiles } from './static.js';
 import { serveHealth, serveMetrics, type ObservabilityRoutes } from './health.js';
+import { serveWebhookAdmin, type WebhookAdmin } from './webhook-routes.js';
 
 export interface ReadinessReason {
   readonly code: string;
@@ -24,6 +25,8 @@ export interface HttpContext extends ObservabilityRoutes {
   readonly staticFiles?: StaticFiles;
   /** The `/api/v1` routes (`api/api-handler.ts`); absent with `--http-api off`. */
   readonly api?: (req: IncomingMessage, res: ServerResponse, path: string) => void;
+  /** Webhooks on: the dead-letter admin routes (`webhook-routes.ts`, need `--admin-token`). */
+  readonly webhooks?: WebhookAdmin;
 }
 
 /**
@@ -33,12 +36,15 @@ export interface HttpContext extends ObservabilityRoutes {
  *   storage writes are retried) or 503 `{status:"not_ready", reasons:[{code,message}]}`.
  * - `GET /health`, `GET /metrics` — the health model and Prometheus metrics (see `health.ts`).
  * - `/api/v1/…` — the HTTP API (docs/http-api.md), when on.
+ * - with `webhooks`: `GET /api/v1/webhooks/dead-letters`, `POST /api/v1/webhooks/dead-letters/retry`
+ *   (admin token; see `webhook-routes.ts`).
  * - with `staticFiles`: every other path is a file of that directory (`/` is `index.html`).
  * Errors answer `{ error: { code, message } }` with the code's HTTP status.
  */
 export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (ctx.webhooks !== undefined && path.startsWith('/api/v1/webhooks/')) return void serveWebhookAdmin(ctx.webhooks, req, res, path, { sendJson, sendError });
     if (ctx.api !== undefined && (path === '/api/v1' || path.startsWith('/api/v1/'))) return ctx.api(req, res, path);
     const route = path === '/' && ctx.staticFiles !== undefined ? undefined : ROUTES[path];
     if (route === undefined) {

@@ -2,7 +2,7 @@ import { SkeinError } from '../errors/skein-error.js';
 import type { NewVersion, VersionInfo } from '../documents/ports.js';
 import { collect, read } from './doc-reader.js';
 import type { DocState } from './doc-state.js';
-import { VersionPart, decodeVersionKey, docRange, metaKey, nameKey, versionKey, versionMetaRange, versionRange } from './key-layout.js';
+import { VersionPart, decodeVersionKey, docRange, markRange, metaKey, nameKey, versionKey, versionMetaRange, versionRange } from './key-layout.js';
 import type { KvOp, KvStore } from './kv-store.js';
 import { RecordType, encodeRecord, openRecord, readRecord } from './record-codec.js';
 import { decodeVersionMeta, encodeVersionMeta } from './version-records.js';
@@ -66,7 +66,8 @@ export async function removeVersions(kv: KvStore, state: DocState | undefined, i
 /** Every key of a stored document — name index, metadata, log, snapshots, versions — as deletes. */
 export async function documentDeletes(kv: KvStore, state: DocState, nameBytes: Uint8Array): Promise<KvOp[]> {
   const ops: KvOp[] = [{ type: 'del', key: nameKey(nameBytes) }, { type: 'del', key: metaKey(state.docId) }];
-  for (const range of [docRange(state.docId), versionRange(state.docId)]) {
+  // The log, its versions and its webhook change marks (a deleted document has no pending change).
+  for (const range of [docRange(state.docId), versionRange(state.docId), markRange(state.docId)]) {
     for (const { key } of await collect(kv, range, 'document records')) ops.push({ type: 'del', key });
   }
   return ops;

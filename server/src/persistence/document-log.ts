@@ -5,6 +5,8 @@ import { countQuarantined, lookupDocState, nameIndexPut, newDocState, reportDama
 import { retryDelay, type EngineContext, type TimerHandle } from './engine-context.js';
 import { DocKind, docKey } from './key-layout.js';
 import type { AppendResult } from '../documents/ports.js';
+import type { ChangeNote, StoredEvent } from '../documents/events.js';
+import { changeEventOps, sealChanges } from './doc-events.js';
 import { outboxPut } from './store-outbox.js';
 import { documentDeletes } from './doc-versions.js';
 import type { KvOp } from './kv-store.js';
@@ -22,6 +24,8 @@ interface Pending {
   readonly replicate: boolean;
   /** Its outbox seq: assigned with `seq`, kept across retries. */
   outboxSeq: number | undefined;
+  /** A change this node accepted: journaled for document events (when the store journals them). */
+  readonly change: ChangeNote | undefined;
   readonly resolve: (result: AppendResult | undefined) => void;
   readonly reject: (err: SkeinError) => void;
   /** Settles (never rejects) when the append settles; what `flush` waits on. */
@@ -61,6 +65,8 @@ export class DocumentLog {
   #maxWaitTimer: TimerHandle | undefined;
   #retryTimer: TimerHandle | undefined;
   #failures = 0;
+  /** The `document.created` event of the batch that first stores this document (kept across retries). */
+  #created: StoredEvent | undefined;
 
   constructor(ctx: EngineContext, name: string, nameBytes: Uint8Array, strategy: Strategy, onIdle: (log: DocumentLog) => void) {
     this.#ctx = ctx;
@@ -93,7 +99,7 @@ export class DocumentLog {
    * `clocks`: the update's end clock per client (already validated by the engine).
    * `replicate`: also write an outbox record in the same batch; resolves with its seq.
    */
-  append(bytes: Uint8Array, clocks: ReadonlyMap<number, number>, replicate = false): Promise<AppendResult | undefined> {
+  append(bytes: Uint8Array, clocks: ReadonlyMap<number, number>, replicate = false, change?: ChangeNote): Promise<AppendResult | undefined> {
     if (this.#phase !== 'open') return Promise.reject(closedError());
     let resolve!: (result: AppendResult | undefined) => void;
     let reject!: (err: SkeinError) => void;
@@ -103,7 +109,7 @@ export class DocumentLog {
     });
     const settled = promise.then(noop, noop);
     const trace = this.#ctx.telemetry?.captureContext();
-    this.#pending.push({ bytes, clocks, seq: undefined, replicate, outboxSeq: undefined, resolve, reject, settled, trace });
+    this.#pending.push({ bytes, clocks, seq: undefined, replicate, outboxSeq: undefined, change, resolve, reject, settled, trace });
     this.#pendingBytes += bytes.length;
     if (this.strategy.kind === 'immediate') this.#requestWrite(false);
     else this.#armDebounce(this.strategy.waitMs, this.strategy.maxWaitMs);
@@ -165,6 +171,15 @@ export class DocumentLog {
       }
       this.#state = undefined;
       return true;
+    });
+  }
+
+  /** Turn this document's change marks into one `document.changed` event (in this document's queue). */
+  sealChanges(): Promise<StoredEvent | undefined> {
+    return this.#enqueue(async () => {
+      const events = this.#ctx.events;
+      if (events === undefined || this.#phase === 'closed') return undefined;
+      return sealChanges(this.#ctx.kv, events, this.name, await this.#ensureState(), this.#ctx.timers.now());
     });
   }
 
@@ -293,6 +308,7 @@ export class DocumentLog {
     const items = this.#pending.slice();
     let state: DocState;
     let meta: DocMeta;
+    let marked: { name: string; at: number }[] = [];
     try {
       state = await this.#ensureState();
       for (const item of items) {
@@ -301,6 +317,12 @@ export class DocumentLog {
       }
       meta = metaAfterAppend(state.meta, items, this.#ctx.timers.now());
       const ops = this.#appendOps(state, meta, items);
+      const events = this.#ctx.events;
+      const noted = items.flatMap((item) => (item.change === undefined ? [] : [{ seq: item.seq ?? 0, user: item.change.user }]));
+      if (events !== undefined && noted.length > 0) {
+        if (!state.indexed) this.#created ??= events.allocate({ type: 'document.created', name: this.name }, this.#ctx.timers.now());
+        marked = changeEventOps(events, this.name, state, noted, state.indexed ? undefined : this.#created, this.#ctx.timers.now(), ops);
+      }
       const write = (): Promise<void> => this.#ctx.kv.batch(ops, { sync: true });
       await (this.#ctx.telemetry?.persistenceWrite(this.strategy.kind, items, this.#failures + 1, write) ?? write());
     } catch (err) {
@@ -312,6 +334,9 @@ export class DocumentLog {
     this.#failures = 0;
     this.#ctx.counters.batchSucceeded();
     this.#ctx.outbox.appended(items.filter((item) => item.replicate).length);
+    const created = this.#created !== undefined && marked.length > 0 ? 1 : 0;
+    this.#created = undefined;
+    this.#ctx.events?.durable(marked, created);
     if (this.#aborted()) return; // aborted meanwhile: its appends were already rejected
     this.#pending.splice(0, items.length);
     for (const item of items) {

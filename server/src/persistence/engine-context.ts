@@ -6,6 +6,7 @@ import type { PersistenceProbes } from './probes.js';
 import type { Compactor } from './compaction.js';
 import type { KvStore } from './kv-store.js';
 import type { StoreOutbox } from './store-outbox.js';
+import type { StoreEvents } from './store-events.js';
 
 /**
  * The part of the server's one `Clock` the engine uses (debounce, retry, close deadlines,
@@ -105,6 +106,8 @@ export interface EngineContext {
   diskWrites(): number;
   /** The replication outbox: records ride in the same batch as the log records they copy. */
   readonly outbox: StoreOutbox;
+  /** The document-event journal, when the store journals events (change marks ride in the log batches). */
+  readonly events?: StoreEvents;
   readonly logger: Logger;
   readonly timers: Timers;
   readonly counters: StoreCounters;

@@ -16,6 +16,11 @@ import type { KvRange } from './kv-store.js';
  *   07 <docId: u64 BE> 02 <versionId: u64 BE> → a version's state (the document at that point), written
  *                                             in the same batch as its metadata; compaction never
  *                                             touches space 07, deleting the document removes it
+ *   08 <docId: u64 BE> <seq: u64 BE>        → a change mark (document events on): "changed since
+ *                                             the last document.changed", written in the batch of
+ *                                             the change (seq: the batch's first update seq)
+ *   09 <eventSeq: u64 BE>                   → a document event in the webhook outbox
+ *   0a <deadLetterId: u64 BE>               → a webhook delivery given up on (dead letter)
  *
  * Names appear in exactly one place (the name index) and everything else is keyed by a
  * fixed-width id, so a range over one document can never reach another document's keys,
@@ -37,6 +42,9 @@ export const Space = {
   Quarantine: 0x05,
   Outbox: 0x06,
   Version: 0x07,
+  Mark: 0x08,
+  Event: 0x09,
+  DeadLetter: 0x0a,
 } as const;
 
 /** The two records of one version (space `07`). */
@@ -243,4 +251,29 @@ export function versionRange(docId: number): KvRange {
 /** The metadata records of one document's versions, by id. */
 export function versionMetaRange(docId: number): KvRange {
   return { gte: versionKey(docId, VersionPart.Meta, 0), lte: versionKey(docId, VersionPart.Meta, Number.MAX_SAFE_INTEGER) };
+}
+
+/** `08 <docId> <seq>`: a change mark of one document. */
+export function markKey(docId: number, seq: number): Uint8Array {
+  return new ByteWriter(1 + 2 * U64).writeU8(Space.Mark).writeU64(docId).writeU64(seq).toBytes();
+}
+
+/** Every change mark of one document. */
+export function markRange(docId: number): KvRange {
+  return prefixRange(idKey(Space.Mark, docId));
+}
+
+/** The docId and seq of a `08 <docId> <seq>` key, or `undefined` for any other shape. */
+export function parseMarkKey(key: Uint8Array): { readonly docId: number; readonly seq: number } | undefined {
+  return orUndefined(() => {
+    const reader = keyReader(key, Space.Mark);
+    const parts = { docId: reader.readU64('the document id'), seq: reader.readU64('the sequence number') };
+    reader.expectEnd('the mark key');
+    return parts;
+  });
+}
+
+/** `09 <seq>` (webhook outbox) and `0a <id>` (dead letters): read back with `parseIdKey`. */
+export function eventKey(space: typeof Space.Event | typeof Space.DeadLetter, seq: number): Uint8Array {
+  return idKey(space, seq);
 }

@@ -19,6 +19,8 @@ import type { DocState } from './doc-state.js';
 import { silentLogger } from '../logging/logger.js';
 import { MemoryKv } from './memory-kv.js';
 import { StoreOutbox, type OutboxPayload } from './store-outbox.js';
+import { EMPTY_EVENTS_RECOVERY, StoreEvents } from './store-events.js';
+import type { EventJournal, StoredEvent } from '../documents/events.js';
 import type { KvStore } from './kv-store.js';
 import { LevelKv, type LevelKvOptions } from './level-kv.js';
 import { listDocuments, verifyStore, type DocumentInfo, type VerifyProblem } from './maintenance.js';
@@ -46,6 +48,11 @@ export interface LogStoreOptions {
   readonly level?: LevelKvOptions;
   /** Spans and metrics of batch writes (docs/observability.md). */
   readonly telemetry?: PersistenceProbes;
+  /**
+   * Journal document events (`events`, docs/webhooks.md): appends with a `change` note leave a
+   * change mark (and a first store its `document.created` event) in their batch. Default off.
+   */
+  readonly events?: boolean;
 }
 
 export interface CloseReport {
@@ -77,7 +84,7 @@ export async function openLevelStore(options: LogStoreOptions): Promise<LogStore
   const timers = options.timers ?? systemTimers;
   let ids: Awaited<ReturnType<typeof prepareStore>>;
   try {
-    ids = await prepareStore(kv);
+    ids = await prepareStore(kv, options.events === true);
   } catch (err) {
     await kv.close().catch(() => undefined);
     throw err;
@@ -100,7 +107,7 @@ export function createMemoryStore(memoryOptions: MemoryStoreOptions = {}): LogSt
   checkPolicies(compaction, retry, options.closeTimeoutMs);
   const kv = new MemoryKv();
   kv.applySync([formatRecordPut()]);
-  const ids: StoreIds = { nextDocId: 1, nextQuarantineId: 1, quarantined: 0, outbox: { nextSeq: 1, size: 0 } };
+  const ids: StoreIds = { nextDocId: 1, nextQuarantineId: 1, quarantined: 0, outbox: { nextSeq: 1, size: 0 }, events: EMPTY_EVENTS_RECOVERY };
   return assembleStore({ kv, ids, options, resolver, compaction, retry, timers: options.timers ?? systemTimers });
 }
 
@@ -122,6 +129,11 @@ function assembleStore({ kv: disk, ids, options, resolver, compaction, retry, ti
   let nextDocId = ids.nextDocId;
   let nextQuarantineId = ids.nextQuarantineId;
   const outbox = new StoreOutbox({ kv, logger: options.logger, now: () => timers.now(), allocateQuarantineId: () => nextQuarantineId++ }, ids.outbox);
+  const ref: { store?: LogStore } = {};
+  const events = options.events !== true ? undefined : new StoreEvents({
+    kv, logger: options.logger, now: () => timers.now(), allocateQuarantineId: () => nextQuarantineId++,
+    seal: (name) => (ref.store === undefined ? Promise.resolve(undefined) : ref.store.sealChanges(name)),
+  }, ids.events);
   const ctx: EngineContext = {
     kv, diskWrites: () => kv.figures.written, logger: options.logger, timers, counters, compaction, retry,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
@@ -129,8 +141,10 @@ function assembleStore({ kv: disk, ids, options, resolver, compaction, retry, ti
     allocateDocId: () => nextDocId++,
     allocateQuarantineId: () => nextQuarantineId++,
     outbox,
+    ...(events === undefined ? {} : { events }),
   };
-  return new LogStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
+  ref.store = new LogStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
+  return ref.store;
 }
 
 async function openKv(options: LogStoreOptions): Promise<KvStore> {
@@ -221,12 +235,23 @@ export class LogStore implements DocumentStore {
       return Promise.reject(new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a Yjs update; nothing was stored', { cause: err }));
     }
     // Copy: the caller's buffer may be a view into a pooled socket buffer.
-    return log.append(Uint8Array.prototype.slice.call(update), clocks, options?.replicate === true);
+    return log.append(Uint8Array.prototype.slice.call(update), clocks, options?.replicate === true, options?.change);
   }
 
   /** Updates appended with `replicate: true`, until the replicator removes them. */
   get outbox(): ReplicationOutbox {
     return this.#ctx.outbox;
+  }
+
+  /** The document-event journal (store option `events`), else undefined. */
+  get events(): EventJournal | undefined {
+    return this.#ctx.events;
+  }
+
+  /** Turn `name`'s change marks into one `document.changed` event, in the document's write queue. */
+  sealChanges(name: string): Promise<StoredEvent | undefined> {
+    const log = this.#open(name);
+    return log instanceof SkeinError ? Promise.reject(log) : log.sealChanges();
   }
 
   /**
@@ -426,6 +451,7 @@ export class LogStore implements DocumentStore {
     if (remaining > 0) await this.#within(Promise.all(logs.map((log) => log.settledTasks())), remaining);
     this.#phase = 'closed';
     this.#ctx.outbox.close();
+    this.#ctx.events?.close();
     this.#logs.clear();
     this.#idle.clear();
     await this.#ctx.compactor?.close();

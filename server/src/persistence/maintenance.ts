@@ -94,6 +94,15 @@ export async function* verifyStore(kv: KvStore): AsyncGenerator<VerifyProblem> {
         }
         break;
       }
+      case Space.Mark:
+        if (!openRecord(key, value, RecordType.ChangeMark).ok) yield problem('damaged', key, null, null, 'change-mark record damaged');
+        break;
+      case Space.Event:
+        if (!openRecord(key, value, RecordType.Event).ok) yield problem('damaged', key, null, null, 'webhook-outbox event record damaged');
+        break;
+      case Space.DeadLetter:
+        if (!openRecord(key, value, RecordType.DeadLetter).ok) yield problem('damaged', key, null, null, 'webhook dead-letter record damaged');
+        break;
       case undefined:
       default:
         yield problem('unknown-key', key, null, null, 'key outside the storage layout');

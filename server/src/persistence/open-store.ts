@@ -4,6 +4,7 @@ import { FORMAT_KEY, FORMAT_VERSION, Space, parseDocKey, parseIdKey, spaceRange 
 import type { KvOp, KvStore } from './kv-store.js';
 import { RecordType, decodeVarUint, encodeRecord, encodeVarUint, readRecord } from './record-codec.js';
 import { recoverOutbox, type OutboxRecovery } from './store-outbox.js';
+import { EMPTY_EVENTS_RECOVERY, recoverEvents, type EventsRecovery } from './store-events.js';
 
 export interface StoreIds {
   readonly nextDocId: number;
@@ -12,6 +13,8 @@ export interface StoreIds {
   readonly quarantined: number;
   /** Where the replication outbox continues. */
   readonly outbox: OutboxRecovery;
+  /** Where the document-event journal continues. */
+  readonly events: EventsRecovery;
 }
 
 /**
@@ -19,7 +22,7 @@ export interface StoreIds {
  * document, quarantine and outbox ids. Ids are derived from the keys on disk, never from a counter
  * record, so they cannot go backwards after a crash.
  */
-export async function prepareStore(kv: KvStore): Promise<StoreIds> {
+export async function prepareStore(kv: KvStore, events = false): Promise<StoreIds> {
   await checkFormat(kv);
   const lastMeta = await lastKey(kv, Space.Meta);
   const lastDoc = await lastKey(kv, Space.Doc);
@@ -38,6 +41,8 @@ export async function prepareStore(kv: KvStore): Promise<StoreIds> {
     nextQuarantineId: (lastQuarantine === undefined ? 0 : (parseIdKey(lastQuarantine, Space.Quarantine) ?? 0)) + 1,
     quarantined,
     outbox: await recoverOutbox(kv),
+    // Only a store that journals events reads their spaces (an open without them costs nothing more).
+    events: events ? await recoverEvents(kv) : EMPTY_EVENTS_RECOVERY,
   };
 }
 

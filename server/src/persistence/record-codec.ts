@@ -27,6 +27,9 @@ export const RecordType = {
   Outbox: 0x07,
   VersionMeta: 0x08,
   VersionState: 0x09,
+  ChangeMark: 0x0a,
+  Event: 0x0b,
+  DeadLetter: 0x0c,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 

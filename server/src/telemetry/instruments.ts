@@ -3,6 +3,7 @@ import { ATTR, METRIC } from './names.js';
 import { STRATEGY_KINDS, type StrategyName } from '../config/telemetry-parsers.js';
 import { heapStats } from './runtime.js';
 import type { TelemetrySources } from './sources.js';
+import { WebhookInstruments } from './webhook-instruments.js';
 
 /**
  * Hot-path counters as plain numbers: incrementing one costs what `x++` costs; observable
@@ -60,6 +61,7 @@ export class Instruments {
   readonly integrityScans: Counter;
   readonly integrityMismatches: Counter;
   readonly limitRefusals: Counter;
+  readonly webhooks: WebhookInstruments;
 
   constructor(meter: Meter, observed: ObservedState) {
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
@@ -81,6 +83,7 @@ export class Instruments {
     this.integrityScans = meter.createCounter(METRIC.integrityScans, { unit: '{scan}', description: 'Background integrity scans, by outcome.' });
     this.integrityMismatches = meter.createCounter(METRIC.integrityMismatches, { unit: '{document}', description: 'Documents whose stored state did not match memory.' });
     this.limitRefusals = meter.createCounter(METRIC.limitRefusals, { unit: '{refusal}', description: 'Upgrades, messages and updates refused by a limit at the edge, by kind.' });
+    this.webhooks = new WebhookInstruments(meter, observed.sources);
     this.#observeTraffic(meter);
     this.#observeState(meter, observed);
   }

@@ -71,6 +71,14 @@ export const METRIC = {
   clusterMessagesPublished: 'skein.cluster.messages.published',
   clusterMessagesReceived: 'skein.cluster.messages.received',
   clusterAntiEntropyRepairs: 'skein.cluster.antientropy.repairs',
+  // Webhooks
+  webhookSent: 'skein.webhook.sent',
+  webhookFailed: 'skein.webhook.failed',
+  webhookDuration: 'skein.webhook.delivery.duration.seconds',
+  webhookDeadLettered: 'skein.webhook.dead_lettered',
+  webhookQueueDepth: 'skein.webhook.queue.depth',
+  webhookDeadLetters: 'skein.webhook.dead_letters',
+  webhookCircuitState: 'skein.webhook.circuit.state',
   // Health
   healthStatus: 'skein.health.status',
   healthAlerts: 'skein.health.alerts',
@@ -110,6 +118,12 @@ export const ATTR = {
   circuitState: 'skein.cluster.circuit.state',
   repairDirection: 'skein.cluster.repair.direction',
   healthCode: 'skein.health.code',
+  /** A webhook endpoint: scheme://host:port only (a URL's path or query may hold a secret). */
+  webhookEndpoint: 'skein.webhook.endpoint',
+  webhookEventType: 'skein.webhook.event.type',
+  /** Why a webhook attempt failed: `http` (a non-2xx status), `timeout`, `network`. */
+  webhookFailure: 'skein.webhook.failure.reason',
+  webhookCircuitState: 'skein.webhook.circuit.state',
   /** Which edge limit refused: origin, ip-connections, ip-upgrade-rate, doc-connections, message-rate, byte-rate, doc-bytes, handshake-timeout, header-size. */
   limitKind: 'skein.limit.kind',
   /** OpenTelemetry general attribute: the error code (a SKEIN_ERR_* code). */

@@ -1,5 +1,6 @@
 import type { StoreFigures } from '../documents/ports.js';
 import type { StrategyName } from '../config/telemetry-parsers.js';
+import type { WebhookSnapshot } from '../webhooks/probes.js';
 
 /** The engine's figures (declared by the core's storage port). */
 export type StoreSnapshot = StoreFigures;
@@ -21,6 +22,8 @@ export interface TelemetrySources {
   documents(): number;
   storeStats?(): StoreSnapshot;
   cluster?(): ClusterSnapshot;
+  /** Webhooks on: queue depth, dead letters, circuits. */
+  webhooks?(): WebhookSnapshot;
   /** The health status (`skein.health.status`). */
   healthStatus?(): 'healthy' | 'degraded' | 'unhealthy';
   /** The last event-loop sample (`skein.eventloop.delay.*`). */

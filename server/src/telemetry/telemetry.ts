@@ -18,6 +18,7 @@ import type { ClusterProbes } from '../cluster/probes.js';
 import type { DocumentProbes, LoadTrace } from '../documents/probes.js';
 import type { PersistenceProbes, TraceContext, TracedItem } from '../persistence/probes.js';
 import type { TransportProbes } from '../transport/probes.js';
+import type { WebhookProbes } from '../webhooks/probes.js';
 import { extractTraceContext, formatTraceparent, injectTraceContext } from './trace-context.js';
 
 export interface TelemetryOptions {
@@ -42,7 +43,7 @@ const CHANNEL_TEMPLATE = 'skein:{doc}:ch';
  * (`probes.ts` in each module); the composition root plugs it in. Each probe costs a branch and a few
  * additions while tracing is off.
  */
-export class Telemetry implements TransportProbes, DocumentProbes, PersistenceProbes, ClusterProbes, HealthProbes {
+export class Telemetry implements TransportProbes, DocumentProbes, PersistenceProbes, ClusterProbes, HealthProbes, WebhookProbes {
   /** Tracing is on (spans are recorded per the sampler). */
   readonly tracing: boolean;
   readonly #tracer: Tracer | undefined;
@@ -71,6 +72,20 @@ export class Telemetry implements TransportProbes, DocumentProbes, PersistencePr
   /** Answers a Prometheus scrape; undefined when metrics are off. */
   get metricsHandler(): ((res: ServerResponse) => void) | undefined {
     return this.#metricsHandle?.serve;
+  }
+
+  // --- webhooks --------------------------------------------------------------------------
+
+  webhookDelivered(endpoint: string, type: string, ms: number): void {
+    this.#inst.webhooks.delivered(endpoint, type, ms);
+  }
+
+  webhookFailed(endpoint: string, type: string, reason: 'http' | 'timeout' | 'network', ms: number): void {
+    this.#inst.webhooks.failure(endpoint, type, reason, ms);
+  }
+
+  webhookDeadLettered(endpoint: string, type: string): void {
+    this.#inst.webhooks.deadLettered.add(1, { [ATTR.webhookEndpoint]: endpoint, [ATTR.webhookEventType]: type });
   }
 
   // --- transport -------------------------------------------------------------------------

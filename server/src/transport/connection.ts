@@ -395,7 +395,7 @@ export class Connection implements Peer {
     // Throws (closing this socket with the error's code) when the update is refused.
     let durable: Promise<void>;
     try {
-      durable = handle.submit(update, clientOrigin(this));
+      durable = handle.submit(update, clientOrigin(this, this.#session.user));
     } catch (err) {
       if (err instanceof SkeinError && err.code === 'SKEIN_ERR_UNPERSISTED_LIMIT') this.#tel.writeRefused();
       throw err;
