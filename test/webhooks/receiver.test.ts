@@ -131,6 +131,26 @@ describe('webhooks against a real local HTTP receiver', () => {
     expect(JSON.parse(rx.accepted.get(firstId ?? '')?.[0]?.body ?? '{}')).toMatchObject({ type: 'version.restored', data: { name: 'board/9', version: 'v3', before: 'v4' } });
   });
 
+  it('versions and deletes made through the HTTP API reach the receiver as version.* and document.deleted', async () => {
+    const { server: srv, receiver: rx } = await start();
+    await edit(srv, 'alice', 'board/api', 'hello');
+    const base = `${srv.url.replace('ws://', 'http://')}/api/v1/docs/${encodeURIComponent('board/api')}`;
+    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const created = await fetch(`${base}/versions`, { method: 'POST', headers, body: JSON.stringify({ label: 'first' }) });
+    expect(created.status).toBe(201);
+    const restored = await fetch(`${base}/versions/1/restore`, { method: 'POST', headers });
+    expect(restored.status).toBe(200);
+    expect((await fetch(base, { method: 'DELETE', headers })).status).toBe(200);
+    const types = (): string[] => rx.received.filter((r) => r.answer === 200)
+      .map((r) => JSON.parse(r.body) as Body).filter((b) => b.data.name === 'board/api').map((b) => b.type);
+    await waitFor(() => types().includes('document.deleted'), { what: 'document.deleted delivered' });
+    expect(types()).toEqual(expect.arrayContaining(['document.created', 'version.created', 'version.restored', 'document.deleted']));
+    expect(rx.received.every((r) => r.verified)).toBe(true);
+    const versionEvent = rx.received.map((r) => JSON.parse(r.body) as Body & { data: { version?: string; label?: string } })
+      .find((b) => b.type === 'version.created' && b.data.label === 'first');
+    expect(versionEvent?.data.version).toBe('1');
+  });
+
   it('without --admin-token the dead-letter routes do not exist', async () => {
     const { server: srv } = await start({ adminToken: '' });
     const res = await fetch(`http://127.0.0.1:${srv.port}/api/v1/webhooks/dead-letters`, { headers: { authorization: 'Bearer x' } });
