@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* eslint-disable no-console -- a command-line tool: progress goes to the terminal */
 // Skein benchmark suite. Usage (from the repository root):
-//   pnpm bench                      short run (~6 min on an idle 2-core machine; scaled-down scenarios labelled)
+//   pnpm bench                      short run (~6–7 min on an idle 2-core machine; scaled-down scenarios labelled)
 //   pnpm bench --full               the full-size run
 //   node bench/run.mjs --only C1    the cluster scenario (two nodes + Redis per target)
 //   node bench/run.mjs [--full] [--only S1,S3] [--targets skein-memory,raw-relay] [--repeats N]

@@ -2,7 +2,7 @@
 // The short run keeps S1, S3, S5, S6 and S7 at full size but shortens their windows and runs
 // the in-memory scenarios (S1–S4, S6) against the in-memory targets and the relay only (S1
 // and S2 also against Skein with `*=immediate`, S2 against the persistent peers too); S2,
-// S4, S10 and S11 have their connection counts scaled down, and S8–S11 run one repeat
+// S4, S10 and S11 have their connection counts scaled down, and S4, S5, S7–S11 run one repeat
 // (marked `scaled` in every report). Both Hocuspocus majors (3.x and 4.x) run wherever
 // Hocuspocus runs.
 
@@ -20,8 +20,10 @@ const CLUSTER = ['skein-redis', 'hocuspocus-redis', 'hocuspocus4-redis'];
 // Connection setup (S8): Skein without access control, with HS256 tokens and with ES256 tokens
 // (public key file), and the in-memory peers for reference (without auth).
 const SETUP = ['skein-memory', 'skein-jwt-hs256', 'skein-jwt-es256', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
-// Scenario S9 (noisy neighbour): Skein's three storage setups and the in-memory peers.
+// Scenario S9 (noisy neighbour): Skein's three storage setups (short run: memory and
+// immediate) and the in-memory peers.
 const NOISY = ['skein-memory', 'skein-immediate', 'skein-debounced', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
+const NOISY_QUICK = NOISY.filter((id) => id !== 'skein-debounced');
 
 /**
  * @typedef {object} ScenarioConfig
@@ -47,26 +49,28 @@ export function plan(mode) {
       {
         id: 'S1', title: 'Fan-out latency: 1 doc, 1 writer at 50 updates/s, 100 readers',
         targets: q(S1_QUICK, ALL),
-        params: { readers: 100, rate: 50, warmupS: q(0.5, 3), measureS: q(3, 30) },
+        params: { readers: 100, rate: 50, warmupS: q(0.5, 3), measureS: q(2.5, 30) },
         scaled: null, timeoutS: q(60, 120),
       },
       {
         id: 'S2', title: q('Many docs: 100 docs × 4 clients (scaled from 500), 2 updates/s each', 'Many docs: 500 docs × 4 clients, 2 updates/s each'),
         targets: q(S2_QUICK, ALL),
-        params: { docs: q(100, 500), clientsPerDoc: 4, rate: 2, warmupS: q(0.5, 5), measureS: q(3, 30) },
+        params: { docs: q(100, 500), clientsPerDoc: 4, rate: 2, warmupS: q(0.5, 5), measureS: q(2.5, 30) },
         scaled: q('100 docs × 4 clients instead of 500 × 4', null), timeoutS: q(90, 240),
       },
       {
         id: 'S3', title: 'Throughput: 1 doc, 4 writers (in-flight window 64 each), 10 readers',
         targets: q(MEMORY, ALL),
-        params: { writers: 4, readers: 10, window: 64, warmupS: q(0.5, 3), measureS: q(2.5, 15) },
+        params: { writers: 4, readers: 10, window: 64, warmupS: q(0.5, 3), measureS: q(2, 15) },
         scaled: null, timeoutS: q(90, 240),
       },
       {
-        id: 'S4', title: q('Idle memory: 500 connections over 50 docs of ~50 KB (scaled from 2,000 / 200)', 'Idle memory: 2,000 connections over 200 docs of ~50 KB'),
+        id: 'S4', title: q('Idle memory: 500 connections over 50 docs of ~50 KB (scaled from 2,000 / 200; 1 repeat)', 'Idle memory: 2,000 connections over 200 docs of ~50 KB'),
         targets: q(MEMORY, ALL),
         params: { docs: q(50, 200), connections: q(500, 2000), docKB: 50, settleS: q(0.7, 3) },
-        scaled: q('500 connections over 50 docs instead of 2,000 over 200', null), timeoutS: q(120, 300), inspect: true,
+        // Short run: one repeat (S11 measures per-connection RSS at a larger scale).
+        repeats: q(1, undefined),
+        scaled: q('500 connections over 50 docs instead of 2,000 over 200; 1 repeat', null), timeoutS: q(120, 300), inspect: true,
       },
       {
         id: 'S5', title: 'Cold load: a doc with 20,000 stored updates, server restarted, connect → full sync',
@@ -79,7 +83,7 @@ export function plan(mode) {
       {
         id: 'S6', title: 'Presence: 500 clients (10 docs × 50) sending cursor awareness at 1 Hz',
         targets: q(MEMORY, ALL),
-        params: { clients: 500, docs: 10, rate: 1, warmupS: q(0.5, 3), measureS: q(3, 20) },
+        params: { clients: 500, docs: 10, rate: 1, warmupS: q(0.5, 3), measureS: q(2.5, 20) },
         scaled: null, timeoutS: q(90, 180),
       },
       {
@@ -101,16 +105,16 @@ export function plan(mode) {
       {
         id: 'C1', title: 'Cross-node fan-out: 2 nodes + Redis, 1 doc, 1 writer at 50 updates/s on node a, 50 readers on node b and 50 on node a',
         targets: CLUSTER,
-        params: { readers: 50, rate: 50, warmupS: q(0.5, 3), measureS: q(3, 30) },
+        params: { readers: 50, rate: 50, warmupS: q(0.5, 3), measureS: q(2, 30) },
         scaled: null, timeoutS: q(60, 120),
       },
       {
-        id: 'S9', title: q('Noisy neighbour: 1 client bursts 20,000 one-item updates (then 10 clients × 2,000 on 10 docs), a bystander probes another doc every 50 ms (1 repeat)',
+        id: 'S9', title: q('Noisy neighbour: 1 client bursts 20,000 one-item updates (then 10 clients × 2,000 on 10 docs), a bystander probes another doc every 50 ms (1 repeat, no Skein debounced)',
           'Noisy neighbour: 1 client bursts 100,000 one-item updates (then 10 clients × 10,000 on 10 docs), a bystander probes another doc every 50 ms'),
-        targets: NOISY,
+        targets: q(NOISY_QUICK, NOISY),
         params: { updates: q(20_000, 100_000), sockets: 10, intervalMs: 50, idleS: q(2, 3), tailS: 1, readerTimeoutS: q(60, 180) },
         repeats: q(1, undefined),
-        scaled: q('1 repeat', null), timeoutS: q(180, 600),
+        scaled: q('1 repeat, without Skein debounced', null), timeoutS: q(180, 600),
       },
       {
         id: 'S10', title: q('Many observers: 1 doc, 1 writer at 50 updates/s, 500 readers (scaled from 1,500; 1 repeat, 2 s window)',
@@ -121,10 +125,10 @@ export function plan(mode) {
         scaled: q('500 readers instead of 1,500; 1 repeat', null), timeoutS: q(120, 300), fds: q(1000, 3200),
       },
       {
-        id: 'S11', title: q('Idle connections at scale: 2,000 connections over 100 docs (scaled from 10,000; 1 repeat), held 3 s',
+        id: 'S11', title: q('Idle connections at scale: 2,000 connections over 100 docs (scaled from 10,000; 1 repeat), held 2 s',
           'Idle connections at scale: 10,000 connections over 100 docs, held 20 s'),
         targets: MEMORY,
-        params: { connections: q(2000, 10_000), docs: 100, concurrency: 100, settleS: q(0.5, 2), holdS: q(3, 20), keepaliveS: 20 },
+        params: { connections: q(2000, 10_000), docs: 100, concurrency: 100, settleS: q(0.5, 2), holdS: q(2, 20), keepaliveS: 20 },
         repeats: q(1, undefined),
         scaled: q('2,000 connections instead of 10,000; 1 repeat', null), timeoutS: q(180, 600), inspect: true, fds: q(4000, 12_000),
       },
