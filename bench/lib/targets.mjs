@@ -66,7 +66,10 @@ export function allTargets() {
   const levelMissing = skeinMissing ?? (caps.leveldb
     ? (caps.rulesFlag ? null : 'pending: `skein serve --help` lists leveldb storage but no persistence-rules flag yet')
     : 'pending: `skein serve --help` does not offer `--storage leveldb` yet');
-  const skeinBase = (port) => [SKEIN_CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  // Every load client connects from 127.0.0.1: lift the per-IP connection bound (S11 holds
+  // 10,000 connections; the default bound is 4,096 per IP) when this build has it.
+  const perIp = /--max-connections-per-ip\b/.test(caps.help) ? ['--max-connections-per-ip', '0'] : [];
+  const skeinBase = (port) => [SKEIN_CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...perIp];
   const skeinLevel = (rule) => (dataDir, port) => ({
     args: [...skeinBase(port), '--storage', 'leveldb', '--data-dir', dataDir, /** @type {string} */ (caps.rulesFlag), `*=${rule}`],
   });

@@ -41,7 +41,7 @@ export async function s11(p, target, orch) {
 
   await sleep(p.holdS * 1000);
   const r2 = await orch.probe('held', { gc: true });
-  const closed = clients.filter((c) => c.closed).length;
+  const closed = clients.filter((c) => c.synced && c.closed).length;
   // Liveness: a sync round trip on every connection still open, 500 at a time.
   let unanswered = 0;
   if (!relay) {
