@@ -101,6 +101,7 @@ export const METRICS = {
     { key: 'kbPerConnection', label: 'RSS per idle connection', unit: 'KB', better: 'lower', headline: true },
     { key: 'heapKbPerConnection', label: 'heap+external per connection', unit: 'KB', better: 'lower' },
     { key: 'rssConnectedMB', label: 'RSS, all connected', unit: 'MB', better: 'lower', headline: true },
+    { key: 'kbPerEmptyDoc', label: 'RSS per loaded empty doc', unit: 'KB', better: 'lower' },
     { key: 'rssHeldMB', label: 'RSS after the hold', unit: 'MB', better: 'lower' },
     { key: 'stayedConnected', label: 'still connected and answering after the hold', unit: 'count', better: 'higher' },
     { key: 'connectsPerS', label: 'connect + sync rate', unit: '/s', better: 'higher' },

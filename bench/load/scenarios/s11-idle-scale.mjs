@@ -1,11 +1,13 @@
 // S11 idle connections at scale: `connections` connections spread over `docs` (empty)
 // documents, each completing the initial sync, then held idle for `holdS` seconds. Server
-// RSS after a forced full GC (as in S4) at three points:
+// RSS after a forced full GC (as in S4) at four points:
 //   R0  server started, nothing connected
+//   Rd  one connection per document (every document loaded)
 //   R1  all connected and synced, after `settleS`
 //   R2  after the hold
-// per connection = (R1 − R0) / connections (the documents are empty: their own cost is
-// included, spread over 100× as many connections). After the hold every connection must
+// per connection = (R1 − Rd) / (connections − docs), so that what a loaded (empty) document
+// costs does not count per connection; per empty doc = (Rd − R0) / docs − per connection.
+// After the hold every connection must
 // still be open and answer a sync round trip (sync step 1 → the server's step 2; the relay
 // keeps no state, so for it: still open); otherwise the run FAILS with the counts.
 //
@@ -33,9 +35,12 @@ export async function s11(p, target, orch) {
   const keepalive = target.protocol === 'hocus'
     ? setInterval(() => { for (const c of clients) c.sendRaw(new Uint8Array([MSG_QUERY_AWARENESS])); }, p.keepaliveS * 1000)
     : null;
-  const t0 = now();
-  const connectFailures = await connectCounting(clients, p.concurrency, 60_000);
-  const connectS = (now() - t0) / 1000;
+  let connectFailures = await connectCounting(clients.slice(0, p.docs), p.concurrency, 60_000);
+  await sleep(p.settleS * 1000);
+  const rd = await orch.probe('docs-loaded', { gc: true });
+  const t1 = now();
+  connectFailures += await connectCounting(clients.slice(p.docs), p.concurrency, 60_000);
+  const connectS = (now() - t1) / 1000;
   await sleep(p.settleS * 1000);
   const r1 = await orch.probe('connected', { gc: true });
 
@@ -56,9 +61,11 @@ export async function s11(p, target, orch) {
   const sample = clients.find((c) => c.error)?.error;
   closeAll(clients);
 
-  const perConnKB = (r1.rssKB - r0.rssKB) / p.connections;
+  const rest = p.connections - p.docs;
+  const perConnKB = (r1.rssKB - rd.rssKB) / rest;
+  const perDocKB = (rd.rssKB - r0.rssKB) / p.docs - perConnKB;
   const js = (r) => (r.memory ? (r.memory.heapUsed + r.memory.external) / 1024 : NaN);
-  const heapPerConnKB = (js(r1) - js(r0)) / p.connections;
+  const heapPerConnKB = (js(r1) - js(rd)) / rest;
   const failure = stayed < p.connections
     ? `${stayed} of ${p.connections} connections stayed connected and answered (${connectFailures} failed to connect, ${closed} closed during the hold, ${unanswered} did not answer a sync round trip)${sample ? `; first error: ${sample}` : ''}`
     : undefined;
@@ -67,9 +74,10 @@ export async function s11(p, target, orch) {
     metrics: {
       kbPerConnection: Math.round(perConnKB * 10) / 10,
       heapKbPerConnection: Number.isFinite(heapPerConnKB) ? Math.round(heapPerConnKB * 10) / 10 : null,
+      kbPerEmptyDoc: relay ? null : Math.round(perDocKB * 10) / 10,
       rssBaselineMB: Math.round(r0.rssKB / 1024), rssConnectedMB: Math.round(r1.rssKB / 1024), rssHeldMB: Math.round(r2.rssKB / 1024),
       stayedConnected: stayed, connections: p.connections, connectFailures, closedDuringHold: closed, unanswered,
-      connectsPerS: Math.round(p.connections / connectS),
+      connectsPerS: Math.round(rest / connectS),
       correctness: relay ? 'still open (the relay answers nothing)' : 'still open and answering a sync round trip',
     },
   };
