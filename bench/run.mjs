@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* eslint-disable no-console -- a command-line tool: progress goes to the terminal */
 // Skein benchmark suite. Usage (from the repository root):
-//   pnpm bench                      short run (< 5 min on 2 cores; S2/S4 scaled down, labelled)
+//   pnpm bench                      short run (~6–7 min on an idle 2-core machine; scaled-down scenarios labelled)
 //   pnpm bench --full               the full-size run
 //   node bench/run.mjs --only C1    the cluster scenario (two nodes + Redis per target)
 //   node bench/run.mjs [--full] [--only S1,S3] [--targets skein-memory,raw-relay] [--repeats N]
@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { plan } from './lib/config.mjs';
 import { ServerProcess, setPriority } from './lib/server.mjs';
 import { RedisServer } from './lib/redis.mjs';
+import { ensureFdLimit } from './lib/proc.mjs';
 import { BENCH_DIR, allTargets, versions } from './lib/targets.mjs';
 import { writeReports } from './lib/report.mjs';
 
@@ -119,6 +120,14 @@ async function runOne(scenario, target, rep) {
       servers.push(new ServerProcess(target, dataDir, serverOpts));
     }
     for (const s of servers) await s.start();
+    // Scenarios with thousands of sockets (S10, S11): each process must be allowed that many
+    // open files; raised with prlimit when the inherited soft limit is lower.
+    if (scenario.fds) {
+      for (const s of servers) {
+        const fd = ensureFdLimit(s.pid, scenario.fds);
+        if (fd.problem) throw new Error(`server: ${fd.problem}`);
+      }
+    }
   } catch (err) {
     for (const s of servers) await s.kill();
     await redis?.stop();
@@ -129,6 +138,7 @@ async function runOne(scenario, target, rep) {
   const result = await new Promise((resolve) => {
     const child = fork(path.join(BENCH_DIR, 'load', 'main.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
     if (prioritized) setPriority(child.pid, priority);
+    const fd = scenario.fds && child.pid !== undefined ? ensureFdLimit(child.pid, scenario.fds) : null;
     let settled = false;
     const finish = (r) => {
       if (settled) return;
@@ -143,6 +153,10 @@ async function runOne(scenario, target, rep) {
       if (!restarting) finish({ ok: false, failure: `server exited (${code ?? signal}) during the run: ${servers.map((s) => s.stderr.trim().slice(-400)).join(' | ')}` });
     };
     for (const s of servers) s.child?.on('exit', onServerExit);
+    if (fd?.problem) {
+      finish({ ok: false, failure: `load generator: ${fd.problem}` });
+      return;
+    }
     child.on('exit', (code) => finish({ ok: false, failure: `load generator exited with ${code} without a result` }));
     child.on('message', async (/** @type {any} */ msg) => {
       try {

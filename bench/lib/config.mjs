@@ -1,18 +1,29 @@
 // Scenario parameters for the short run (`pnpm bench`) and the full one (`pnpm bench --full`).
 // The short run keeps S1, S3, S5, S6 and S7 at full size but shortens their windows and runs
-// the in-memory scenarios (S1–S4, S6) against the in-memory targets and the relay only; S2
-// and S4 have their connection counts scaled down (marked `scaled` in every report).
+// the in-memory scenarios (S1–S4, S6) against the in-memory targets and the relay only (S1
+// and S2 also against Skein with `*=immediate`, S2 against the persistent peers too); S2,
+// S4, S10 and S11 have their connection counts scaled down, and S4, S5, S7–S11 run one repeat
+// (marked `scaled` in every report). Both Hocuspocus majors (3.x and 4.x) run wherever
+// Hocuspocus runs.
 
-const MEMORY = ['skein-memory', 'hocuspocus-memory', 'y-websocket-memory', 'raw-relay'];
-const PERSISTENT = ['skein-immediate', 'skein-debounced', 'hocuspocus-sqlite', 'y-websocket-leveldb'];
+const MEMORY = ['skein-memory', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory', 'raw-relay'];
+const PERSISTENT = ['skein-immediate', 'skein-debounced', 'hocuspocus-sqlite', 'hocuspocus4-sqlite', 'y-websocket-leveldb'];
 const ALL = [...MEMORY, ...PERSISTENT];
+// S1 short: the in-memory targets plus Skein `*=immediate` (issue 15: fan-out p99 in memory
+// and with immediate durability).
+const S1_QUICK = [...MEMORY, 'skein-immediate'];
+// S2 short: in memory, plus `*=immediate` and the persistent peers of the newest versions,
+// so that "S2 immediate p99 ≤ 2× S2 in memory" and the immediate-vs-peer ratio are measured.
+const S2_QUICK = [...MEMORY, 'skein-immediate', 'hocuspocus4-sqlite', 'y-websocket-leveldb'];
 // Two server processes sharing one redis-server (started by run.mjs), scenario C1 only.
-const CLUSTER = ['skein-redis', 'hocuspocus-redis'];
+const CLUSTER = ['skein-redis', 'hocuspocus-redis', 'hocuspocus4-redis'];
 // Connection setup (S8): Skein without access control, with HS256 tokens and with ES256 tokens
 // (public key file), and the in-memory peers for reference (without auth).
-const SETUP = ['skein-memory', 'skein-jwt-hs256', 'skein-jwt-es256', 'hocuspocus-memory', 'y-websocket-memory'];
-// Scenario S9 (noisy neighbour): Skein's three storage setups and the two in-memory peers.
-const NOISY = ['skein-memory', 'skein-immediate', 'skein-debounced', 'hocuspocus-memory', 'y-websocket-memory'];
+const SETUP = ['skein-memory', 'skein-jwt-hs256', 'skein-jwt-es256', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
+// Scenario S9 (noisy neighbour): Skein's three storage setups (short run: memory and
+// immediate) and the in-memory peers.
+const NOISY = ['skein-memory', 'skein-immediate', 'skein-debounced', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
+const NOISY_QUICK = NOISY.filter((id) => id !== 'skein-debounced');
 
 /**
  * @typedef {object} ScenarioConfig
@@ -25,6 +36,8 @@ const NOISY = ['skein-memory', 'skein-immediate', 'skein-debounced', 'hocuspocus
  * @property {boolean} [inspect]  start servers with the inspector (forced GC before RSS samples)
  * @property {boolean} [eld]      preload the event-loop delay monitor (lib/eld-preload.mjs) into servers
  * @property {number} [repeats]   overrides the run's repeat count for this scenario
+ * @property {number} [fds]       open files each process (server, load generator) needs: run.mjs
+ *   raises the soft limit (and as root the hard one, with prlimit) when it is lower
  */
 
 /** @param {'quick'|'full'} mode @returns {{repeats: number, scenarios: ScenarioConfig[]}} */
@@ -36,27 +49,29 @@ export function plan(mode) {
     scenarios: [
       {
         id: 'S1', title: 'Fan-out latency: 1 doc, 1 writer at 50 updates/s, 100 readers',
-        targets: q(MEMORY, ALL),
-        params: { readers: 100, rate: 50, warmupS: q(0.5, 3), measureS: q(3, 30) },
+        targets: q(S1_QUICK, ALL),
+        params: { readers: 100, rate: 50, warmupS: q(0.5, 3), measureS: q(2.5, 30) },
         scaled: null, timeoutS: q(60, 120),
       },
       {
         id: 'S2', title: q('Many docs: 100 docs × 4 clients (scaled from 500), 2 updates/s each', 'Many docs: 500 docs × 4 clients, 2 updates/s each'),
-        targets: q(MEMORY, ALL),
-        params: { docs: q(100, 500), clientsPerDoc: 4, rate: 2, warmupS: q(0.5, 5), measureS: q(3, 30) },
+        targets: q(S2_QUICK, ALL),
+        params: { docs: q(100, 500), clientsPerDoc: 4, rate: 2, warmupS: q(0.5, 5), measureS: q(2.5, 30) },
         scaled: q('100 docs × 4 clients instead of 500 × 4', null), timeoutS: q(90, 240),
       },
       {
         id: 'S3', title: 'Throughput: 1 doc, 4 writers (in-flight window 64 each), 10 readers',
         targets: q(MEMORY, ALL),
-        params: { writers: 4, readers: 10, window: 64, warmupS: q(0.5, 3), measureS: q(2.5, 15) },
+        params: { writers: 4, readers: 10, window: 64, warmupS: q(0.5, 3), measureS: q(2, 15) },
         scaled: null, timeoutS: q(90, 240),
       },
       {
-        id: 'S4', title: q('Idle memory: 500 connections over 50 docs of ~50 KB (scaled from 2,000 / 200)', 'Idle memory: 2,000 connections over 200 docs of ~50 KB'),
+        id: 'S4', title: q('Idle memory: 500 connections over 50 docs of ~50 KB (scaled from 2,000 / 200; 1 repeat)', 'Idle memory: 2,000 connections over 200 docs of ~50 KB'),
         targets: q(MEMORY, ALL),
         params: { docs: q(50, 200), connections: q(500, 2000), docKB: 50, settleS: q(0.7, 3) },
-        scaled: q('500 connections over 50 docs instead of 2,000 over 200', null), timeoutS: q(120, 300), inspect: true,
+        // Short run: one repeat (S11 measures per-connection RSS at a larger scale).
+        repeats: q(1, undefined),
+        scaled: q('500 connections over 50 docs instead of 2,000 over 200; 1 repeat', null), timeoutS: q(120, 300), inspect: true,
       },
       {
         id: 'S5', title: 'Cold load: a doc with 20,000 stored updates, server restarted, connect → full sync',
@@ -69,36 +84,56 @@ export function plan(mode) {
       {
         id: 'S6', title: 'Presence: 500 clients (10 docs × 50) sending cursor awareness at 1 Hz',
         targets: q(MEMORY, ALL),
-        params: { clients: 500, docs: 10, rate: 1, warmupS: q(0.5, 3), measureS: q(3, 20) },
+        params: { clients: 500, docs: 10, rate: 1, warmupS: q(0.5, 3), measureS: q(2.5, 20) },
         scaled: null, timeoutS: q(90, 180),
       },
       {
-        id: 'S7', title: 'Durable-ack latency (Skein only): 10 connections on 10 docs, 100 and 1,000 updates/s in total',
+        id: 'S7', title: q('Durable-ack latency (Skein only): 100 connections on 100 docs, 100 and 1,000 updates/s in total (1 repeat, 4 s windows)',
+          'Durable-ack latency (Skein only): 100 connections on 100 docs, 100 and 1,000 updates/s in total'),
         targets: q(['skein-immediate', 'skein-debounced'], ['skein-memory', 'skein-immediate', 'skein-debounced']),
-        params: { connections: 10, rates: [100, 1000], warmupS: q(1, 3), measureS: q(5, 15) },
-        scaled: null, timeoutS: q(90, 180),
+        params: { connections: 100, rates: [100, 1000], warmupS: q(1, 3), measureS: q(4, 15) },
+        repeats: q(1, undefined),
+        scaled: q('1 repeat, 4 s windows', null), timeoutS: q(90, 180),
       },
       {
-        id: 'S8', title: q('Connection setup: 2,000 connections (scaled from 20,000), 50 in flight, each upgrade → sync step 1 → close, auth none / JWT HS256 / JWT ES256',
+        id: 'S8', title: q('Connection setup: 2,000 connections (scaled from 20,000; 1 repeat), 50 in flight, each upgrade → sync step 1 → close, auth none / JWT HS256 / JWT ES256',
           'Connection setup: 20,000 connections, 50 in flight, each upgrade → sync step 1 → close, auth none / JWT HS256 / JWT ES256'),
         targets: SETUP,
         params: { connections: q(2000, 20_000), warmup: 1000, concurrency: 50, freshTokens: true, timeoutMs: 30_000 },
-        scaled: q('2,000 connections instead of 20,000', null), timeoutS: q(120, 600),
+        repeats: q(1, undefined),
+        scaled: q('2,000 connections instead of 20,000; 1 repeat', null), timeoutS: q(120, 600),
       },
       {
         id: 'C1', title: 'Cross-node fan-out: 2 nodes + Redis, 1 doc, 1 writer at 50 updates/s on node a, 50 readers on node b and 50 on node a',
         targets: CLUSTER,
-        params: { readers: 50, rate: 50, warmupS: q(0.5, 3), measureS: q(3, 30) },
+        params: { readers: 50, rate: 50, warmupS: q(0.5, 3), measureS: q(2, 30) },
         scaled: null, timeoutS: q(60, 120),
       },
       {
-        id: 'S9', title: q('Noisy neighbour: 1 client bursts 20,000 one-item updates (then 10 clients × 2,000 on 10 docs), a bystander probes another doc every 50 ms',
+        id: 'S9', title: q('Noisy neighbour: 1 client bursts 20,000 one-item updates (then 10 clients × 2,000 on 10 docs), a bystander probes another doc every 50 ms (1 repeat, no Skein debounced)',
           'Noisy neighbour: 1 client bursts 100,000 one-item updates (then 10 clients × 10,000 on 10 docs), a bystander probes another doc every 50 ms'),
-        targets: NOISY,
+        targets: q(NOISY_QUICK, NOISY),
         params: { updates: q(20_000, 100_000), sockets: 10, intervalMs: 50, idleS: q(2, 3), tailS: 1, readerTimeoutS: q(60, 180) },
         // The server's own event-loop delay during the burst (bench/lib/eld-preload.mjs).
         eld: true,
-        scaled: null, timeoutS: q(180, 600),
+        repeats: q(1, undefined),
+        scaled: q('1 repeat, without Skein debounced', null), timeoutS: q(180, 600),
+      },
+      {
+        id: 'S10', title: q('Many observers: 1 doc, 1 writer at 50 updates/s, 500 readers (scaled from 1,500; 1 repeat, 2 s window)',
+          'Many observers: 1 doc, 1 writer at 50 updates/s, 1,500 readers'),
+        targets: MEMORY,
+        params: { readers: q(500, 1500), rate: 50, warmupS: q(0.5, 2), measureS: q(2, 15) },
+        repeats: q(1, undefined),
+        scaled: q('500 readers instead of 1,500; 1 repeat', null), timeoutS: q(120, 300), fds: q(1000, 3200),
+      },
+      {
+        id: 'S11', title: q('Idle connections at scale: 2,000 connections over 100 docs (scaled from 10,000; 1 repeat), held 2 s',
+          'Idle connections at scale: 10,000 connections over 100 docs, held 20 s'),
+        targets: MEMORY,
+        params: { connections: q(2000, 10_000), docs: 100, concurrency: 100, settleS: q(0.5, 2), holdS: q(2, 20), keepaliveS: 20 },
+        repeats: q(1, undefined),
+        scaled: q('2,000 connections instead of 10,000; 1 repeat', null), timeoutS: q(180, 600), inspect: true, fds: q(4000, 12_000),
       },
     ],
   };

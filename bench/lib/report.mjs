@@ -5,6 +5,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { BENCH_DIR, ROOT_DIR } from './targets.mjs';
 import { barChart } from './svg.mjs';
+import { bestPeer, cell, fmtRatio, median, ratio } from './figures.mjs';
+import { goals, verdict } from './goals.mjs';
 
 /**
  * The figures reported per scenario. `better`: which direction wins; `headline`: shown in
@@ -41,6 +43,7 @@ export const METRICS = {
     { key: 'heapKbPerConnection', label: 'heap+external per connection', unit: 'KB', better: 'lower' },
     { key: 'heapKbPerDoc', label: 'heap+external per doc', unit: 'KB', better: 'lower' },
     { key: 'rssConnectedMB', label: 'RSS, all connected', unit: 'MB', better: 'lower' },
+    { key: 'rssBaselineMB', label: 'RSS at start', unit: 'MB', better: 'lower' },
   ],
   S5: [
     { key: 'coldLoadMs', samples: 'coldLoadsMs', label: 'connect → full state', unit: 'ms', better: 'lower', headline: true },
@@ -84,6 +87,26 @@ export const METRICS = {
     { key: 'cpuNodeA', label: 'CPU node a', unit: '%' },
     { key: 'cpuNodeB', label: 'CPU node b', unit: '%' },
   ],
+  // S10: S1's figures with many more readers.
+  S10: [
+    { key: 'p50', label: 'p50 latency', unit: 'ms', better: 'lower', headline: true },
+    { key: 'p99', label: 'p99 latency', unit: 'ms', better: 'lower', headline: true },
+    { key: 'p999', label: 'p99.9', unit: 'ms', better: 'lower' },
+    { key: 'serverCpuPct', label: 'server CPU', unit: '%', better: 'lower' },
+    { key: 'rssMB', label: 'server RSS', unit: 'MB', better: 'lower' },
+    { key: 'loadgenCpuPct', label: 'load-gen CPU', unit: '%' },
+    { key: 'bgCpuPct', label: 'other CPU', unit: '%' },
+  ],
+  S11: [
+    { key: 'kbPerConnection', label: 'RSS per idle connection', unit: 'KB', better: 'lower', headline: true },
+    { key: 'heapKbPerConnection', label: 'heap+external per connection', unit: 'KB', better: 'lower' },
+    { key: 'rssConnectedMB', label: 'RSS, all connected', unit: 'MB', better: 'lower', headline: true },
+    { key: 'kbPerEmptyDoc', label: 'RSS per loaded empty doc', unit: 'KB', better: 'lower' },
+    { key: 'rssHeldMB', label: 'RSS after the hold', unit: 'MB', better: 'lower' },
+    { key: 'stayedConnected', label: 'still connected and answering after the hold', unit: 'count', better: 'higher' },
+    { key: 'connectsPerS', label: 'connect + sync rate', unit: '/s', better: 'higher' },
+    { key: 'rssBaselineMB', label: 'RSS at start', unit: 'MB', better: 'lower' },
+  ],
   // S9: bystander round trips idle and during the burst; `m…`: the 10-socket variant.
   S9: [
     { key: 'idleP99', label: 'bystander p99 idle', unit: 'ms', better: 'lower' },
@@ -102,12 +125,6 @@ export const METRICS = {
     { key: 'mEldP99', label: '10 sockets: event-loop delay p99', unit: 'ms', better: 'lower', headline: true },
     { key: 'mDisconnects', label: '10 sockets: disconnected', unit: 'count' },
   ],
-};
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
 /**
@@ -144,121 +161,6 @@ export function aggregate(report) {
   return out;
 }
 
-const fmt = (x) => {
-  if (x === null || x === undefined || Number.isNaN(x)) return '–';
-  const a = Math.abs(x);
-  if (a >= 1000) return Math.round(x).toLocaleString('en-US');
-  if (a >= 100) return x.toFixed(0);
-  if (a >= 10) return x.toFixed(1);
-  return x.toFixed(2);
-};
-const cell = (m) => (m === undefined ? '–' : m.n > 1 ? `${fmt(m.median)} (${fmt(m.min)}–${fmt(m.max)})` : fmt(m.median));
-
-/** The best peer (not Skein, not the relay) for a metric; same storage class first. */
-function bestPeer(report, agg, scenario, key, better, persistent) {
-  const entries = Object.entries(agg[scenario] ?? {}).filter(([id, a]) => {
-    const t = report.targets.find((x) => x.id === id);
-    return t?.family === 'peer' && a.status === 'ok' && a.metrics[key] !== undefined;
-  });
-  const sameClass = entries.filter(([id]) => report.targets.find((x) => x.id === id)?.persistent === persistent);
-  const pool = sameClass.length > 0 ? sameClass : entries;
-  if (pool.length === 0) return null;
-  pool.sort((a, b) => (better === 'higher' ? b[1].metrics[key].median - a[1].metrics[key].median : a[1].metrics[key].median - b[1].metrics[key].median));
-  const [id, a] = /** @type {[string, any]} */ (pool[0]);
-  return { id, m: a.metrics[key] };
-}
-
-/** Skein ÷ reference, with a note when the min–max ranges overlap (no clear difference). */
-function ratio(skein, ref) {
-  if (!skein || !ref || ref.median === 0) return null;
-  return { value: skein.median / ref.median, overlap: skein.min <= ref.max && ref.min <= skein.max };
-}
-const fmtRatio = (r) => (r === null ? '–' : `${r.value.toFixed(2)}×${r.overlap ? ' ≈' : ''}`);
-
-/** A metric range scaled by a factor (for "½ best peer", "2× best peer", …). */
-const scaled = (m, f) => ({ median: m.median * f, min: m.min * f, max: m.max * f });
-const fixed = (v) => ({ median: v, min: v, max: v });
-
-/**
- * The issue's goals, judged on the medians. `clear` says whether the whole min–max range of
- * Skein lies on the same side of the threshold's whole range; otherwise the verdict is
- * "within noise".
- */
-function goals(report, agg) {
-  const get = (s, t, k) => (agg[s]?.[t]?.status === 'ok' ? agg[s][t].metrics[k] : undefined);
-  const label = (id) => report.targets.find((t) => t.id === id)?.label ?? id;
-  const rows = [];
-  /**
-   * @param {string} goal @param {any} s Skein's metric @param {any} threshold range
-   * @param {'lower'|'higher'} better @param {string} value @param {string} reference @param {string} why
-   */
-  const check = (goal, s, threshold, better, value, reference, why) => {
-    if (!s || !threshold) return rows.push({ goal, value: s ? value : 'not measured', reference: threshold ? reference : '–', met: null, clear: false, why: '' });
-    const met = better === 'lower' ? s.median <= threshold.median : s.median >= threshold.median;
-    const clear = better === 'lower'
-      ? (met ? s.max <= threshold.min : s.min > threshold.max)
-      : (met ? s.min >= threshold.max : s.max < threshold.min);
-    rows.push({ goal, value, reference, met, clear, why });
-  };
-  const vsPeer = (scenario, key, skeinId, better, factor, goal, unit = '') => {
-    const s = get(scenario, skeinId, key);
-    const persistent = report.targets.find((t) => t.id === skeinId)?.persistent ?? false;
-    const peer = bestPeer(report, agg, scenario, key, better, persistent);
-    check(goal, s, peer ? scaled(peer.m, factor) : undefined, better, s ? `${cell(s)}${unit} (${label(skeinId)})` : '',
-      peer ? `${label(peer.id)} ${cell(peer.m)}${unit}` : '', s && peer ? `Skein ÷ peer ${(s.median / peer.m.median).toFixed(2)}×` : '');
-  };
-  vsPeer('S1', 'p99', 'skein-memory', 'lower', 0.5, 'S1 fan-out p99 ≤ ½ best peer', ' ms');
-  vsPeer('S2', 'p99', 'skein-memory', 'lower', 0.5, 'S2 fan-out p99 ≤ ½ best peer', ' ms');
-  vsPeer('S3', 'updatesPerS', 'skein-memory', 'higher', 2, 'S3 throughput ≥ 2× best peer', '/s');
-  {
-    const s = get('S3', 'skein-memory', 'updatesPerS');
-    const relay = get('S3', 'raw-relay', 'updatesPerS');
-    check('S3 throughput within 1.5× of the raw relay', s, relay ? scaled(relay, 1 / 1.5) : undefined, 'higher', s ? `${cell(s)}/s` : '',
-      relay ? `raw relay ${cell(relay)}/s` : '', s && relay ? `relay ÷ Skein ${(relay.median / s.median).toFixed(2)}×` : '');
-  }
-  for (const key of ['kbPerConnection', 'kbPerDoc']) {
-    const s = get('S4', 'skein-memory', key);
-    const peers = Object.entries(agg.S4 ?? {}).filter(([id, a]) => report.targets.find((t) => t.id === id)?.family === 'peer' && a.status === 'ok' && a.metrics[key]);
-    const best = peers.sort((a, b) => a[1].metrics[key].median - b[1].metrics[key].median)[0];
-    check(`S4 RSS per idle ${key === 'kbPerDoc' ? 'doc' : 'connection'} below every peer`, s, best?.[1].metrics[key], 'lower', s ? `${cell(s)} KB` : '',
-      best ? `${label(best[0])} ${cell(best[1].metrics[key])} KB` : '', s && best ? `Skein ÷ peer ${(s.median / best[1].metrics[key].median).toFixed(2)}×` : '');
-  }
-  for (const id of ['skein-immediate', 'skein-debounced']) {
-    const s = get('S5', id, 'coldLoadMs');
-    check(`S5 cold load < 50 ms (${label(id)})`, s, fixed(50), 'lower', s ? `${cell(s)} ms` : '', '50 ms', '');
-  }
-  {
-    const s = get('S5', 'skein-immediate', 'coldLoadMs');
-    const peer = bestPeer(report, agg, 'S5', 'coldLoadMs', 'lower', true);
-    check('S5 cold load ≥ 5× faster than best persistent peer', s, peer ? scaled(peer.m, 1 / 5) : undefined, 'lower', s ? `${cell(s)} ms (${label('skein-immediate')})` : '',
-      peer ? `${label(peer.id)} ${cell(peer.m)} ms` : '', s && peer ? `peer ÷ Skein ${(peer.m.median / s.median).toFixed(2)}×` : '');
-  }
-  vsPeer('S6', 'serverCpuPct', 'skein-memory', 'lower', 0.5, 'S6 presence CPU ≤ ½ best peer', ' %');
-  {
-    const s = get('S7', 'skein-immediate', 'p99At1000');
-    check('S7 immediate ack p99 < 10 ms at 1,000 updates/s', s, fixed(10), 'lower', s ? `${cell(s)} ms` : '', '10 ms', '');
-  }
-  // S9 (fairness issue): the bystander's worst and p99 round trip, and the server's event-loop
-  // delay, while one socket (and then 10 sockets) bursts — for every Skein setup.
-  for (const id of ['skein-memory', 'skein-immediate', 'skein-debounced']) {
-    for (const [prefix, who] of [['', '1 socket'], ['m', '10 sockets']]) {
-      const key = (k) => (prefix === '' ? k : `m${k[0].toUpperCase()}${k.slice(1)}`);
-      for (const [k, limit, what] of [['burstMax', 50, 'bystander worst'], ['burstP99', 10, 'bystander p99'], ['eldP99', 20, 'event-loop delay p99']]) {
-        const s = get('S9', id, key(k));
-        check(`S9 ${who}: ${what} ≤ ${limit} ms (${label(id)})`, s, fixed(limit), 'lower', s ? `${cell(s)} ms` : '', `${limit} ms`, '');
-      }
-    }
-  }
-  return rows;
-}
-
-/** "yes" / "no", with "within noise" when the ranges straddle the threshold. */
-function verdict(g) {
-  if (g.met === null) return 'n/a';
-  if (g.met) return g.clear ? '**yes**' : 'yes, within noise';
-  return g.clear ? '**no**' : 'no, within noise';
-}
-
 /** Scenarios whose repeat count differs from the run's, e.g. " (S5: 1 repeat)". */
 function exceptions(report) {
   const odd = report.scenarios.filter((s) => s.repeats !== undefined && s.repeats !== report.repeats);
@@ -276,11 +178,12 @@ export function markdown(report, agg) {
 
   lines.push('### Goals');
   lines.push('');
-  lines.push('"Within noise": the goal is met (or missed) on the medians, but the min–max ranges straddle the threshold.');
+  lines.push('Issue 15\'s goals against the peers of **this** run: *best peer* = the best of every Hocuspocus major and the y-websocket server in the same scenario '
+    + '(same storage class first). "Within noise": met (or missed) on the medians, but the min–max ranges straddle the threshold.');
   lines.push('');
-  lines.push('| goal | Skein | reference | met? | |');
-  lines.push('|---|---|---|---|---|');
-  for (const g of goals(report, agg)) lines.push(`| ${g.goal} | ${g.value} | ${g.reference} | ${verdict(g)} | ${g.why} |`);
+  lines.push('| goal | Skein | threshold | met? | best peer (same run) | Skein ÷ best peer |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const g of goals(report, agg)) lines.push(`| ${g.goal} | ${g.value} | ${g.threshold} | ${verdict(g)} | ${g.peer} | ${g.vsPeer} |`);
   lines.push('');
 
   // The matrix: headline metric rows × targets, plus ratios.

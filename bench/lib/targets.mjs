@@ -2,13 +2,15 @@
 // target into a command line.
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROOT_DIR = path.dirname(BENCH_DIR);
 export const SKEIN_CLI = path.join(ROOT_DIR, 'server', 'dist', 'cli', 'main.js');
+/** Hocuspocus 4.x: its own package (own node_modules) beside 3.x in the bench package. */
+export const HOCUS4_DIR = path.join(BENCH_DIR, 'servers', 'hocuspocus4');
 
 /** Debounced strategy used for Skein's `debounced` target: wait 100 ms, at most 1 s. */
 export const SKEIN_DEBOUNCED = { waitMs: 100, maxWaitMs: 1000 };
@@ -64,7 +66,10 @@ export function allTargets() {
   const levelMissing = skeinMissing ?? (caps.leveldb
     ? (caps.rulesFlag ? null : 'pending: `skein serve --help` lists leveldb storage but no persistence-rules flag yet')
     : 'pending: `skein serve --help` does not offer `--storage leveldb` yet');
-  const skeinBase = (port) => [SKEIN_CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  // Every load client connects from 127.0.0.1: lift the per-IP connection bound (S11 holds
+  // 10,000 connections; the default bound is 4,096 per IP) when this build has it.
+  const perIp = /--max-connections-per-ip\b/.test(caps.help) ? ['--max-connections-per-ip', '0'] : [];
+  const skeinBase = (port) => [SKEIN_CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...perIp];
   const skeinLevel = (rule) => (dataDir, port) => ({
     args: [...skeinBase(port), '--storage', 'leveldb', '--data-dir', dataDir, /** @type {string} */ (caps.rulesFlag), `*=${rule}`],
   });
@@ -77,8 +82,14 @@ export function allTargets() {
   const es = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const esPublicPem = es.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const esPrivatePem = es.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const sqlite3 = sqliteAvailable();
+  const sqlite3 = sqliteAvailable(BENCH_DIR);
+  const sqlite4 = sqliteAvailable(HOCUS4_DIR);
   const redisMissing = redisAvailable();
+  // Both Hocuspocus majors run: 3.x from the bench package, 4.x from servers/hocuspocus4.
+  const hp3 = `Hocuspocus ${pkgVersion('@hocuspocus/server') ?? '3'}`;
+  const hp4 = `Hocuspocus ${pkgVersion('@hocuspocus/server', HOCUS4_DIR) ?? '4'}`;
+  const hp4Missing = existsSync(path.join(HOCUS4_DIR, 'node_modules', '@hocuspocus', 'server'))
+    ? null : 'unavailable: servers/hocuspocus4 is not installed (`pnpm --dir bench install`)';
   return [
     { id: 'skein-memory', label: 'Skein (memory)', family: 'skein', protocol: 'yws', persistent: false, unavailable: skeinMissing,
       command: (_d, port) => ({ args: [...skeinBase(port), '--storage', 'memory'] }) },
@@ -96,18 +107,24 @@ export function allTargets() {
       command: skeinLevel('immediate') },
     { id: 'skein-debounced', label: 'Skein (LevelDB debounced)', family: 'skein', protocol: 'yws', persistent: true, unavailable: levelMissing,
       command: skeinLevel(`debounced:${SKEIN_DEBOUNCED.waitMs}:${SKEIN_DEBOUNCED.maxWaitMs}`) },
-    { id: 'hocuspocus-memory', label: 'Hocuspocus (memory)', family: 'peer', protocol: 'hocus', persistent: false, unavailable: null,
+    { id: 'hocuspocus-memory', label: `${hp3} (memory)`, family: 'peer', protocol: 'hocus', persistent: false, unavailable: null,
       command: (_d, port) => ({ args: [node('hocuspocus.mjs'), '--port', String(port)] }) },
-    { id: 'hocuspocus-sqlite', label: 'Hocuspocus (SQLite)', family: 'peer', protocol: 'hocus', persistent: true, unavailable: sqlite3,
+    { id: 'hocuspocus-sqlite', label: `${hp3} (SQLite)`, family: 'peer', protocol: 'hocus', persistent: true, unavailable: sqlite3,
       command: (dataDir, port) => ({ args: [node('hocuspocus.mjs'), '--port', String(port), '--sqlite', path.join(dataDir, 'hocuspocus.sqlite')] }) },
+    { id: 'hocuspocus4-memory', label: `${hp4} (memory)`, family: 'peer', protocol: 'hocus', persistent: false, unavailable: hp4Missing,
+      command: (_d, port) => ({ args: [node('hocuspocus4/server.mjs'), '--port', String(port)] }) },
+    { id: 'hocuspocus4-sqlite', label: `${hp4} (SQLite)`, family: 'peer', protocol: 'hocus', persistent: true, unavailable: hp4Missing ?? sqlite4,
+      command: (dataDir, port) => ({ args: [node('hocuspocus4/server.mjs'), '--port', String(port), '--sqlite', path.join(dataDir, 'hocuspocus.sqlite')] }) },
     { id: 'y-websocket-memory', label: 'y-websocket (memory)', family: 'peer', protocol: 'yws', persistent: false, unavailable: null,
       command: (_d, port) => ({ args: [node('y-websocket.mjs'), '--port', String(port)] }) },
     { id: 'y-websocket-leveldb', label: 'y-websocket (y-leveldb)', family: 'peer', protocol: 'yws', persistent: true, unavailable: null,
       command: (dataDir, port) => ({ args: [node('y-websocket.mjs'), '--port', String(port)], env: { YPERSISTENCE: dataDir } }) },
     { id: 'skein-redis', label: 'Skein (memory, 2 nodes + Redis)', family: 'skein', protocol: 'yws', persistent: false, cluster: true, unavailable: skeinMissing ?? redisMissing,
       command: (_d, port, c) => ({ args: [...skeinBase(port), '--storage', 'memory', '--redis-url', `redis://127.0.0.1:${c?.redisPort}`, '--node-id', c?.nodeId ?? 'a'] }) },
-    { id: 'hocuspocus-redis', label: 'Hocuspocus (memory, 2 nodes + extension-redis)', family: 'peer', protocol: 'hocus', persistent: false, cluster: true, unavailable: redisMissing,
+    { id: 'hocuspocus-redis', label: `${hp3} (memory, 2 nodes + extension-redis)`, family: 'peer', protocol: 'hocus', persistent: false, cluster: true, unavailable: redisMissing,
       command: (_d, port, c) => ({ args: [node('hocuspocus.mjs'), '--port', String(port), '--redis-port', String(c?.redisPort), '--node-id', c?.nodeId ?? 'a'] }) },
+    { id: 'hocuspocus4-redis', label: `${hp4} (memory, 2 nodes + extension-redis)`, family: 'peer', protocol: 'hocus', persistent: false, cluster: true, unavailable: hp4Missing ?? redisMissing,
+      command: (_d, port, c) => ({ args: [node('hocuspocus4/server.mjs'), '--port', String(port), '--redis-port', String(c?.redisPort), '--node-id', c?.nodeId ?? 'a'] }) },
     { id: 'raw-relay', label: 'raw relay (ws)', family: 'relay', protocol: 'relay', persistent: false, unavailable: null,
       command: (_d, port) => ({ args: [node('relay.mjs'), '--port', String(port)] }) },
   ];
@@ -126,25 +143,43 @@ function redisAvailable() {
   return ok ? null : 'unavailable: redis-server / redis-cli not found (apt-get install redis-server)';
 }
 
-/** null when the native sqlite3 addon loads, else the exact error. */
-function sqliteAvailable() {
+/**
+ * null when the SQLite extension of the package in `dir` loads its native addon (3.x:
+ * `sqlite3`, 4.x: `better-sqlite3`) and opens a database, else the exact error.
+ * @param {string} dir
+ */
+function sqliteAvailable(dir) {
   try {
     execFileSync(process.execPath, ['--input-type=module', '-e', "import('@hocuspocus/extension-sqlite').then(async (m) => { const s = new m.SQLite({ database: ':memory:' }); await s.onConfigure(); })"], {
-      cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 20_000,
+      cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 20_000,
     });
     return null;
   } catch (err) {
     const e = /** @type {any} */ (err);
     const text = `${e.stderr ?? ''}`.split('\n').find((l) => /Error/.test(l)) ?? e.message;
-    return `unavailable: the native sqlite3 addon does not load: ${text.trim()}`;
+    return `unavailable: the native SQLite addon does not load: ${text.trim()}`;
+  }
+}
+
+/** The version of package `name` installed in `from`/node_modules, or null. */
+function pkgVersion(name, from = BENCH_DIR) {
+  try {
+    return JSON.parse(readFileSync(path.join(from, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
   }
 }
 
 /** Versions of everything measured, for the report. */
 export function versions() {
-  const pkg = (name, from = BENCH_DIR) => {
+  const pkg = pkgVersion;
+  // A dependency of a dependency: pnpm links it beside the parent's real directory
+  // (node_modules/.pnpm/<parent@version>/node_modules/<name>).
+  const dep = (parent, name, from = BENCH_DIR) => {
     try {
-      return JSON.parse(readFileSync(path.join(from, 'node_modules', name, 'package.json'), 'utf8')).version;
+      const parentDir = realpathSync(path.join(from, 'node_modules', parent));
+      const modules = parentDir.slice(0, parentDir.length - parent.length);
+      return JSON.parse(readFileSync(path.join(modules, name, 'package.json'), 'utf8')).version;
     } catch {
       return null;
     }
@@ -157,7 +192,6 @@ export function versions() {
   } catch {
     // not a git checkout
   }
-  const sqlitePath = path.join(BENCH_DIR, 'node_modules', '@hocuspocus', 'extension-sqlite');
   return {
     skein: JSON.parse(readFileSync(path.join(ROOT_DIR, 'server', 'package.json'), 'utf8')).version,
     skeinCommit: commit === null ? null : `${commit}${dirty ? ' (with uncommitted changes)' : ''}`,
@@ -165,9 +199,16 @@ export function versions() {
     '@hocuspocus/server': pkg('@hocuspocus/server'),
     '@hocuspocus/extension-sqlite': pkg('@hocuspocus/extension-sqlite'),
     '@hocuspocus/extension-redis': pkg('@hocuspocus/extension-redis'),
-    ioredis: pkg('ioredis', path.join(BENCH_DIR, 'node_modules', '.pnpm', 'node_modules')),
+    '@hocuspocus/server (4.x)': pkg('@hocuspocus/server', HOCUS4_DIR),
+    '@hocuspocus/common (of 4.x)': dep('@hocuspocus/server', '@hocuspocus/common', HOCUS4_DIR),
+    '@hocuspocus/extension-sqlite (4.x)': pkg('@hocuspocus/extension-sqlite', HOCUS4_DIR),
+    '@hocuspocus/extension-redis (4.x)': pkg('@hocuspocus/extension-redis', HOCUS4_DIR),
+    'better-sqlite3 (of extension-sqlite 4.x)': dep('@hocuspocus/extension-sqlite', 'better-sqlite3', HOCUS4_DIR),
+    'ioredis (of extension-redis 4.x)': dep('@hocuspocus/extension-redis', 'ioredis', HOCUS4_DIR),
+    'crossws (of server 4.x)': dep('@hocuspocus/server', 'crossws', HOCUS4_DIR),
+    ioredis: dep('@hocuspocus/extension-redis', 'ioredis'),
     'redis-server': redisVersion(),
-    sqlite3: pkg('sqlite3', path.join(sqlitePath, '..', '..')) ?? pkg('sqlite3', path.join(BENCH_DIR, 'node_modules', '.pnpm', 'node_modules')),
+    sqlite3: dep('@hocuspocus/extension-sqlite', 'sqlite3'),
     'y-websocket (reference server)': pkg('y-websocket-legacy'),
     'y-leveldb': pkg('y-leveldb'),
     yjs: pkg('yjs'),
