@@ -18,7 +18,9 @@ import { ApiAccess } from './auth/api-access.js';
 import { History } from './history/history.js';
 import type { DocumentEvents } from './history/events.js';
 import { parseDuration, parseHistoryKeep } from './config/api-options.js';
-import { openStaticFiles } from './http/static.js';
+import { openStaticFiles, type StaticFiles } from './http/static.js';
+import { createInspectorHandler } from './http/inspector.js';
+import { fileURLToPath } from 'node:url';
 import { SkeinError } from './errors/skein-error.js';
 import { CloseCode } from '@skein/protocol';
 import { VERSION } from './version.js';
@@ -54,6 +56,8 @@ export interface ServerDeps {
    * adapter; `history/events.ts`). Absent: nowhere.
    */
   readonly events?: DocumentEvents;
+  /** The built inspector app served at `/_skein/` (default: `examples/inspector/dist` of this checkout). */
+  readonly inspectorDir?: string;
 }
 
 export interface SkeinServer {
@@ -87,6 +91,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const telemetry = deps.telemetry ?? (await createTelemetry(telemetryOptions(config, VERSION, nodeName(config)), logger, VERSION));
   // Checked before the store opens: a wrong --static-dir or key file fails fast with nothing to clean up.
   const staticFiles = config.staticDir === '' ? undefined : await openStaticFiles(config.staticDir);
+  const inspector = config.inspector === 'off' ? undefined : createInspectorHandler(await inspectorFiles(deps.inspectorDir, logger));
   const authenticate = deps.authenticate ?? (await authFromConfig(config, clock));
   if (authenticate === undefined && !isLoopback(config.host)) {
     logger.warn({ code: 'SKEIN_ERR_AUTH_DISABLED', host: config.host }, 'no access control (--auth none) on a non-loopback host: anyone who reaches it can read and write every document');
@@ -121,10 +126,14 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const api = config.httpApi === 'off'
     ? undefined
     : createApiHandler({
-        deps: { registry, store, clock, logger, ...(history === undefined ? {} : { history }), ...(deps.events === undefined ? {} : { events: deps.events }) },
+        deps: {
+          registry, store, clock, logger,
+          // Late-bound: the transport is built after the API handler.
+          connections: { list: () => transport.connections(), close: (id) => transport.closeConnection(id) },
+          ...(history === undefined ? {} : { history }), ...(deps.events === undefined ? {} : { events: deps.events }) },
         access: new ApiAccess({
           authenticate, adminToken: config.adminToken, mode: config.httpApi, loopback: isLoopback(config.host),
-          ratePerSecond: config.apiRatePerToken, burst: config.apiBurstPerToken, clock,
+          ratePerSecond: config.apiRatePerToken, burst: config.apiBurstPerToken, clock, inspector: config.inspector,
         }),
         maxBodyBytes: config.apiMaxBodyBytes,
         version: VERSION,
@@ -165,6 +174,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       health: () => health.report(),
       metrics: telemetry.metricsHandler,
       ...(api === undefined ? {} : { api }),
+      ...(inspector === undefined ? {} : { inspector }),
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
@@ -372,4 +382,15 @@ function listen(http: Server, port: number, host: string): Promise<AddressInfo> 
 function formatHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The inspector's built files, or undefined (answered with how to build them) when absent. */
+async function inspectorFiles(dir: string | undefined, logger: Logger): Promise<StaticFiles | undefined> {
+  const path = dir ?? fileURLToPath(new URL('../../examples/inspector/dist/', import.meta.url));
+  try {
+    return await openStaticFiles(path);
+  } catch {
+    logger.info({ dir: path }, 'the inspector is not built; /_skein/ says how to build it');
+    return undefined;
+  }
 }

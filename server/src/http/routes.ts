@@ -24,6 +24,8 @@ export interface HttpContext extends ObservabilityRoutes {
   readonly staticFiles?: StaticFiles;
   /** The `/api/v1` routes (`api/api-handler.ts`); absent with `--http-api off`. */
   readonly api?: (req: IncomingMessage, res: ServerResponse, path: string) => void;
+  /** The inspector at `/_skein/` (`inspector.ts`); absent with `--inspector off`. */
+  readonly inspector?: (req: IncomingMessage, res: ServerResponse, path: string) => void;
 }
 
 /**
@@ -33,6 +35,7 @@ export interface HttpContext extends ObservabilityRoutes {
  *   storage writes are retried) or 503 `{status:"not_ready", reasons:[{code,message}]}`.
  * - `GET /health`, `GET /metrics` — the health model and Prometheus metrics (see `health.ts`).
  * - `/api/v1/…` — the HTTP API (docs/http-api.md), when on.
+ * - `/_skein/…` — the inspector (docs/inspector.md), unless `--inspector off`.
  * - with `staticFiles`: every other path is a file of that directory (`/` is `index.html`).
  * Errors answer `{ error: { code, message } }` with the code's HTTP status.
  */
@@ -40,6 +43,7 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (ctx.api !== undefined && (path === '/api/v1' || path.startsWith('/api/v1/'))) return ctx.api(req, res, path);
+    if (ctx.inspector !== undefined && (path === '/_skein' || path.startsWith('/_skein/'))) return ctx.inspector(req, res, path);
     const route = path === '/' && ctx.staticFiles !== undefined ? undefined : ROUTES[path];
     if (route === undefined) {
       if (ctx.staticFiles !== undefined) return void ctx.staticFiles.serve(req, res, path);
