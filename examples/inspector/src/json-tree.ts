@@ -9,7 +9,7 @@ export class JsonTree {
   readonly #toggled = new Map<string, boolean>();
   #last = '';
 
-  constructor(private readonly openDepth = 2) {}
+  constructor(private readonly openDepth = 3) {}
 
   /** Render `value`; nothing happens when it equals the last one. Returns whether it changed. */
   render(value: unknown): boolean {

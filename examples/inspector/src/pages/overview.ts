@@ -1,4 +1,4 @@
-import { json, request } from '../api.js';
+import { request } from '../api.js';
 import { Sparkline } from '../chart.js';
 import { fill, h } from '../dom.js';
 import { meanBetween, parseMetrics, rate, type Samples } from '../metrics.js';
