@@ -84,7 +84,6 @@ describe.skipIf(!haveChromium)('inspector in Chromium', () => {
     const page = await signIn();
     // The overview fills in from /health, /readyz and /metrics.
     await until(page, 'document.querySelector(".card-value")?.textContent === "healthy"');
-    await page.screenshot({ path: join(RESULTS, 'inspector-overview.png') });
 
     // Documents: the list links to the document.
     await page.click('nav a[href="#/docs"]');
@@ -129,6 +128,16 @@ describe.skipIf(!haveChromium)('inspector in Chromium', () => {
     await page.click(`#connections tr[data-connection="${bobRow}"] .close-connection`);
     expect(await bobClosed).toBe(4403);
     await until(page, 'document.querySelectorAll("#connections tr[data-connection]").length === 1');
+
+    // Overview charts read /metrics: edits between two scrapes give an updates/s and a fan-out latency.
+    await page.click('nav a[href="#/"]');
+    const chart = (id: string): Promise<string> => page.evaluate<string>(`document.querySelector('[data-chart="${id}"] .chart-value')?.textContent ?? ''`);
+    let n = 0;
+    await waitFor(async () => {
+      shapes.set('tick', n++);
+      return (await chart('fanout')).endsWith(' ms') && (await chart('durable')).endsWith(' ms') && Number(await chart('updates')) > 0;
+    }, { what: 'the overview charts show latency and update rates', intervalMs: 200, timeoutMs: 30_000 });
+    await page.screenshot({ path: join(RESULTS, 'inspector-overview.png') });
     await page.close();
   });
 

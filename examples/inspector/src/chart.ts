@@ -10,14 +10,14 @@ export class Sparkline {
   readonly #value: HTMLElement;
   readonly #samples: number[] = [];
 
-  constructor(title: string, private readonly format: (v: number) => string) {
+  constructor(readonly id: string, title: string, private readonly format: (v: number) => string) {
     const svg = document.createElementNS(SVG, 'svg');
     svg.setAttribute('viewBox', `0 0 ${POINTS - 1} 40`);
     svg.setAttribute('preserveAspectRatio', 'none');
     this.#path = document.createElementNS(SVG, 'path');
     svg.appendChild(this.#path);
     this.#value = h('span', { class: 'chart-value' }, '—');
-    this.el = h('figure', { class: 'chart' }, h('figcaption', {}, h('span', {}, title), this.#value));
+    this.el = h('figure', { class: 'chart', 'data-chart': id }, h('figcaption', {}, h('span', {}, title), this.#value));
     this.el.appendChild(svg);
   }
 

@@ -25,11 +25,11 @@ export function overview(root: HTMLElement): () => void {
   const status = h('section', { class: 'cards' });
   const reasons = h('section', { class: 'reasons' });
   const charts = {
-    connections: new Sparkline('Connections', (v) => String(Math.round(v))),
-    documents: new Sparkline('Loaded documents', (v) => String(Math.round(v))),
-    updates: new Sparkline('Updates / s', (v) => v.toFixed(1)),
-    durable: new Sparkline('Durable write latency', (v) => `${(v * 1000).toFixed(1)} ms`),
-    fanout: new Sparkline('Fan-out latency', (v) => `${(v * 1000).toFixed(2)} ms`),
+    connections: new Sparkline('connections', 'Connections', (v) => String(Math.round(v))),
+    documents: new Sparkline('documents', 'Loaded documents', (v) => String(Math.round(v))),
+    updates: new Sparkline('updates', 'Updates / s', (v) => v.toFixed(1)),
+    durable: new Sparkline('durable', 'Durable write latency', (v) => `${(v * 1000).toFixed(1)} ms`),
+    fanout: new Sparkline('fanout', 'Fan-out latency', (v) => `${(v * 1000).toFixed(2)} ms`),
   };
   const error = h('p', { class: 'error', hidden: true });
   fill(root, h('h1', {}, 'Overview'), error, status, h('section', { class: 'charts' }, ...Object.values(charts).map((c) => c.el)), reasons);
