@@ -116,5 +116,10 @@ describe('inspector routes', () => {
       const answer = await call(off.base, 'GET', path);
       expect([path, answer.status, errorCode(answer)]).toEqual([path, 404, 'SKEIN_ERR_NOT_FOUND']);
     }
+    await server!.close();
+    // Without the API the inspector has nothing to read: it is off too.
+    server = await startTestServer({ httpApi: 'off' });
+    const noApi = await call(`http://127.0.0.1:${server.port}`, 'GET', '/_skein/');
+    expect([noApi.status, errorCode(noApi)]).toEqual([404, 'SKEIN_ERR_NOT_FOUND']);
   });
 });
