@@ -30,7 +30,7 @@ export default tseslint.config(
   },
   // No import cycles anywhere (type-only imports are erased at run time and not followed; the
   // layering rules below forbid those edges too).
-  noCycle(['./tsconfig.test.json', './client-sdk/tsconfig.json', './examples/canvas/tsconfig.json']),
+  noCycle(['./tsconfig.test.json', './client-sdk/tsconfig.json', './examples/canvas/tsconfig.json', './examples/inspector/tsconfig.json']),
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
@@ -64,6 +64,19 @@ export default tseslint.config(
     files: ['examples/canvas/vite.config.ts'],
     languageOptions: { parserOptions: { project: ['./examples/canvas/tsconfig.node.json'], tsconfigRootDir: import.meta.dirname } },
   },
+  // The inspector runs in browsers too and talks to the server only over HTTP.
+  {
+    files: ['examples/inspector/src/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: ['./examples/inspector/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.browser },
+    },
+  },
+  {
+    files: ['examples/inspector/vite.config.ts'],
+    languageOptions: { parserOptions: { project: ['./examples/inspector/tsconfig.node.json'], tsconfigRootDir: import.meta.dirname } },
+  },
+  layer(['examples/inspector/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws']], 'the inspector runs in browsers'),
   layer(['examples/canvas/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws']], 'the canvas demo runs in browsers'),
   layer(['client-sdk/src/**/*.ts'], [nodeBuiltins, ['@skein/server', '@skein/server/*', 'ws']], 'client-sdk/ runs in browsers: no Node built-ins, no server code'),
   // The protocol package is pure and browser-safe: no Node built-ins, no server code.

@@ -59,6 +59,11 @@ export const CloseCode = {
    * same name opens a new, empty document.
    */
   DocumentDeleted: 4410,
+  /**
+   * An administrator closed this connection (`DELETE /api/v1/connections/{id}`, the inspector).
+   * Permanent: a client that should come back is reopened by its user.
+   */
+  ClosedByAdmin: 4403,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
@@ -96,6 +101,7 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze([
   info('RateLimited', true, 'The client sent too many messages or bytes per second; reconnect with backoff.'),
   info('DocumentTooLarge', false, 'The update would make the document larger than the server allows; it was refused.'),
   info('DocumentDeleted', false, 'The document was deleted; the name now opens a new, empty document.'),
+  info('ClosedByAdmin', false, 'An administrator closed this connection.'),
 ]);
 
 /** Look up a close code; undefined for codes Skein does not send. */

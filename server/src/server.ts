@@ -18,7 +18,9 @@ import { ApiAccess } from './auth/api-access.js';
 import { History } from './history/history.js';
 import { toDocumentEvent, type DocumentEvents as HistoryEvents } from './history/events.js';
 import { parseDuration, parseHistoryKeep } from './config/api-options.js';
-import { openStaticFiles } from './http/static.js';
+import { openStaticFiles, type StaticFiles } from './http/static.js';
+import { createInspectorHandler } from './http/inspector.js';
+import { fileURLToPath } from 'node:url';
 import { SkeinError, toSkeinError } from './errors/skein-error.js';
 import { CloseCode } from '@skein/protocol';
 import { VERSION } from './version.js';
@@ -58,6 +60,8 @@ export interface ServerDeps {
    * history report them, `history/events.ts`); the webhooks get them either way.
    */
   readonly events?: HistoryEvents;
+  /** The built inspector app served at `/_skein/` (default: `examples/inspector/dist` of this checkout). */
+  readonly inspectorDir?: string;
 }
 
 export interface SkeinServer {
@@ -98,6 +102,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const telemetry = deps.telemetry ?? (await createTelemetry(telemetryOptions(config, VERSION, nodeName(config)), logger, VERSION));
   // Checked before the store opens: a wrong --static-dir or key file fails fast with nothing to clean up.
   const staticFiles = config.staticDir === '' ? undefined : await openStaticFiles(config.staticDir);
+  // The inspector reads everything through /api/v1: without the API it has nothing to show.
+  const inspector = config.inspector === 'off' || config.httpApi === 'off' ? undefined : createInspectorHandler(await inspectorFiles(deps.inspectorDir, logger));
   const authenticate = deps.authenticate ?? (await authFromConfig(config, clock));
   if (authenticate === undefined && !isLoopback(config.host)) {
     logger.warn({ code: 'SKEIN_ERR_AUTH_DISABLED', host: config.host }, 'no access control (--auth none) on a non-loopback host: anyone who reaches it can read and write every document');
@@ -149,10 +155,14 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const api = config.httpApi === 'off'
     ? undefined
     : createApiHandler({
-        deps: { registry, store, clock, logger, ...(history === undefined ? {} : { history }), events: historyEvents },
+        deps: {
+          registry, store, clock, logger,
+          // Late-bound: the transport is built after the API handler.
+          connections: { list: () => transport.connections(), close: (id) => transport.closeConnection(id) },
+          ...(history === undefined ? {} : { history }), events: historyEvents },
         access: new ApiAccess({
           authenticate, adminToken: config.adminToken, mode: config.httpApi, loopback: isLoopback(config.host),
-          ratePerSecond: config.apiRatePerToken, burst: config.apiBurstPerToken, clock,
+          ratePerSecond: config.apiRatePerToken, burst: config.apiBurstPerToken, clock, inspector: config.inspector,
         }),
         maxBodyBytes: config.apiMaxBodyBytes,
         version: VERSION,
@@ -196,6 +206,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       ...(webhooks === undefined
         ? {}
         : { webhooks: { adminToken: config.adminToken, deadLetters: (limit) => webhooks.deadLetters(limit), retryDeadLetters: (ids) => webhooks.retryDeadLetters(ids) } }),
+      ...(inspector === undefined ? {} : { inspector }),
     }),
   );
   http.on('upgrade', transport.handleUpgrade);
@@ -431,4 +442,15 @@ function listen(http: Server, port: number, host: string): Promise<AddressInfo> 
 function formatHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The inspector's built files, or undefined (answered with how to build them) when absent. */
+async function inspectorFiles(dir: string | undefined, logger: Logger): Promise<StaticFiles | undefined> {
+  const path = dir ?? fileURLToPath(new URL('../../examples/inspector/dist/', import.meta.url));
+  try {
+    return await openStaticFiles(path);
+  } catch {
+    logger.info({ dir: path }, 'the inspector is not built; /_skein/ says how to build it');
+    return undefined;
+  }
 }

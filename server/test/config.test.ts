@@ -60,6 +60,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   maxConnectionsPerDoc: { valid: '100', invalid: ['-1', 'x', ''] },
   maxDocBytes: { valid: '0', invalid: ['-1', '1.5', ''] },
   httpApi: { valid: 'open', invalid: ['on', '', 'OPEN'] },
+  inspector: { valid: 'open', invalid: ['on', '', 'ADMIN'] },
   adminToken: { valid: 'an-admin-token-of-16+', invalid: ['short'] },
   apiMaxBodyBytes: { valid: '4096', invalid: ['1023', 'x', ''] },
   apiRatePerToken: { valid: '0', invalid: ['-1', 'x', ''] },

@@ -54,6 +54,7 @@ describe('HTTP API /api/v1 (jwt auth, memory store)', () => {
       'GET /api/v1/docs/{name}/update', 'GET /api/v1/docs/{name}/versions', 'GET /api/v1/docs/{name}/versions/{id}',
       'GET /api/v1/docs/{name}/versions/{id}/content', 'GET /api/v1/docs/{name}/versions/{id}/update',
       'POST /api/v1/docs/{name}/update', 'POST /api/v1/docs/{name}/versions', 'POST /api/v1/docs/{name}/versions/{id}/restore',
+      'GET /api/v1/connections', 'DELETE /api/v1/connections/{id}', 'GET /api/v1/docs/{name}/awareness',
     ].sort());
   });
 

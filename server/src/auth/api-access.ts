@@ -6,8 +6,12 @@ import type { Access } from './access.js';
 import { ANONYMOUS, requestToken, type Authenticate, type Principal } from './authenticator.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** What a route of the HTTP API needs: to read a document, to write it, or admin rights. */
-export type ApiLevel = 'public' | 'read' | 'write' | 'admin';
+/**
+ * What a route of the HTTP API needs: to read a document, to write it, or admin rights.
+ * `inspect`: the inspector's read routes (connections, presence) — admin rights, or with
+ * `--inspector open` what `read` needs.
+ */
+export type ApiLevel = 'public' | 'read' | 'write' | 'admin' | 'inspect';
 
 export interface ApiAccessOptions {
   /** The authenticate hook (`--auth jwt` or an embedder's); undefined: `--auth none`. */
@@ -22,6 +26,8 @@ export interface ApiAccessOptions {
   readonly ratePerSecond: number;
   readonly burst: number;
   readonly clock: Clock;
+  /** `--inspector` (default `admin`): whether `inspect` routes are open to readers. */
+  readonly inspector?: 'off' | 'admin' | 'open';
 }
 
 /** Who an API request is: a principal, plus whether it holds admin rights. */
@@ -91,6 +97,10 @@ export class ApiAccess {
     if (level === 'public') return;
     if ((level === 'write' || level === 'admin') && !this.writesEnabled()) {
       throw new SkeinError('SKEIN_ERR_API_WRITE_DISABLED', 'write and admin routes are off (--auth none beyond loopback needs --http-api open)');
+    }
+    if (level === 'inspect') {
+      if (caller.admin) return;
+      if (this.#opts.inspector !== 'open') throw new SkeinError('SKEIN_ERR_ADMIN_REQUIRED', 'this route needs the admin token (or --inspector open)');
     }
     if (level === 'admin') {
       if (!caller.admin) throw new SkeinError('SKEIN_ERR_ADMIN_REQUIRED', 'this route needs the admin token');

@@ -70,6 +70,11 @@ export const API_OPTIONS = [
   { key: 'apiBurstPerToken', flag: 'api-burst-per-token', env: 'SKEIN_API_BURST_PER_TOKEN',
     schema: z.coerce.number().int().min(1).max(1_000_000), default: 200,
     description: 'HTTP API requests one token may make at once (token bucket capacity).' },
+  { key: 'inspector', flag: 'inspector', env: 'SKEIN_INSPECTOR', schema: z.enum(['off', 'admin', 'open']), default: 'admin',
+    description:
+      'The inspector web UI at /_skein/ (docs/inspector.md): admin (the page asks for the admin token; the inspector\'s API routes ' +
+      'need it), open (anyone who may use the HTTP API may also list connections and presence; actions still need their rights), ' +
+      'off (no /_skein/).' },
   { key: 'historyInterval', flag: 'history-interval', env: 'SKEIN_HISTORY_INTERVAL', schema: duration, default: '10m',
     description: 'Take an automatic version of each document edited within this period (e.g. 10m, 1h). 0: no automatic versions.' },
   { key: 'historyKeep', flag: 'history-keep', env: 'SKEIN_HISTORY_KEEP', schema: keep, default: '100,30d',

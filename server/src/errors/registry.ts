@@ -263,6 +263,11 @@ export const ERRORS = {
     httpStatus: 410,
     closeCode: CloseCode.DocumentDeleted,
   },
+  SKEIN_ERR_CONNECTION_CLOSED_BY_ADMIN: {
+    summary: 'An administrator closed this WebSocket (`DELETE /api/v1/connections/{id}`, the inspector).',
+    closeCode: CloseCode.ClosedByAdmin,
+  },
+  SKEIN_ERR_CONNECTION_NOT_FOUND: { summary: 'No open WebSocket connection on this node has this id.', httpStatus: 404 },
   SKEIN_ERR_VERSION_NOT_FOUND: { summary: 'No version with this id exists for the document.', httpStatus: 404 },
   // Offline commands (inspect, verify, compact, export, import) and the HTTP API
   SKEIN_ERR_DOC_NOT_FOUND: {

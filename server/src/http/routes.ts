@@ -27,6 +27,8 @@ export interface HttpContext extends ObservabilityRoutes {
   readonly api?: (req: IncomingMessage, res: ServerResponse, path: string) => void;
   /** Webhooks on: the dead-letter admin routes (`webhook-routes.ts`, need `--admin-token`). */
   readonly webhooks?: WebhookAdmin;
+  /** The inspector at `/_skein/` (`inspector.ts`); absent with `--inspector off`. */
+  readonly inspector?: (req: IncomingMessage, res: ServerResponse, path: string) => void;
 }
 
 /**
@@ -38,6 +40,7 @@ export interface HttpContext extends ObservabilityRoutes {
  * - `/api/v1/…` — the HTTP API (docs/http-api.md), when on.
  * - with `webhooks`: `GET /api/v1/webhooks/dead-letters`, `POST /api/v1/webhooks/dead-letters/retry`
  *   (admin token; see `webhook-routes.ts`).
+ * - `/_skein/…` — the inspector (docs/inspector.md), unless `--inspector off`.
  * - with `staticFiles`: every other path is a file of that directory (`/` is `index.html`).
  * Errors answer `{ error: { code, message } }` with the code's HTTP status.
  */
@@ -46,6 +49,7 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (ctx.webhooks !== undefined && path.startsWith('/api/v1/webhooks/')) return void serveWebhookAdmin(ctx.webhooks, req, res, path, { sendJson, sendError });
     if (ctx.api !== undefined && (path === '/api/v1' || path.startsWith('/api/v1/'))) return ctx.api(req, res, path);
+    if (ctx.inspector !== undefined && (path === '/_skein' || path.startsWith('/_skein/'))) return ctx.inspector(req, res, path);
     const route = path === '/' && ctx.staticFiles !== undefined ? undefined : ROUTES[path];
     if (route === undefined) {
       if (ctx.staticFiles !== undefined) return void ctx.staticFiles.serve(req, res, path);

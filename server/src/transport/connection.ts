@@ -22,6 +22,7 @@ import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { clientOrigin, type Peer } from '../documents/origins.js';
 import type { MessageRate } from '../auth/limits.js';
+import { ConnectionMeter, type ConnectionInfo } from './connection-info.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -55,6 +56,8 @@ export interface ConnectionOptions {
   readonly turnBudget?: TurnBudget;
   /** The node-wide turn budget shared by every connection. */
   readonly governor?: TurnGovernor;
+  /** The socket's peer address, for `info()`. */
+  readonly remoteAddress?: string;
 }
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
@@ -96,6 +99,7 @@ export class Connection implements Peer {
   #skeinClient = false;
   #toldReadOnly = false;
   #expiry: TimerHandle | undefined;
+  readonly #meter: ConnectionMeter;
 
   constructor(ws: WebSocket, docName: string, options: ConnectionOptions) {
     this.#ws = ws;
@@ -104,6 +108,7 @@ export class Connection implements Peer {
     this.#opts = options;
     this.#session = options.session ?? WRITER;
     this.#clock = options.clock ?? systemClock;
+    this.#meter = new ConnectionMeter(this.#clock.now(), options.remoteAddress ?? '');
     this.#log = options.logger.child({ conn: this.id, doc: docName, user: this.#session.user });
     this.#tel = options.telemetry ?? NO_TRANSPORT_PROBES;
     this.#inbound = new InboundQueue({
@@ -130,6 +135,16 @@ export class Connection implements Peer {
   /** Resolves when the socket has closed. */
   get closedPromise(): Promise<void> {
     return this.#done;
+  }
+
+  /** What an operator may see of this socket (connection-info.ts). */
+  info(): ConnectionInfo {
+    const m = this.#meter;
+    const s = this.#session;
+    return {
+      id: this.id, doc: this.docName, user: s.user, readOnly: s.readOnly, ip: m.ip, openedAt: m.openedAt,
+      bytesIn: m.bytesIn, bytesOut: m.bytesOut, bufferedBytes: this.#ws.bufferedAmount,
+    };
   }
 
   ping(): void {
@@ -172,6 +187,7 @@ export class Connection implements Peer {
       return;
     }
     this.#tel.messageSent(message.byteLength);
+    this.#meter.bytesOut += message.byteLength;
     this.#ws.send(message, { binary: true });
   }
 
@@ -286,6 +302,7 @@ export class Connection implements Peer {
     this.awaitingPong = false;
     if (this.#closed) return;
     const bytes = toBytes(data);
+    this.#meter.bytesIn += bytes.byteLength;
     // Limits at the edge: past the message or byte rate the socket closes with 4530.
     const limited = this.#opts.rate?.admit(bytes.byteLength);
     if (limited !== undefined) {

@@ -7,6 +7,7 @@ import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from 
 import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { ANONYMOUS, type Authenticate } from '../auth/authenticator.js';
+import type { ConnectionInfo } from './connection-info.js';
 import { Connection, type ConnectionLimits, type Session } from './connection.js';
 import { DEFAULT_TURN_BUDGET, TurnGovernor, type TurnBudget } from './inbound-queue.js';
 import { docNameFromUrl } from './doc-name.js';
@@ -78,6 +79,22 @@ export class WsTransport {
     return this.#connections.size;
   }
 
+  /** Every open connection of this node, oldest first (the inspector, `GET /api/v1/connections`). */
+  connections(): ConnectionInfo[] {
+    return [...this.#connections].filter((c) => !c.closed).map((c) => c.info());
+  }
+
+  /** Close connection `id` with 4403 (an administrator's decision); false when no such open connection. */
+  closeConnection(id: number): boolean {
+    for (const conn of this.#connections) {
+      if (conn.id !== id || conn.closed) continue;
+      this.#logger.info({ conn: id, doc: conn.docName, code: 'SKEIN_ERR_CONNECTION_CLOSED_BY_ADMIN' }, 'connection closed by an administrator');
+      conn.fail(new SkeinError('SKEIN_ERR_CONNECTION_CLOSED_BY_ADMIN'));
+      return true;
+    }
+    return false;
+  }
+
   /** The `upgrade` listener of the HTTP server. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', (err) => this.#logger.debug({ err: err.message }, 'upgrade socket error'));
@@ -105,7 +122,7 @@ export class WsTransport {
         upgrade.authenticated(session.user, session.readOnly);
         this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
           edge.upgraded();
-          this.#accept(ws, docName, upgrade, session);
+          this.#accept(ws, docName, upgrade, session, req.socket.remoteAddress);
         });
       },
       (err: unknown) => {
@@ -147,7 +164,7 @@ export class WsTransport {
     this.#wss.close();
   }
 
-  #accept(ws: WebSocket, docName: string, upgrade: ConnectionTrace, session: Session): void {
+  #accept(ws: WebSocket, docName: string, upgrade: ConnectionTrace, session: Session, remoteAddress: string | undefined): void {
     if (!this.#accepting) {
       upgrade.failed('SKEIN_ERR_SHUTTING_DOWN');
       ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
@@ -165,6 +182,7 @@ export class WsTransport {
       ...(this.#options.limits === undefined ? {} : { rate: this.#options.limits.messageRate() }),
       ...(this.#options.turnBudget === undefined ? {} : { turnBudget: this.#options.turnBudget }),
       governor: this.#governor,
+      ...(remoteAddress === undefined ? {} : { remoteAddress }),
     });
     this.#connections.add(conn);
     void conn.start().then(() => this.#connections.delete(conn));

@@ -7,12 +7,13 @@ import { DOC_ROUTES } from './doc-routes.js';
 import { buildOpenApi } from './openapi.js';
 import type { ApiDeps, Route, RouteInput, RouteResult } from './route.js';
 import { DocName, VersionId } from './schemas.js';
+import { INSPECTOR_ROUTES } from './inspector-routes.js';
 import { VERSION_ROUTES } from './version-routes.js';
 
 export const API_PREFIX = '/api/v1';
 
 /** Every route of `/api/v1`, in the order the OpenAPI document lists them. */
-export const API_ROUTES: readonly Route[] = [...DOC_ROUTES, ...VERSION_ROUTES];
+export const API_ROUTES: readonly Route[] = [...DOC_ROUTES, ...VERSION_ROUTES, ...INSPECTOR_ROUTES];
 
 export interface ApiOptions {
   readonly deps: ApiDeps;
@@ -85,7 +86,7 @@ function pathParams(template: string, segments: readonly string[]): { name: stri
       if (!checked.success) throw new SkeinError('SKEIN_ERR_BAD_DOC_NAME', checked.error.issues[0]?.message ?? 'bad document name');
       name = checked.data;
     } else if (part === '{id}') {
-      id = parse(VersionId, raw, 'version id');
+      id = parse(VersionId, raw, template.startsWith('/connections') ? 'connection id' : 'version id');
     }
   });
   return { name, id };

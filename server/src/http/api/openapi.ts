@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ERRORS, type ErrorCode, type ErrorSpec } from '../../errors/registry.js';
 import type { Route } from './route.js';
-import { DocName, ErrorBody, VersionId } from './schemas.js';
+import { ConnectionId, DocName, ErrorBody, VersionId } from './schemas.js';
 
 /** Codes any route may answer with (auth, limits, the server itself). */
 export const COMMON_ERRORS: readonly ErrorCode[] = [
@@ -45,7 +45,7 @@ export function buildOpenApi(routes: readonly Route[], version: string): Record<
 function operation(route: Route): Record<string, unknown> {
   const parameters: Record<string, unknown>[] = [];
   if (route.path.includes('{name}')) parameters.push({ name: 'name', in: 'path', required: true, schema: jsonSchema(DocName, 'input'), description: DocName.description });
-  if (route.path.includes('{id}')) parameters.push({ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 }, description: VersionId.description });
+  if (route.path.includes('{id}')) parameters.push({ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 }, description: (route.path.startsWith('/connections') ? ConnectionId : VersionId).description });
   const query = jsonSchema(route.query, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
   for (const [name, schema] of Object.entries(query.properties ?? {})) {
     const { description, ...rest } = schema;

@@ -9,6 +9,27 @@ import type { DocumentEvents } from '../../history/events.js';
 import type { History } from '../../history/history.js';
 import type { Logger } from '../../logging/logger.js';
 
+/** One open WebSocket as the transport describes it (transport/connection-info.ts). */
+export interface ConnectionView {
+  readonly id: number;
+  readonly doc: string;
+  readonly user: string;
+  readonly readOnly: boolean;
+  readonly ip: string;
+  /** Milliseconds since the epoch. */
+  readonly openedAt: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly bufferedBytes: number;
+}
+
+/** The node's open connections (the WebSocket transport, wired by the composition root). */
+export interface ConnectionDirectory {
+  list(): readonly ConnectionView[];
+  /** Close one with 4403; false when no open connection has this id. */
+  close(id: number): boolean;
+}
+
 /** What the routes work with (the composition root builds it). */
 export interface ApiDeps {
   readonly registry: DocumentRegistry;
@@ -17,12 +38,14 @@ export interface ApiDeps {
   /** Version history; absent when the store keeps no versions. */
   readonly history?: History;
   readonly events?: DocumentEvents;
+  /** The open WebSockets of this node; absent when embedded without a transport. */
+  readonly connections?: ConnectionDirectory;
   readonly clock: Clock;
   readonly logger: Logger;
 }
 
 export interface RouteInput {
-  /** Path parameters, validated: `name` (string) and `id` (number) where the path has them. */
+  /** Path parameters, validated: `name` (string) and `id` (a version or connection id) where the path has them. */
   readonly name: string;
   readonly id: number;
   /** The query, parsed by the route's schema. */
@@ -40,7 +63,7 @@ export type RouteResult =
 
 export interface Route {
   readonly method: 'GET' | 'POST' | 'DELETE';
-  /** Below `/api/v1`, with `{name}` (a document name) and `{id}` (a version id) placeholders. */
+  /** Below `/api/v1`, with `{name}` (a document name) and `{id}` (a version or connection id) placeholders. */
   readonly path: string;
   readonly level: ApiLevel;
   readonly summary: string;

@@ -127,3 +127,33 @@ export const Restored = z.strictObject({
   before: Version.meta({ description: 'The automatic version taken first: restore it to undo.' }),
   changed: z.boolean().meta({ description: 'False when the document already equalled the version.' }),
 });
+
+// --- inspector (docs/inspector.md) ------------------------------------------------------
+
+export const ConnectionId = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).meta({ description: 'A connection id (from GET /api/v1/connections).' });
+
+export const ConnectionEntry = z.strictObject({
+  id: z.number().int().min(1),
+  doc: z.string(),
+  user: z.string().meta({ description: 'The token\'s subject (anonymous with --auth none).' }),
+  readOnly: z.boolean(),
+  ip: z.string().meta({ description: 'The socket\'s peer address (a proxy\'s when behind one).' }),
+  openedAt: Timestamp,
+  bytesIn: z.number().int().min(0).meta({ description: 'Message bytes received from the client since it opened.' }),
+  bytesOut: z.number().int().min(0).meta({ description: 'Message bytes sent to the client since it opened.' }),
+  bufferedBytes: z.number().int().min(0).meta({ description: 'Bytes waiting in the socket\'s send buffer now.' }),
+});
+
+export const ConnectionList = z.strictObject({
+  connections: z.array(ConnectionEntry).meta({ description: 'Open WebSockets of the answering node, oldest first.' }),
+});
+
+export const ConnectionClosed = z.strictObject({ id: z.number().int().min(1), closed: z.literal(true) });
+
+export const AwarenessList = z.strictObject({
+  name: z.string(),
+  clients: z.array(z.strictObject({
+    clientId: z.number().int().min(0),
+    state: z.record(z.string(), z.unknown()).meta({ description: 'The client\'s awareness state (e.g. user name, colour, cursor), as it published it.' }),
+  })).meta({ description: 'Presence on the answering node; empty when the document is not loaded there.' }),
+});
