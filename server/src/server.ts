@@ -103,7 +103,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   // Checked before the store opens: a wrong --static-dir or key file fails fast with nothing to clean up.
   const staticFiles = config.staticDir === '' ? undefined : await openStaticFiles(config.staticDir);
   // The inspector reads everything through /api/v1: without the API it has nothing to show.
-  const inspector = config.inspector === 'off' || config.httpApi === 'off' ? undefined : createInspectorHandler(await inspectorFiles(deps.inspectorDir, logger));
+  const inspector = config.inspector === 'off' || config.httpApi === 'off' ? undefined : createInspectorHandler(await inspectorFiles(deps.inspectorDir ?? (config.inspectorDir === '' ? undefined : config.inspectorDir), logger));
   const authenticate = deps.authenticate ?? (await authFromConfig(config, clock));
   if (authenticate === undefined && !isLoopback(config.host)) {
     logger.warn({ code: 'SKEIN_ERR_AUTH_DISABLED', host: config.host }, 'no access control (--auth none) on a non-loopback host: anyone who reaches it can read and write every document');

@@ -61,6 +61,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   maxDocBytes: { valid: '0', invalid: ['-1', '1.5', ''] },
   httpApi: { valid: 'open', invalid: ['on', '', 'OPEN'] },
   inspector: { valid: 'open', invalid: ['on', '', 'ADMIN'] },
+  inspectorDir: { valid: '/app/inspector', invalid: ['dist\0', '\0'] },
   adminToken: { valid: 'an-admin-token-of-16+', invalid: ['short'] },
   apiMaxBodyBytes: { valid: '4096', invalid: ['1023', 'x', ''] },
   apiRatePerToken: { valid: '0', invalid: ['-1', 'x', ''] },

@@ -75,6 +75,10 @@ export const API_OPTIONS = [
       'The inspector web UI at /_skein/ (docs/inspector.md): admin (the page asks for the admin token; the inspector\'s API routes ' +
       'need it), open (anyone who may use the HTTP API may also list connections and presence; actions still need their rights), ' +
       'off (no /_skein/).' },
+  { key: 'inspectorDir', flag: 'inspector-dir', env: 'SKEIN_INSPECTOR_DIR', schema: z.string().refine((text) => !text.includes('\0'), { message: 'a directory path must not contain NUL' }), default: '',
+    description:
+      'Directory of the built inspector app served at /_skein/ (e.g. /app/inspector in the container image). Empty: ' +
+      'examples/inspector/dist of this checkout.' },
   { key: 'historyInterval', flag: 'history-interval', env: 'SKEIN_HISTORY_INTERVAL', schema: duration, default: '10m',
     description: 'Take an automatic version of each document edited within this period (e.g. 10m, 1h). 0: no automatic versions.' },
   { key: 'historyKeep', flag: 'history-keep', env: 'SKEIN_HISTORY_KEEP', schema: keep, default: '100,30d',
