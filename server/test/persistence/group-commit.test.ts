@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GroupCommitKv } from '../../src/persistence/group-commit.js';
 import type { KvOp } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
+import { silentLogger } from '../../src/logging/logger.js';
 import { MemoryKv } from '../../src/persistence/memory-kv.js';
 import { createMemoryStore, openLevelStore } from '../../src/persistence/log-store.js';
 import { CrashableKv } from './crashable-kv.js';
@@ -102,7 +103,7 @@ describe('GroupCommitKv: one write at a time, the rest grouped', () => {
 describe('node-wide group commit in the persistence engine', () => {
   it('one fsync carries the immediate appends of many documents (LevelDB)', async () => {
     const { dir, cleanup } = await tempDir('skein-gc-engine-');
-    const store = await openLevelStore({ dir, rules: [{ pattern: '*', strategy: { kind: 'immediate' } }] });
+    const store = await openLevelStore({ dir, logger: silentLogger(), rules: [{ pattern: '*', strategy: { kind: 'immediate' } }] });
     try {
       const before = store.stats().diskWrites;
       const docs = 50;
