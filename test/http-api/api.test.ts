@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { DocumentEvent, SkeinServer } from '@skein/server';
+import type { HistoryEvent, SkeinServer } from '@skein/server';
 import { startTestServer } from '../helpers/server.js';
 import { ADMIN_TOKEN, JWT_SECRET, OpenApiChecker, call, errorCode, token, type ApiAnswer, type ApiCall } from '../helpers/api.js';
 
@@ -20,7 +20,7 @@ describe('HTTP API /api/v1 (jwt auth, memory store)', () => {
   let openapi: OpenApiChecker;
   let writer: string;
   let reader: string;
-  const events: DocumentEvent[] = [];
+  const events: HistoryEvent[] = [];
 
   beforeAll(async () => {
     server = await startTestServer(

@@ -5,7 +5,7 @@ import { LevelKv } from '../../src/persistence/level-kv.js';
 import { MemoryKv } from '../../src/persistence/memory-kv.js';
 import { createMemoryStore, openLevelStore } from '../../src/persistence/log-store.js';
 import { CrashableKv } from './crashable-kv.js';
-import { tempDir } from './helpers.js';
+import { logger, tempDir } from './helpers.js';
 import { runKvConformance } from './kv-conformance.js';
 
 const put = (k: number, v = k): KvOp => ({ type: 'put', key: Uint8Array.of(k), value: Uint8Array.of(v) });
@@ -102,7 +102,7 @@ describe('GroupCommitKv: one write at a time, the rest grouped', () => {
 describe('node-wide group commit in the persistence engine', () => {
   it('one fsync carries the immediate appends of many documents (LevelDB)', async () => {
     const { dir, cleanup } = await tempDir('skein-gc-engine-');
-    const store = await openLevelStore({ dir, rules: [{ pattern: '*', strategy: { kind: 'immediate' } }] });
+    const store = await openLevelStore({ dir, logger, rules: [{ pattern: '*', strategy: { kind: 'immediate' } }] });
     try {
       const before = store.stats().diskWrites;
       const docs = 50;
