@@ -118,7 +118,8 @@ export function historyPanel(ctx: HistoryPanelContext): PanelSpec {
         text.textContent = v.label !== '' ? v.label : (KIND[v.kind] ?? v.kind);
         text.title = `#${v.id} · ${KIND[v.kind] ?? v.kind} · ${v.user}`;
         const when = document.createElement('small');
-        when.textContent = `#${v.id} · ${new Date(v.createdAt).toLocaleString()}`;
+        when.textContent = `#${v.id} · ${shortTime(v.createdAt)}`;
+        when.title = new Date(v.createdAt).toLocaleString();
         const show = button('Preview', 'preview', () => void showPreview(v));
         li.append(text, when, show);
         if (!ctx.readOnly()) li.append(button('Restore', 'restore', () => void restore(v)));
@@ -166,6 +167,12 @@ export function historyPanel(ctx: HistoryPanelContext): PanelSpec {
       return () => void load();
     },
   };
+}
+
+/** The time for a version made today, else the date. */
+function shortTime(iso: string): string {
+  const at = new Date(iso);
+  return at.toDateString() === new Date().toDateString() ? at.toLocaleTimeString(undefined, { timeStyle: 'short' }) : at.toLocaleDateString();
 }
 
 function button(text: string, action: string, onClick: () => void): HTMLButtonElement {
