@@ -8,6 +8,8 @@ import { boardTitle, rememberBoard, setBoardTitle } from './boards';
 import { Editor } from './editor';
 import { mountFileMenu } from './file-menu';
 import { Gestures } from './gestures';
+import { HistoryApi } from './history-api';
+import { historyPanel } from './history-panel';
 import { installHooks } from './hooks';
 import { mountNavigation, rememberedCamera } from './navigation';
 import { localUser, Presence } from './presence';
@@ -120,8 +122,10 @@ side.add(
     },
   }),
 );
-// The history panel (versions, preview, restore) goes here: side.add({ id: 'history', … }).
+// The board's versions through the HTTP API: list, preview, save and restore (not for viewers).
+side.add(historyPanel({ api: new HistoryApi(serverUrl(params), docName, token), readOnly: () => editor.readOnly }));
 element('#boards-button', HTMLButtonElement).addEventListener('click', () => side.toggle('boards'));
+element('#history-button', HTMLButtonElement).addEventListener('click', () => side.toggle('history'));
 const showTitle = (): void => {
   const name = title();
   document.title = `${name} · Skein canvas`;

@@ -1,7 +1,6 @@
 /**
  * The side panel on the left: one panel at a time, picked by tabs. Panels register here;
- * the board list is the first. A later panel (the board's history: versions, preview,
- * restore) is one more `add({ id: 'history', … })` call in main.ts.
+ * the board list and the board's history (`history-panel.ts`), each one `add(…)` in main.ts.
  */
 export interface PanelSpec {
   readonly id: string;
