@@ -4,20 +4,9 @@ import { decodeMessage } from '@skein/protocol';
 import { DocumentRegistry, silentLogger } from '@skein/server';
 import { GatedStore } from '../helpers/stores.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { fakePeer, type FakePeer } from '../helpers/fake-peer.js';
 
 /** Coalesced fan-out (server/src/documents/fan-out.ts), on manual event-loop turns. */
-
-interface FakePeer {
-  readonly id: number;
-  readonly sent: Uint8Array[];
-  send(message: Uint8Array): void;
-}
-
-let nextPeer = 1;
-function fakePeer(): FakePeer {
-  const sent: Uint8Array[] = [];
-  return { id: nextPeer++, sent, send: (m) => sent.push(m) };
-}
 
 /** A writer with its own Y.Doc: each call is one small update (a map entry). */
 function writer(clientID: number): (key: string) => Uint8Array {

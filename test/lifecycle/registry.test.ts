@@ -4,20 +4,9 @@ import { decodeMessage } from '@skein/protocol';
 import { DocumentRegistry, silentLogger, type DocumentHandle } from '@skein/server';
 import { GatedStore } from '../helpers/stores.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { fakePeer } from '../helpers/fake-peer.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** A peer as the registry sees it: an id and a send that records what it got. */
-interface FakePeer {
-  readonly id: number;
-  readonly sent: Uint8Array[];
-  send(message: Uint8Array): void;
-}
-
-let nextPeer = 1;
-function fakePeer(): FakePeer {
-  const sent: Uint8Array[] = [];
-  return { id: nextPeer++, sent, send: (m) => sent.push(m) };
-}
 
 function textUpdate(text: string, key = 't'): Uint8Array {
   const doc = new Y.Doc();
