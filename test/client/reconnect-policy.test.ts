@@ -80,7 +80,10 @@ describe('reconnect policy', () => {
     const server = await ScriptedServer.start(() => ({ kind: 'silent' }));
     cleanups.push(() => server.close());
     const timers = new ManualTimers();
-    const p = track(openClient(server.url, 'doc', { timers, liveness: { idleMs: 10_000, timeoutMs: 3_000 } }));
+    // Fixed jitter: with Math.random a retry delay of 0 (one draw in 250) fires inside the same
+    // manual advance that drops the connection, and the status is already 'connecting'.
+    const backoff = { initialDelayMs: 1_000, random: () => 0.5 };
+    const p = track(openClient(server.url, 'doc', { timers, backoff, liveness: { idleMs: 10_000, timeoutMs: 3_000 } }));
     await waitStatus(p, (s) => s.connection === 'connected', 'connected');
     timers.advance(9_999);
     expect(p.status.connection).toBe('connected');
@@ -90,7 +93,9 @@ describe('reconnect policy', () => {
     timers.advance(1);
     expect(p.status.connection).toBe('disconnected');
     expect(p.status.lastError?.code).toBe('SKEIN_ERR_CLIENT_LIVENESS_TIMEOUT');
-    expect(p.status.reconnectAt).not.toBeNull();
+    expect(p.status.reconnectAt).toBe(timers.now() + 500);
+    timers.advance(500);
+    await waitFor(() => server.connections === 2, { what: 'the retry after the liveness drop' });
   });
 
   it('liveness: the probe is a sync step 1, and its answer keeps the connection', async () => {
