@@ -1,10 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
-import { CANVAS_DIST, buildCanvas, chromiumAvailable, drag, draw, js, launchChromium, openBoard, shapes, until, type Shape } from '../helpers/canvas-page.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { canvasServerFixture, chromiumAvailable, drag, draw, js, openBoard, shapes, until, type Shape } from '../helpers/canvas-page.js';
 
 /**
  * Canvas 2.0 with three browser contexts on one board, against a real `skein serve`:
@@ -24,34 +20,14 @@ const shape = (page: Page, id: string): Promise<Shape | undefined> => page.evalu
 const noteText = (id: string): string => `(__skein.shapes().find((s) => s.id === ${js(id)}) ?? { text: null }).text`;
 
 describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
-  let browser: Browser;
-  let server: CliServer;
-  let base: string;
-  let dataDir: string;
-  const contexts: BrowserContext[] = [];
+  const fixture = canvasServerFixture('canvas-collab');
   const three = async (board: string): Promise<[Page, Page, Page]> => {
     const pages: Page[] = [];
     for (const [name, color] of [['Ada', '#7048e8'], ['Grace', '#e8590c'], ['Linus', '#0c8599']] as const) {
-      const ctx = await browser.newContext({ viewport: VIEWPORT });
-      contexts.push(ctx);
-      pages.push(await openBoard(ctx, base, board, name, color));
+      pages.push(await openBoard(await fixture.context({ viewport: VIEWPORT }), fixture.base, board, name, color));
     }
     return pages as [Page, Page, Page];
   };
-
-  beforeAll(async () => {
-    buildCanvas();
-    dataDir = mkdtempSync(join(tmpdir(), 'skein-canvas-collab-'));
-    server = await startCliServer(['--port', '0', '--data-dir', dataDir, '--static-dir', CANVAS_DIST]);
-    base = `http://127.0.0.1:${server.port}/`;
-    browser = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    for (const ctx of contexts) await ctx.close();
-    await browser?.close();
-    if (server !== undefined) await stopCliServer(server);
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-  });
 
   it('an attached arrow follows its shapes; marquee multi-select moves together; rotate and resize show everywhere', async () => {
     const [a, b, c] = await three(boardName('arrows'));
@@ -187,11 +163,9 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
 
   it('pan and zoom by keys, wheel and a two-finger pinch; a cursor lands on the same board point at any zoom', async () => {
     const board = boardName('zoom');
-    const ctxA = await browser.newContext({ viewport: VIEWPORT });
-    const ctxB = await browser.newContext({ viewport: VIEWPORT, hasTouch: true });
-    contexts.push(ctxA, ctxB);
-    const a = await openBoard(ctxA, base, board, 'Ada', '#7048e8');
-    const b = await openBoard(ctxB, base, board, 'Grace', '#e8590c');
+    const a = await openBoard(await fixture.context({ viewport: VIEWPORT }), fixture.base, board, 'Ada', '#7048e8');
+    const ctxB = await fixture.context({ viewport: VIEWPORT, hasTouch: true });
+    const b = await openBoard(ctxB, fixture.base, board, 'Grace', '#e8590c');
     await draw(a, 'rect', [200, 200], [300, 300]);
     await until(b, '__skein.shapes().length === 1');
     const camera = (): Promise<{ x: number; y: number; zoom: number }> => b.evaluate('__skein.camera()');

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CLI_MAIN, startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
-import { CANVAS_DIST, RESULTS, buildCanvas, chromiumAvailable, drag, draw, js, launchChromium, openCanvas, shapes, until, type Shape } from '../helpers/canvas-page.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CLI_MAIN } from '../helpers/cli-server.js';
+import { RESULTS, canvasServerFixture, chromiumAvailable, drag, draw, js, openCanvas, shapes, until, type Shape } from '../helpers/canvas-page.js';
 
 /**
  * The board as files, in Chromium against `skein serve --auth jwt`: an editor exports PNG
@@ -43,34 +42,11 @@ async function exportFile(page: Page, kind: 'png' | 'svg' | 'json'): Promise<{ n
 }
 
 describe.skipIf(!haveChromium)('canvas files: export PNG, SVG, JSON; import JSON; a viewer cannot import', () => {
-  let browser: Browser;
-  let server: CliServer;
-  let base: string;
-  let dataDir: string;
-  const contexts: BrowserContext[] = [];
-  const context = async (): Promise<BrowserContext> => {
-    const ctx = await browser.newContext({ viewport: VIEWPORT, acceptDownloads: true });
-    contexts.push(ctx);
-    return ctx;
-  };
-
-  beforeAll(async () => {
-    buildCanvas();
-    mkdirSync(RESULTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'skein-canvas-files-'));
-    server = await startCliServer(['--port', '0', '--data-dir', dataDir, '--static-dir', CANVAS_DIST, '--auth', 'jwt', '--auth-jwt-secret', SECRET]);
-    base = `http://127.0.0.1:${server.port}`;
-    browser = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    for (const ctx of contexts) await ctx.close();
-    await browser?.close();
-    if (server !== undefined) await stopCliServer(server);
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-  });
+  const fixture = canvasServerFixture('canvas-files', ['--auth', 'jwt', '--auth-jwt-secret', SECRET]);
+  const context = (): Promise<BrowserContext> => fixture.context({ viewport: VIEWPORT, acceptDownloads: true });
 
   it('exports decode and parse, JSON imports into another board as one undo step; the viewer exports but cannot import or rename', async () => {
-    const page = `${base}/#files`;
+    const page = `${fixture.base}#files`;
     const a = await openCanvas(await context(), mintLink('ada', 'canvas/*=write', page, 'Ada'), 'Ada');
     await draw(a, 'rect', [100, 120], [300, 240]);
     const ellipse = await draw(a, 'ellipse', [500, 130], [640, 230]);
@@ -132,7 +108,7 @@ describe.skipIf(!haveChromium)('canvas files: export PNG, SVG, JSON; import JSON
     const jsonPath = join(RESULTS, `canvas-import-${Date.now()}.json`);
     writeFileSync(jsonPath, json.bytes);
 
-    const g = await openCanvas(await context(), mintLink('grace', 'canvas/*=write', `${base}/#files-copy`, 'Grace'), 'Grace');
+    const g = await openCanvas(await context(), mintLink('grace', 'canvas/*=write', `${fixture.base}#files-copy`, 'Grace'), 'Grace');
     await g.setInputFiles('#import-file', jsonPath);
     await until(g, '__skein.shapes().length === 5');
     const copy = await shapes(g);

@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CLI_MAIN, startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
-import { CANVAS_DIST, buildCanvas, chromiumAvailable, draw, js, launchChromium, openCanvas, shapes, until } from '../helpers/canvas-page.js';
+import type { Page } from 'playwright-core';
+import { CLI_MAIN } from '../helpers/cli-server.js';
+import { canvasServerFixture, chromiumAvailable, draw, js, openCanvas, shapes, until } from '../helpers/canvas-page.js';
 
 /**
  * The canvas demo's History panel against a real `skein serve --auth jwt`: the page sends its
@@ -37,35 +34,13 @@ const versionRows = (page: Page): Promise<Array<{ id: string; label: string; but
   }))`);
 
 describe.skipIf(!haveChromium)('canvas: the History panel', () => {
-  let browser: Browser;
-  let server: CliServer;
-  let base: string;
-  let dataDir: string;
-  const contexts: BrowserContext[] = [];
-  const open = async (url: string, who: string): Promise<Page> => {
-    const ctx = await browser.newContext({ viewport: VIEWPORT });
-    contexts.push(ctx);
-    return openCanvas(ctx, url, who);
-  };
-
-  beforeAll(async () => {
-    buildCanvas();
-    dataDir = mkdtempSync(join(tmpdir(), 'skein-canvas-history-'));
-    server = await startCliServer(['--port', '0', '--data-dir', dataDir, '--static-dir', CANVAS_DIST, '--auth', 'jwt', '--auth-jwt-secret', SECRET]);
-    base = `http://127.0.0.1:${server.port}/`;
-    browser = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    for (const ctx of contexts) await ctx.close();
-    await browser?.close();
-    if (server !== undefined) await stopCliServer(server);
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-  });
+  const fixture = canvasServerFixture('canvas-history', ['--auth', 'jwt', '--auth-jwt-secret', SECRET]);
+  const open = async (url: string, who: string): Promise<Page> => openCanvas(await fixture.context({ viewport: VIEWPORT }), url, who);
 
   it('save a version, draw on, restore it from another page: both converge; a viewer previews but cannot restore', async () => {
     const board = `history-${Date.now().toString(36)}`;
-    const a = await open(link(base, board, 'ada', 'write'), 'Ada');
-    const b = await open(link(base, board, 'grace', 'write'), 'Grace');
+    const a = await open(link(fixture.base, board, 'ada', 'write'), 'Ada');
+    const b = await open(link(fixture.base, board, 'grace', 'write'), 'Grace');
 
     const first = await draw(a, 'rect', [100, 150], [260, 250]);
     await until(a, '__skein.status().saved');
@@ -94,7 +69,7 @@ describe.skipIf(!haveChromium)('canvas: the History panel', () => {
     await until(b, `document.querySelector('#version-list li .version-label')?.textContent === 'before restore of version ${saved?.id}'`);
 
     // A viewer sees the list and can preview, but has neither Save nor Restore.
-    const c = await open(link(base, board, 'guest', 'read'), 'Guest');
+    const c = await open(link(fixture.base, board, 'guest', 'read'), 'Guest');
     await until(c, '__skein.status().viewOnly');
     await c.click('#history-button');
     await until(c, `document.querySelectorAll('#version-list li').length === 2`);

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { startCliServer, stopCliServer, type CliServer } from './cli-server.js';
 
 /**
  * What the canvas e2e tests share: Debian's Chromium (required under CI), where the demo is
@@ -36,6 +38,54 @@ export const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.
 export function buildCanvas(): void {
   const built = spawnSync(process.execPath, [join(CANVAS_APP, 'scripts', 'build-if-needed.mjs'), '--quiet'], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`canvas build failed:\n${built.stdout}${built.stderr}`);
+}
+
+/** What {@link canvasServerFixture} gives a suite once its `beforeAll` has run. */
+export interface CanvasServer {
+  /** The demo's page, `http://127.0.0.1:<port>/`. */
+  readonly base: string;
+  /** A new browser context (closed after the suite). */
+  context(options?: BrowserContextOptions): Promise<BrowserContext>;
+}
+
+/**
+ * A suite's setup and teardown for canvas tests against a real `skein serve`: the demo is built
+ * if needed, the server serves it from a fresh temp data dir with `extraArgs` added (e.g.
+ * `--auth jwt`), and Chromium is launched; afterwards every context, the browser and the server
+ * are closed and the data dir removed. Call it inside the suite's `describe`.
+ */
+export function canvasServerFixture(name: string, extraArgs: readonly string[] = []): CanvasServer {
+  let browser: Browser | undefined;
+  let server: CliServer | undefined;
+  let dataDir: string | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    buildCanvas();
+    mkdirSync(RESULTS, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), `skein-${name}-`));
+    server = await startCliServer(['--port', '0', '--data-dir', dataDir, '--static-dir', CANVAS_DIST, ...extraArgs]);
+    browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    for (const ctx of contexts.splice(0)) await ctx.close();
+    await browser?.close();
+    if (server !== undefined) await stopCliServer(server);
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('canvasServerFixture: used before its beforeAll ran');
+    return value;
+  };
+  return {
+    get base() {
+      return `http://127.0.0.1:${started(server).port}/`;
+    },
+    async context(options) {
+      const ctx = await started(browser).newContext(options);
+      contexts.push(ctx);
+      return ctx;
+    },
+  };
 }
 
 /** A shape as `__skein.shapes()` reports it. */

@@ -22,7 +22,8 @@ import type { DocumentHandle } from '../documents/document-handle.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { clientOrigin, type Peer } from '../documents/origins.js';
 import type { MessageRate } from '../auth/limits.js';
-import { ConnectionMeter, type ConnectionInfo } from './connection-info.js';
+import type { ConnectionInfo } from '../documents/session-info.js';
+import { ConnectionMeter } from './connection-meter.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -137,7 +138,7 @@ export class Connection implements Peer {
     return this.#done;
   }
 
-  /** What an operator may see of this socket (connection-info.ts). */
+  /** What an operator may see of this socket (documents/session-info.ts). */
   info(): ConnectionInfo {
     const m = this.#meter;
     const s = this.#session;

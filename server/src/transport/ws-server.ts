@@ -7,7 +7,7 @@ import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from 
 import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { ANONYMOUS, type Authenticate } from '../auth/authenticator.js';
-import type { ConnectionInfo } from './connection-info.js';
+import type { ConnectionInfo } from '../documents/session-info.js';
 import { Connection, type ConnectionLimits, type Session } from './connection.js';
 import { DEFAULT_TURN_BUDGET, TurnGovernor, type TurnBudget } from './inbound-queue.js';
 import { docNameFromUrl } from './doc-name.js';

@@ -3,29 +3,16 @@ import type { z } from 'zod';
 import type { ApiCaller, ApiLevel } from '../../auth/api-access.js';
 import type { Clock } from '../../clock/clock.js';
 import type { DocumentStore } from '../../documents/ports.js';
+import type { ConnectionInfo } from '../../documents/session-info.js';
 import type { DocumentRegistry } from '../../documents/registry.js';
 import type { ErrorCode } from '../../errors/registry.js';
 import type { DocumentEvents } from '../../history/events.js';
 import type { History } from '../../history/history.js';
 import type { Logger } from '../../logging/logger.js';
 
-/** One open WebSocket as the transport describes it (transport/connection-info.ts). */
-export interface ConnectionView {
-  readonly id: number;
-  readonly doc: string;
-  readonly user: string;
-  readonly readOnly: boolean;
-  readonly ip: string;
-  /** Milliseconds since the epoch. */
-  readonly openedAt: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly bufferedBytes: number;
-}
-
 /** The node's open connections (the WebSocket transport, wired by the composition root). */
 export interface ConnectionDirectory {
-  list(): readonly ConnectionView[];
+  list(): readonly ConnectionInfo[];
   /** Close one with 4403; false when no open connection has this id. */
   close(id: number): boolean;
 }

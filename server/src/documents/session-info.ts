@@ -1,7 +1,8 @@
 /**
  * What an operator may see of one open WebSocket (the inspector's Connections page, `GET
  * /api/v1/connections`): who, which document, from where, how much it moved, how much waits
- * in its send buffer, since when. Never its token or its payloads.
+ * in its send buffer, since when. Never its token or its payloads. The core names the shape
+ * because two drivers share it: the WebSocket transport produces it, the HTTP API lists it.
  */
 export interface ConnectionInfo {
   readonly id: number;
@@ -17,11 +18,4 @@ export interface ConnectionInfo {
   readonly bytesOut: number;
   /** Bytes queued in the socket's send buffer right now. */
   readonly bufferedBytes: number;
-}
-
-/** Byte counters of one connection (plain numbers: a counter never needs more than 2^53). */
-export class ConnectionMeter {
-  bytesIn = 0;
-  bytesOut = 0;
-  constructor(readonly openedAt: number, readonly ip: string) {}
 }
