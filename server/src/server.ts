@@ -180,7 +180,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     // Limits at the edge (auth/limits.ts, docs/security.md).
     limits: new EdgeLimits(edgeLimitOptions(config), clock, (kind) => telemetry.limitRefused(kind)),
     handshakeTimeoutMs: config.handshakeTimeoutMs,
-    turnBudget: { maxMessages: config.turnMaxMessages, maxMs: config.turnMaxMs },
+    turnBudget: { maxMessages: config.turnMaxMessages, maxMs: config.turnMaxMs, maxReadBytes: config.turnMaxReadBytes },
   });
   let closing: Promise<string[]> | undefined;
   const views = { ...healthViews(registry, store, cluster, () => closing !== undefined), ...(webhooks === undefined ? {} : { webhooks }) };

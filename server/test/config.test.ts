@@ -70,6 +70,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   historyKeep: { valid: '50,7d', invalid: ['many', '7 days', '50,x'] },
   turnMaxMessages: { valid: '64', invalid: ['0', '-1', 'x'] },
   turnMaxMs: { valid: '10', invalid: ['0', '1.5', ''] },
+  turnMaxReadBytes: { valid: '8192', invalid: ['1023', '0', '4k', ''] },
   otelSdkDisabled: { valid: 'true', invalid: ['yes', '2', ''] },
   otelServiceName: { valid: 'skein-eu', invalid: [''] },
   otelResourceAttributes: { valid: 'deployment.environment=prod,team=sync', invalid: ['novalue', '=x', 'a=%zz'] },

@@ -76,4 +76,26 @@ describe('a burst from one socket does not stall another document', () => {
     expect(Math.max(...seqs)).toBe(BURST);
     expect(burster.isOpen).toBe(true);
   });
+  it('a burst followed at once by a close: every update sent before the close frame is applied (reads are sliced, none dropped)', async () => {
+    const srv = (server = await startTestServer());
+    const burster = await RawClient.connect(srv.url, 'burst-then-close');
+    clients.push(burster);
+    const author = new Y.Doc();
+    const frames: Uint8Array[] = [];
+    author.on('update', (u: Uint8Array) => frames.push(encodeSyncUpdate(u)));
+    const items = author.getArray<number>('a');
+    for (let i = 0; i < 5_000; i++) items.push([i]);
+    // Many 64 KB reads, each parsed over several turns; the close frame comes after the last update.
+    burster.sendAll(frames);
+    burster.ws.close(1000);
+    await new Promise<void>((resolve) => burster.ws.once('close', () => resolve()));
+    // A new reader gets everything (the document may have been unloaded and loaded again).
+    const late = await RawClient.connect(srv.url, 'burst-then-close');
+    clients.push(late);
+    late.send(encodeSyncStep1(EMPTY_STATE_VECTOR));
+    await waitFor(() => late.decoded().some((m) => m.type === 'sync-step2'), { what: 'reader synced' });
+    const reader = new Y.Doc();
+    for (const m of late.decoded()) if (m.type === 'sync-step2' || m.type === 'sync-update') Y.applyUpdate(reader, m.update);
+    expect(reader.getArray<number>('a').toArray()).toEqual(items.toArray());
+  });
 });

@@ -34,9 +34,10 @@ describe('fairness: a bounded number of messages per connection per event-loop t
     const { clock, a, b, log, paused, resumed } = twoConnections(256);
     // A burst arrives in one go (one socket read emits many messages synchronously).
     for (let i = 0; i < 10_000; i++) a.push(msg(i));
-    expect(log.filter((e) => e.conn === 'a').reduce((n, e) => n + e.size, 0)).toBe(256); // within budget: handled at once
+    // The first 16 are handled at once, one by one; the rest waits for merged batches.
+    expect(log.filter((e) => e.conn === 'a').map((e) => e.size)).toEqual(new Array<number>(16).fill(1));
     expect(paused.a).toBe(1); // the socket stops being read
-    expect(a.queued).toBe(10_000 - 256);
+    expect(a.queued).toBe(10_000 - 16);
 
     let turns = 0;
     while (a.queued > 0) {
@@ -52,7 +53,7 @@ describe('fairness: a bounded number of messages per connection per event-loop t
       expect(log.at(-1)).toMatchObject({ conn: 'b', size: 1 });
     }
     clock.turn();
-    expect(turns).toBe(Math.ceil((10_000 - 256) / 256));
+    expect(turns).toBe(Math.ceil((10_000 - 16) / 256));
     // Every message was handled, in order, exactly once.
     const handled = log.filter((e) => e.conn === 'a').reduce((n, e) => n + e.size, 0);
     expect(handled).toBe(10_000);
@@ -106,6 +107,47 @@ describe('fairness: a bounded number of messages per connection per event-loop t
     expect(q.queued).toBe(4);
     clock.turn();
     expect(sizes.slice(16)).toEqual([4]); // the rest, as one batch, in the next turn
+  });
+
+  it('batches are sized by the measured cost per message: slow handling gets small batches, fast handling full ones', () => {
+    const clock = new ManualClock(undefined, { manualTurns: true });
+    let msPerMessage = 0.5; // cold code: every message costs 0.5 ms
+    const sizes: number[] = [];
+    const q = new InboundQueue({
+      budget: { maxMessages: 256, maxMs: 4 },
+      clock,
+      now: () => clock.now(),
+      handle: (batch) => {
+        sizes.push(batch.length);
+        clock.advance(batch.length * msPerMessage);
+      },
+      pause: () => undefined,
+      resume: () => undefined,
+    });
+    for (let i = 0; i < 5_000; i++) q.push(msg(i));
+    expect(sizes).toEqual(new Array<number>(16).fill(1)); // at once, one by one
+    const turnTime = (): number => {
+      const before = clock.now();
+      clock.turn();
+      return clock.now() - before;
+    };
+    // Before anything is measured a batch is 32 (4 ms at the initial 0.125 ms estimate): 16 ms here.
+    expect(turnTime()).toBe(16);
+    expect(sizes.at(-1)).toBe(32);
+    // Measured, the batches shrink until one fits the 4 ms budget (8 messages, the minimum progress).
+    for (let turn = 0; turn < 3; turn++) turnTime();
+    expect(turnTime()).toBe(4);
+    expect(sizes.at(-1)).toBe(8);
+    // The code got fast (the JIT optimised it): batches grow back to the message bound.
+    msPerMessage = 0.001;
+    for (let turn = 0; turn < 12; turn++) turnTime();
+    expect(sizes.at(-1)).toBe(256);
+    expect(q.msPerMessage).toBeLessThan(0.01);
+    let left = q.queued;
+    while (left > 0) {
+      expect(turnTime()).toBeLessThanOrEqual(4);
+      left = q.queued;
+    }
   });
 
   it('close drops what is queued and leaves nothing scheduled', () => {

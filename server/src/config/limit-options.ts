@@ -75,4 +75,9 @@ export const LIMIT_OPTIONS = [
   { key: 'turnMaxMs', flag: 'turn-max-ms', env: 'SKEIN_TURN_MAX_MS',
     schema: z.coerce.number().int().min(1).max(10_000), default: 4,
     description: 'Fairness: milliseconds of handling one connection may use per event-loop turn before it yields.' },
+  { key: 'turnMaxReadBytes', flag: 'turn-max-read-bytes', env: 'SKEIN_TURN_MAX_READ_BYTES',
+    schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024), default: 16 * 1024,
+    description:
+      'Fairness: bytes of one connection\'s socket reads parsed into messages per event-loop turn (a read can hold 64 KB, thousands of ' +
+      'small messages); the rest waits for later turns with the socket paused.' },
 ] as const;

@@ -197,21 +197,36 @@ export class DocumentHandle implements ReplicaHost {
    * failed; the document then stores its full state with the next write.
    */
   submit(update: Uint8Array, source: WriteSource): Promise<void> {
+    return this.submitAll([update], source);
+  }
+
+  /**
+   * Several updates from one source as one change (a burst's batch, transport/): each is
+   * validated, then all are applied in one Yjs transaction — one change event, one write, one
+   * fan-out, one promise — which costs about half of merging them first (`Y.mergeUpdates`)
+   * and applying the merge. All or nothing on refusal, like `submit`.
+   */
+  submitAll(updates: readonly Uint8Array[], source: WriteSource): Promise<void> {
     this.#expectWritable();
-    validateUpdate(update);
-    this.#quota.admit(update.byteLength, source);
-    this.#ctx.budget.admit(update.byteLength);
+    let bytes = 0;
+    for (const update of updates) {
+      validateUpdate(update);
+      bytes += update.byteLength;
+    }
+    this.#quota.admit(bytes, source);
+    this.#ctx.budget.admit(bytes);
     let changed: Uint8Array | null;
     try {
-      changed = this.#apply(update, source);
+      changed = this.#apply(updates, source);
     } catch (err) {
       // Yjs threw half-way: what it integrated is live and fanned out, so it is kept too.
       if (err instanceof InvalidUpdateError && err.integrated !== null) {
-        this.#commit(err.integrated, err.integrated, source).catch(() => undefined);
+        const integrated = err.integrated;
+        this.#commit(() => integrated, integrated, source).catch(() => undefined);
       }
       throw err;
     }
-    return this.#commit(update, changed, source);
+    return this.#commit(() => (updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates as Uint8Array[])), changed, source);
   }
 
   replicateAll(): Promise<void> {
@@ -279,32 +294,35 @@ export class DocumentHandle implements ReplicaHost {
   // --- apply, persist, replicate ------------------------------------------------------------
 
   /**
-   * Apply `update` with `source` as the transaction origin. Returns everything it actually
-   * changed, including follow-up transactions Yjs ran on its own (null when nothing changed,
-   * e.g. a reconnecting client re-sending known state). While the document holds pending
-   * structs the update itself is included too, so nothing sent is lost before it integrates.
+   * Apply `updates` (in one transaction) with `source` as the transaction origin. Returns
+   * everything it actually changed, including follow-up transactions Yjs ran on its own (null
+   * when nothing changed, e.g. a reconnecting client re-sending known state). While the
+   * document holds pending structs the updates themselves are included too, so nothing sent is
+   * lost before it integrates.
    */
-  #apply(update: Uint8Array, source: WriteSource): Uint8Array | null {
+  #apply(updates: readonly Uint8Array[], source: WriteSource): Uint8Array | null {
     const changes: Uint8Array[] = [];
     this.#changes = changes;
     // Structs another peer sent earlier may integrate now, in this peer's transaction: the
     // change is then not only what this peer sent, so it must receive it too.
     this.#echoToSender = this.#hasPending();
     try {
-      Y.applyUpdate(this.doc, update, source);
+      if (updates.length === 1) Y.applyUpdate(this.doc, updates[0] as Uint8Array, source);
+      // One transaction: Yjs emits one change for all of them when it ends.
+      else Y.transact(this.doc, () => updates.forEach((update) => Y.applyUpdate(this.doc, update, source)), source);
     } catch (err) {
       throw new InvalidUpdateError(changes.length <= 1 ? (changes[0] ?? null) : Y.mergeUpdates(changes), err);
     } finally {
       this.#changes = null;
       this.#echoToSender = false;
     }
-    if (this.#hasPending()) changes.unshift(update);
+    if (this.#hasPending()) changes.unshift(...updates);
     if (changes.length <= 1) return changes[0] ?? null;
     return Y.mergeUpdates(changes);
   }
 
   /** Persist, replicate, and resolve by the ack policy. */
-  #commit(update: Uint8Array, changed: Uint8Array | null, source: WriteSource): Promise<void> {
+  #commit(sent: () => Uint8Array, changed: Uint8Array | null, source: WriteSource): Promise<void> {
     const fromCluster = source.source === 'cluster';
     const replicator = fromCluster ? undefined : this.#ctx.replicator;
     // Published to the other nodes with this turn's group (one message per group, fan-out.ts).
@@ -313,7 +331,7 @@ export class DocumentHandle implements ReplicaHost {
     // A re-sent update changes nothing here, yet its sender waits for an ack that under the
     // `cluster` policy means "in the shared tier": ship the bytes it sent (merging is
     // idempotent) instead of acknowledging on local durability alone.
-    const bytes = changed ?? (waitForTier ? update : null);
+    const bytes = changed ?? (waitForTier ? sent() : null);
     // A change this node accepted (not another node's copy) is noted for document events.
     const user = 'user' in source ? source.user : undefined;
     const change = fromCluster || changed === null ? undefined : { ...(user === undefined ? {} : { user }) };

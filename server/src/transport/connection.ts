@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import {
   decodeAwarenessUpdate,
@@ -12,7 +13,6 @@ import {
   SkeinFeature,
   type Message,
 } from '@skein/protocol';
-import * as Y from 'yjs';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import { DEFAULT_TURN_BUDGET, InboundQueue, type TurnBudget, type TurnGovernor } from './inbound-queue.js';
 import type { Logger } from '../logging/logger.js';
@@ -24,6 +24,7 @@ import { clientOrigin, type Peer } from '../documents/origins.js';
 import type { MessageRate } from '../auth/limits.js';
 import type { ConnectionInfo } from '../documents/session-info.js';
 import { ConnectionMeter } from './connection-meter.js';
+import { sliceSocketReads, type ReadSlicer } from './read-slicer.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -59,9 +60,14 @@ export interface ConnectionOptions {
   readonly governor?: TurnGovernor;
   /** The socket's peer address, for `info()`. */
   readonly remoteAddress?: string;
+  /** The upgraded TCP socket under `ws`: its reads are sliced by `turnBudget.maxReadBytes` (read-slicer.ts). */
+  readonly socket?: Duplex;
 }
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
+
+/** Bytes of its reads a connection may parse per turn even when the node's read budget is spent. */
+const MIN_READ_SLICE = 1024;
 
 let nextId = 1;
 
@@ -95,6 +101,8 @@ export class Connection implements Peer {
   readonly #session: Session;
   /** Fairness: a bounded number of messages per event-loop turn (inbound-queue.ts). */
   readonly #inbound: InboundQueue;
+  /** Fairness below it: a bounded number of a read's bytes parsed per turn (read-slicer.ts). */
+  readonly #slicer: ReadSlicer | undefined;
   readonly #clock: Clock;
   /** The client sent a Hello (a Skein client): it is told about refusals that keep the socket open. */
   #skeinClient = false;
@@ -112,14 +120,26 @@ export class Connection implements Peer {
     this.#meter = new ConnectionMeter(this.#clock.now(), options.remoteAddress ?? '');
     this.#log = options.logger.child({ conn: this.id, doc: docName, user: this.#session.user });
     this.#tel = options.telemetry ?? NO_TRANSPORT_PROBES;
+    const budget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
+    // The socket is read again only when neither the queue nor the slicer holds it.
     this.#inbound = new InboundQueue({
-      budget: options.turnBudget ?? DEFAULT_TURN_BUDGET,
+      budget,
       ...(options.governor === undefined ? {} : { governor: options.governor }),
       clock: this.#clock,
       handle: (batch) => this.#handleBatch(batch),
       pause: () => ws.pause(),
       resume: () => {
-        if (!this.#closed) ws.resume();
+        if (!this.#closed && this.#slicer?.holding !== true) ws.resume();
+      },
+    });
+    const governor = options.governor;
+    this.#slicer = options.socket === undefined || budget.maxReadBytes === undefined ? undefined : sliceSocketReads(options.socket, {
+      maxBytes: budget.maxReadBytes,
+      ...(governor === undefined ? {} : { room: () => governor.readRoom(MIN_READ_SLICE), fed: (bytes: number) => governor.parsed(bytes) }),
+      clock: this.#clock,
+      hold: () => ws.pause(),
+      release: () => {
+        if (!this.#closed && !this.#inbound.paused) ws.resume();
       },
     });
   }
@@ -213,6 +233,7 @@ export class Connection implements Peer {
     this.#backlog = undefined;
     // Drop what waits for a later turn and read the socket again: a socket paused by the turn
     // budget would never see the peer's close frame, and the close would wait for its timeout.
+    this.#slicer?.passThrough();
     this.#inbound.close();
     this.#ws.close(code, reason);
     if (this.#ws.isPaused) this.#ws.resume();
@@ -275,17 +296,16 @@ export class Connection implements Peer {
   }
 
   /**
-   * Several update messages as one change: one merge, one apply, one write, one fan-out, and
-   * one ack that covers all of them (acks are cumulative). If the merge or the merged update
-   * is refused, each is submitted on its own (a refusal keeps nothing), so the good ones apply
-   * and the bad one gets its exact error.
+   * Several update messages as one change: one transaction, one write, one fan-out, and one
+   * ack that covers all of them (acks are cumulative). If the batch is refused as invalid,
+   * each is submitted on its own (a refusal keeps nothing), so the good ones apply and the bad
+   * one gets its exact error.
    */
   #applyBatch(handle: DocumentHandle, updates: readonly Uint8Array[], type = 'sync-update'): void {
     let bytes = 0;
     for (const u of updates) bytes += u.byteLength;
     try {
-      const merged = updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates as Uint8Array[]);
-      this.#tel.applyUpdate(this.#opts.upgrade, type, bytes, handle.peerCount - 1, () => this.#applyUpdate(handle, merged, updates.length));
+      this.#tel.applyUpdate(this.#opts.upgrade, type, bytes, handle.peerCount - 1, () => this.#applyUpdate(handle, updates));
       if (updates.length > 1) this.#tel.updatesMerged(updates.length);
     } catch (err) {
       if (updates.length > 1 && (!(err instanceof SkeinError) || err.code === 'SKEIN_ERR_INVALID_UPDATE')) {
@@ -409,11 +429,11 @@ export class Connection implements Peer {
    * Submit to the document's edit path; with durable acks, frame the ack when it resolves.
    * `messages`: how many update-bearing messages this change carries (a merged batch).
    */
-  #applyUpdate(handle: DocumentHandle, update: Uint8Array, messages = 1): void {
-    // Throws (closing this socket with the error's code) when the update is refused.
+  #applyUpdate(handle: DocumentHandle, updates: readonly Uint8Array[]): void {
+    // Throws (closing this socket with the error's code) when the updates are refused.
     let durable: Promise<void>;
     try {
-      durable = handle.submit(update, clientOrigin(this, this.#session.user));
+      durable = handle.submitAll(updates, clientOrigin(this, this.#session.user));
     } catch (err) {
       if (err instanceof SkeinError && err.code === 'SKEIN_ERR_UNPERSISTED_LIMIT') this.#tel.writeRefused();
       throw err;
@@ -424,7 +444,7 @@ export class Connection implements Peer {
       durable.catch(() => undefined);
       return;
     }
-    acks.received += messages;
+    acks.received += updates.length;
     const seq = acks.received;
     durable.then(
       () => {
@@ -446,6 +466,10 @@ export class Connection implements Peer {
   }
 
   #onClose(code: number): void {
+    // The peer closed (or the socket dropped): what it sent before is handled, not dropped —
+    // a client that bursts and closes at once loses nothing. When this side closed first,
+    // the queue was already dropped.
+    if (!this.#closed) this.#inbound.drainAll();
     this.#closed = true;
     this.#inbound.close();
     if (this.#expiry !== undefined) this.#clock.clearTimeout(this.#expiry);

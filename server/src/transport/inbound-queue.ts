@@ -6,29 +6,53 @@ export interface TurnBudget {
   readonly maxMessages: number;
   /** Milliseconds of handling per turn before it yields (checked between batches). */
   readonly maxMs: number;
+  /**
+   * Bytes of the socket's reads handed to the WebSocket parser per turn (read-slicer.ts);
+   * absent: reads are parsed whole.
+   */
+  readonly maxReadBytes?: number;
 }
 
-export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 4 });
+export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 4, maxReadBytes: 16 * 1024 });
 
 /** Messages a draining connection may handle per turn even when the node's turn is full. */
 const MIN_PROGRESS = 8;
 
 /**
- * The time budget applies only after this many messages in a turn: a handful of messages is
- * always handled at once, one by one, however slow the machine (the time budget is for bursts).
+ * At most this many messages of a turn are handled at once, one by one, as they arrive (no
+ * added latency for ordinary traffic: a sync step 1, an awareness change and an update or two).
+ * Past it the connection is bursting: the rest of the socket read waits for the turn's end and
+ * goes in merged batches (one merge, one apply, one write, one fan-out per batch), which costs
+ * a fraction of handling each alone. Also: the time budget applies only after this many
+ * messages in a turn, so a handful is always handled however slow the machine.
  */
-const TIME_BUDGET_AFTER = 16;
+const AT_ONCE = 16;
+
+/**
+ * A batch is sized to fit what is left of the turn's time budget at the connection's measured
+ * cost per message. Until a batch has been measured the estimate is this (ms per message: 32
+ * messages in the default 4 ms), so a burst on cold code — the first one after a start, before
+ * the JIT has optimised the apply path, when a message costs 20–50× more — does not stall the
+ * loop for tens of ms; warm, the estimate falls to a few µs and batches reach maxMessages.
+ */
+const INITIAL_MS_PER_MESSAGE = 0.125;
+/** Weight of the latest batch in the cost estimate (an exponential moving average). */
+const COST_WEIGHT = 0.5;
+/** The estimate never goes below 1 µs per message (a clock too coarse to see a batch reads 0). */
+const MIN_MS_PER_MESSAGE = 0.001;
 
 /**
  * The node-wide side of the turn budget: however many connections burst at once, at most
- * `budget.maxMessages` messages (and about `budget.maxMs`) are handled per event-loop turn in
- * total, so one turn stays short and a quiet connection waits at most about one turn.
+ * `budget.maxMessages` messages (and about `budget.maxMs`) are handled, and about
+ * `budget.maxReadBytes` of socket reads parsed, per event-loop turn in total, so one turn
+ * stays short and a quiet connection waits at most about one turn.
  */
 export class TurnGovernor {
   readonly budget: TurnBudget;
   readonly #clock: Pick<Clock, 'defer'>;
   readonly #now: () => number;
   #used = 0;
+  #readBytes = 0;
   #startedAt = 0;
   #turnEnd: TimerHandle | undefined;
 
@@ -41,19 +65,37 @@ export class TurnGovernor {
   /** How many more messages this turn may take (0: yield). */
   remaining(): number {
     if (this.#used === 0) return this.budget.maxMessages;
-    if (this.#used >= 2 * TIME_BUDGET_AFTER && this.#now() - this.#startedAt >= this.budget.maxMs) return 0;
+    if (this.#used >= 2 * AT_ONCE && this.#now() - this.#startedAt >= this.budget.maxMs) return 0;
     return Math.max(0, this.budget.maxMessages - this.#used);
   }
 
   took(messages: number): void {
-    if (this.#turnEnd === undefined) {
-      this.#startedAt = this.#now();
-      this.#turnEnd = this.#clock.defer(() => {
-        this.#turnEnd = undefined;
-        this.#used = 0;
-      });
-    }
+    this.#startTurn();
     this.#used += messages;
+  }
+
+  /**
+   * Bytes of socket reads a connection may parse now: what is left of the node's turn, but at
+   * least `floor`, so every connection's reads progress every turn however many burst.
+   */
+  readRoom(floor: number): number {
+    const max = this.budget.maxReadBytes;
+    return max === undefined ? Number.POSITIVE_INFINITY : Math.max(floor, max - this.#readBytes);
+  }
+
+  parsed(bytes: number): void {
+    this.#startTurn();
+    this.#readBytes += bytes;
+  }
+
+  #startTurn(): void {
+    if (this.#turnEnd !== undefined) return;
+    this.#startedAt = this.#now();
+    this.#turnEnd = this.#clock.defer(() => {
+      this.#turnEnd = undefined;
+      this.#used = 0;
+      this.#readBytes = 0;
+    });
   }
 }
 
@@ -73,8 +115,8 @@ export interface InboundQueueOptions {
 
 /**
  * Fairness for one connection: at most `budget.maxMessages` messages (and about
- * `budget.maxMs`) are handled per event-loop turn. Within budget a message is handled at once
- * (no added latency at ordinary rates); past it, the connection stops reading its socket
+ * `budget.maxMs`) are handled per event-loop turn. The first few of a turn (AT_ONCE) are
+ * handled at once (no added latency at ordinary rates); past them, the connection stops reading its socket
  * (so a burst waits in TCP, in the sender's buffers, not in this process's heap) and the rest
  * is handled in batches on later turns (`clock.defer`, i.e. `setImmediate`), so every other
  * connection's messages and every timer run in between. A batch is handed over whole, so
@@ -91,6 +133,8 @@ export class InboundQueue {
   #drain: TimerHandle | undefined;
   #paused = false;
   #closed = false;
+  /** Estimated handling cost per message of a batch, in ms (see INITIAL_MS_PER_MESSAGE). */
+  #msPerMessage = INITIAL_MS_PER_MESSAGE;
 
   constructor(options: InboundQueueOptions) {
     this.#opts = options;
@@ -106,11 +150,16 @@ export class InboundQueue {
     return this.#paused;
   }
 
+  /** The current estimate of the handling cost per message (ms), which sizes batches. */
+  get msPerMessage(): number {
+    return this.#msPerMessage;
+  }
+
   push(message: Uint8Array): void {
     if (this.#closed) return;
     // A connection's first message of a turn is always handled at once: a quiet connection never
-    // waits behind others' bursts. Further ones need room in both budgets.
-    if (this.#queue.length === 0 && (this.#used === 0 || (this.#withinBudget() && this.#shared() > 0))) {
+    // waits behind others' bursts. Further ones, up to AT_ONCE, need room in both budgets.
+    if (this.#queue.length === 0 && (this.#used === 0 || (this.#used < AT_ONCE && this.#withinBudget() && this.#shared() > 0))) {
       this.#startTurn();
       this.#used++;
       this.#opts.governor?.took(1);
@@ -125,7 +174,19 @@ export class InboundQueue {
     this.#drain ??= this.#opts.clock.defer(() => this.#onDrain());
   }
 
-  /** Drop what is queued and every deferred callback (the socket closed). */
+  /**
+   * Handle everything queued now, in batches of at most `budget.maxMessages`, and stop (the
+   * peer closed the socket: what it sent before closing is not dropped).
+   */
+  drainAll(): void {
+    if (this.#closed) return;
+    if (this.#drain !== undefined) this.#opts.clock.cancelDefer(this.#drain);
+    this.#drain = undefined;
+    while (this.#queue.length > 0 && !this.#closed) this.#opts.handle(this.#queue.splice(0, this.#opts.budget.maxMessages));
+    this.close();
+  }
+
+  /** Drop what is queued and every deferred callback (this side closed the socket). */
   close(): void {
     this.#closed = true;
     this.#queue = [];
@@ -141,7 +202,7 @@ export class InboundQueue {
 
   #withinBudget(): boolean {
     const { maxMessages, maxMs } = this.#opts.budget;
-    return this.#used < maxMessages && (this.#used < TIME_BUDGET_AFTER || this.#now() - this.#turnStartedAt < maxMs);
+    return this.#used < maxMessages && (this.#used < AT_ONCE || this.#now() - this.#turnStartedAt < maxMs);
   }
 
   /** The first message of a turn: note when it started and reset the count at the turn's end. */
@@ -159,17 +220,24 @@ export class InboundQueue {
     if (this.#closed) return;
     this.#used = 0;
     this.#turnStartedAt = this.#now();
-    const { maxMessages } = this.#opts.budget;
-    while (this.#queue.length > 0 && this.#withinBudget()) {
+    const { maxMessages, maxMs } = this.#opts.budget;
+    // The first batch always goes; further ones while the turn has messages and time left.
+    while (this.#queue.length > 0 && (this.#used === 0 || (this.#used < maxMessages && this.#now() - this.#turnStartedAt < maxMs))) {
       // The node's turn may be full; a draining connection still makes some progress every
       // turn (never starved by many quiet connections' first messages).
       const shared = this.#used === 0 ? Math.max(this.#shared(), MIN_PROGRESS) : this.#shared();
-      const room = Math.min(maxMessages - this.#used, shared);
+      // As many as fit the rest of the time budget at the measured cost (at least MIN_PROGRESS).
+      const left = maxMs - (this.#now() - this.#turnStartedAt);
+      const byTime = Math.max(MIN_PROGRESS, Math.floor(left / this.#msPerMessage));
+      const room = Math.min(maxMessages - this.#used, shared, byTime);
       if (room <= 0) break; // the node's turn is full: wait for the next one
       const batch = this.#queue.splice(0, room);
       this.#used += batch.length;
       this.#opts.governor?.took(batch.length);
+      const started = this.#now();
       this.#opts.handle(batch);
+      const cost = (this.#now() - started) / batch.length;
+      this.#msPerMessage = Math.max(MIN_MS_PER_MESSAGE, COST_WEIGHT * cost + (1 - COST_WEIGHT) * this.#msPerMessage);
       if (this.#closed) return;
     }
     if (this.#queue.length > 0) {

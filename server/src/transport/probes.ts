@@ -32,7 +32,7 @@ export interface TransportProbes {
   syncAnswered(conn: ConnectionTrace | undefined, startedAt: number, stateVectorBytes: number, replyBytes: number): void;
   awarenessReceived(): void;
   /**
-   * `messages` update messages of one connection were applied as one merged change (a burst
+   * `messages` update messages of one connection were applied as one change, in one transaction (a burst
    * handled in one turn); `applyUpdate` counted one of them.
    */
   updatesMerged(messages: number): void;

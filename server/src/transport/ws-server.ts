@@ -71,7 +71,11 @@ export class WsTransport {
     });
     this.#clock = options.clock ?? systemClock;
     const perConnection = options.turnBudget ?? DEFAULT_TURN_BUDGET;
-    this.#governor = new TurnGovernor({ maxMessages: 2 * perConnection.maxMessages, maxMs: 2 * perConnection.maxMs }, this.#clock);
+    this.#governor = new TurnGovernor({
+      maxMessages: 2 * perConnection.maxMessages,
+      maxMs: 2 * perConnection.maxMs,
+      ...(perConnection.maxReadBytes === undefined ? {} : { maxReadBytes: 2 * perConnection.maxReadBytes }),
+    }, this.#clock);
     this.#heartbeat = this.#clock.setInterval(() => this.#beat(), options.heartbeatIntervalMs);
   }
 
@@ -122,7 +126,7 @@ export class WsTransport {
         upgrade.authenticated(session.user, session.readOnly);
         this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
           edge.upgraded();
-          this.#accept(ws, docName, upgrade, session, req.socket.remoteAddress);
+          this.#accept(ws, socket, docName, upgrade, session, req.socket.remoteAddress);
         });
       },
       (err: unknown) => {
@@ -164,7 +168,7 @@ export class WsTransport {
     this.#wss.close();
   }
 
-  #accept(ws: WebSocket, docName: string, upgrade: ConnectionTrace, session: Session, remoteAddress: string | undefined): void {
+  #accept(ws: WebSocket, socket: Duplex, docName: string, upgrade: ConnectionTrace, session: Session, remoteAddress: string | undefined): void {
     if (!this.#accepting) {
       upgrade.failed('SKEIN_ERR_SHUTTING_DOWN');
       ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
@@ -182,6 +186,7 @@ export class WsTransport {
       ...(this.#options.limits === undefined ? {} : { rate: this.#options.limits.messageRate() }),
       ...(this.#options.turnBudget === undefined ? {} : { turnBudget: this.#options.turnBudget }),
       governor: this.#governor,
+      socket,
       ...(remoteAddress === undefined ? {} : { remoteAddress }),
     });
     this.#connections.add(conn);

@@ -1,0 +1,177 @@
+import type { Duplex } from 'node:stream';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+
+export interface ReadSlicerOptions {
+  /** Bytes handed to the WebSocket parser per event-loop turn (the first slice goes at once). */
+  readonly maxBytes: number;
+  readonly clock: Pick<Clock, 'defer' | 'cancelDefer'>;
+  /** Hand bytes to the WebSocket parser (ws's own 'data' listener). */
+  feed(chunk: Buffer): void;
+  /** Bytes the node lets this connection parse now (the node-wide budget); absent: maxBytes. */
+  room?(): number;
+  /** `bytes` were handed to the parser (counted against the node-wide budget). */
+  fed?(bytes: number): void;
+  /** Stop reading the socket while bytes wait here; called once per hold. */
+  hold(): void;
+  /** Everything held was fed: the socket may be read again. */
+  release(): void;
+}
+
+/**
+ * Fairness below the message level: one TCP read can bring 64 KB — about 2,300 one-item
+ * updates — and the WebSocket parser emits every message in it synchronously, however the
+ * messages are handled afterwards. The slicer hands the parser at most `maxBytes` of a read
+ * per event-loop turn: the first slice at once (an ordinary read is one slice: no added
+ * latency), the rest on later turns (`clock.defer`, i.e. `setImmediate`), in order, with the
+ * socket held meanwhile (the sender waits in TCP). Bytes are never reordered, dropped or
+ * copied (slices are views of the read's buffer); `close()` drops what waits (the socket is
+ * closing and will not be read again).
+ */
+export class ReadSlicer {
+  readonly #opts: ReadSlicerOptions;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #next: TimerHandle | undefined;
+  #holding = false;
+  #closed = false;
+  /** Slicing stopped: every read goes to the parser whole, at once. */
+  #passThrough = false;
+
+  constructor(options: ReadSlicerOptions) {
+    if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1) throw new RangeError('ReadSlicer: maxBytes must be a positive integer');
+    this.#opts = options;
+  }
+
+  /** Whether bytes wait here (the socket is held). */
+  get holding(): boolean {
+    return this.#holding;
+  }
+
+  /** Bytes read from the socket and not yet handed to the parser. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** A read from the socket. */
+  push(chunk: Buffer): void {
+    if (this.#closed || chunk.byteLength === 0) return;
+    if (this.#passThrough) {
+      this.#opts.feed(chunk);
+      return;
+    }
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.byteLength;
+    // Slices already wait for a later turn: this read goes after them.
+    if (this.#next === undefined) this.#feedSlice();
+  }
+
+  /** Hand everything that waits to the parser now (the socket closed: nothing more will be read). */
+  flush(): void {
+    if (this.#closed || this.#pending.length === 0) return;
+    if (this.#next !== undefined) this.#opts.clock.cancelDefer(this.#next);
+    this.#next = undefined;
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    for (const chunk of pending) {
+      if (this.#closed) return;
+      this.#opts.feed(chunk);
+    }
+    if (this.#holding) {
+      this.#holding = false;
+      this.#opts.release();
+    }
+  }
+
+  /**
+   * Stop slicing (this side is closing the socket): what waits is parsed now and later reads
+   * go to the parser whole — the peer's close frame must still reach it.
+   */
+  passThrough(): void {
+    this.flush();
+    this.#passThrough = true;
+  }
+
+  /** Drop what waits and never feed the parser again (the socket closed). */
+  close(): void {
+    this.#closed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#next !== undefined) this.#opts.clock.cancelDefer(this.#next);
+    this.#next = undefined;
+  }
+
+  #feedSlice(): void {
+    this.#next = undefined;
+    const allowed = Math.max(1, Math.min(this.#opts.maxBytes, this.#opts.room?.() ?? Number.POSITIVE_INFINITY));
+    let budget = allowed;
+    while (budget > 0 && this.#pending.length > 0 && !this.#closed) {
+      const head = this.#pending[0] as Buffer;
+      const slice = head.byteLength <= budget ? head : head.subarray(0, budget);
+      if (slice === head) this.#pending.shift();
+      else this.#pending[0] = head.subarray(budget);
+      this.#pendingBytes -= slice.byteLength;
+      budget -= slice.byteLength;
+      this.#opts.feed(slice);
+    }
+    this.#opts.fed?.(allowed - budget);
+    if (this.#closed) return;
+    if (this.#pending.length > 0) {
+      if (!this.#holding) {
+        this.#holding = true;
+        this.#opts.hold();
+      }
+      this.#next = this.#opts.clock.defer(() => this.#feedSlice());
+      return;
+    }
+    if (this.#holding) {
+      this.#holding = false;
+      this.#opts.release();
+    }
+  }
+}
+
+/**
+ * Put a ReadSlicer between `socket` and the WebSocket library's parser: the socket's one
+ * 'data' listener (ws's, attached by `handleUpgrade`) is moved behind the slicer, and so are
+ * its 'end' listeners — the peer's FIN is passed on only after every byte read before it was
+ * parsed (ws ends its parser on 'end'). When the socket closes, what still waits is parsed
+ * at once, before ws's own 'close' listener reads the socket's last bytes and ends its parser,
+ * so nothing the peer sent is lost or reordered. Returns undefined — and changes nothing — when
+ * the socket does not have exactly one 'data' listener (a ws version that reads differently:
+ * reads are then parsed whole, as before).
+ */
+export function sliceSocketReads(socket: Duplex, options: Omit<ReadSlicerOptions, 'feed'>): ReadSlicer | undefined {
+  const dataListeners = socket.listeners('data');
+  if (dataListeners.length !== 1) return undefined;
+  const parse = dataListeners[0] as (this: Duplex, chunk: Buffer) => void;
+  const endListeners = socket.listeners('end') as ((this: Duplex) => void)[];
+  let parserEnded = false;
+  let endWaits = false;
+  const passEnd = (): void => {
+    parserEnded = true;
+    for (const listener of endListeners) listener.call(socket);
+  };
+  const slicer = new ReadSlicer({
+    ...options,
+    feed: (chunk) => {
+      if (!parserEnded) parse.call(socket, chunk);
+    },
+    release: () => {
+      options.release();
+      if (endWaits) passEnd();
+    },
+  });
+  socket.removeListener('data', parse);
+  for (const listener of endListeners) socket.removeListener('end', listener);
+  socket.on('data', (chunk: Buffer) => slicer.push(chunk));
+  socket.on('end', () => {
+    if (slicer.holding) endWaits = true;
+    else passEnd();
+  });
+  socket.prependOnceListener('close', () => {
+    slicer.flush();
+    slicer.close();
+  });
+  return slicer;
+}
