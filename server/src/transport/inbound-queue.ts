@@ -15,7 +15,7 @@ export interface TurnBudget {
 
 export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 4, maxReadBytes: 16 * 1024 });
 
-/** Messages a draining connection may handle per turn even when the node's turn is full. */
+/** The smallest batch: what a served connection handles even when the turn's time is spent. */
 const MIN_PROGRESS = 8;
 
 /**
@@ -41,11 +41,22 @@ const COST_WEIGHT = 0.5;
 /** The estimate never goes below 1 µs per message (a clock too coarse to see a batch reads 0). */
 const MIN_MS_PER_MESSAGE = 0.001;
 
+/** What the governor's run queue serves: a connection's queue with messages waiting. */
+export interface Drainable {
+  /**
+   * Handle this turn's share: by `deadline` (ms, the `now` clock) and at most `messages`
+   * (the first batch always goes); true when more waits.
+   */
+  drainTurn(deadline: number, messages: number): boolean;
+}
+
 /**
- * The node-wide side of the turn budget: however many connections burst at once, at most
- * `budget.maxMessages` messages (and about `budget.maxMs`) are handled, and about
- * `budget.maxReadBytes` of socket reads parsed, per event-loop turn in total, so one turn
- * stays short and a quiet connection waits at most about one turn.
+ * The node-wide side of the turn budget: however many connections burst at once, about
+ * `budget.maxMs` of queued messages are handled, and about `budget.maxReadBytes` of socket
+ * reads parsed, per event-loop turn in total, so one turn stays short and a quiet connection
+ * waits at most about one turn. Connections with queued messages are served round-robin, one
+ * `setImmediate` per turn for all of them: each gets a batch until the turn's time is spent;
+ * those not reached go first next turn, so none starves however many burst.
  */
 export class TurnGovernor {
   readonly budget: TurnBudget;
@@ -55,6 +66,9 @@ export class TurnGovernor {
   #readBytes = 0;
   #startedAt = 0;
   #turnEnd: TimerHandle | undefined;
+  #ready: Drainable[] = [];
+  readonly #waiting = new Set<Drainable>();
+  #serving: TimerHandle | undefined;
 
   constructor(budget: TurnBudget, clock: Pick<Clock, 'defer'>, now: () => number = () => performance.now()) {
     this.budget = budget;
@@ -86,6 +100,44 @@ export class TurnGovernor {
   parsed(bytes: number): void {
     this.#startTurn();
     this.#readBytes += bytes;
+  }
+
+  /** Connections with messages waiting for a turn. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  /** `q` has messages waiting: it is served in a later turn, round-robin with the others. */
+  ready(q: Drainable): void {
+    if (this.#waiting.has(q)) return;
+    this.#waiting.add(q);
+    this.#ready.push(q);
+    if (this.#serving === undefined) this.#serving = this.#clock.defer(() => this.#serve());
+  }
+
+  /** `q` closed or drained by itself: it is not served again. */
+  forget(q: Drainable): void {
+    if (this.#waiting.delete(q)) this.#ready = this.#ready.filter((r) => r !== q);
+  }
+
+  #serve(): void {
+    this.#serving = undefined;
+    const deadline = this.#now() + this.budget.maxMs;
+    const serving = this.#ready;
+    this.#ready = [];
+    let i = 0;
+    // The first always gets its batch; the others while the turn has time and messages left.
+    for (; i < serving.length && (i === 0 || (this.#now() < deadline && this.#used < this.budget.maxMessages)); i++) {
+      const q = serving[i] as Drainable;
+      this.#waiting.delete(q);
+      if (q.drainTurn(deadline, Math.max(0, this.budget.maxMessages - this.#used))) {
+        this.#waiting.add(q);
+        this.#ready.push(q);
+      }
+    }
+    // Those the turn did not reach go first next turn.
+    this.#ready = [...serving.slice(i), ...this.#ready];
+    if (this.#ready.length > 0) this.#serving = this.#clock.defer(() => this.#serve());
   }
 
   #startTurn(): void {
@@ -122,7 +174,7 @@ export interface InboundQueueOptions {
  * connection's messages and every timer run in between. A batch is handed over whole, so
  * the caller can apply it as one change: one merge, one write, one fan-out, one ack.
  */
-export class InboundQueue {
+export class InboundQueue implements Drainable {
   readonly #opts: InboundQueueOptions;
   readonly #now: () => number;
   #queue: Uint8Array[] = [];
@@ -171,7 +223,17 @@ export class InboundQueue {
       this.#paused = true;
       this.#opts.pause();
     }
-    this.#drain ??= this.#opts.clock.defer(() => this.#onDrain());
+    this.#scheduleDrain();
+  }
+
+  /** A later turn handles what waits: the node's run queue, or this queue's own `defer`. */
+  #scheduleDrain(): void {
+    const governor = this.#opts.governor;
+    if (governor !== undefined) governor.ready(this);
+    else this.#drain ??= this.#opts.clock.defer(() => {
+      this.#drain = undefined;
+      if (this.drainTurn(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)) this.#scheduleDrain();
+    });
   }
 
   /**
@@ -182,6 +244,7 @@ export class InboundQueue {
     if (this.#closed) return;
     if (this.#drain !== undefined) this.#opts.clock.cancelDefer(this.#drain);
     this.#drain = undefined;
+    this.#opts.governor?.forget(this);
     while (this.#queue.length > 0 && !this.#closed) this.#opts.handle(this.#queue.splice(0, this.#opts.budget.maxMessages));
     this.close();
   }
@@ -190,6 +253,7 @@ export class InboundQueue {
   close(): void {
     this.#closed = true;
     this.#queue = [];
+    this.#opts.governor?.forget(this);
     if (this.#drain !== undefined) this.#opts.clock.cancelDefer(this.#drain);
     if (this.#turnEnd !== undefined) this.#opts.clock.cancelDefer(this.#turnEnd);
     this.#drain = this.#turnEnd = undefined;
@@ -215,38 +279,35 @@ export class InboundQueue {
     });
   }
 
-  #onDrain(): void {
-    this.#drain = undefined;
-    if (this.#closed) return;
+  /**
+   * One turn's share of what waits: batches while this connection's budget and the node's
+   * `deadline` and `messages` allow (the first batch, at least MIN_PROGRESS, always goes).
+   * True when messages still wait.
+   */
+  drainTurn(deadline: number, messages: number): boolean {
+    if (this.#closed) return false;
     this.#used = 0;
     this.#turnStartedAt = this.#now();
     const { maxMessages, maxMs } = this.#opts.budget;
-    // The first batch always goes; further ones while the turn has messages and time left.
-    while (this.#queue.length > 0 && (this.#used === 0 || (this.#used < maxMessages && this.#now() - this.#turnStartedAt < maxMs))) {
-      // The node's turn may be full; a draining connection still makes some progress every
-      // turn (never starved by many quiet connections' first messages).
-      const shared = this.#used === 0 ? Math.max(this.#shared(), MIN_PROGRESS) : this.#shared();
-      // As many as fit the rest of the time budget at the measured cost (at least MIN_PROGRESS).
-      const left = maxMs - (this.#now() - this.#turnStartedAt);
-      const byTime = Math.max(MIN_PROGRESS, Math.floor(left / this.#msPerMessage));
-      const room = Math.min(maxMessages - this.#used, shared, byTime);
-      if (room <= 0) break; // the node's turn is full: wait for the next one
-      const batch = this.#queue.splice(0, room);
+    const until = Math.min(deadline, this.#turnStartedAt + maxMs);
+    const most = Math.max(MIN_PROGRESS, Math.min(maxMessages, messages));
+    while (this.#queue.length > 0 && (this.#used === 0 || (this.#used < most && this.#now() < until))) {
+      // As many as fit the time left at the measured cost (at least MIN_PROGRESS).
+      const byTime = Math.max(MIN_PROGRESS, Math.floor((until - this.#now()) / this.#msPerMessage));
+      const batch = this.#queue.splice(0, Math.min(most - this.#used, byTime));
       this.#used += batch.length;
       this.#opts.governor?.took(batch.length);
       const started = this.#now();
       this.#opts.handle(batch);
       const cost = (this.#now() - started) / batch.length;
       this.#msPerMessage = Math.max(MIN_MS_PER_MESSAGE, COST_WEIGHT * cost + (1 - COST_WEIGHT) * this.#msPerMessage);
-      if (this.#closed) return;
+      if (this.#closed) return false;
     }
-    if (this.#queue.length > 0) {
-      this.#drain = this.#opts.clock.defer(() => this.#onDrain());
-      return;
-    }
+    if (this.#queue.length > 0) return true;
     // Caught up: read the socket again. The count resets when this turn ends.
     this.#startTurn();
     this.#paused = false;
     this.#opts.resume();
+    return false;
   }
 }
