@@ -19,9 +19,10 @@ export interface CliServer {
  * Run `node server/dist/cli/main.js serve <args>` and resolve once it logs `listening`
  * (rejects with its output when it exits first).
  */
-export function startCliServer(args: readonly string[]): Promise<CliServer> {
-  const child = spawn(process.execPath, [CLI_MAIN, 'serve', '--host', '127.0.0.1', ...args], {
+export function startCliServer(args: readonly string[], options: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<CliServer> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_MAIN, 'serve', '--host', '127.0.0.1', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env === undefined ? {} : { env: options.env }),
   });
   const lines: string[] = [];
   let stderr = '';

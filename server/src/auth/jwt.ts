@@ -1,7 +1,8 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type * as Jose from 'jose';
+import type { JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { SkeinError } from '../errors/skein-error.js';
 import { accessFor, parseDocsClaim } from './access.js';
 import { requestToken, type Authenticate, type Principal } from './authenticator.js';
@@ -40,11 +41,13 @@ const MIN_SECRET_LENGTH = 32;
  * are refused by construction. `exp` and `sub` are required, `docs` must be well formed.
  */
 export class JwtVerifier {
+  readonly #jose: typeof Jose;
   readonly #key: Key;
   readonly #algorithms: readonly string[];
   readonly #opts: JwtOptions;
 
-  private constructor(key: Key, algorithms: readonly string[], options: JwtOptions) {
+  private constructor(jose: typeof Jose, key: Key, algorithms: readonly string[], options: JwtOptions) {
+    this.#jose = jose;
     this.#key = key;
     this.#algorithms = algorithms;
     this.#opts = options;
@@ -56,26 +59,28 @@ export class JwtVerifier {
     if (sources.length !== 1) {
       throw configError('--auth jwt needs exactly one of --auth-jwt-secret, --auth-jwt-public-key, --auth-jwks-file');
     }
+    // Loaded here, not at start: a node without `--auth jwt` never loads it.
+    const jose = await import('jose');
     if (options.secret !== undefined && options.secret !== '') {
       if (options.secret.length < MIN_SECRET_LENGTH) throw configError(`--auth-jwt-secret must be at least ${MIN_SECRET_LENGTH} characters`);
-      return new JwtVerifier(new TextEncoder().encode(options.secret), ['HS256'], options);
+      return new JwtVerifier(jose, new TextEncoder().encode(options.secret), ['HS256'], options);
     }
     if (options.publicKeyFile !== undefined && options.publicKeyFile !== '') {
       const { key, alg } = await readPublicKey(options.publicKeyFile);
-      return new JwtVerifier(key, [alg], options);
+      return new JwtVerifier(jose, key, [alg], options);
     }
     const jwks = await readJson(options.jwksFile ?? '', '--auth-jwks-file');
     const keys = (jwks as Partial<JSONWebKeySet>).keys;
     if (!Array.isArray(keys) || keys.length === 0) throw configError('--auth-jwks-file: expected {"keys": [...]} with at least one key');
     if (keys.some((k) => k.kty === 'oct' || 'd' in k)) throw configError('--auth-jwks-file: only public keys (no secret or private keys)');
-    return new JwtVerifier(createLocalJWKSet(jwks as JSONWebKeySet), ASYMMETRIC, options);
+    return new JwtVerifier(jose, jose.createLocalJWKSet(jwks as JSONWebKeySet), ASYMMETRIC, options);
   }
 
   /** Verify `token`; throws a SkeinError with one of the SKEIN_ERR_AUTH_* codes. */
   async verify(token: string, nowMs?: number): Promise<VerifiedToken> {
     let payload: JWTPayload;
     try {
-      const result = await jwtVerify(token, this.#key as Uint8Array, {
+      const result = await this.#jose.jwtVerify(token, this.#key as Uint8Array, {
         algorithms: [...this.#algorithms],
         requiredClaims: ['exp', 'sub'],
         clockTolerance: this.#opts.clockToleranceS,
@@ -85,7 +90,7 @@ export class JwtVerifier {
       });
       payload = result.payload;
     } catch (err) {
-      throw tokenError(err);
+      throw tokenError(err, this.#jose.errors);
     }
     if (typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.exp !== 'number') {
       throw new SkeinError('SKEIN_ERR_AUTH_CLAIMS', 'the token needs a string "sub" and a numeric "exp"');
@@ -111,7 +116,7 @@ export class JwtVerifier {
 }
 
 /** jose's error → our code. Never echoes the token. */
-function tokenError(err: unknown): SkeinError {
+function tokenError(err: unknown, errors: typeof Jose.errors): SkeinError {
   if (err instanceof SkeinError) return err;
   if (err instanceof errors.JWTExpired) return new SkeinError('SKEIN_ERR_AUTH_EXPIRED', 'the access token has expired', { cause: err });
   if (err instanceof errors.JWTClaimValidationFailed) {

@@ -1,4 +1,3 @@
-import { SignJWT } from 'jose';
 import { CONFIG_FILE_FLAG, loadConfig } from '../config/load.js';
 import { SkeinError } from '../errors/skein-error.js';
 import { parseDocsClaim } from '../auth/access.js';
@@ -54,6 +53,7 @@ export const tokenCommand: CliCommand = {
     if (config.authJwtSecret === '') {
       throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'skein token signs with --auth-jwt-secret (or SKEIN_AUTH_JWT_SECRET): none is set');
     }
+    const { SignJWT } = await import('jose');
     const now = Math.floor(Date.now() / 1000);
     let jwt = new SignJWT({ docs: grants }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + ttl);
     if (config.authJwtIssuer !== '') jwt = jwt.setIssuer(config.authJwtIssuer);

@@ -1,4 +1,6 @@
-import { Cluster, Redis, type ClusterNode } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Cluster, Redis, ClusterNode } from 'ioredis';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import type { Logger } from '../logging/logger.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
@@ -23,6 +25,11 @@ export interface RedisLinkOptions {
 }
 
 export type Commands = Redis | Cluster;
+
+const require = createRequire(import.meta.url);
+let ioredis: typeof IORedis | undefined;
+/** ioredis, loaded on first use: a node without Redis never loads it (about 20 MB of RSS). */
+const loadIoredis = (): typeof IORedis => (ioredis ??= require('ioredis') as typeof IORedis);
 
 export interface LinkStatus {
   readonly state: 'connecting' | 'up' | 'down' | 'closed';
@@ -76,6 +83,7 @@ export class RedisLink {
       autoResubscribe: false,
     };
     const target = options.target;
+    const { Redis, Cluster } = loadIoredis();
     if (target.mode === 'standalone') {
       this.#cmd = new Redis(target.url, { ...base, retryStrategy: retry, connectionName: 'skein-cmd' });
       this.#sub = new Redis(target.url, { ...base, retryStrategy: retry, connectionName: 'skein-sub' });

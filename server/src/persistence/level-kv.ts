@@ -1,4 +1,4 @@
-import { ClassicLevel } from 'classic-level';
+import type { ClassicLevel } from 'classic-level';
 import type { KvBatchOptions, KvEntry, KvOp, KvRange, KvStore } from './kv-store.js';
 
 export interface LevelKvOptions {
@@ -29,7 +29,9 @@ export class LevelKv implements KvStore {
 
   /** Open (creating if missing) the LevelDB database in `dir`. Rejects if it is locked. */
   static async open(dir: string, options: LevelKvOptions = {}): Promise<LevelKv> {
-    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+    // Loaded on first use: a node on `--storage memory` never loads the native addon.
+    const { ClassicLevel: Level } = await import('classic-level');
+    const db: Db = new Level<Uint8Array, Uint8Array>(dir, {
       keyEncoding: 'view',
       valueEncoding: 'view',
       createIfMissing: true,
