@@ -138,6 +138,29 @@ describe('sliceSocketReads: behind a socket\'s own data and end listeners', () =
     await new Promise((resolve) => server.close(resolve));
   });
 
+  it('reads no larger than a slice go straight to the parser: no slicer is made, the end listeners stay', () => {
+    const socket = new PassThrough();
+    const parsed: number[] = [];
+    socket.on('data', (chunk: Buffer) => parsed.push(chunk.byteLength));
+    const onEnd = (): void => undefined;
+    socket.on('end', onEnd);
+    const clock = new ManualClock(undefined, { manualTurns: true });
+    let fed = 0;
+    const reads = sliceSocketReads(socket, { maxBytes: 1_000, clock, hold: () => undefined, release: () => undefined, fed: (n) => (fed += n) });
+    socket.emit('data', bytes(600));
+    socket.emit('data', bytes(1_000));
+    expect(parsed).toEqual([600, 1_000]);
+    expect(fed).toBe(1_600);
+    expect(reads?.holding).toBe(false);
+    expect(socket.listeners('end')).toEqual([onEnd]);
+    expect(clock.deferred).toBe(0);
+    // The first larger read makes the slicer, which then holds the socket's end listeners.
+    socket.emit('data', bytes(2_500));
+    expect(parsed).toEqual([600, 1_000, 1_000]);
+    expect(reads?.holding).toBe(true);
+    expect(socket.listeners('end')).not.toContain(onEnd);
+  });
+
   it('changes nothing when the socket has no single data listener', () => {
     const socket = new PassThrough();
     socket.on('data', () => undefined);

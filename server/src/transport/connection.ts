@@ -24,7 +24,7 @@ import { clientOrigin, type Peer } from '../documents/origins.js';
 import type { MessageRate } from '../auth/limits.js';
 import type { ConnectionInfo } from '../documents/session-info.js';
 import { ConnectionMeter } from './connection-meter.js';
-import { sliceSocketReads, type ReadSlicer } from './read-slicer.js';
+import { sliceSocketReads, type SocketReads } from './read-slicer.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -83,7 +83,8 @@ export class Connection implements Peer {
   awaitingPong = false;
   readonly #ws: WebSocket;
   readonly #opts: ConnectionOptions;
-  readonly #log: Logger;
+  /** This connection's logger (a pino child with its bindings), made on first use: most connections never log. */
+  #logger: Logger | undefined;
   readonly #tel: TransportProbes;
   #handle: DocumentHandle | undefined;
   #backlog: Uint8Array[] | undefined = [];
@@ -102,7 +103,7 @@ export class Connection implements Peer {
   /** Fairness: a bounded number of messages per event-loop turn (inbound-queue.ts). */
   readonly #inbound: InboundQueue;
   /** Fairness below it: a bounded number of a read's bytes parsed per turn (read-slicer.ts). */
-  readonly #slicer: ReadSlicer | undefined;
+  readonly #slicer: SocketReads | undefined;
   readonly #clock: Clock;
   /** The client sent a Hello (a Skein client): it is told about refusals that keep the socket open. */
   #skeinClient = false;
@@ -118,7 +119,6 @@ export class Connection implements Peer {
     this.#session = options.session ?? WRITER;
     this.#clock = options.clock ?? systemClock;
     this.#meter = new ConnectionMeter(this.#clock.now(), options.remoteAddress ?? '');
-    this.#log = options.logger.child({ conn: this.id, doc: docName, user: this.#session.user });
     this.#tel = options.telemetry ?? NO_TRANSPORT_PROBES;
     const budget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
     // The socket is read again only when neither the queue nor the slicer holds it.
@@ -142,6 +142,10 @@ export class Connection implements Peer {
         if (!this.#closed && !this.#inbound.paused) ws.resume();
       },
     });
+  }
+
+  get #log(): Logger {
+    return (this.#logger ??= this.#opts.logger.child({ conn: this.id, doc: this.docName, user: this.#session.user }));
   }
 
   /** The session may only read. */

@@ -131,47 +131,98 @@ export class ReadSlicer {
   }
 }
 
+/** A socket's reads as the connection sees them (`sliceSocketReads`). */
+export interface SocketReads {
+  /** Bytes wait to be parsed (the socket is held). */
+  readonly holding: boolean;
+  /** Stop slicing: what waits is parsed now, later reads whole (this side is closing). */
+  passThrough(): void;
+}
+
+type Parse = (this: Duplex, chunk: Buffer) => void;
+type SocketReadsOptions = Omit<ReadSlicerOptions, 'feed'>;
+
 /**
  * Put a ReadSlicer between `socket` and the WebSocket library's parser: the socket's one
- * 'data' listener (ws's, attached by `handleUpgrade`) is moved behind the slicer, and so are
- * its 'end' listeners — the peer's FIN is passed on only after every byte read before it was
- * parsed (ws ends its parser on 'end'). When the socket closes, what still waits is parsed
- * at once, before ws's own 'close' listener reads the socket's last bytes and ends its parser,
- * so nothing the peer sent is lost or reordered. Returns undefined — and changes nothing — when
- * the socket does not have exactly one 'data' listener (a ws version that reads differently:
- * reads are then parsed whole, as before).
+ * 'data' listener (ws's, attached by `handleUpgrade`) is moved behind it. Reads no larger than
+ * a slice go straight to the parser; the slicer is made on the first larger read (an idle or
+ * quiet connection never pays for one), and then also takes the socket's 'end' listeners —
+ * the peer's FIN is passed on only after every byte read before it was parsed (ws ends its
+ * parser on 'end'). When the socket closes, what still waits is parsed at once, before ws's
+ * own 'close' listener reads the socket's last bytes and ends its parser, so nothing the peer
+ * sent is lost or reordered. Returns undefined — and changes nothing — when the socket does not
+ * have exactly one 'data' listener (a ws version that reads differently: reads are then parsed
+ * whole, as before).
  */
-export function sliceSocketReads(socket: Duplex, options: Omit<ReadSlicerOptions, 'feed'>): ReadSlicer | undefined {
+export function sliceSocketReads(socket: Duplex, options: SocketReadsOptions): SocketReads | undefined {
   const dataListeners = socket.listeners('data');
   if (dataListeners.length !== 1) return undefined;
-  const parse = dataListeners[0] as (this: Duplex, chunk: Buffer) => void;
-  const endListeners = socket.listeners('end') as ((this: Duplex) => void)[];
-  let parserEnded = false;
-  let endWaits = false;
-  const passEnd = (): void => {
-    parserEnded = true;
-    for (const listener of endListeners) listener.call(socket);
-  };
-  const slicer = new ReadSlicer({
-    ...options,
-    feed: (chunk) => {
-      if (!parserEnded) parse.call(socket, chunk);
-    },
-    release: () => {
-      options.release();
-      if (endWaits) passEnd();
-    },
-  });
-  socket.removeListener('data', parse);
-  for (const listener of endListeners) socket.removeListener('end', listener);
-  socket.on('data', (chunk: Buffer) => slicer.push(chunk));
-  socket.on('end', () => {
-    if (slicer.holding) endWaits = true;
-    else passEnd();
-  });
-  socket.prependOnceListener('close', () => {
-    slicer.flush();
-    slicer.close();
-  });
-  return slicer;
+  const reads = new SlicedReads(socket, dataListeners[0] as Parse, options);
+  socket.removeListener('data', reads.parse);
+  socket.on('data', (chunk: Buffer) => reads.push(chunk));
+  return reads;
+}
+
+class SlicedReads implements SocketReads {
+  #slicer: ReadSlicer | undefined;
+  #direct = false;
+
+  constructor(
+    readonly socket: Duplex,
+    readonly parse: Parse,
+    readonly options: SocketReadsOptions,
+  ) {}
+
+  get holding(): boolean {
+    return this.#slicer?.holding ?? false;
+  }
+
+  passThrough(): void {
+    if (this.#slicer === undefined) this.#direct = true;
+    else this.#slicer.passThrough();
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#slicer === undefined) {
+      const room = Math.min(this.options.maxBytes, this.options.room?.() ?? Number.POSITIVE_INFINITY);
+      if (this.#direct || chunk.byteLength <= room) {
+        this.options.fed?.(chunk.byteLength);
+        this.parse.call(this.socket, chunk);
+        return;
+      }
+      this.#slicer = this.#install();
+    }
+    this.#slicer.push(chunk);
+  }
+
+  #install(): ReadSlicer {
+    const { socket, parse, options } = this;
+    const endListeners = socket.listeners('end') as ((this: Duplex) => void)[];
+    let parserEnded = false;
+    let endWaits = false;
+    const passEnd = (): void => {
+      parserEnded = true;
+      for (const listener of endListeners) listener.call(socket);
+    };
+    const slicer = new ReadSlicer({
+      ...options,
+      feed: (chunk) => {
+        if (!parserEnded) parse.call(socket, chunk);
+      },
+      release: () => {
+        options.release();
+        if (endWaits) passEnd();
+      },
+    });
+    for (const listener of endListeners) socket.removeListener('end', listener);
+    socket.on('end', () => {
+      if (slicer.holding) endWaits = true;
+      else passEnd();
+    });
+    socket.prependOnceListener('close', () => {
+      slicer.flush();
+      slicer.close();
+    });
+    return slicer;
+  }
 }

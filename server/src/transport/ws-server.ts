@@ -101,7 +101,10 @@ export class WsTransport {
 
   /** The `upgrade` listener of the HTTP server. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', (err) => this.#logger.debug({ err: err.message }, 'upgrade socket error'));
+    // Listeners that live as long as the socket are made by module functions: a closure made
+    // here would share this scope's context and keep the request (headers and all) alive
+    // for the whole connection.
+    logSocketErrors(socket, this.#logger);
     let docName: string;
     try {
       if (!this.#accepting) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
@@ -117,7 +120,7 @@ export class WsTransport {
     if (edge === undefined) return;
     const upgrade = this.#telemetry.upgradeStarted(docName);
     // A handshake ws rejects never reaches #accept: the socket's close ends the trace (a no-op once opened).
-    socket.once('close', () => upgrade.closed());
+    endTraceOnClose(socket, upgrade);
     // Access is decided before the document is loaded (nothing is loaded for a refusal); the
     // handshake timeout covers the token check too.
     this.#authorize(req, docName).then(
@@ -216,12 +219,16 @@ export class WsTransport {
       }
       release = decision.release;
     }
-    const timer = this.#clock.setTimeout(() => {
+    let timer: TimerHandle | undefined = this.#clock.setTimeout(() => {
       limits?.refused('handshake-timeout');
       this.#logger.debug({ code: 'SKEIN_ERR_HANDSHAKE_TIMEOUT', doc: docName }, 'upgrade did not complete in time');
       socket.destroy();
     }, this.#options.handshakeTimeoutMs ?? 10_000);
-    const upgraded = (): void => this.#clock.clearTimeout(timer);
+    // The timer (and what its callback holds) is let go at once, not kept for the connection's life.
+    const upgraded = (): void => {
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+      timer = undefined;
+    };
     socket.once('close', () => {
       upgraded();
       release?.();
@@ -254,4 +261,12 @@ function refuseUpgrade(socket: Duplex, err: SkeinError, retryAfterS?: number): v
       'Connection: close\r\n\r\n' +
       body,
   );
+}
+
+function logSocketErrors(socket: Duplex, logger: Logger): void {
+  socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
+}
+
+function endTraceOnClose(socket: Duplex, upgrade: ConnectionTrace): void {
+  socket.once('close', () => upgrade.closed());
 }
