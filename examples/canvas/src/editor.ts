@@ -352,26 +352,32 @@ export class Editor {
     });
   }
 
-  /** Re-read the shapes that changed. */
+  /**
+   * Re-read the shapes that changed, and the back-to-front order with them: `shapes()` and
+   * `shapeAt()` between two frames must see the change just made (the order was once rebuilt
+   * only when a frame was drawn, so a read right after an edit could return the shape as it
+   * was before the edit).
+   */
   #refresh(): void {
-    if (this.#dirty.size === 0) return;
-    for (const id of this.#dirty) {
-      const shape = readShape(id, this.shapesMap.get(id));
-      if (shape === undefined) this.#cache.delete(id);
-      else this.#cache.set(id, shape);
+    if (this.#dirty.size > 0) {
+      for (const id of this.#dirty) {
+        const shape = readShape(id, this.shapesMap.get(id));
+        if (shape === undefined) this.#cache.delete(id);
+        else this.#cache.set(id, shape);
+      }
+      this.#dirty.clear();
+      this.#orderDirty = true;
+      this.#paintDirty = true;
+      this.#version++;
     }
-    this.#dirty.clear();
-    this.#orderDirty = true;
-    this.#paintDirty = true;
-    this.#version++;
-  }
-
-  #render(): void {
-    this.#refresh();
     if (this.#orderDirty) {
       this.#ordered = [...this.#cache.values()].sort(byZ);
       this.#orderDirty = false;
     }
+  }
+
+  #render(): void {
+    this.#refresh();
     if (this.#selected.some((id) => !this.#cache.has(id))) this.select(this.#selected.filter((id) => this.#cache.has(id)));
     if (this.#paintDirty) {
       this.#paintDirty = false;
