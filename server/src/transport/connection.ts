@@ -431,7 +431,7 @@ export class Connection implements Peer {
 
   /**
    * Submit to the document's edit path; with durable acks, frame the ack when it resolves.
-   * `messages`: how many update-bearing messages this change carries (a merged batch).
+   * `updates`: the update-bearing messages of one batch, one change (one ack covers them all).
    */
   #applyUpdate(handle: DocumentHandle, updates: readonly Uint8Array[]): void {
     // Throws (closing this socket with the error's code) when the updates are refused.
