@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { decodeMessage } from '@skein/protocol';
 import { DocumentRegistry, silentLogger } from '@skein/server';
 import { GatedStore } from '../helpers/stores.js';
@@ -112,5 +113,42 @@ describe('coalesced fan-out', () => {
       if (msg.type === 'sync-update') Y.applyUpdate(state, msg.update);
     }
     expect(state.getMap('m').toJSON()).toEqual({ k: 9 });
+  });
+  it('presence: awareness changes of one turn go to every peer as one message, latest state per client, after the turn\'s document changes', async () => {
+    const { reg, clock } = make();
+    const [a, b, reader] = [fakePeer(), fakePeer(), fakePeer()];
+    const handle = await reg.open('p', a);
+    handle.attach(b);
+    handle.attach(reader);
+    // Two clients' awareness, each changing twice within one turn, plus a document change.
+    const clientAwareness = (id: number): { aw: Awareness; update: (x: number) => Uint8Array } => {
+      const doc = new Y.Doc();
+      doc.clientID = id;
+      const aw = new Awareness(doc);
+      return { aw, update: (x) => (aw.setLocalStateField('cursor', x), encodeAwarenessUpdate(aw, [id])) };
+    };
+    const ca = clientAwareness(301);
+    const cb = clientAwareness(302);
+    handle.applyClientAwareness(ca.update(1), a);
+    void handle.submit(writer(101)('k'), { source: 'client', peer: a });
+    handle.applyClientAwareness(cb.update(1), b);
+    handle.applyClientAwareness(ca.update(2), a);
+    handle.applyClientAwareness(cb.update(2), b);
+    for (const p of [a, b, reader]) expect(p.sent).toHaveLength(0); // nothing before the turn ends
+    clock.turn();
+    const kinds = (p: FakePeer): string[] => p.sent.map((m) => decodeMessage(m).type);
+    // The reader: the document change first, then one awareness message; the writer a gets only the awareness.
+    expect(kinds(reader)).toEqual(['sync-update', 'awareness']);
+    expect(kinds(b)).toEqual(['sync-update', 'awareness']);
+    expect(kinds(a)).toEqual(['awareness']);
+    // Each peer's one awareness message holds both clients' latest states.
+    for (const p of [a, b, reader]) {
+      const msg = decodeMessage(p.sent.at(-1) as Uint8Array);
+      if (msg.type !== 'awareness') throw new Error('expected awareness');
+      const seen = new Awareness(new Y.Doc());
+      applyAwarenessUpdate(seen, msg.update, null);
+      expect(seen.getStates().get(301)).toEqual({ cursor: 2 });
+      expect(seen.getStates().get(302)).toEqual({ cursor: 2 });
+    }
   });
 });

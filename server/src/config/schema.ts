@@ -94,7 +94,8 @@ export const OPTIONS = [
     schema: z.coerce.number().int().min(0).max(1_000), default: 0,
     description:
       'Coalesced fan-out: changes to one document within this window are merged and sent to its peers as one ' +
-      'message. 0: the changes of one event-loop turn (no added latency at low rates).' },
+      'message, and its presence (awareness) changes as one more, latest state per client. 0: the changes of one ' +
+      'event-loop turn (no added latency at low rates).' },
   { key: 'unloadDelayMs', flag: 'unload-delay-ms', env: 'SKEIN_UNLOAD_DELAY_MS',
     schema: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000), default: 5_000,
     description: 'How long a document stays loaded after its last connection leaves.' },

@@ -117,6 +117,7 @@ export class DocumentHandle implements ReplicaHost {
       windowMs: ctx.fanOutWindowMs ?? 0,
       peers: () => this.#peers.keys(),
       publish: (update) => this.#replica?.publish(update),
+      awarenessMessage: (clients) => encodeAwareness(encodeAwarenessUpdate(this.awareness, [...clients])),
     });
     this.#writes = new WriteChain({ name, store: ctx.store, budget: ctx.budget, logger: ctx.logger, fullState: () => Y.encodeStateAsUpdate(this.doc) });
     // The server has no presence of its own.
@@ -469,10 +470,8 @@ export class DocumentHandle implements ReplicaHost {
       for (const id of updated) controlled.add(id);
       for (const id of removed) controlled.delete(id);
     }
-    const changed = [...added, ...updated, ...removed];
-    if (changed.length === 0) return;
-    const message = encodeAwareness(encodeAwarenessUpdate(this.awareness, changed));
-    for (const peer of this.#peers.keys()) peer.send(message);
+    // Sent with this turn's group (fan-out.ts): one message per peer for every client that changed.
+    this.#fanOut.presence([...added, ...updated, ...removed]);
   };
 
   #hasPending(): boolean {

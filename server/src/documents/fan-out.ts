@@ -20,6 +20,8 @@ export interface FanOutOptions {
   readonly windowMs: number;
   /** Hands the group's changes accepted by this node (`toCluster`) to the other nodes, merged. */
   publish?(update: Uint8Array): void;
+  /** The awareness message for these clients' latest states (a removed client's as removed). */
+  awarenessMessage?(clients: readonly number[]): Uint8Array;
 }
 
 /**
@@ -29,12 +31,19 @@ export interface FanOutOptions {
  * whole group — a peer that sent part of it gets its own part back, which Yjs ignores (cheaper
  * than a merge per sender). A single change goes out as it is. Order per document is kept:
  * groups leave in the order they were formed.
+ *
+ * Presence goes the same way: the awareness clients that changed within the group are sent
+ * once, as one message with each client's latest state, to every peer (the sender too, as the
+ * y-websocket server does), after the group's document changes — a cursor never arrives
+ * before the shape it points at.
  */
 export class FanOut {
   readonly #opts: FanOutOptions;
   #pending: Change[] = [];
   /** This node's changes of the group, for the other nodes (never ones that came from them). */
   #toCluster: Uint8Array[] = [];
+  /** Awareness clients changed in this group (their latest state goes out at the flush). */
+  #presence = new Set<number>();
   #scheduled: TimerHandle | undefined;
   #scheduledBy: 'defer' | 'timer' = 'defer';
 
@@ -45,6 +54,18 @@ export class FanOut {
   /** Changes waiting for the end of the turn (or window). */
   get pending(): number {
     return this.#pending.length;
+  }
+
+  /** Awareness clients whose change waits for the end of the turn (or window). */
+  get pendingPresence(): number {
+    return this.#presence.size;
+  }
+
+  /** These awareness clients changed (added, updated or removed): their latest state goes with the group. */
+  presence(clients: readonly number[]): void {
+    if (this.#opts.awarenessMessage === undefined || clients.length === 0) return;
+    for (const id of clients) this.#presence.add(id);
+    this.#schedule();
   }
 
   add(update: Uint8Array, from: Peer | undefined): void {
@@ -75,6 +96,11 @@ export class FanOut {
   flush(): void {
     this.#cancel();
     this.#publish();
+    this.#sendChanges();
+    this.#sendPresence();
+  }
+
+  #sendChanges(): void {
     const changes = this.#pending;
     if (changes.length === 0) return;
     this.#pending = [];
@@ -87,11 +113,19 @@ export class FanOut {
     this.#send(message, commonSender(changes));
   }
 
+  #sendPresence(): void {
+    if (this.#presence.size === 0 || this.#opts.awarenessMessage === undefined) return;
+    const clients = [...this.#presence];
+    this.#presence.clear();
+    this.#send(this.#opts.awarenessMessage(clients), undefined);
+  }
+
   /** Drop what is pending (the document is gone). */
   clear(): void {
     this.#cancel();
     this.#pending = [];
     this.#toCluster = [];
+    this.#presence.clear();
   }
 
   #publish(): void {
