@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import type { DocumentHandle } from '../../server/src/documents/document-handle.js';
 import { DocumentRegistry } from '../../server/src/documents/registry.js';
 import type { Replicator } from '../../server/src/documents/ports.js';
@@ -114,6 +115,30 @@ describe('anti-entropy between replicas', () => {
     change(client);
     void handle.submit(Y.encodeStateAsUpdate(client, before), { source: 'local' });
   }
+
+  it('presence: a node\'s awareness changes of one turn go to the other nodes as one message, latest state per client', async () => {
+    let awarenessPublishes = 0;
+    const { handles } = await mesh(2, (kind) => (kind === Kind.Awareness && awarenessPublishes++, false));
+    const [a, b] = handles as [DocumentHandle, DocumentHandle];
+    const peer = { id: 2_001, send: () => undefined };
+    a.attach(peer);
+    const client = (id: number): ((x: number) => Uint8Array) => {
+      const doc = new Y.Doc();
+      doc.clientID = id;
+      const aw = new Awareness(doc);
+      return (x) => (aw.setLocalStateField('cursor', x), encodeAwarenessUpdate(aw, [id]));
+    };
+    const [c1, c2] = [client(501), client(502)];
+    for (let x = 1; x <= 3; x++) {
+      a.applyClientAwareness(c1(x), peer);
+      a.applyClientAwareness(c2(x), peer);
+    }
+    expect(awarenessPublishes).toBe(0); // held to the end of the turn
+    await nextTurn();
+    expect(awarenessPublishes).toBe(1);
+    expect(b.awareness.getStates().get(501)).toEqual({ cursor: 3 });
+    expect(b.awareness.getStates().get(502)).toEqual({ cursor: 3 });
+  });
 
   it('a lost update with no further edits heals in one anti-entropy round (inserts and deletes)', async () => {
     let lose = true;

@@ -48,6 +48,9 @@ export class DocReplica implements DocumentReplica {
   readonly #owners = new Map<number, string>();
   #syncTimer: TimerHandle | undefined;
   #stopped = false;
+  /** This node's awareness clients changed in this turn, published together at its end. */
+  readonly #presence = new Set<number>();
+  #presenceFlush: TimerHandle | undefined;
   /** Loaded without the shared tier (Redis was down): merge it when Redis returns. */
   tierPending = false;
   /** When the next periodic anti-entropy round is due (ms epoch). */
@@ -76,6 +79,8 @@ export class DocReplica implements DocumentReplica {
 
   stop(): void {
     if (this.#stopped) return;
+    // Presence changes of this turn (e.g. the last peer's cursor removed) still reach the others.
+    this.#publishPresence();
     this.#stopped = true;
     if (this.#syncTimer !== undefined) this.#ctx.clock.clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
@@ -223,8 +228,20 @@ export class DocReplica implements DocumentReplica {
     if (isOrigin(origin) && origin.source === 'cluster') return;
     const ids = [...added, ...updated, ...removed].filter((id) => !this.#owners.has(id));
     if (ids.length === 0 || this.#stopped) return;
-    this.#ctx.publish(Kind.Awareness, encodeAwarenessUpdate(this.handle.awareness, ids));
+    // Batched like the local fan-out: this node's presence changes of one turn go to the
+    // other nodes as one message, each client's latest state.
+    for (const id of ids) this.#presence.add(id);
+    this.#presenceFlush ??= this.#ctx.clock.defer(() => this.#publishPresence());
   };
+
+  #publishPresence(): void {
+    if (this.#presenceFlush !== undefined) this.#ctx.clock.cancelDefer(this.#presenceFlush);
+    this.#presenceFlush = undefined;
+    if (this.#presence.size === 0 || this.#stopped) return;
+    const ids = [...this.#presence];
+    this.#presence.clear();
+    this.#ctx.publish(Kind.Awareness, encodeAwarenessUpdate(this.handle.awareness, ids));
+  }
 
   #origin(nodeId: string): ClusterSource {
     return { source: 'cluster', nodeId };
