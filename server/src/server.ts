@@ -181,6 +181,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     limits: new EdgeLimits(edgeLimitOptions(config), clock, (kind) => telemetry.limitRefused(kind)),
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     turnBudget: { maxMessages: config.turnMaxMessages, maxMs: config.turnMaxMs, maxReadBytes: config.turnMaxReadBytes },
+    presenceRate: config.presenceRate,
   });
   let closing: Promise<string[]> | undefined;
   const views = { ...healthViews(registry, store, cluster, () => closing !== undefined), ...(webhooks === undefined ? {} : { webhooks }) };

@@ -71,6 +71,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   turnMaxMessages: { valid: '64', invalid: ['0', '-1', 'x'] },
   turnMaxMs: { valid: '10', invalid: ['0', '1.5', ''] },
   turnMaxReadBytes: { valid: '8192', invalid: ['1023', '0', '4k', ''] },
+  presenceRate: { valid: '30', invalid: ['-1', '1.5', 'x'] },
   otelSdkDisabled: { valid: 'true', invalid: ['yes', '2', ''] },
   otelServiceName: { valid: 'skein-eu', invalid: [''] },
   otelResourceAttributes: { valid: 'deployment.environment=prod,team=sync', invalid: ['novalue', '=x', 'a=%zz'] },

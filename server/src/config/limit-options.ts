@@ -75,6 +75,11 @@ export const LIMIT_OPTIONS = [
   { key: 'turnMaxMs', flag: 'turn-max-ms', env: 'SKEIN_TURN_MAX_MS',
     schema: z.coerce.number().int().min(1).max(10_000), default: 4,
     description: 'Fairness: milliseconds of handling one connection may use per event-loop turn before it yields.' },
+  { key: 'presenceRate', flag: 'presence-rate', env: 'SKEIN_PRESENCE_RATE', schema: count(100_000), default: 0,
+    description:
+      'Presence budget: awareness updates per second applied from one connection (a burst of one second\'s worth passes at once). ' +
+      'Past it the states in between are dropped and each client\'s latest state is applied as soon as the rate allows; ' +
+      'nothing closes the socket. 0 (default): no bound; e.g. 30 for cursors.' },
   { key: 'turnMaxReadBytes', flag: 'turn-max-read-bytes', env: 'SKEIN_TURN_MAX_READ_BYTES',
     schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024), default: 16 * 1024,
     description:

@@ -25,6 +25,7 @@ import type { MessageRate } from '../auth/limits.js';
 import type { ConnectionInfo } from '../documents/session-info.js';
 import { ConnectionMeter } from './connection-meter.js';
 import { sliceSocketReads, type SocketReads } from './read-slicer.js';
+import { PresenceLimiter } from './presence-limiter.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -60,6 +61,8 @@ export interface ConnectionOptions {
   readonly governor?: TurnGovernor;
   /** The socket's peer address, for `info()`. */
   readonly remoteAddress?: string;
+  /** Awareness updates per second applied from this connection (presence-limiter.ts); 0 or absent: no bound. */
+  readonly presenceRate?: number;
   /** The upgraded TCP socket under `ws`: its reads are sliced by `turnBudget.maxReadBytes` (read-slicer.ts). */
   readonly socket?: Duplex;
 }
@@ -104,6 +107,8 @@ export class Connection implements Peer {
   readonly #inbound: InboundQueue;
   /** Fairness below it: a bounded number of a read's bytes parsed per turn (read-slicer.ts). */
   readonly #slicer: SocketReads | undefined;
+  /** The presence budget (`--presence-rate`); undefined: every awareness update is applied at once. */
+  readonly #presence: PresenceLimiter | undefined;
   readonly #clock: Clock;
   /** The client sent a Hello (a Skein client): it is told about refusals that keep the socket open. */
   #skeinClient = false;
@@ -132,6 +137,8 @@ export class Connection implements Peer {
         if (!this.#closed && this.#slicer?.holding !== true) ws.resume();
       },
     });
+    const rate = options.presenceRate ?? 0;
+    this.#presence = rate > 0 ? new PresenceLimiter({ ratePerSecond: rate, clock: this.#clock, apply: (u) => this.#applyHeldAwareness(u) }) : undefined;
     const governor = options.governor;
     this.#slicer = options.socket === undefined || budget.maxReadBytes === undefined ? undefined : sliceSocketReads(options.socket, {
       maxBytes: budget.maxReadBytes,
@@ -142,6 +149,17 @@ export class Connection implements Peer {
         if (!this.#closed && !this.#inbound.paused) ws.resume();
       },
     });
+  }
+
+  /** A held awareness update, applied when the presence budget allows (the socket may have closed since). */
+  #applyHeldAwareness(update: Uint8Array): void {
+    const handle = this.#handle;
+    if (handle === undefined || this.#closed) return;
+    try {
+      handle.applyClientAwareness(update, this);
+    } catch (err) {
+      this.fail(toSkeinError(err));
+    }
   }
 
   get #log(): Logger {
@@ -239,6 +257,7 @@ export class Connection implements Peer {
     // budget would never see the peer's close frame, and the close would wait for its timeout.
     this.#slicer?.passThrough();
     this.#inbound.close();
+    this.#presence?.close();
     this.#ws.close(code, reason);
     if (this.#ws.isPaused) this.#ws.resume();
   }
@@ -372,12 +391,14 @@ export class Connection implements Peer {
         }
         this.#applyBatch(handle, [message.update], message.type);
         return;
-      case 'awareness':
+      case 'awareness': {
         this.#tel.awarenessReceived();
-        decodeAwarenessUpdate(message.update);
+        const entries = decodeAwarenessUpdate(message.update);
         if (this.#session.readOnly && this.#opts.readonlyAwareness === 'deny') return;
-        handle.applyClientAwareness(message.update, this);
+        if (this.#presence === undefined) handle.applyClientAwareness(message.update, this);
+        else this.#presence.offer(message.update, entries);
         return;
+      }
       case 'query-awareness': {
         const snapshot = handle.awarenessSnapshot();
         if (snapshot !== null) this.send(encodeAwareness(snapshot));
@@ -476,6 +497,7 @@ export class Connection implements Peer {
     if (!this.#closed) this.#inbound.drainAll();
     this.#closed = true;
     this.#inbound.close();
+    this.#presence?.close();
     if (this.#expiry !== undefined) this.#clock.clearTimeout(this.#expiry);
     this.#expiry = undefined;
     this.#opts.upgrade?.closed();

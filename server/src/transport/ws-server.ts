@@ -29,6 +29,8 @@ export interface TransportOptions extends ConnectionLimits {
   readonly handshakeTimeoutMs?: number;
   /** Fairness: what one connection may handle per event-loop turn (default DEFAULT_TURN_BUDGET). */
   readonly turnBudget?: TurnBudget;
+  /** Awareness updates per second applied from one connection; 0 or absent: no bound. */
+  readonly presenceRate?: number;
 }
 
 /** An admitted upgrade: `upgraded()` disarms its handshake timeout. */
@@ -190,6 +192,7 @@ export class WsTransport {
       ...(this.#options.turnBudget === undefined ? {} : { turnBudget: this.#options.turnBudget }),
       governor: this.#governor,
       socket,
+      ...(this.#options.presenceRate === undefined ? {} : { presenceRate: this.#options.presenceRate }),
       ...(remoteAddress === undefined ? {} : { remoteAddress }),
     });
     this.#connections.add(conn);
