@@ -73,7 +73,7 @@ export const LIMIT_OPTIONS = [
       'Fairness: messages one connection may have handled per event-loop turn; past it the connection stops reading its socket ' +
       '(the sender is slowed by TCP) and the rest is handled in batches (merged into one change) on later turns.' },
   { key: 'turnMaxMs', flag: 'turn-max-ms', env: 'SKEIN_TURN_MAX_MS',
-    schema: z.coerce.number().int().min(1).max(10_000), default: 4,
+    schema: z.coerce.number().int().min(1).max(10_000), default: 2,
     description: 'Fairness: milliseconds of handling one connection may use per event-loop turn before it yields.' },
   { key: 'presenceRate', flag: 'presence-rate', env: 'SKEIN_PRESENCE_RATE', schema: count(100_000), default: 0,
     description:
@@ -81,7 +81,7 @@ export const LIMIT_OPTIONS = [
       'Past it the states in between are dropped and each client\'s latest state is applied as soon as the rate allows; ' +
       'nothing closes the socket. 0 (default): no bound; e.g. 30 for cursors.' },
   { key: 'turnMaxReadBytes', flag: 'turn-max-read-bytes', env: 'SKEIN_TURN_MAX_READ_BYTES',
-    schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024), default: 16 * 1024,
+    schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024), default: 8 * 1024,
     description:
       'Fairness: bytes of one connection\'s socket reads parsed into messages per event-loop turn (a read can hold 64 KB, thousands of ' +
       'small messages); the rest waits for later turns with the socket paused.' },
