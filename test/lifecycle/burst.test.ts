@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { encodeHello, encodeSyncStep1, encodeSyncUpdate, SkeinFeature, type Message } from '@skein/protocol';
+import {
+  decodeAwarenessUpdate,
+  encodeAwareness,
+  encodeAwarenessUpdate,
+  encodeHello,
+  encodeSyncStep1,
+  encodeSyncUpdate,
+  SkeinFeature,
+  type Message,
+} from '@skein/protocol';
 import type { SkeinServer } from '@skein/server';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestServer } from '../helpers/server.js';
@@ -13,8 +22,20 @@ function acks(client: RawClient): number[] {
   return client.decoded().flatMap((m: Message) => (m.type === 'skein-ack' ? [m.seq] : []));
 }
 
-/** One socket bursts while a bystander on another document keeps asking for sync. */
-describe('a burst from one socket does not stall another document', () => {
+/** The cursor states of awareness client 4242 a client received, in order. */
+function cursorsSeen(c: RawClient): { clock: number; x: number }[] {
+  return c.decoded().flatMap((m: Message) =>
+    m.type === 'awareness'
+      ? decodeAwarenessUpdate(m.update).filter((e) => e.clientId === 4242).map((e) => ({ clock: e.clock, x: (e.state as { x: number }).x }))
+      : [],
+  );
+}
+
+/**
+ * A client that sends too much: one socket bursts updates while a bystander on another
+ * document keeps asking for sync; one spams its cursor past `--presence-rate`.
+ */
+describe('a client that sends too much does not stall the others', () => {
   let server: SkeinServer | undefined;
   const clients: RawClient[] = [];
   afterEach(async () => {
@@ -97,5 +118,27 @@ describe('a burst from one socket does not stall another document', () => {
     const reader = new Y.Doc();
     for (const m of late.decoded()) if (m.type === 'sync-step2' || m.type === 'sync-update') Y.applyUpdate(reader, m.update);
     expect(reader.getArray<number>('a').toArray()).toEqual(items.toArray());
+  });
+
+  it('40 awareness updates in quick succession at --presence-rate 5: the sender stays, the watcher gets a handful and then the last state', async () => {
+    const srv = (server = await startTestServer({ presenceRate: 5 }));
+    const spammer = await RawClient.connect(srv.url, 'presence');
+    const watcher = await RawClient.connect(srv.url, 'presence');
+    clients.push(spammer, watcher);
+    await watcher.roundTrip();
+    // Each update in its own event-loop turn (a sync round trip after each), so the per-turn
+    // presence merge alone cannot fold them: without the budget the watcher gets all 40.
+    for (let i = 1; i <= 40; i++) {
+      spammer.send(encodeAwareness(encodeAwarenessUpdate([{ clientId: 4242, clock: i, state: { x: i } }])));
+      await spammer.roundTrip();
+    }
+    await waitFor(() => cursorsSeen(watcher).some((c) => c.clock === 40), { what: 'the last cursor state', timeoutMs: 10_000 });
+    const seen = cursorsSeen(watcher);
+    // With it: the burst (5), one every 200 ms while the sends last, and the last state.
+    expect(seen.length).toBeLessThanOrEqual(20);
+    expect(seen.at(-1)).toEqual({ clock: 40, x: 40 });
+    // Clocks only go forward: no stale state overtook a newer one.
+    expect(seen.every((c, i) => i === 0 || c.clock > (seen[i - 1]?.clock ?? 0))).toBe(true);
+    expect(spammer.isOpen).toBe(true);
   });
 });
