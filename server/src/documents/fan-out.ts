@@ -56,11 +56,6 @@ export class FanOut {
     return this.#pending.length;
   }
 
-  /** Awareness clients whose change waits for the end of the turn (or window). */
-  get pendingPresence(): number {
-    return this.#presence.size;
-  }
-
   /** These awareness clients changed (added, updated or removed): their latest state goes with the group. */
   presence(clients: readonly number[]): void {
     if (this.#opts.awarenessMessage === undefined || clients.length === 0) return;

@@ -23,8 +23,6 @@ export class PresenceLimiter {
   readonly #held = new Map<number, AwarenessEntry>();
   #timer: TimerHandle | undefined;
   #closed = false;
-  /** Updates dropped because a later state of the same clients replaced them (diagnostics, tests). */
-  superseded = 0;
 
   constructor(options: PresenceLimiterOptions) {
     if (!(options.ratePerSecond > 0)) throw new RangeError('PresenceLimiter: ratePerSecond must be positive');
@@ -44,7 +42,6 @@ export class PresenceLimiter {
       this.#opts.apply(update);
       return;
     }
-    if (this.#held.size > 0) this.superseded++;
     for (const entry of entries) {
       const prev = this.#held.get(entry.clientId);
       if (prev === undefined || entry.clock >= prev.clock) this.#held.set(entry.clientId, entry);
