@@ -66,6 +66,8 @@ describe.skipIf(!haveChromium)('canvas 2.0: three users on one board', () => {
     await a.keyboard.press('Escape');
     await a.mouse.click(280, 250);
     expect(await a.evaluate('__skein.selection()')).toEqual([rect.id]);
+    // The selection's handles are drawn with the next animation frame.
+    await until(a, `document.querySelector('#board [data-handle="rotate"]') !== null`);
     const handle = await a.evaluate<[number, number]>(`(() => { const h = document.querySelector('#board [data-handle="rotate"]'); return [Number(h.getAttribute('cx')), Number(h.getAttribute('cy'))]; })()`);
     expect(handle).toEqual([280, 174]);
     await drag(a, handle, [380, 250]);
