@@ -68,7 +68,7 @@ export function plan(mode) {
       {
         id: 'S4', title: q('Idle memory: 500 connections over 50 docs of ~50 KB (scaled from 2,000 / 200; 1 repeat)', 'Idle memory: 2,000 connections over 200 docs of ~50 KB'),
         targets: q(MEMORY, ALL),
-        params: { docs: q(50, 200), connections: q(500, 2000), docKB: 50, settleS: q(0.7, 3) },
+        params: { docs: q(50, 200), connections: q(500, 2000), docKB: 50, settleS: q(0.7, 3), idleS: 11 },
         // Short run: one repeat (S11 measures per-connection RSS at a larger scale).
         repeats: q(1, undefined),
         scaled: q('500 connections over 50 docs instead of 2,000 over 200; 1 repeat', null), timeoutS: q(120, 300), inspect: true,

@@ -4,7 +4,11 @@
 //   R0  server started, nothing connected
 //   R1  every doc loaded and seeded by one connection (the seeder, which stays)
 //   R2  all `connections` connected and synced (seeders included)
-// per connection = (R2 − R1) / (connections − docs); per doc = (R1 − R0) / docs − per connection.
+//   R3  the same, after `idleS` more seconds without an edit (a server may shrink idle
+//       documents: Skein keeps only the encoded state of a document unchanged for
+//       --dormant-after-ms, 10 s by default)
+// per connection = (R2 − R1) / (connections − docs); per doc = (R1 − R0) / docs − per connection;
+// per idle doc = (R3 − R0 − connections × per connection) / docs.
 // The same deltas of the server's own heapUsed + external (after the GC) are reported too.
 import * as Y from 'yjs';
 import { BenchClient } from '../client.mjs';
@@ -70,14 +74,18 @@ export async function s4(p, target, orch) {
       r.dropReceived();
     }
   }
+  await sleep(p.idleS * 1000);
+  const r3 = await orch.probe('idle', { gc: true });
   closeAll([...seeders, ...readers]);
   const perConnKB = (r2.rssKB - r1.rssKB) / readers.length;
   const perDocKB = (r1.rssKB - r0.rssKB) / p.docs - perConnKB;
+  const perIdleDocKB = (r3.rssKB - r0.rssKB - p.connections * perConnKB) / p.docs;
   // The same deltas for what the process itself accounts (V8 heap used + external memory,
   // after the forced GC): steadier than RSS, which also holds allocator slack.
   const js = (r) => (r.memory ? (r.memory.heapUsed + r.memory.external) / 1024 : NaN);
   const heapPerConnKB = (js(r2) - js(r1)) / readers.length;
   const heapPerDocKB = (js(r1) - js(r0)) / p.docs - heapPerConnKB;
+  const heapPerIdleDocKB = (js(r3) - js(r0) - p.connections * heapPerConnKB) / p.docs;
   return {
     failure: bad > 0 ? `${bad} of ${readers.length} readers did not receive the seeded document` : undefined,
     metrics: {
@@ -85,8 +93,11 @@ export async function s4(p, target, orch) {
       kbPerDoc: relay ? null : Math.round(perDocKB * 10) / 10,
       heapKbPerConnection: Number.isFinite(heapPerConnKB) ? Math.round(heapPerConnKB * 10) / 10 : null,
       heapKbPerDoc: relay || !Number.isFinite(heapPerDocKB) ? null : Math.round(heapPerDocKB * 10) / 10,
+      kbPerIdleDoc: relay ? null : Math.round(perIdleDocKB * 10) / 10,
+      heapKbPerIdleDoc: relay || !Number.isFinite(heapPerIdleDocKB) ? null : Math.round(heapPerIdleDocKB * 10) / 10,
+      idleS: p.idleS,
       seedKB: Math.round(seed.update.length / 102.4) / 10,
-      rssBaselineMB: Math.round(r0.rssKB / 1024), rssDocsMB: Math.round(r1.rssKB / 1024), rssConnectedMB: Math.round(r2.rssKB / 1024),
+      rssBaselineMB: Math.round(r0.rssKB / 1024), rssDocsMB: Math.round(r1.rssKB / 1024), rssConnectedMB: Math.round(r2.rssKB / 1024), rssIdleMB: Math.round(r3.rssKB / 1024),
       correctness: relay ? 'n/a (relay keeps no document)' : 'checked',
     },
   };

@@ -91,7 +91,7 @@ export class DocReplica implements DocumentReplica {
   /** Publish a state-vector request now (anti-entropy round). */
   requestSync(): void {
     if (this.#stopped) return;
-    this.#ctx.publish(Kind.SyncRequest, encodeSyncRequest({ stateVector: Y.encodeStateVector(this.handle.doc), digest: this.#digest() }));
+    this.#ctx.publish(Kind.SyncRequest, encodeSyncRequest({ stateVector: this.handle.stateVector(), digest: this.#digest() }));
   }
 
   /** Coalesce anti-entropy requests (gaps arrive in bursts). */

@@ -96,6 +96,12 @@ export const OPTIONS = [
       'Coalesced fan-out: changes to one document within this window are merged and sent to its peers as one ' +
       'message, and its presence (awareness) changes as one more, latest state per client. 0: the changes of one ' +
       'event-loop turn (no added latency at low rates).' },
+  { key: 'dormantAfterMs', flag: 'dormant-after-ms', env: 'SKEIN_DORMANT_AFTER_MS',
+    schema: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000), default: 10_000,
+    description:
+      'A loaded document without a change for this long keeps only its encoded state, not a Y.Doc (about a tenth ' +
+      'of the memory); joiners are served from it and the next change wakes it. Documents also load that way. ' +
+      'A document whose wake took w ms sleeps only after 1000 × w ms without a change. 0: always a Y.Doc.' },
   { key: 'unloadDelayMs', flag: 'unload-delay-ms', env: 'SKEIN_UNLOAD_DELAY_MS',
     schema: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000), default: 5_000,
     description: 'How long a document stays loaded after its last connection leaves.' },

@@ -35,11 +35,6 @@ export function missingDependencies(update: Uint8Array, stateVector: ReadonlyMap
   return false;
 }
 
-/** A document's state vector as a map (what `missingDependencies` takes). */
-export function stateVectorMap(doc: Y.Doc): Map<number, number> {
-  return Y.decodeStateVector(Y.encodeStateVector(doc));
-}
-
 /**
  * A strong tag of a document's content: its state vector *and* its delete set. A state vector
  * alone does not change when content is only deleted (deletes create no new items), so it

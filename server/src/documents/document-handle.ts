@@ -11,12 +11,13 @@ import { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { DocumentProbes } from './probes.js';
 import { Lifecycle, type DocumentState, type LifecycleEffect, type LifecycleEvent } from './lifecycle.js';
-import { originPeer, STORAGE_ORIGIN, type Peer, type WriteSource } from './origins.js';
+import { originPeer, type Peer, type WriteSource } from './origins.js';
 import type { DocumentReplica, DocumentStore, ReplicaHost, Replicator } from './ports.js';
 import type { WriteBudget } from './write-budget.js';
 import { WriteChain } from './write-chain.js';
 import { DocQuota } from './quota.js';
 import { FanOut } from './fan-out.js';
+import { DocBody } from './doc-body.js';
 
 export type { DocumentState } from './lifecycle.js';
 
@@ -48,6 +49,11 @@ export interface HandleContext {
   readonly maxUnloadRetryMs: number;
   /** Coalescing window of the fan-out (`fan-out.ts`): 0 = one event-loop turn. */
   readonly fanOutWindowMs?: number;
+  /**
+   * A document without a change for this long keeps only its encoded state (`doc-body.ts`);
+   * documents also load that way. 0 or absent: always a live Y.Doc.
+   */
+  readonly dormantAfterMs?: number;
   /** Largest encoded state a document may grow to (`--max-doc-bytes`, quota.ts); 0 or absent: none. */
   readonly maxDocBytes?: number;
   /** The cluster, when there is one. */
@@ -72,12 +78,12 @@ interface AwarenessChange {
  * when the change is durable by the document's ack policy. The handle also owns the
  * document's lifecycle (`lifecycle.ts`): load, delayed unload, flush, release.
  *
- * Holds (never extends) a Y.Doc and its Awareness, the attached peers and the awareness
+ * Holds (never extends) the document's content (`doc-body.ts`: a live Y.Doc, or only its
+ * encoded state while nobody edits), its Awareness, the attached peers and the awareness
  * client ids each controls.
  */
 export class DocumentHandle implements ReplicaHost {
   readonly name: string;
-  readonly doc: Y.Doc;
   readonly awareness: Awareness;
   /** Settles when the load finished (resolves) or failed (rejects with a SkeinError). */
   readonly loaded: Promise<void>;
@@ -92,9 +98,11 @@ export class DocumentHandle implements ReplicaHost {
   #changes: Uint8Array[] | null = null;
   /** Fan the change out to its sender as well (see #apply). */
   #echoToSender = false;
-  /** The full state for peers with an empty state vector; dropped on every change. */
-  #fullState: Uint8Array | undefined;
-  #fullStateEncodes = 0;
+  /** The content, from the end of the load (`doc-body.ts`). */
+  #body: DocBody | undefined;
+  /** When the content last changed, and the timer that puts it to sleep (dormantAfterMs). */
+  #lastChange = 0;
+  #sleepTimer: TimerHandle | undefined;
   #replica: DocumentReplica | undefined;
   readonly #quota: DocQuota;
   readonly #fanOut: FanOut;
@@ -109,9 +117,9 @@ export class DocumentHandle implements ReplicaHost {
   constructor(name: string, ctx: HandleContext) {
     this.name = name;
     this.#ctx = ctx;
-    // A guid skips Yjs's random id (~60 µs per document open); it only names subdocuments.
-    this.doc = new Y.Doc({ gc: true, guid: name });
-    this.awareness = new Awareness(this.doc);
+    // Awareness only borrows a client id from its doc (and the server has no state of its
+    // own), so it gets a small one of its own and lives on while the content sleeps.
+    this.awareness = new Awareness(new Y.Doc({ gc: true, guid: name }));
     this.#fanOut = new FanOut({
       clock: ctx.clock,
       windowMs: ctx.fanOutWindowMs ?? 0,
@@ -119,10 +127,10 @@ export class DocumentHandle implements ReplicaHost {
       publish: (update) => this.#replica?.publish(update),
       awarenessMessage: (clients) => encodeAwareness(encodeAwarenessUpdate(this.awareness, [...clients])),
     });
-    this.#writes = new WriteChain({ name, store: ctx.store, budget: ctx.budget, logger: ctx.logger, fullState: () => Y.encodeStateAsUpdate(this.doc) });
+    this.#writes = new WriteChain({ name, store: ctx.store, budget: ctx.budget, logger: ctx.logger, fullState: () => this.#content().encoded() });
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
-    this.#quota = new DocQuota(ctx.maxDocBytes ?? 0, () => Y.encodeStateAsUpdate(this.doc).byteLength, () =>
+    this.#quota = new DocQuota(ctx.maxDocBytes ?? 0, () => this.#content().encoded().byteLength, () =>
       ctx.telemetry?.limitRefused('doc-bytes'),
     );
     let resolveClosed!: () => void;
@@ -135,6 +143,22 @@ export class DocumentHandle implements ReplicaHost {
 
   get state(): DocumentState {
     return this.#life.state;
+  }
+
+  /**
+   * The live Y.Doc. A dormant document is woken (its state applied once) and goes back to
+   * sleep after `dormantAfterMs` without a change; readers that only need bytes use
+   * `diffFor`, `stateVector` and `encodedState`, which do not wake it.
+   */
+  get doc(): Y.Doc {
+    const doc = this.#content().live();
+    this.#scheduleSleep();
+    return doc;
+  }
+
+  /** 'live' or 'dormant' (`doc-body.ts`); 'released' once closed, 'loading' before. */
+  get form(): DocBody['form'] | 'loading' {
+    return this.#body?.form ?? 'loading';
   }
 
   get peerCount(): number {
@@ -164,8 +188,8 @@ export class DocumentHandle implements ReplicaHost {
     const controlled = this.#peers.get(peer);
     if (controlled === undefined) return this.#peers.size;
     this.#peers.delete(peer);
-    // Nobody left to join cheaply for: do not keep a second copy of an idle document.
-    if (this.#peers.size === 0) this.#fullState = undefined;
+    // Nobody left to join cheaply for: do not keep a second copy of a live document.
+    if (this.#peers.size === 0 && this.#body?.form === 'live') this.#body.changed();
     if (controlled.size > 0 && this.state !== 'closed') {
       removeAwarenessStates(this.awareness, [...controlled], null);
     }
@@ -209,16 +233,21 @@ export class DocumentHandle implements ReplicaHost {
    */
   submitAll(updates: readonly Uint8Array[], source: WriteSource): Promise<void> {
     this.#expectWritable();
+    const body = this.#content();
     let bytes = 0;
+    // A dormant document stays asleep for updates it already holds (a joiner's empty sync
+    // step 2, a reconnecting client re-sending known structs).
+    let known = body.form === 'dormant';
     for (const update of updates) {
-      validateUpdate(update);
+      const decoded = validateUpdate(update);
+      if (known) known = body.contains(decoded);
       bytes += update.byteLength;
     }
     this.#quota.admit(bytes, source);
     this.#ctx.budget.admit(bytes);
     let changed: Uint8Array | null;
     try {
-      changed = this.#apply(updates, source);
+      changed = known ? null : this.#apply(updates, source);
     } catch (err) {
       // Yjs threw half-way: what it integrated is live and fanned out, so it is kept too.
       if (err instanceof InvalidUpdateError && err.integrated !== null) {
@@ -232,7 +261,7 @@ export class DocumentHandle implements ReplicaHost {
 
   replicateAll(): Promise<void> {
     this.#expectWritable();
-    return this.#writes.append(Y.encodeStateAsUpdate(this.doc), this.#ctx.replicator !== undefined).then(noop);
+    return this.#writes.append(this.#content().encoded(), this.#ctx.replicator !== undefined).then(noop);
   }
 
   applyClientAwareness(update: Uint8Array, peer: Peer): void {
@@ -246,28 +275,33 @@ export class DocumentHandle implements ReplicaHost {
     }
   }
 
-  /** Encoded sync step 2 payload: what a peer with `stateVector` is missing. */
+  /**
+   * Encoded sync step 2 payload: what a peer with `stateVector` is missing. A peer with nothing
+   * (a joiner, or a hostile "send me everything") gets the full state, encoded once per change
+   * of the document however many ask. Never wakes a dormant document.
+   */
   diffFor(stateVector: Uint8Array): Uint8Array {
     this.#expectWritable();
-    // A peer with nothing (a joiner, or a hostile "send me everything"): the full state, encoded
-    // once per change of the document however many ask.
-    if (stateVector.byteLength === 1 && stateVector[0] === 0) {
-      if (this.#fullState === undefined) {
-        this.#fullState = Y.encodeStateAsUpdate(this.doc);
-        this.#fullStateEncodes++;
-      }
-      return this.#fullState;
-    }
-    return Y.encodeStateAsUpdate(this.doc, stateVector);
+    return this.#content().diff(stateVector);
   }
 
-  /** How often the full state was encoded for peers with an empty state vector (diagnostics, tests). */
+  /** The full state as one update (cached until the next change; never wakes the document). */
+  encodedState(): Uint8Array {
+    return this.#content().encoded();
+  }
+
+  /** How often the full state was encoded from the live Y.Doc (diagnostics, tests). */
   get fullStateEncodes(): number {
-    return this.#fullStateEncodes;
+    return this.#body?.encodes ?? 0;
+  }
+
+  /** How often the dormant document was woken (diagnostics, tests). */
+  get wakes(): number {
+    return this.#body?.wakes ?? 0;
   }
 
   stateVector(): Uint8Array {
-    return Y.encodeStateVector(this.doc);
+    return this.#content().stateVector();
   }
 
   /** Awareness states of everyone, as an awareness update payload, or null when none. */
@@ -307,10 +341,11 @@ export class DocumentHandle implements ReplicaHost {
     // Structs another peer sent earlier may integrate now, in this peer's transaction: the
     // change is then not only what this peer sent, so it must receive it too.
     this.#echoToSender = this.#hasPending();
+    const doc = this.doc;
     try {
-      if (updates.length === 1) Y.applyUpdate(this.doc, updates[0] as Uint8Array, source);
+      if (updates.length === 1) Y.applyUpdate(doc, updates[0] as Uint8Array, source);
       // One transaction: Yjs emits one change for all of them when it ends.
-      else Y.transact(this.doc, () => updates.forEach((update) => Y.applyUpdate(this.doc, update, source)), source);
+      else Y.transact(doc, () => updates.forEach((update) => Y.applyUpdate(doc, update, source)), source);
     } catch (err) {
       throw new InvalidUpdateError(changes.length <= 1 ? (changes[0] ?? null) : Y.mergeUpdates(changes), err);
     } finally {
@@ -400,7 +435,10 @@ export class DocumentHandle implements ReplicaHost {
         this.#ctx.clock,
       );
       if (this.state !== 'loading') throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
-      this.#hydrate(updates);
+      this.#body = DocBody.load(this.name, updates, (this.#ctx.dormantAfterMs ?? 0) > 0, { attach: this.#attachDoc, detach: this.#detachDoc });
+      this.#quota.loaded(updates);
+      this.awareness.on('update', this.#onAwarenessUpdate);
+      this.#scheduleSleep();
     } catch (err) {
       const e = loadError(err);
       this.#ctx.logger.error({ code: e.code, doc: this.name, err: errMessage(err) }, 'document load failed');
@@ -415,13 +453,42 @@ export class DocumentHandle implements ReplicaHost {
     this.#ctx.logger.debug({ doc: this.name, updates: updates.length, ms: Math.round(performance.now() - started) }, 'document loaded');
   }
 
-  #hydrate(updates: readonly Uint8Array[]): void {
-    // One transaction per stored update (no listener is attached yet, so nothing is fanned
-    // out): one transaction over many parts costs memory quadratic in their number.
-    for (const update of updates) Y.applyUpdate(this.doc, update, STORAGE_ORIGIN);
-    this.#quota.loaded(updates);
-    this.doc.on('update', this.#onDocUpdate);
-    this.awareness.on('update', this.#onAwarenessUpdate);
+  #attachDoc = (doc: Y.Doc): void => {
+    doc.on('update', this.#onDocUpdate);
+  };
+
+  #detachDoc = (doc: Y.Doc): void => {
+    doc.off('update', this.#onDocUpdate);
+  };
+
+  /** Arm the sleep timer of a live document (one timer, re-armed by its own check). */
+  #scheduleSleep(): void {
+    const after = this.#ctx.dormantAfterMs ?? 0;
+    if (after <= 0 || this.#sleepTimer !== undefined || this.#body?.form !== 'live') return;
+    this.#lastChange = this.#ctx.clock.now();
+    this.#sleepTimer = this.#ctx.clock.setTimeout(this.#sleepIfQuiet, after);
+  }
+
+  #sleepIfQuiet = (): void => {
+    this.#sleepTimer = undefined;
+    const body = this.#body;
+    if (body?.form !== 'live' || (this.state !== 'active' && this.state !== 'idle')) return;
+    // A document whose wake is costly (a large one) must be quiet for longer: the wakes stay
+    // within a thousandth of its quiet time.
+    const after = Math.max(this.#ctx.dormantAfterMs ?? 0, Math.ceil(1000 * body.lastWakeMs));
+    const quiet = this.#ctx.clock.now() - this.#lastChange;
+    // Changed meanwhile, or waiting for structs it has not seen: look again later.
+    if (quiet < after || body.hasPending()) {
+      this.#sleepTimer = this.#ctx.clock.setTimeout(this.#sleepIfQuiet, Math.max(1, after - quiet));
+      return;
+    }
+    // Peers still get the last changes of this turn (the group holds bytes, not the doc).
+    body.sleep();
+  };
+
+  #cancelSleep(): void {
+    if (this.#sleepTimer !== undefined) this.#ctx.clock.clearTimeout(this.#sleepTimer);
+    this.#sleepTimer = undefined;
   }
 
   #scheduleUnload(delayMs: number): void {
@@ -437,17 +504,18 @@ export class DocumentHandle implements ReplicaHost {
     this.#unloadTimer = undefined;
   }
 
-  /** Release everything: replica, listeners, the awareness check interval, the Y.Doc. */
+  /** Release everything: replica, listeners, the awareness check interval, the content. */
   #release(): void {
     this.#cancelUnload();
+    this.#cancelSleep();
     // Peers still attached (a shutdown) get the last changes before the document goes.
     this.#fanOut.flush();
     this.#replica?.stop();
     this.#replica = undefined;
-    this.doc.off('update', this.#onDocUpdate);
     this.awareness.off('update', this.#onAwarenessUpdate);
-    this.awareness.destroy();
-    this.doc.destroy();
+    // Destroying its doc destroys the awareness (and its check interval).
+    this.awareness.doc.destroy();
+    this.#body?.release();
     this.#peers.clear();
     this.#ctx.onClosed(this);
     this.#resolveClosed();
@@ -456,7 +524,8 @@ export class DocumentHandle implements ReplicaHost {
   // --- fan-out ------------------------------------------------------------------------------
 
   #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    this.#fullState = undefined;
+    this.#body?.changed();
+    this.#lastChange = this.#ctx.clock.now();
     this.#changes?.push(update);
     this.#quota.grew(update.byteLength);
     this.#ctx.onChange?.(this.name);
@@ -475,7 +544,12 @@ export class DocumentHandle implements ReplicaHost {
   };
 
   #hasPending(): boolean {
-    return this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
+    return this.#body?.hasPending() ?? false;
+  }
+
+  #content(): DocBody {
+    if (this.#body === undefined) throw new SkeinError('SKEIN_ERR_DOC_CLOSED', `document is ${this.state}`);
+    return this.#body;
   }
 
   #expectWritable(): void {
@@ -486,9 +560,9 @@ export class DocumentHandle implements ReplicaHost {
 }
 
 /** Decode the whole update once so a malformed one is refused before it touches the document. */
-function validateUpdate(update: Uint8Array): void {
+function validateUpdate(update: Uint8Array): ReturnType<typeof Y.decodeUpdate> {
   try {
-    Y.decodeUpdate(update);
+    return Y.decodeUpdate(update);
   } catch (err) {
     throw new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a valid Yjs update', { cause: err });
   }

@@ -234,8 +234,11 @@ export interface Replicator {
 /** What a replica sees of its document (implemented by the document handle). */
 export interface ReplicaHost {
   readonly name: string;
+  /** The live document (wakes a dormant one, `doc-body.ts`). */
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
+  /** The encoded state vector (never wakes the document). */
+  stateVector(): Uint8Array;
   /** Apply a change received from another node: fanned out, stored locally, never re-published. */
   submit(update: Uint8Array, source: { readonly source: 'cluster'; readonly nodeId: string }): Promise<void>;
   /** Write the full state with an outbox record (the shared tier lost its copy, e.g. Redis restarted empty). */

@@ -1,4 +1,3 @@
-import * as Y from 'yjs';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { HistoryKeep } from '../config/api-options.js';
 import type { TypeKind } from '../crdt/doc-json.js';
@@ -113,7 +112,7 @@ export class History {
       let durable: Promise<void> | undefined;
       try {
         // Computed from the live document and submitted in the same turn: no edit can come between.
-        const update = restoreUpdate(Y.encodeStateAsUpdate(handle.doc), target.state, hints);
+        const update = restoreUpdate(handle.encodedState(), target.state, hints);
         durable = update === null ? undefined : handle.submit(update, { source: 'history', versionId: id });
         await durable;
       } catch (err) {
@@ -133,7 +132,7 @@ export class History {
         await this.#versions.remove(handle.name, [before.id]);
       } else {
         const back = await this.#versions.read(handle.name, before.id);
-        const update = back === undefined ? null : restoreUpdate(Y.encodeStateAsUpdate(handle.doc), back.state);
+        const update = back === undefined ? null : restoreUpdate(handle.encodedState(), back.state);
         if (update !== null) await handle.submit(update, { source: 'history', versionId: before.id });
       }
       this.#opts.logger.warn({ code, doc: handle.name, before: before.id, applied }, 'restore failed; the document is as it was');
@@ -144,7 +143,7 @@ export class History {
 
   /** Snapshot the live document, once everything it holds is durable, as a version. */
   async #snapshot(handle: DocumentHandle, kind: VersionKind, label: string, user: string): Promise<VersionInfo> {
-    const state = Y.encodeStateAsUpdate(handle.doc);
+    const state = handle.encodedState();
     // Every change in `state` was handed to the store before this line: wait until durable, so
     // that a version never holds what a crash could still lose from the log.
     await this.#opts.store.flush(handle.name);

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { stateToJson, type TypeKind } from '../../crdt/doc-json.js';
-import { missingDependencies, stateTag, stateVectorMap } from '../../crdt/update-deps.js';
+import { missingDependencies, stateTag } from '../../crdt/update-deps.js';
 import type { StoredDocumentInfo } from '../../documents/ports.js';
 import { SkeinError, toSkeinError } from '../../errors/skein-error.js';
 import type { ApiDeps, Route } from './route.js';
@@ -68,7 +68,7 @@ export const DOC_ROUTES: readonly Route[] = [
     async handle(deps, { name, query }) {
       await expectExists(deps, name);
       const hints = (query.type ?? {}) as Record<string, TypeKind>;
-      const state = await deps.registry.use(name, (handle) => Y.encodeStateAsUpdate(handle.doc));
+      const state = await deps.registry.use(name, (handle) => handle.encodedState());
       return { status: 200, json: { name, content: stateToJson(state, hints) } };
     },
   },
@@ -83,7 +83,7 @@ export const DOC_ROUTES: readonly Route[] = [
         const etag = `"${stateTag(handle.doc)}"`;
         const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
         if (matches(request.headers['if-none-match'], etag)) return { status: 304 as const, headers };
-        return { status: 200, bytes: Y.encodeStateAsUpdate(handle.doc, sv), headers };
+        return { status: 200, bytes: handle.diffFor(sv ?? Uint8Array.of(0)), headers };
       });
     },
   },
@@ -97,7 +97,7 @@ export const DOC_ROUTES: readonly Route[] = [
       return deps.registry.use(name, async (handle) => {
         let missing: boolean;
         try {
-          missing = missingDependencies(update, stateVectorMap(handle.doc));
+          missing = missingDependencies(update, Y.decodeStateVector(handle.stateVector()));
         } catch (cause) {
           throw new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'the body is not a Yjs update (v1 encoding)', { cause });
         }
