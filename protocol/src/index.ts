@@ -12,6 +12,7 @@ export {
   decodeMessage,
   encodeSyncStep1,
   encodeSyncStep2,
+  encodeSyncStep2Prefix,
   encodeSyncUpdate,
   encodeAwareness,
   encodeAuthDenied,

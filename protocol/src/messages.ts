@@ -1,5 +1,6 @@
 /**
- * The y-websocket message layer: one WebSocket binary frame = one message.
+ * The y-websocket message layer: one WebSocket binary message (one frame, or several
+ * fragments) = one protocol message.
  *
  *   message = varUint(messageType) payload
  *     0 Sync            varUint(syncType) varUint8Array(data)   0 step1 · 1 step2 · 2 update
@@ -12,7 +13,7 @@
  */
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import { assertNotEmpty, ByteReader } from './decoder.js';
-import { encodeFrame, encodeUtf8 } from './encoder.js';
+import { assertUint, encodeFrame, encodeUtf8, varUintSize, writeVarUint } from './encoder.js';
 import { type DecodeLimits, resolveLimits } from './limits.js';
 import { decodeExtension, encodeExtension, type ExtensionMessage } from './extensions.js';
 
@@ -54,6 +55,18 @@ export function encodeSyncStep1(stateVector: Uint8Array): Uint8Array {
 /** `[0, 1, varUint8Array(update)]`: the reply to step 1, everything the peer misses. */
 export function encodeSyncStep2(update: Uint8Array): Uint8Array {
   return encodeFrame(SYNC_STEP2_HEADER, update);
+}
+
+/**
+ * The bytes of `encodeSyncStep2(update)` before the update itself: `[0, 1, varUint(length)]`.
+ * `encodeSyncStep2Prefix(u.length) ‖ u` equals `encodeSyncStep2(u)`, so a large reply can be
+ * sent as the prefix and slices of the update without copying it (WebSocket fragments).
+ */
+export function encodeSyncStep2Prefix(length: number): Uint8Array {
+  assertUint(length, Number.MAX_SAFE_INTEGER, 'update length');
+  const out = new Uint8Array(2 + varUintSize(length));
+  writeVarUint(out, writeVarUint(out, writeVarUint(out, 0, SYNC_STEP2_HEADER[0]), SYNC_STEP2_HEADER[1]), length);
+  return out;
 }
 
 /** `[0, 2, varUint8Array(update)]`: an incremental document update. Encode once per broadcast. */

@@ -14,6 +14,7 @@ import {
   encodeStateVector,
   encodeSyncStep1,
   encodeSyncStep2,
+  encodeSyncStep2Prefix,
   encodeSyncUpdate,
 } from '../src/index.js';
 import { ascii, bytes, expectWithin, viewInto } from './helpers.js';
@@ -65,6 +66,20 @@ describe('golden frames', () => {
     expect(Array.from(frame.subarray(0, 5))).toEqual([0, 2, 0xa0, 0x9c, 0x01]);
     expect(frame.length).toBe(5 + huge.length);
     expect(decodeMessage(frame)).toEqual({ type: 'sync-update', update: huge });
+  });
+
+  it('encodeSyncStep2Prefix ‖ update equals encodeSyncStep2(update) (golden bytes; 1-, 2- and 3-byte lengths)', () => {
+    expect(Array.from(encodeSyncStep2Prefix(3))).toEqual([0, 1, 3]);
+    expect(Array.from(encodeSyncStep2Prefix(300))).toEqual([0, 1, 0xac, 0x02]);
+    expect(Array.from(encodeSyncStep2Prefix(20_000))).toEqual([0, 1, 0xa0, 0x9c, 0x01]);
+    for (const u of [bytes(9, 8, 7), huge]) {
+      const prefix = encodeSyncStep2Prefix(u.length);
+      const joined = new Uint8Array(prefix.length + u.length);
+      joined.set(prefix);
+      joined.set(u, prefix.length);
+      expect(joined).toEqual(encodeSyncStep2(u));
+    }
+    expect(() => encodeSyncStep2Prefix(-1)).toThrow();
   });
 
   it('shortcut encoders equal encodeMessage', () => {

@@ -173,6 +173,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     maxMessageBytes: config.maxMessageBytes,
     maxBufferedBytes: config.maxBufferedBytes,
     maxLoadBacklogBytes: config.maxLoadBacklogBytes,
+    syncChunkBytes: config.syncChunkBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     telemetry,
     clock,

@@ -24,6 +24,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   logLevel: { valid: 'debug', invalid: ['verbose', '', 'INFO'] },
   maxMessageBytes: { valid: '2048', invalid: ['1023', 'big', '2147483649', ''] },
   maxBufferedBytes: { valid: '4096', invalid: ['0', '1kb', ''] },
+  syncChunkBytes: { valid: '65536', invalid: ['1023', '1kb', ''] },
   maxLoadBacklogBytes: { valid: '8192', invalid: ['-5', 'x', ''] },
   maxUnpersistedBytes: { valid: '0', invalid: ['-1', 'x', '1.5', ''] },
   auth: { valid: 'jwt', invalid: ['basic', 'JWT', ''] },

@@ -79,6 +79,12 @@ export const OPTIONS = [
   { key: 'maxBufferedBytes', flag: 'max-buffered-bytes', env: 'SKEIN_MAX_BUFFERED_BYTES', schema: bytes,
     default: 32 * 1024 * 1024,
     description: 'Outgoing bytes buffered for one slow client before it is closed with 4508.' },
+  { key: 'syncChunkBytes', flag: 'sync-chunk-bytes', env: 'SKEIN_SYNC_CHUNK_BYTES', schema: bytes,
+    default: 256 * 1024,
+    description:
+      'A sync reply (what a joiner lacks) larger than this is sent as WebSocket fragments of this size, each once ' +
+      'the previous one was written to the socket: still one message for every client, at most one fragment ' +
+      'buffered per joiner, no copy of the document per joiner.' },
   { key: 'maxLoadBacklogBytes', flag: 'max-load-backlog-bytes', env: 'SKEIN_MAX_LOAD_BACKLOG_BYTES', schema: bytes,
     default: 32 * 1024 * 1024,
     description: 'Bytes a client may send while its document loads before it is closed with 4529.' },

@@ -7,6 +7,7 @@ import {
   encodeAwareness,
   encodeSyncStep1,
   encodeSyncStep2,
+  encodeSyncStep2Prefix,
   encodeAck,
   encodeAuthDenied,
   encodeWelcome,
@@ -31,7 +32,14 @@ export interface ConnectionLimits {
   readonly maxMessageBytes: number;
   readonly maxBufferedBytes: number;
   readonly maxLoadBacklogBytes: number;
+  /**
+   * A sync step 2 reply larger than this goes out as WebSocket fragments of this size, each
+   * after the previous one was written to the socket (`--sync-chunk-bytes`; default 256 KiB).
+   */
+  readonly syncChunkBytes?: number;
 }
+
+const DEFAULT_SYNC_CHUNK_BYTES = 256 * 1024;
 
 /** Who is on the other end, as decided at the upgrade (auth/). */
 export interface Session {
@@ -98,6 +106,8 @@ export class Connection implements Peer {
    * join a document larger than `maxBufferedBytes` (the next broadcast would close them).
    */
   #replyBytes = 0;
+  /** A large reply going out as fragments: what is sent meanwhile waits here, in order. */
+  #fragmenting: { queued: Uint8Array[]; bytes: number } | undefined;
   #closed = false;
   readonly #done: Promise<void>;
   /** Durable acks (after a Hello that asked for them): update-bearing messages received / acked. */
@@ -222,6 +232,16 @@ export class Connection implements Peer {
 
   send(message: Uint8Array): void {
     if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
+    const fragmenting = this.#fragmenting;
+    if (fragmenting !== undefined) {
+      // No message may start between the fragments of another: after the reply's last one.
+      fragmenting.queued.push(message);
+      fragmenting.bytes += message.byteLength;
+      if (fragmenting.bytes > this.#opts.limits.maxBufferedBytes) {
+        this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#opts.limits.maxBufferedBytes} bytes buffered`));
+      }
+      return;
+    }
     const buffered = this.#ws.bufferedAmount;
     // The buffer drains in order: no more than `buffered` bytes of the reply can be left.
     this.#replyBytes = Math.min(this.#replyBytes, buffered);
@@ -234,10 +254,43 @@ export class Connection implements Peer {
     this.#ws.send(message, { binary: true });
   }
 
-  /** Send the answer to a sync step 1; at most one such reply is exempt from the buffer limit. */
-  #reply(message: Uint8Array): void {
-    this.send(message);
-    this.#replyBytes = Math.max(this.#replyBytes, message.byteLength);
+  /**
+   * Send the answer to a sync step 1 (the update the peer lacks); returns its size in bytes. At
+   * most one such reply is exempt from the buffer limit. A reply larger than `syncChunkBytes`
+   * (a large document's joiner) is one message in bounded WebSocket fragments, sent one at a
+   * time as the socket drains: no copy of the update (shared by every joiner of the same
+   * state), at most one fragment in this socket's send buffer, and any WebSocket client —
+   * plain y-websocket included — receives the same single message.
+   */
+  #reply(update: Uint8Array): number {
+    const chunk = this.#opts.limits.syncChunkBytes ?? DEFAULT_SYNC_CHUNK_BYTES;
+    if (update.byteLength <= chunk || this.#fragmenting !== undefined) {
+      const message = encodeSyncStep2(update);
+      this.send(message);
+      this.#replyBytes = Math.max(this.#replyBytes, message.byteLength);
+      return message.byteLength;
+    }
+    const prefix = encodeSyncStep2Prefix(update.byteLength);
+    if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return prefix.byteLength + update.byteLength;
+    this.#tel.messageSent(prefix.byteLength + update.byteLength);
+    this.#meter.bytesOut += prefix.byteLength + update.byteLength;
+    const fragmenting = { queued: [] as Uint8Array[], bytes: 0 };
+    this.#fragmenting = fragmenting;
+    this.#ws.send(prefix, { binary: true, fin: false });
+    let offset = 0;
+    const next = (err?: Error | null): void => {
+      // A socket that failed or closed meanwhile: its close handling takes over.
+      if ((err !== undefined && err !== null) || this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
+      const end = Math.min(offset + chunk, update.byteLength);
+      const last = end === update.byteLength;
+      this.#ws.send(update.subarray(offset, end), { binary: true, fin: last }, last ? undefined : next);
+      offset = end;
+      if (!last) return;
+      this.#fragmenting = undefined;
+      for (const message of fragmenting.queued) this.send(message);
+    };
+    next();
+    return prefix.byteLength + update.byteLength;
   }
 
   /** Close this socket with the error's close code (1011 when it has none). */
@@ -378,9 +431,8 @@ export class Connection implements Peer {
       case 'sync-step1': {
         const started = performance.now();
         decodeStateVector(message.stateVector);
-        const reply = encodeSyncStep2(handle.diffFor(message.stateVector));
-        this.#reply(reply);
-        this.#tel.syncAnswered(this.#opts.upgrade, started, message.stateVector.byteLength, reply.byteLength);
+        const replyBytes = this.#reply(handle.diffFor(message.stateVector));
+        this.#tel.syncAnswered(this.#opts.upgrade, started, message.stateVector.byteLength, replyBytes);
         return;
       }
       case 'sync-step2':

@@ -1,0 +1,191 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import * as Y from 'yjs';
+import type { WebsocketProvider } from 'y-websocket';
+import type { SkeinProvider } from '@skein/client';
+import { decodeMessage, encodeQueryAwareness, encodeSyncStep1 } from '@skein/protocol';
+import type { SkeinServer } from '@skein/server';
+import { startTestServer } from '../helpers/server.js';
+import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
+import { openClient, waitStatus } from '../helpers/skein-client.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CHUNK = 1024;
+
+interface Frame {
+  fin: boolean;
+  opcode: number;
+  payload: Buffer;
+}
+
+/**
+ * A WebSocket client on a plain TCP socket that keeps every frame as it came off the wire
+ * (RFC 6455 §5.2), so a test can see how a message was fragmented — which `ws` and browsers
+ * hide by reassembling.
+ */
+class FrameClient {
+  readonly frames: Frame[] = [];
+  #buffer = Buffer.alloc(0);
+  #upgraded = false;
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (data: Buffer) => this.#read(data));
+  }
+
+  static async open(url: string, doc: string): Promise<FrameClient> {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const client = new FrameClient(socket);
+    socket.write(
+      `GET /${doc} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    await waitFor(() => client.#upgraded, { what: '101 Switching Protocols' });
+    return client;
+  }
+
+  /** Several messages in one TCP write (the server reads them in one go). */
+  sendAll(messages: readonly Uint8Array[]): void {
+    this.socket.write(Buffer.concat(messages.map((m) => maskedFrame(m))));
+  }
+
+  /** Data messages reassembled from the frames so far (control frames skipped). */
+  messages(): Buffer[] {
+    const out: Buffer[] = [];
+    let parts: Buffer[] | undefined;
+    for (const f of this.frames) {
+      if (f.opcode >= 8) continue;
+      if (f.opcode !== 0) {
+        // A new data message may only start once the previous one ended (no interleaving).
+        expect(parts, 'a data frame started inside a fragmented message').toBeUndefined();
+        parts = [];
+      }
+      expect(parts, 'a continuation frame without a message').toBeDefined();
+      parts!.push(f.payload);
+      if (f.fin) {
+        out.push(Buffer.concat(parts!));
+        parts = undefined;
+      }
+    }
+    return out;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  #read(data: Buffer): void {
+    this.#buffer = Buffer.concat([this.#buffer, data]);
+    if (!this.#upgraded) {
+      const end = this.#buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      expect(this.#buffer.subarray(0, 12).toString()).toBe('HTTP/1.1 101');
+      this.#buffer = this.#buffer.subarray(end + 4);
+      this.#upgraded = true;
+    }
+    for (;;) {
+      const b = this.#buffer;
+      if (b.length < 2) return;
+      let length = b[1]! & 0x7f;
+      let at = 2;
+      if (length === 126) {
+        if (b.length < 4) return;
+        length = b.readUInt16BE(2);
+        at = 4;
+      } else if (length === 127) {
+        if (b.length < 10) return;
+        length = Number(b.readBigUInt64BE(2));
+        at = 10;
+      }
+      if (b.length < at + length) return;
+      expect(b[1]! & 0x80, 'server frames are never masked').toBe(0);
+      this.frames.push({ fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, payload: Buffer.from(b.subarray(at, at + length)) });
+      this.#buffer = b.subarray(at + length);
+    }
+  }
+}
+
+/** One binary frame from a client (masked, as RFC 6455 requires). */
+function maskedFrame(payload: Uint8Array): Buffer {
+  const mask = randomBytes(4);
+  const header = payload.length < 126 ? Buffer.from([0x82, 0x80 | payload.length]) : Buffer.from([0x82, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  const body = Buffer.from(payload);
+  for (let i = 0; i < body.length; i++) body[i]! ^= mask[i % 4]!;
+  return Buffer.concat([header, mask, body]);
+}
+
+describe('chunked initial sync: a large reply goes out as bounded WebSocket fragments', () => {
+  let server: SkeinServer | undefined;
+  const providers: WebsocketProvider[] = [];
+  const clients: SkeinProvider[] = [];
+  const raw: FrameClient[] = [];
+  afterEach(async () => {
+    destroyAll(providers.splice(0));
+    for (const c of clients.splice(0)) await c.destroy();
+    for (const r of raw.splice(0)) r.close();
+    await server?.close();
+    server = undefined;
+  });
+
+  /** A server with --sync-chunk-bytes 1024 and a ~100 KB document written by a y-websocket client. */
+  async function largeDocument(): Promise<{ srv: SkeinServer; writer: WebsocketProvider; bytes: number }> {
+    const srv = (server = await startTestServer({ syncChunkBytes: CHUNK }));
+    const writer = connectProvider(srv.url, 'big');
+    providers.push(writer);
+    await synced(writer);
+    writer.doc.transact(() => {
+      for (let i = 0; i < 2_000; i++) writer.doc.getMap('m').set(`shape-${i}`, { x: i, y: 2 * i, label: `shape number ${i}` });
+    });
+    writer.awareness.setLocalStateField('user', 'writer');
+    const bytes = Y.encodeStateAsUpdate(writer.doc).byteLength;
+    await waitFor(() => (srv.registry.get('big')?.encodedState().byteLength ?? 0) >= bytes, { what: 'the document on the server' });
+    await waitFor(() => srv.registry.get('big')?.awareness.getStates().size === 1, { what: 'the writer\'s presence on the server' });
+    return { srv, writer, bytes };
+  }
+
+  it('the reply is one message in fragments of at most --sync-chunk-bytes, and what is sent meanwhile follows it', async () => {
+    const { srv, writer, bytes } = await largeDocument();
+    expect(bytes).toBeGreaterThan(50 * CHUNK);
+    const client = await FrameClient.open(srv.url, 'big');
+    raw.push(client);
+    // Sync step 1 with nothing, then a query for presence, in one TCP write: the presence answer
+    // is produced while the reply's fragments are still going out, and must wait for them.
+    client.sendAll([encodeSyncStep1(Y.encodeStateVector(new Y.Doc())), encodeQueryAwareness()]);
+    // Presence comes twice: with the server's sync step 1 on open, and as the query's answer.
+    await waitFor(() => client.messages().filter((m) => m[0] === 1).length === 2, { what: 'the awareness answer' });
+
+    const messages = client.messages().map((m) => decodeMessage(m));
+    const stepTwo = messages.findIndex((m) => m.type === 'sync-step2');
+    const presence = messages.findLastIndex((m) => m.type === 'awareness');
+    expect(stepTwo).toBeGreaterThanOrEqual(0);
+    expect(presence).toBeGreaterThan(stepTwo);
+    const data = client.frames.filter((f) => f.opcode < 8);
+    const fragments = data.filter((f, i) => !(f.fin && (i === 0 || data[i - 1]!.fin)));
+    expect(fragments.length).toBeGreaterThan(bytes / CHUNK);
+    expect(Math.max(...fragments.map((f) => f.payload.byteLength))).toBeLessThanOrEqual(CHUNK);
+    const reply = messages[stepTwo] as { update: Uint8Array };
+    const joined = new Y.Doc();
+    Y.applyUpdate(joined, reply.update);
+    expect(joined.getMap('m').toJSON()).toEqual(writer.doc.getMap('m').toJSON());
+  });
+
+  it('plain y-websocket clients and @skein/client join the large document and converge, edits included', async () => {
+    const { srv, writer } = await largeDocument();
+    const joiners = Array.from({ length: 5 }, () => connectProvider(srv.url, 'big'));
+    providers.push(...joiners);
+    const sdk = openClient(srv.url, 'big');
+    clients.push(sdk);
+    // An edit while they join: it reaches every joiner, after (or inside) its initial state.
+    writer.doc.getText('t').insert(0, 'during the joins');
+    await Promise.all(joiners.map(synced));
+    await waitStatus(sdk, (s) => s.synced, 'sdk synced');
+    const expected = { m: writer.doc.getMap('m').toJSON(), t: 'during the joins' };
+    const docs = [...joiners.map((j) => j.doc), sdk.doc];
+    await waitFor(() => docs.every((d) => d.getText('t').toJSON() === expected.t), { what: 'the edit at every joiner' });
+    for (const d of docs) expect({ m: d.getMap('m').toJSON(), t: d.getText('t').toJSON() }).toEqual(expected);
+    // And back: a joiner's edit reaches the writer.
+    joiners[0]!.doc.getMap('m').set('from-joiner', 1);
+    await waitFor(() => writer.doc.getMap('m').get('from-joiner') === 1, { what: 'the joiner\'s edit at the writer' });
+  });
+});
