@@ -24,6 +24,9 @@ const SETUP = ['skein-memory', 'skein-jwt-hs256', 'skein-jwt-es256', 'hocuspocus
 // immediate) and the in-memory peers.
 const NOISY = ['skein-memory', 'skein-immediate', 'skein-debounced', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
 const NOISY_QUICK = NOISY.filter((id) => id !== 'skein-debounced');
+// Scenario S12 (a 20 MB document, 150 joiners): in memory and `*=immediate` for Skein, the peers in memory.
+const LARGE = ['skein-memory', 'skein-immediate', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
+const LARGE_QUICK = LARGE.filter((id) => id !== 'hocuspocus-memory');
 
 /**
  * @typedef {object} ScenarioConfig
@@ -134,6 +137,14 @@ export function plan(mode) {
         params: { connections: q(2000, 10_000), docs: 100, concurrency: 100, settleS: q(0.5, 2), holdS: q(2, 20), keepaliveS: 20 },
         repeats: q(1, undefined),
         scaled: q('2,000 connections instead of 10,000; 1 repeat', null), timeoutS: q(180, 600), inspect: true, fds: q(4000, 12_000),
+      },
+      {
+        id: 'S12', title: q('Large document: a ~20 MB document, 150 joiners at once (1 repeat; Skein, Hocuspocus 4, y-websocket)',
+          'Large document: a ~20 MB document, 150 joiners at once'),
+        targets: q(LARGE_QUICK, LARGE),
+        params: { docMB: 20, joiners: 150, joinTimeoutS: q(90, 180) },
+        repeats: q(1, undefined),
+        scaled: q('1 repeat; Skein, Hocuspocus 4 and y-websocket only', null), timeoutS: q(300, 900),
       },
     ],
   };

@@ -109,6 +109,15 @@ export const METRICS = {
     { key: 'connectsPerS', label: 'connect + sync rate', unit: '/s', better: 'higher' },
     { key: 'rssBaselineMB', label: 'RSS at start', unit: 'MB', better: 'lower' },
   ],
+  S12: [
+    { key: 'p50', label: 'joiner p50 (socket open → whole document)', unit: 'ms', better: 'lower' },
+    { key: 'p99', label: 'joiner p99', unit: 'ms', better: 'lower', headline: true },
+    { key: 'max', label: 'joiner max', unit: 'ms', better: 'lower' },
+    { key: 'peakRssMB', label: 'server peak RSS', unit: 'MB', better: 'lower', headline: true },
+    { key: 'rssBeforeMB', label: 'server RSS before the joins', unit: 'MB', better: 'lower' },
+    { key: 'docMB', label: 'document size (encoded)', unit: 'MB' },
+    { key: 'writeS', label: 'writing it (~1 MB updates)', unit: 's', better: 'lower' },
+  ],
   // S9: bystander round trips idle and during the burst; `m…`: the 10-socket variant.
   S9: [
     { key: 'idleP99', label: 'bystander p99 idle', unit: 'ms', better: 'lower' },

@@ -15,12 +15,14 @@ import { s8 } from './scenarios/s8-connection-setup.mjs';
 import { c1 } from './scenarios/c1-cluster-fanout.mjs';
 import { s9 } from './scenarios/s9-noisy-neighbour.mjs';
 import { s11 } from './scenarios/s11-idle-scale.mjs';
+import { s12 } from './scenarios/s12-large-doc.mjs';
 
 const SCENARIOS = { S1: s1, S2: s2, S3: s3, S4: s4, S5: s5, S6: s6, S7: s7, S8: s8, C1: c1 };
 SCENARIOS.S9 = s9;
 // S10 is S1 (one writer, many readers, the same correctness check) with 1,500 readers.
 SCENARIOS.S10 = s1;
 SCENARIOS.S11 = s11;
+SCENARIOS.S12 = s12;
 
 let nextId = 1;
 /** @type {Map<number, (value: any) => void>} */
