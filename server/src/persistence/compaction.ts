@@ -32,7 +32,7 @@ const NOTHING: CompactionOutcome = { compacted: false, mergedUpdates: 0, snapsho
 /** The background trigger: too many updates after the snapshot, or too many bytes. */
 export function shouldCompact(policy: CompactionPolicy, meta: DocMeta): boolean {
   if (!policy.enabled || meta.logCount === 0) return false;
-  if (meta.logCount >= policy.maxUpdates) return true;
+  if (meta.logCount >= policy.maxUpdates && meta.logBytes >= policy.minCountRatio * meta.snapshotBytes) return true;
   return meta.logBytes >= policy.minLogBytes && meta.logBytes >= policy.maxLogRatio * meta.snapshotBytes;
 }
 

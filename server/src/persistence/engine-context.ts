@@ -21,8 +21,18 @@ export const systemTimers: Timers = systemClock;
 export interface CompactionPolicy {
   /** Background compaction on/off (`compact()` on demand always works). */
   readonly enabled: boolean;
-  /** Compact once this many updates are stored after the snapshot. */
+  /**
+   * Compact once this many updates are stored after the snapshot — and they add up to at least
+   * `minCountRatio` × the snapshot's bytes.
+   */
   readonly maxUpdates: number;
+  /**
+   * A compaction re-encodes the whole document, so a large document edited in small steps
+   * would pay O(document) every `maxUpdates` updates: the count trigger waits until the log is
+   * this fraction of the snapshot (0.1: compaction reads at most ~11× the bytes written).
+   * 0: the count alone decides.
+   */
+  readonly minCountRatio: number;
   /** …or once the updates after the snapshot reach `minLogBytes` and `maxLogRatio` × snapshot bytes. */
   readonly minLogBytes: number;
   readonly maxLogRatio: number;
@@ -38,6 +48,7 @@ export interface CompactionPolicy {
 export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
   enabled: true,
   maxUpdates: 500,
+  minCountRatio: 0.1,
   minLogBytes: 64 * 1024,
   maxLogRatio: 1,
   offThreadMinBytes: 8 * 1024,

@@ -162,7 +162,8 @@ async function openKv(options: LogStoreOptions): Promise<KvStore> {
 function checkPolicies(compaction: CompactionPolicy, retry: RetryPolicy, closeTimeoutMs: number | undefined): void {
   const positive: [string, number][] = [
     ['compaction.maxUpdates', compaction.maxUpdates], ['compaction.minLogBytes', compaction.minLogBytes + 1],
-    ['compaction.maxLogRatio', compaction.maxLogRatio + 1], ['retry.initialDelayMs', retry.initialDelayMs],
+    ['compaction.maxLogRatio', compaction.maxLogRatio + 1], ['compaction.minCountRatio', compaction.minCountRatio + 1],
+    ['retry.initialDelayMs', retry.initialDelayMs],
     ['retry.maxDelayMs', retry.maxDelayMs], ['closeTimeoutMs', closeTimeoutMs ?? 1],
   ];
   for (const [field, value] of positive) {

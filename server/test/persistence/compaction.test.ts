@@ -54,6 +54,11 @@ describe('compaction', () => {
     expect(shouldCompact(policy, meta(5, 1_500, 1_000))).toBe(false); // log < 2 × snapshot
     expect(shouldCompact(policy, meta(5, 2_000, 1_000))).toBe(true);
     expect(shouldCompact({ ...policy, enabled: false }, meta(1_000, 10_000, 0))).toBe(false);
+    // The count trigger waits for the log to reach minCountRatio (0.1) × the snapshot: a 5 MB
+    // document is not re-encoded for every 100 small updates.
+    expect(shouldCompact(policy, meta(100, 400_000, 5_000_000))).toBe(false);
+    expect(shouldCompact(policy, meta(100, 500_000, 5_000_000))).toBe(true);
+    expect(shouldCompact({ ...policy, minCountRatio: 0 }, meta(100, 400_000, 5_000_000))).toBe(true);
   });
 
   it('compacts in the background and loads the same document, before and after reopen', async () => {
