@@ -8,7 +8,9 @@ import path from 'node:path';
 
 export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROOT_DIR = path.dirname(BENCH_DIR);
-export const SKEIN_CLI = path.join(ROOT_DIR, 'server', 'dist', 'cli', 'main.js');
+// SKEIN_BENCH_CLI: another build's `server/dist/cli/main.js` (e.g. a worktree of an older
+// commit), to measure before/after with the same bench.
+export const SKEIN_CLI = process.env.SKEIN_BENCH_CLI ?? path.join(ROOT_DIR, 'server', 'dist', 'cli', 'main.js');
 /** Hocuspocus 4.x: its own package (own node_modules) beside 3.x in the bench package. */
 export const HOCUS4_DIR = path.join(BENCH_DIR, 'servers', 'hocuspocus4');
 

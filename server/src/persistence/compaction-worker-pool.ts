@@ -6,11 +6,15 @@ import { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Compactor } from './compaction.js';
 import { planCompaction, type CompactionInput, type CompactionPlan } from './compaction-plan.js';
+import { packEntries, type PackedEntries } from './packed-entries.js';
 
 /** Messages between the pool and `compaction-worker.ts`. */
 export interface WorkerRequest {
   readonly id: number;
-  readonly input: CompactionInput;
+  readonly docId: number;
+  readonly upto: number;
+  /** `input.entries`, packed into one transferred buffer (`packed-entries.ts`). */
+  readonly entries: PackedEntries;
 }
 
 export type WorkerReply =
@@ -80,13 +84,10 @@ export class CompactionWorkerPool implements Compactor {
     const id = this.#nextId++;
     const result = new Promise<CompactionPlan>((resolve, reject) => this.#jobs.set(id, { resolve, reject }));
     worker.ref(); // a job in flight keeps the process alive (e.g. `skein compact`)
-    const request: WorkerRequest = { id, input };
+    const entries = packEntries(input.entries);
+    const request: WorkerRequest = { id, docId: input.docId, upto: input.upto, entries };
     try {
-      try {
-        worker.postMessage(request, transferable(input));
-      } catch {
-        worker.postMessage(request); // a buffer that cannot move (e.g. marked untransferable): copy instead
-      }
+      worker.postMessage(request, [entries.bytes.buffer as ArrayBuffer, entries.offsets.buffer as ArrayBuffer]);
     } catch (err) {
       this.#jobs.delete(id);
       if (this.#jobs.size === 0) worker.unref();
@@ -210,14 +211,4 @@ function defaultWorkerUrl(): URL {
   const fromSource = /\/src\/persistence\/[^/]+\.ts$/;
   if (fromSource.test(here)) return new URL(here.replace(fromSource, '/dist/persistence/compaction-worker.js'));
   return new URL('./compaction-worker.js', here);
-}
-
-/** Buffers of the input that can move to the worker without a copy (each owns its whole buffer). */
-function transferable(input: CompactionInput): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const { value } of input.entries) {
-    const buffer = value.buffer;
-    if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) out.add(buffer);
-  }
-  return [...out];
 }

@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { toSkeinError } from '../errors/skein-error.js';
-import { planCompaction, type CompactionInput } from './compaction-plan.js';
+import { planCompaction } from './compaction-plan.js';
+import { unpackEntries } from './packed-entries.js';
 import type { WorkerReply, WorkerRequest } from './compaction-worker-pool.js';
 
 /**
@@ -16,7 +17,14 @@ port.on('message', (request: WorkerRequest) => {
   let reply: WorkerReply;
   const transfer: ArrayBuffer[] = [];
   try {
-    const plan = planCompaction(request.input satisfies CompactionInput);
+    const planned = planCompaction({ docId: request.docId, upto: request.upto, entries: unpackEntries(request.entries) });
+    // Keys and damaged records are views into the packed input: posting a view would clone
+    // its whole buffer (every record) back, so they leave as copies of their own bytes.
+    const plan = {
+      ...planned,
+      deletes: planned.deletes.map((key) => key.slice()),
+      damaged: planned.damaged.map((d) => ({ ...d, key: d.key.slice(), value: d.value.slice() })),
+    };
     reply = { id: request.id, ok: true, plan };
     const record = plan.snapshot?.record;
     if (record !== undefined && ownsBuffer(record)) transfer.push(record.buffer as ArrayBuffer);
