@@ -318,6 +318,7 @@ function telemetrySources(views: HealthViews, transport: WsTransport, registry: 
   return {
     connections: () => transport.connectionCount,
     documents: () => registry.size,
+    dormantDocuments: () => registry.dormantCount(),
     ...(stats === undefined ? {} : { storeStats: stats }),
     ...(cluster === undefined ? {} : { cluster: () => cluster.snapshot() }),
     ...(webhooks === undefined ? {} : { webhooks: () => webhooks.snapshot() }),

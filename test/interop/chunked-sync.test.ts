@@ -10,6 +10,7 @@ import { startTestServer } from '../helpers/server.js';
 import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
 import { openClient, waitStatus } from '../helpers/skein-client.js';
 import { waitFor } from '../helpers/wait.js';
+import { OP, frame } from '../helpers/frames.js';
 
 const CHUNK = 1024;
 
@@ -47,7 +48,7 @@ class FrameClient {
 
   /** Several messages in one TCP write (the server reads them in one go). */
   sendAll(messages: readonly Uint8Array[]): void {
-    this.socket.write(Buffer.concat(messages.map((m) => maskedFrame(m))));
+    this.socket.write(Buffer.concat(messages.map((m) => frame(OP.binary, m))));
   }
 
   /** Data messages reassembled from the frames so far (control frames skipped). */
@@ -104,15 +105,6 @@ class FrameClient {
       this.#buffer = b.subarray(at + length);
     }
   }
-}
-
-/** One binary frame from a client (masked, as RFC 6455 requires). */
-function maskedFrame(payload: Uint8Array): Buffer {
-  const mask = randomBytes(4);
-  const header = payload.length < 126 ? Buffer.from([0x82, 0x80 | payload.length]) : Buffer.from([0x82, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-  const body = Buffer.from(payload);
-  for (let i = 0; i < body.length; i++) body[i]! ^= mask[i % 4]!;
-  return Buffer.concat([header, mask, body]);
 }
 
 describe('chunked initial sync: a large reply goes out as bounded WebSocket fragments', () => {

@@ -215,6 +215,9 @@ describe('dormant documents on a real server with y-websocket clients', () => {
     clock.advance(SLEEP_MS);
     expect(handle.form).toBe('dormant');
     const wakes = handle.wakes;
+    // The gauge on /metrics counts it.
+    const metrics = await (await fetch(`${srv.url.replace(/^ws/, 'http')}/metrics`)).text();
+    expect(metrics).toMatch(/^skein_documents_dormant(\{[^}]*\})? 1$/m);
 
     // A plain y-websocket joiner: sync step 1 answered, its empty sync step 2 known.
     const joiner = connectProvider(srv.url, 'board');

@@ -30,7 +30,7 @@ import { startTestServer } from '../helpers/server.js';
 import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
 import { EXTENSIVE } from '../helpers/random-edits.js';
 import { waitFor } from '../helpers/wait.js';
-import { OP, frame, openRawPeer } from './frames.js';
+import { OP, frame, openRawPeer } from '../helpers/frames.js';
 import { percentile } from './edge.js';
 
 const HOSTILE = 20;

@@ -85,6 +85,13 @@ export class DocumentRegistry {
     return [...this.#handles.keys()];
   }
 
+  /** Loaded documents that keep only their encoded state (`doc-body.ts`). O(documents). */
+  dormantCount(): number {
+    let n = 0;
+    for (const handle of this.#handles.values()) if (handle.form === 'dormant') n++;
+    return n;
+  }
+
   get(name: string): DocumentHandle | undefined {
     return this.#handles.get(name);
   }

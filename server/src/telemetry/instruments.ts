@@ -120,6 +120,7 @@ export class Instruments {
       });
     gauge(METRIC.connections, '{connection}', 'Open WebSocket connections.', (r, s) => r.observe(s.connections()));
     gauge(METRIC.documentsLoaded, '{document}', 'Documents loaded in memory.', (r, s) => r.observe(s.documents()));
+    gauge(METRIC.documentsDormant, '{document}', 'Loaded documents that keep only their encoded state (no Y.Doc).', (r, s) => r.observe(s.dormantDocuments?.() ?? 0));
     gauge(METRIC.persistencePendingUpdates, '{update}', 'Accepted updates not yet durable (unacknowledged), by strategy.', (r, s) => {
       const stats = s.storeStats?.();
       if (stats !== undefined) for (const k of STRATEGY_KINDS) r.observe(stats.pending[k].updates, STRATEGY_ATTRS[k]);

@@ -38,6 +38,7 @@ export const METRIC = {
   connections: 'skein.connections',
   connectionUpgrades: 'skein.connection.upgrades',
   documentsLoaded: 'skein.documents.loaded',
+  documentsDormant: 'skein.documents.dormant',
   documentLoads: 'skein.document.loads',
   documentLoadDuration: 'skein.document.load.duration.seconds',
   // Traffic

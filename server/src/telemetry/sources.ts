@@ -20,6 +20,8 @@ export interface ClusterSnapshot {
 export interface TelemetrySources {
   connections(): number;
   documents(): number;
+  /** Of those, the dormant ones (no Y.Doc, only the encoded state). */
+  dormantDocuments?(): number;
   storeStats?(): StoreSnapshot;
   cluster?(): ClusterSnapshot;
   /** Webhooks on: queue depth, dead letters, circuits. */
