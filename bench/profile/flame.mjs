@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 
 const [input, output, ...rest] = process.argv.slice(2);
 if (input === undefined || output === undefined) {
-  console.error('usage: flame.mjs <in.cpuprofile> <out.svg> [--title T] [--top N]');
+  process.stderr.write('usage: flame.mjs <in.cpuprofile> <out.svg> [--title T] [--top N]\n');
   process.exit(2);
 }
 const opt = (name, fallback) => {
@@ -128,5 +128,6 @@ out.push('</svg>');
 writeFileSync(output, out.join('\n'));
 
 const rows = [...selfByLabel.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
-console.log(`| self time | % of busy | function |\n|---|---|---|`);
-for (const [name, us] of rows) console.log(`| ${ms(us)} ms | ${((us / root.value) * 100).toFixed(1)} % | \`${name}\` |`);
+const table = ['| self time | % of busy | function |', '|---|---|---|'];
+for (const [name, us] of rows) table.push(`| ${ms(us)} ms | ${((us / root.value) * 100).toFixed(1)} % | \`${name}\` |`);
+process.stdout.write(`${table.join('\n')}\n`);

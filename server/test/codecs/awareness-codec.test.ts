@@ -111,7 +111,8 @@ describe('a malformed awareness message from another node', () => {
     const doc = new Y.Doc();
     // Awareness never goes through the edit path: a host with a live Awareness is all it needs.
     const handle: ReplicaHost = {
-      name: 'doc', doc, awareness: new Awareness(doc), submit: () => Promise.resolve(), replicateAll: () => Promise.resolve(),
+      name: 'doc', doc, awareness: new Awareness(doc), stateVector: () => Y.encodeStateVector(doc),
+      submit: () => Promise.resolve(), replicateAll: () => Promise.resolve(),
     };
     const replica = new DocReplica(handle, {
       nodeKey: 'me#1', logger, clock: systemClock, publish: () => true,
