@@ -34,6 +34,45 @@ export function frame(opcode: number, payload: Uint8Array, o: FrameOptions = {})
   return Buffer.concat([Buffer.from(head), key, body]);
 }
 
+/** The HTTP request that opens a WebSocket on `path` (RFC 6455 §4.1). */
+export function upgradeRequest(path: string, host = '127.0.0.1'): string {
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  );
+}
+
+/** One frame as it came off the wire. */
+export interface WireFrame {
+  readonly fin: boolean;
+  readonly opcode: number;
+  readonly masked: boolean;
+  /** A view into the buffer it was read from. */
+  readonly payload: Buffer;
+  /** Header and payload bytes: where the next frame starts. */
+  readonly size: number;
+}
+
+/** The frame at the start of `buf` (RFC 6455 §5.2; the payload as on the wire, still masked if it was), or undefined while incomplete. */
+export function readFrame(buf: Buffer): WireFrame | undefined {
+  if (buf.length < 2) return undefined;
+  const masked = (buf[1]! & 0x80) !== 0;
+  let length = buf[1]! & 0x7f;
+  let at = 2;
+  if (length === 126) {
+    if (buf.length < 4) return undefined;
+    length = buf.readUInt16BE(2);
+    at = 4;
+  } else if (length === 127) {
+    if (buf.length < 10) return undefined;
+    length = Number(buf.readBigUInt64BE(2));
+    at = 10;
+  }
+  if (masked) at += 4;
+  if (buf.length < at + length) return undefined;
+  return { fin: (buf[0]! & 0x80) !== 0, opcode: buf[0]! & 0x0f, masked, payload: buf.subarray(at, at + length), size: at + length };
+}
+
 /** A raw WebSocket peer over TCP: it speaks the handshake, then writes whatever frames it is given. */
 export interface RawPeer {
   readonly socket: Socket;
@@ -54,12 +93,7 @@ export function openRawPeer(port: number, path: string, localAddress: string): P
     let settleClose!: (code: number) => void;
     const closeCode = new Promise<number>((r) => (settleClose = r));
     socket.on('error', () => undefined);
-    socket.on('connect', () =>
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      ),
-    );
+    socket.on('connect', () => socket.write(upgradeRequest(path)));
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (!upgraded) {
@@ -75,27 +109,13 @@ export function openRawPeer(port: number, path: string, localAddress: string): P
         resolve({ socket, closeCode });
       }
       // Server frames are unmasked: skip them until the close frame.
-      for (;;) {
-        if (buf.length < 2) return;
-        const opcode = buf[0]! & 0x0f;
-        let len = buf[1]! & 0x7f;
-        let off = 2;
-        if (len === 126) {
-          if (buf.length < 4) return;
-          len = buf.readUInt16BE(2);
-          off = 4;
-        } else if (len === 127) {
-          if (buf.length < 10) return;
-          len = Number(buf.readBigUInt64BE(2));
-          off = 10;
-        }
-        if (buf.length < off + len) return;
-        if (opcode === OP.close) {
-          settleClose(len >= 2 ? buf.readUInt16BE(off) : 0);
+      for (let frame = readFrame(buf); frame !== undefined; frame = readFrame(buf)) {
+        if (frame.opcode === OP.close) {
+          settleClose(frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 0);
           socket.destroy();
           return;
         }
-        buf = buf.subarray(off + len);
+        buf = buf.subarray(frame.size);
       }
     });
     socket.on('close', () => {

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
 import type { SkeinProvider } from '@skein/client';
@@ -10,7 +9,7 @@ import { startTestServer } from '../helpers/server.js';
 import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
 import { openClient, waitStatus } from '../helpers/skein-client.js';
 import { waitFor } from '../helpers/wait.js';
-import { OP, frame } from '../helpers/frames.js';
+import { OP, frame, readFrame, upgradeRequest } from '../helpers/frames.js';
 
 const CHUNK = 1024;
 
@@ -38,10 +37,7 @@ class FrameClient {
     const socket = connect(Number(port), hostname);
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const client = new FrameClient(socket);
-    socket.write(
-      `GET /${doc} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    );
+    socket.write(upgradeRequest(`/${doc}`, `${hostname}:${port}`));
     await waitFor(() => client.#upgraded, { what: '101 Switching Protocols' });
     return client;
   }
@@ -85,24 +81,10 @@ class FrameClient {
       this.#buffer = this.#buffer.subarray(end + 4);
       this.#upgraded = true;
     }
-    for (;;) {
-      const b = this.#buffer;
-      if (b.length < 2) return;
-      let length = b[1]! & 0x7f;
-      let at = 2;
-      if (length === 126) {
-        if (b.length < 4) return;
-        length = b.readUInt16BE(2);
-        at = 4;
-      } else if (length === 127) {
-        if (b.length < 10) return;
-        length = Number(b.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (b.length < at + length) return;
-      expect(b[1]! & 0x80, 'server frames are never masked').toBe(0);
-      this.frames.push({ fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, payload: Buffer.from(b.subarray(at, at + length)) });
-      this.#buffer = b.subarray(at + length);
+    for (let frame = readFrame(this.#buffer); frame !== undefined; frame = readFrame(this.#buffer)) {
+      expect(frame.masked, 'server frames are never masked').toBe(false);
+      this.frames.push({ fin: frame.fin, opcode: frame.opcode, payload: Buffer.from(frame.payload) });
+      this.#buffer = this.#buffer.subarray(frame.size);
     }
   }
 }
