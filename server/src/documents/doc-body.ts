@@ -129,14 +129,13 @@ export class DocBody {
 
   /**
    * Keep only the encoded state. The caller checks that nothing is in flight that needs the
-   * Y.Doc (no pending structs; an unfinished transaction never spans a turn).
+   * Y.Doc (no pending structs; an unfinished transaction never spans a turn). A cached state
+   * vector stays: without pending structs the doc's and the encoded state's are the same.
    */
   sleep(): void {
     this.#expect('sleep');
     const doc = this.#doc as Y.Doc;
     this.encoded();
-    this.#stateVector = undefined;
-    this.#clocks = undefined;
     this.#hooks.detach(doc);
     doc.destroy();
     this.#doc = undefined;
