@@ -150,6 +150,44 @@ describe('fairness: a bounded number of messages per connection per event-loop t
     }
   });
 
+  it('a fixed cost per batch (one transaction on a long array) is fitted: batches grow to amortize it instead of shrinking to the minimum', () => {
+    const clock = new ManualClock(undefined, { manualTurns: true });
+    // Every batch costs 5 ms however small (more than the 2 ms budget) plus 5 µs per message.
+    const fixedMs = 5;
+    const perMessage = 0.005;
+    const sizes: number[] = [];
+    const q = new InboundQueue({
+      budget: { maxMessages: 256, maxMs: 2 },
+      clock,
+      now: () => clock.now(),
+      handle: (batch) => {
+        sizes.push(batch.length);
+        clock.advance(fixedMs + batch.length * perMessage);
+      },
+      pause: () => undefined,
+      resume: () => undefined,
+    });
+    for (let i = 0; i < 20_000; i++) q.push(msg(i));
+    let turns = 0;
+    const turnMs: number[] = [];
+    while (q.queued > 0) {
+      const before = clock.now();
+      clock.turn();
+      turnMs.push(clock.now() - before);
+      if (++turns > 1_000) throw new Error('did not drain');
+    }
+    // Sized by the cost per message alone, a batch would be the minimum (8) and 20,000 messages
+    // would take 2,500 turns of 5 ms; with the fixed part known, batches reach the bound.
+    expect(q.fixedMs).toBeGreaterThan(4);
+    expect(q.fixedMs).toBeLessThan(6);
+    expect(q.msPerMessage).toBeLessThan(0.01);
+    expect(sizes.slice(-20, -1).every((n) => n === 256)).toBe(true); // the last one is the rest
+    expect(turns).toBeLessThan(120);
+    // One batch per turn once the fixed cost alone spends the budget: a turn is never two of them.
+    expect(Math.max(...turnMs)).toBeLessThan(2 * fixedMs + 256 * perMessage);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(20_000);
+  });
+
   it('close drops what is queued and leaves nothing scheduled', () => {
     const { clock, a } = twoConnections(2);
     for (let i = 0; i < 10; i++) a.push(msg(i));

@@ -30,16 +30,93 @@ const AT_ONCE = 16;
 
 /**
  * A batch is sized to fit what is left of the turn's time budget at the connection's measured
- * cost per message. Until a batch has been measured the estimate is this (ms per message: 32
- * messages in 4 ms, 16 in the default 2 ms), so a burst on cold code — the first one after a start, before
+ * cost. Until a batch has been measured the estimate is this (ms per message: 32 messages in
+ * 4 ms, 16 in the default 2 ms), so a burst on cold code — the first one after a start, before
  * the JIT has optimised the apply path, when a message costs 20–50× more — does not stall the
  * loop for tens of ms; warm, the estimate falls to a few µs and batches reach maxMessages.
  */
 const INITIAL_MS_PER_MESSAGE = 0.125;
-/** Weight of the latest batch in the cost estimate (an exponential moving average). */
-const COST_WEIGHT = 0.5;
+/** Weight kept by older batches in the cost fit, per new batch (exponential forgetting). */
+const COST_MEMORY = 0.8;
 /** The estimate never goes below 1 µs per message (a clock too coarse to see a batch reads 0). */
 const MIN_MS_PER_MESSAGE = 0.001;
+/** Batch sizes must vary by this much (coefficient of variation) before a fixed cost is fitted. */
+const MIN_SIZE_SPREAD = 0.1;
+
+/**
+ * What handling a batch of n messages costs: `fixedMs + msPerMessage × n`, fitted to the batches
+ * measured so far by least squares with exponential forgetting (recent batches count most).
+ *
+ * The fixed part is real and can dominate: applying a batch is one Yjs transaction, and its
+ * cleanup merges the new items into the neighbouring run — for a long array built by one client,
+ * a copy of the whole run, so a transaction costs O(document) however few messages it holds.
+ * Sized by the cost per message alone, such batches shrink to the minimum and every message pays
+ * the copy again (a 100,000-push burst: 78 % of the time in that merge). Knowing the fixed part,
+ * a batch is made at least large enough that it is no more than half the batch's cost.
+ */
+export class BatchCost {
+  #w = 0;
+  #n = 0;
+  #t = 0;
+  #nn = 0;
+  #nt = 0;
+  #fixed = 0;
+  #perMessage = INITIAL_MS_PER_MESSAGE;
+  /** The last batch size chosen, and how many batches in a row had it (to vary it when stuck). */
+  #lastSize = 0;
+  #repeats = 0;
+
+  get fixedMs(): number {
+    return this.#fixed;
+  }
+
+  get msPerMessage(): number {
+    return this.#perMessage;
+  }
+
+  /** A batch of `n` messages took `ms`. */
+  observe(n: number, ms: number): void {
+    const k = COST_MEMORY;
+    this.#w = k * this.#w + 1;
+    this.#n = k * this.#n + n;
+    this.#t = k * this.#t + ms;
+    this.#nn = k * this.#nn + n * n;
+    this.#nt = k * this.#nt + n * ms;
+    const meanN = this.#n / this.#w;
+    const meanT = this.#t / this.#w;
+    const varN = this.#nn / this.#w - meanN * meanN;
+    const cov = this.#nt / this.#w - meanN * meanT;
+    // Without enough spread in the sizes (e.g. every batch at the bound) the fixed part keeps its
+    // last fit, within the mean cost, and the rest of the mean is the part per message.
+    let fixed = Math.min(this.#fixed, meanT);
+    let perMessage = (meanT - fixed) / meanN;
+    if (varN > (MIN_SIZE_SPREAD * meanN) ** 2 && cov > 0) {
+      const slope = cov / varN;
+      const intercept = meanT - slope * meanN;
+      fixed = Math.max(0, intercept);
+      perMessage = intercept > 0 ? slope : meanT / meanN;
+    }
+    this.#fixed = fixed;
+    this.#perMessage = Math.max(MIN_MS_PER_MESSAGE, perMessage);
+  }
+
+  /** How many messages the next batch takes: `leftMs` of the turn is left, at most `most`, at least `least`. */
+  size(leftMs: number, least: number, most: number): number {
+    const fixed = this.#fixed;
+    const per = this.#perMessage;
+    const byTime = leftMs > fixed ? (leftMs - fixed) / per : 0;
+    // However little time is left, the fixed cost is not paid for a handful of messages.
+    const amortized = fixed / per;
+    let size = Math.min(most, Math.max(least, Math.floor(Math.max(byTime, amortized))));
+    // The fit needs batches of different sizes: one stuck at a size is varied (doubled) now and then.
+    if (size === this.#lastSize && ++this.#repeats >= 4 && size < most && size === least) {
+      size = Math.min(most, 2 * size);
+      this.#repeats = 0;
+    } else if (size !== this.#lastSize) this.#repeats = 0;
+    this.#lastSize = size;
+    return size;
+  }
+}
 
 /** What the governor's run queue serves: a connection's queue with messages waiting. */
 export interface Drainable {
@@ -185,8 +262,8 @@ export class InboundQueue implements Drainable {
   #drain: TimerHandle | undefined;
   #paused = false;
   #closed = false;
-  /** Estimated handling cost per message of a batch, in ms (see INITIAL_MS_PER_MESSAGE). */
-  #msPerMessage = INITIAL_MS_PER_MESSAGE;
+  /** What a batch costs to handle (sizes the batches). */
+  readonly #cost = new BatchCost();
 
   constructor(options: InboundQueueOptions) {
     this.#opts = options;
@@ -204,7 +281,12 @@ export class InboundQueue implements Drainable {
 
   /** The current estimate of the handling cost per message (ms), which sizes batches. */
   get msPerMessage(): number {
-    return this.#msPerMessage;
+    return this.#cost.msPerMessage;
+  }
+
+  /** The current estimate of the fixed handling cost of a batch (ms). */
+  get fixedMs(): number {
+    return this.#cost.fixedMs;
   }
 
   push(message: Uint8Array): void {
@@ -293,14 +375,12 @@ export class InboundQueue implements Drainable {
     const most = Math.max(MIN_PROGRESS, Math.min(maxMessages, messages));
     while (this.#queue.length > 0 && (this.#used === 0 || (this.#used < most && this.#now() < until))) {
       // As many as fit the time left at the measured cost (at least MIN_PROGRESS).
-      const byTime = Math.max(MIN_PROGRESS, Math.floor((until - this.#now()) / this.#msPerMessage));
-      const batch = this.#queue.splice(0, Math.min(most - this.#used, byTime));
+      const batch = this.#queue.splice(0, this.#cost.size(until - this.#now(), Math.min(MIN_PROGRESS, most - this.#used), most - this.#used));
       this.#used += batch.length;
       this.#opts.governor?.took(batch.length);
       const started = this.#now();
       this.#opts.handle(batch);
-      const cost = (this.#now() - started) / batch.length;
-      this.#msPerMessage = Math.max(MIN_MS_PER_MESSAGE, COST_WEIGHT * cost + (1 - COST_WEIGHT) * this.#msPerMessage);
+      this.#cost.observe(batch.length, this.#now() - started);
       if (this.#closed) return false;
     }
     if (this.#queue.length > 0) return true;
