@@ -6,6 +6,8 @@
  * it durable, and reports `saved` exactly when nothing is pending. See README.md.
  */
 export { SkeinProvider } from './provider.js';
+export { SkeinConnection } from './connection.js';
+export type { SkeinConnectionOptions } from './connection.js';
 export type { SkeinProviderOptions, SkeinProviderEvents, SkeinLogEvent } from './provider.js';
 export type { SkeinStatus, ConnectionState, PendingUpdates } from './status.js';
 export { SkeinClientError, CLIENT_ERRORS } from './errors.js';

@@ -6,11 +6,21 @@ import type { LocalStore } from './local-store.js';
 import type { NetworkEvents } from './environment.js';
 import type { SkeinStatus } from './status.js';
 import type { WebSocketConstructor } from './websocket.js';
+import type { SkeinConnection } from './connection.js';
 
 /** Options of `SkeinProvider`. */
 export interface SkeinProviderOptions {
-  /** The server's WebSocket URL, e.g. `wss://sync.example.com`; the document name is appended as a path. */
-  readonly url: string;
+  /**
+   * The server's WebSocket URL, e.g. `wss://sync.example.com`; the document name is appended as
+   * a path. Not needed (and not used) with `connection`.
+   */
+  readonly url?: string;
+  /**
+   * Share one socket with other providers (`SkeinConnection`, the multiplexed sub-protocol):
+   * this document becomes a channel on it. `url`, `token`, `params` and `WebSocket` are then
+   * the connection's; the provider's are not used.
+   */
+  readonly connection?: SkeinConnection;
   /** The document name. */
   readonly name: string;
   /** The document to sync. The provider never destroys it. */

@@ -62,8 +62,9 @@ export class SkeinProvider {
   #status: SkeinStatus;
 
   constructor(options: SkeinProviderOptions) {
-    const WebSocketClass = options.WebSocket ?? platformWebSocket();
+    const WebSocketClass = options.connection?.channelClass(options.name) ?? options.WebSocket ?? platformWebSocket();
     if (WebSocketClass === undefined) throw new TypeError('SkeinProvider: no WebSocket implementation; pass options.WebSocket');
+    if (options.connection === undefined && options.url === undefined) throw new TypeError('SkeinProvider: pass options.url (or options.connection)');
     this.#WebSocket = WebSocketClass;
     this.#opts = options;
     this.doc = options.doc;
@@ -181,7 +182,8 @@ export class SkeinProvider {
     if (this.#session !== undefined || this.#tokenPending) return;
     this.#retry.clear();
     const seq = ++this.#connectSeq;
-    const token = this.#opts.token;
+    // With a shared connection the token is the connection's (asked for when it opens a socket).
+    const token = this.#opts.connection === undefined ? this.#opts.token : undefined;
     if (typeof token !== 'function') {
       this.#open(token);
       return;
@@ -210,7 +212,7 @@ export class SkeinProvider {
 
   #open(token: string | undefined): void {
     if (this.#destroyed !== undefined || !this.#shouldConnect) return;
-    const url = connectionUrl(this.#opts.url, this.name, this.#opts.params, token);
+    const url = this.#opts.connection === undefined ? connectionUrl(this.#opts.url ?? '', this.name, this.#opts.params, token) : this.name;
     const liveness = this.#opts.liveness ?? {};
     try {
       this.#session = new Session(
@@ -254,7 +256,8 @@ export class SkeinProvider {
     this.#session = undefined;
     this.#clearRemoteAwareness();
     // An expired token is worth a retry when there is a `token` function to ask for a new one.
-    if (error.closeCode === CloseCode.TokenExpired && typeof this.#opts.token === 'function') {
+    const renews = this.#opts.connection?.renewsToken ?? typeof this.#opts.token === 'function';
+    if (error.closeCode === CloseCode.TokenExpired && renews) {
       error = new SkeinClientError('SKEIN_ERR_CLIENT_TOKEN_EXPIRED', undefined, { closeCode: error.closeCode });
       this.#attempt = 0;
     }

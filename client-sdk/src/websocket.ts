@@ -17,7 +17,7 @@ export interface WebSocketLike {
 }
 
 /** A WebSocket class, e.g. `globalThis.WebSocket` or `import WebSocket from 'ws'`. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** `WebSocket.OPEN`. */
 export const OPEN = 1;

@@ -64,6 +64,14 @@ export const CloseCode = {
    * Permanent: a client that should come back is reopened by its user.
    */
   ClosedByAdmin: 4403,
+  /** A multiplexed channel named no valid document (empty, over 255 bytes, control characters). */
+  BadDocumentName: 4404,
+  /** A multiplexed channel's document is not one the access token grants access to. */
+  Forbidden: 4406,
+  /** A multiplexed socket already has `--mux-max-channels` channels open. */
+  ChannelLimit: 4429,
+  /** The document already has `--max-connections-per-doc` connections on this node (a multiplexed channel). */
+  DocConnectionLimit: 4531,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
@@ -102,6 +110,10 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze([
   info('DocumentTooLarge', false, 'The update would make the document larger than the server allows; it was refused.'),
   info('DocumentDeleted', false, 'The document was deleted; the name now opens a new, empty document.'),
   info('ClosedByAdmin', false, 'An administrator closed this connection.'),
+  info('BadDocumentName', false, 'A multiplexed channel named no valid document.'),
+  info('Forbidden', false, 'The access token grants no access to the document of this multiplexed channel.'),
+  info('ChannelLimit', false, 'Too many channels open on one multiplexed socket.'),
+  info('DocConnectionLimit', true, 'The document has as many connections as the server allows; retry later.'),
 ]);
 
 /** Look up a close code; undefined for codes Skein does not send. */

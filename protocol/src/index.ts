@@ -59,3 +59,15 @@ export type { ProtocolErrorCodeValue } from './errors.js';
 
 export { accessFor, compileGlob, matchGlob } from './access.js';
 export type { DocAccess, DocGrant, Glob } from './access.js';
+
+export {
+  MUX_PROTOCOL,
+  MAX_MUX_CHANNEL,
+  MuxOp,
+  decodeMuxFrame,
+  encodeMuxHeader,
+  encodeMuxFrame,
+  encodeMuxControl,
+  decodeMuxControl,
+} from './mux.js';
+export type { MuxControl, MuxFrame } from './mux.js';

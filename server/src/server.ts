@@ -184,6 +184,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     turnBudget: { maxMessages: config.turnMaxMessages, maxMs: config.turnMaxMs, maxReadBytes: config.turnMaxReadBytes },
     presenceRate: config.presenceRate,
+    muxMaxChannels: config.muxMaxChannels,
   });
   let closing: Promise<string[]> | undefined;
   const views = { ...healthViews(registry, store, cluster, () => closing !== undefined), ...(webhooks === undefined ? {} : { webhooks }) };

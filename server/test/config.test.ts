@@ -60,6 +60,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   maxMessagesPerSecond: { valid: '100', invalid: ['-1', 'x', ''] },
   maxBytesPerSecond: { valid: '1048576', invalid: ['-1', '1mb', ''] },
   maxConnectionsPerDoc: { valid: '100', invalid: ['-1', 'x', ''] },
+  muxMaxChannels: { valid: '50', invalid: ['-1', 'x', '', '100001', '1.5'] },
   maxDocBytes: { valid: '0', invalid: ['-1', '1.5', ''] },
   httpApi: { valid: 'open', invalid: ['on', '', 'OPEN'] },
   inspector: { valid: 'open', invalid: ['on', '', 'ADMIN'] },

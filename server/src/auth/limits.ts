@@ -63,7 +63,8 @@ export interface UpgradeRequest {
   readonly origin: string | undefined;
   readonly socketAddress: string | undefined;
   readonly forwardedFor: string | string[] | undefined;
-  readonly docName: string;
+  /** Absent for a multiplexed socket: its channels are counted by `admitChannel`. */
+  readonly docName: string | undefined;
 }
 
 /** The rate limit of one connection's incoming messages. */
@@ -135,13 +136,9 @@ export class EdgeLimits {
     if (maxIp > 0 && state.connections >= maxIp) {
       return this.#refuse('ip-connections', new SkeinError('SKEIN_ERR_IP_CONNECTION_LIMIT', `more than ${maxIp} connections from this address`), 1);
     }
-    const docCount = this.#perDoc.get(req.docName) ?? 0;
-    const maxDoc = this.#o.maxConnectionsPerDoc;
-    if (maxDoc > 0 && docCount >= maxDoc) {
-      return this.#refuse('doc-connections', new SkeinError('SKEIN_ERR_DOC_CONNECTION_LIMIT', `the document has ${maxDoc} connections`), 5);
-    }
+    const doc = req.docName === undefined ? undefined : this.admitChannel(req.docName);
+    if (doc !== undefined && !doc.ok) return doc;
     state.connections++;
-    this.#perDoc.set(req.docName, docCount + 1);
     let released = false;
     return {
       ok: true,
@@ -149,7 +146,33 @@ export class EdgeLimits {
       release: () => {
         if (released) return;
         released = true;
-        this.#releaseConnection(key, req.docName);
+        this.#releaseConnection(key);
+        doc?.release();
+      },
+    };
+  }
+
+  /**
+   * The per-document part of `admitUpgrade`, alone: a channel of a multiplexed socket (whose
+   * upgrade was admitted without a document) counts against its document until `release`.
+   */
+  admitChannel(docName: string): UpgradeLease | UpgradeRefusal {
+    const docCount = this.#perDoc.get(docName) ?? 0;
+    const maxDoc = this.#o.maxConnectionsPerDoc;
+    if (maxDoc > 0 && docCount >= maxDoc) {
+      return this.#refuse('doc-connections', new SkeinError('SKEIN_ERR_DOC_CONNECTION_LIMIT', `the document has ${maxDoc} connections`), 5);
+    }
+    this.#perDoc.set(docName, docCount + 1);
+    let released = false;
+    return {
+      ok: true,
+      ip: '',
+      release: () => {
+        if (released) return;
+        released = true;
+        const n = (this.#perDoc.get(docName) ?? 1) - 1;
+        if (n <= 0) this.#perDoc.delete(docName);
+        else this.#perDoc.set(docName, n);
       },
     };
   }
@@ -200,15 +223,12 @@ export class EdgeLimits {
     return state;
   }
 
-  #releaseConnection(key: string, docName: string): void {
+  #releaseConnection(key: string): void {
     const state = this.#perIp.get(key);
     if (state !== undefined) {
       state.connections--;
       if (state.connections <= 0 && (state.bucket === undefined || state.bucket.isFull(this.#clock.now()))) this.#perIp.delete(key);
     }
-    const n = (this.#perDoc.get(docName) ?? 1) - 1;
-    if (n <= 0) this.#perDoc.delete(docName);
-    else this.#perDoc.set(docName, n);
   }
 
   /**

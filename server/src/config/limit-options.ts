@@ -63,6 +63,12 @@ export const LIMIT_OPTIONS = [
   { key: 'maxConnectionsPerDoc', flag: 'max-connections-per-doc', env: 'SKEIN_MAX_CONNECTIONS_PER_DOC', schema: count(10_000_000),
     default: 10_000,
     description: 'Open WebSocket connections per document on this node; more are refused with 503 and Retry-After (SKEIN_ERR_DOC_CONNECTION_LIMIT). 0: no bound.' },
+  { key: 'muxMaxChannels', flag: 'mux-max-channels', env: 'SKEIN_MUX_MAX_CHANNELS', schema: count(100_000),
+    default: 1_000,
+    description:
+      'Channels (documents) one multiplexed socket (sub-protocol skein-mux.v1, @skein/client\'s SkeinConnection) may have open at once; ' +
+      'more are refused with 4429 (SKEIN_ERR_MUX_CHANNEL_LIMIT) and the socket stays open. 0: the sub-protocol is off (such upgrades ' +
+      'are refused with 400, SKEIN_ERR_MUX_DISABLED).' },
   { key: 'maxDocBytes', flag: 'max-doc-bytes', env: 'SKEIN_MAX_DOC_BYTES', schema: count(2 ** 40), default: 128 * 1024 * 1024,
     description:
       'Largest encoded state a document may grow to; an update that would pass it is refused, nothing of it applied or stored ' +

@@ -24,6 +24,19 @@ export const ERRORS = {
   SKEIN_ERR_BAD_DOC_NAME: {
     summary: 'The document name is empty, longer than 255 bytes of UTF-8, not valid percent-encoded UTF-8, or contains a control character.',
     httpStatus: 400,
+    closeCode: CloseCode.BadDocumentName,
+  },
+  SKEIN_ERR_MUX_PROTOCOL: {
+    summary: 'A multiplexed (`skein-mux.v1`) socket broke the sub-protocol: a message for a channel that is not open, a channel opened twice, a control message only the server sends. The whole socket closes.',
+    closeCode: CloseCode.MalformedMessage,
+  },
+  SKEIN_ERR_MUX_CHANNEL_LIMIT: {
+    summary: 'A multiplexed socket opened more than `--mux-max-channels` channels at once; the channel is refused (the socket stays open).',
+    closeCode: CloseCode.ChannelLimit,
+  },
+  SKEIN_ERR_MUX_DISABLED: {
+    summary: 'The client asked for the multiplexed sub-protocol (`skein-mux.v1`) and this server has it off (`--mux-max-channels 0`).',
+    httpStatus: 400,
   },
   SKEIN_ERR_NOT_FOUND: { summary: 'No such HTTP route.', httpStatus: 404 },
   SKEIN_ERR_METHOD_NOT_ALLOWED: { summary: 'The HTTP method is not allowed on this route.', httpStatus: 405 },
@@ -66,8 +79,9 @@ export const ERRORS = {
     httpStatus: 429,
   },
   SKEIN_ERR_DOC_CONNECTION_LIMIT: {
-    summary: 'The document already has `--max-connections-per-doc` connections on this node; refused before the upgrade, with Retry-After.',
+    summary: 'The document already has `--max-connections-per-doc` connections on this node; refused before the upgrade, with Retry-After (a multiplexed channel: closed with 4531).',
     httpStatus: 503,
+    closeCode: CloseCode.DocConnectionLimit,
   },
   SKEIN_ERR_HANDSHAKE_TIMEOUT: {
     summary: 'The request headers (or body) did not arrive, or the upgrade did not complete, within `--handshake-timeout-ms`; the socket was closed.',
@@ -139,7 +153,7 @@ export const ERRORS = {
   SKEIN_ERR_AUTH_DISABLED: {
     summary: 'Logged (warn) at start when `--auth none` is used with a `--host` beyond loopback: anyone who reaches the server can read and write every document.',
   },
-  SKEIN_ERR_FORBIDDEN: { summary: 'The access token is valid but grants no access to this document.', httpStatus: 403 },
+  SKEIN_ERR_FORBIDDEN: { summary: 'The access token is valid but grants no access to this document.', httpStatus: 403, closeCode: CloseCode.Forbidden },
   SKEIN_ERR_READ_ONLY: {
     summary: 'This session may only read the document: its updates are dropped (never applied, stored or forwarded). Sent once to @skein/client sessions as an auth message; the connection stays open.',
   },

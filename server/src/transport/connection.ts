@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { WebSocket, RawData } from 'ws';
+import type { RawData } from 'ws';
 import {
   decodeAwarenessUpdate,
   decodeMessage,
@@ -27,6 +27,7 @@ import type { ConnectionInfo } from '../documents/session-info.js';
 import { ConnectionMeter } from './connection-meter.js';
 import { sliceSocketReads, type SocketReads } from './read-slicer.js';
 import { PresenceLimiter } from './presence-limiter.js';
+import type { PeerSocket } from './peer-socket.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -92,7 +93,7 @@ export class Connection implements Peer {
   readonly docName: string;
   /** Set by the heartbeat; cleared when a pong or message arrives. */
   awaitingPong = false;
-  readonly #ws: WebSocket;
+  readonly #ws: PeerSocket;
   readonly #opts: ConnectionOptions;
   /** This connection's logger (a pino child with its bindings), made on first use: most connections never log. */
   #logger: Logger | undefined;
@@ -126,7 +127,7 @@ export class Connection implements Peer {
   #expiry: TimerHandle | undefined;
   readonly #meter: ConnectionMeter;
 
-  constructor(ws: WebSocket, docName: string, options: ConnectionOptions) {
+  constructor(ws: PeerSocket, docName: string, options: ConnectionOptions) {
     this.#ws = ws;
     this.#done = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     this.docName = docName;

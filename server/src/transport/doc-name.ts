@@ -24,7 +24,8 @@ export function docNameFromUrl(url: string | undefined): string {
   return name;
 }
 
-function validateDocName(name: string): void {
+/** Throws SKEIN_ERR_BAD_DOC_NAME unless `name` is 1–255 bytes of UTF-8 without control characters. */
+export function validateDocName(name: string): void {
   if (name.length === 0) throw new SkeinError('SKEIN_ERR_BAD_DOC_NAME', 'document name is empty');
   if (CONTROL.test(name)) {
     throw new SkeinError('SKEIN_ERR_BAD_DOC_NAME', 'document name contains a control character');

@@ -6,11 +6,15 @@ import type { Logger } from '../logging/logger.js';
 import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import type { DocumentRegistry } from '../documents/registry.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import { ANONYMOUS, type Authenticate } from '../auth/authenticator.js';
+import { ANONYMOUS, type Authenticate, type Principal } from '../auth/authenticator.js';
+import { MUX_PROTOCOL } from '@skein/protocol';
 import type { ConnectionInfo } from '../documents/session-info.js';
 import { Connection, type ConnectionLimits, type Session } from './connection.js';
 import { DEFAULT_TURN_BUDGET, TurnGovernor, type TurnBudget } from './inbound-queue.js';
-import { docNameFromUrl } from './doc-name.js';
+import { docNameFromUrl, validateDocName } from './doc-name.js';
+import { MuxSocket, type ChannelSocket } from './mux.js';
+import type { PeerSocket } from './peer-socket.js';
+import { sliceSocketReads } from './read-slicer.js';
 import type { EdgeLimits } from '../auth/limits.js';
 
 export interface TransportOptions extends ConnectionLimits {
@@ -31,6 +35,8 @@ export interface TransportOptions extends ConnectionLimits {
   readonly turnBudget?: TurnBudget;
   /** Awareness updates per second applied from one connection; 0 or absent: no bound. */
   readonly presenceRate?: number;
+  /** Channels one multiplexed (`skein-mux.v1`) socket may have open; 0: the sub-protocol is off (default 1000). */
+  readonly muxMaxChannels?: number;
 }
 
 /** An admitted upgrade: `upgraded()` disarms its handshake timeout. */
@@ -46,6 +52,8 @@ interface EdgeAdmission {
 export class WsTransport {
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<Connection>();
+  /** Multiplexed sockets (their channels' connections are in #connections). */
+  readonly #muxes = new Set<MuxSocket>();
   readonly #registry: DocumentRegistry;
   readonly #logger: Logger;
   readonly #options: TransportOptions;
@@ -70,6 +78,8 @@ export class WsTransport {
       maxPayload: options.maxMessageBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // The multiplexed sub-protocol is chosen when asked for (handleUpgrade refused it if off).
+      handleProtocols: (protocols: Set<string>) => (protocols.has(MUX_PROTOCOL) ? MUX_PROTOCOL : false),
     });
     this.#clock = options.clock ?? systemClock;
     const perConnection = options.turnBudget ?? DEFAULT_TURN_BUDGET;
@@ -110,6 +120,11 @@ export class WsTransport {
     let docName: string;
     try {
       if (!this.#accepting) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
+      if (asksForMux(req)) {
+        if (this.#muxMaxChannels === 0) throw new SkeinError('SKEIN_ERR_MUX_DISABLED', 'this server does not multiplex (--mux-max-channels 0)');
+        this.#upgradeMux(req, socket, head);
+        return;
+      }
       docName = docNameFromUrl(req.url);
     } catch (err) {
       const e = toSkeinError(err);
@@ -145,16 +160,98 @@ export class WsTransport {
     );
   };
 
+  get #muxMaxChannels(): number {
+    return this.#options.muxMaxChannels ?? 1_000;
+  }
+
+  /**
+   * A multiplexed upgrade (`skein-mux.v1`): the request names no document. The edge limits
+   * and the token are checked here; each channel's document is checked when it is opened.
+   */
+  #upgradeMux(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const edge = this.#admitEdge(req, socket, undefined);
+    if (edge === undefined) return;
+    const authenticate = this.#options.authenticate;
+    Promise.resolve(authenticate === undefined ? ANONYMOUS : authenticate(req)).then(
+      (principal) => {
+        if (socket.destroyed) return;
+        this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          edge.upgraded();
+          this.#acceptMux(ws, socket, principal, req.socket.remoteAddress);
+        });
+      },
+      (err: unknown) => {
+        const e = toSkeinError(err);
+        if (e.code === 'SKEIN_ERR_INTERNAL') this.#logger.error({ code: e.code, err: e.message }, 'authenticate hook failed');
+        else this.#logger.info({ code: e.code }, 'upgrade refused');
+        this.#telemetry.upgradeRefused(e.code);
+        if (!socket.destroyed) refuseUpgrade(socket, e);
+      },
+    );
+  }
+
+  #acceptMux(ws: WebSocket, socket: Duplex, principal: Principal, remoteAddress: string | undefined): void {
+    if (!this.#accepting) {
+      ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
+      return;
+    }
+    let expiry: TimerHandle | undefined;
+    const mux: MuxSocket = new MuxSocket(ws, {
+      openChannel: (name, channel) => this.#openChannel(name, channel, principal, remoteAddress),
+      closed: () => {
+        this.#muxes.delete(mux);
+        if (expiry !== undefined) this.#clock.clearTimeout(expiry);
+      },
+    }, { maxChannels: this.#muxMaxChannels });
+    this.#muxes.add(mux);
+    // Expired credentials end the whole socket (each channel's connection also closes with 4401):
+    // the client opens a new one with a fresh token.
+    const at = principal.expiresAt;
+    const arm = (): void => {
+      if (at === undefined) return;
+      // Timers hold at most ~24.8 days; a longer session re-arms.
+      expiry = this.#clock.setTimeout(() => {
+        if (this.#clock.now() < at) return arm();
+        const e = new SkeinError('SKEIN_ERR_AUTH_EXPIRED', 'the access token expired');
+        mux.close(e.spec.closeCode ?? 4401, e.code);
+      }, Math.min(Math.max(0, at - this.#clock.now()), 2 ** 31 - 1));
+    };
+    arm();
+    // Reads sliced per turn as for a one-document socket (read-slicer.ts), for the socket as a whole.
+    const budget = this.#options.turnBudget ?? DEFAULT_TURN_BUDGET;
+    if (budget.maxReadBytes !== undefined) {
+      const governor = this.#governor;
+      sliceSocketReads(socket, {
+        maxBytes: budget.maxReadBytes,
+        room: () => governor.readRoom(1024),
+        fed: (bytes: number) => governor.parsed(bytes),
+        clock: this.#clock,
+        hold: () => mux.hold(true),
+        release: () => mux.hold(false),
+      });
+    }
+  }
+
+  /** A channel of a multiplexed socket opened `name`: the checks of a one-document upgrade, then a connection. */
+  #openChannel(name: string, channel: ChannelSocket, principal: Principal, remoteAddress: string | undefined): void {
+    if (!this.#accepting) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
+    validateDocName(name);
+    const session = sessionFor(principal, name);
+    const lease = this.#options.limits?.admitChannel(name);
+    if (lease !== undefined && !lease.ok) {
+      this.#telemetry.upgradeRefused(lease.error.code);
+      throw lease.error;
+    }
+    const upgrade = this.#telemetry.upgradeStarted(name);
+    upgrade.authenticated(session.user, session.readOnly);
+    channel.once('close', () => lease?.release());
+    this.#accept(channel, undefined, name, upgrade, session, remoteAddress);
+  }
+
   async #authorize(req: IncomingMessage, docName: string): Promise<Session> {
     const authenticate = this.#options.authenticate;
     const principal = authenticate === undefined ? ANONYMOUS : await authenticate(req);
-    const access = principal.access(docName);
-    if (access === 'none') throw new SkeinError('SKEIN_ERR_FORBIDDEN', 'the access token grants no access to this document');
-    return {
-      user: principal.user,
-      readOnly: access === 'read',
-      ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt }),
-    };
+    return sessionFor(principal, docName);
   }
 
   /** Stop accepting, close every socket with `code`, terminate stragglers after `graceMs`. */
@@ -170,10 +267,11 @@ export class WsTransport {
     if (timer !== undefined) this.#clock.clearTimeout(timer);
     for (const c of this.#connections) c.terminate();
     await closed;
+    for (const mux of this.#muxes) mux.close(code, reason);
     this.#wss.close();
   }
 
-  #accept(ws: WebSocket, socket: Duplex, docName: string, upgrade: ConnectionTrace, session: Session, remoteAddress: string | undefined): void {
+  #accept(ws: PeerSocket, socket: Duplex | undefined, docName: string, upgrade: ConnectionTrace, session: Session, remoteAddress: string | undefined): void {
     if (!this.#accepting) {
       upgrade.failed('SKEIN_ERR_SHUTTING_DOWN');
       ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
@@ -191,7 +289,7 @@ export class WsTransport {
       ...(this.#options.limits === undefined ? {} : { rate: this.#options.limits.messageRate() }),
       ...(this.#options.turnBudget === undefined ? {} : { turnBudget: this.#options.turnBudget }),
       governor: this.#governor,
-      socket,
+      ...(socket === undefined ? {} : { socket }),
       ...(this.#options.presenceRate === undefined ? {} : { presenceRate: this.#options.presenceRate }),
       ...(remoteAddress === undefined ? {} : { remoteAddress }),
     });
@@ -204,7 +302,7 @@ export class WsTransport {
    * undefined. Admitted: the lease is released when the socket closes, and the socket is
    * destroyed when the upgrade does not complete within the handshake timeout.
    */
-  #admitEdge(req: IncomingMessage, socket: Duplex, docName: string): EdgeAdmission | undefined {
+  #admitEdge(req: IncomingMessage, socket: Duplex, docName: string | undefined): EdgeAdmission | undefined {
     const limits = this.#options.limits;
     let release: (() => void) | undefined;
     if (limits !== undefined) {
@@ -251,6 +349,23 @@ export class WsTransport {
       conn.ping();
     }
   }
+}
+
+/** What `principal` may do on `docName` (SKEIN_ERR_FORBIDDEN: nothing). */
+function sessionFor(principal: Principal, docName: string): Session {
+  const access = principal.access(docName);
+  if (access === 'none') throw new SkeinError('SKEIN_ERR_FORBIDDEN', 'the access token grants no access to this document');
+  return {
+    user: principal.user,
+    readOnly: access === 'read',
+    ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt }),
+  };
+}
+
+/** The upgrade asks for the multiplexed sub-protocol (`Sec-WebSocket-Protocol: skein-mux.v1`). */
+function asksForMux(req: IncomingMessage): boolean {
+  const header = req.headers['sec-websocket-protocol'];
+  return header !== undefined && header.split(',').some((p) => p.trim() === MUX_PROTOCOL);
 }
 
 function refuseUpgrade(socket: Duplex, err: SkeinError, retryAfterS?: number): void {

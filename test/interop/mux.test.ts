@@ -1,0 +1,255 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import type { WebsocketProvider } from 'y-websocket';
+import { SkeinConnection, type SkeinProvider } from '@skein/client';
+import {
+  CloseCode,
+  MUX_PROTOCOL,
+  decodeMessage,
+  decodeMuxControl,
+  decodeMuxFrame,
+  encodeMuxControl,
+  encodeMuxFrame,
+  encodeSyncStep1,
+  encodeSyncUpdate,
+  type MuxControl,
+} from '@skein/protocol';
+import type { SkeinServer } from '@skein/server';
+import { startTestServer } from '../helpers/server.js';
+import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
+import { isSaved, openClient, waitStatus } from '../helpers/skein-client.js';
+import { waitFor } from '../helpers/wait.js';
+import { JWT_SECRET, token } from '../helpers/api.js';
+
+let server: SkeinServer | undefined;
+const providers: WebsocketProvider[] = [];
+const clients: SkeinProvider[] = [];
+const connections: SkeinConnection[] = [];
+const raws: RawMux[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.destroy();
+  for (const c of connections.splice(0)) c.destroy();
+  for (const r of raws.splice(0)) r.ws.terminate();
+  destroyAll(providers.splice(0));
+  await server?.close();
+  server = undefined;
+});
+
+/** `ws` that counts the sockets it opens (the point of multiplexing: one for many documents). */
+function countingWebSocket(): { WebSocket: new (url: string, protocols?: string | string[]) => WebSocket; opened: () => number } {
+  let opened = 0;
+  class Counting extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      opened++;
+    }
+  }
+  return { WebSocket: Counting, opened: () => opened };
+}
+
+/** A mux client on a raw `ws` socket: what arrives, per channel and as control messages. */
+class RawMux {
+  readonly control: MuxControl[] = [];
+  readonly payloads = new Map<number, Uint8Array[]>();
+  closeCode: number | undefined;
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const frame = decodeMuxFrame(new Uint8Array(data));
+      if (frame.channel === 0) this.control.push(decodeMuxControl(frame.payload));
+      else this.payloads.set(frame.channel, [...(this.payloads.get(frame.channel) ?? []), frame.payload]);
+    });
+    ws.on('close', (code) => (this.closeCode = code));
+  }
+
+  static async open(url: string, query = ''): Promise<RawMux> {
+    const ws = new WebSocket(`${url}/${query}`, MUX_PROTOCOL);
+    await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    expect(ws.protocol).toBe(MUX_PROTOCOL);
+    const raw = new RawMux(ws);
+    raws.push(raw);
+    return raw;
+  }
+
+  open(channel: number, name: string): void {
+    this.ws.send(encodeMuxControl({ op: 'open', channel, name }));
+  }
+
+  send(channel: number, message: Uint8Array): void {
+    this.ws.send(encodeMuxFrame(channel, message));
+  }
+
+  /** The types of the messages that arrived on `channel`. */
+  types(channel: number): string[] {
+    return (this.payloads.get(channel) ?? []).map((p) => decodeMessage(p).type);
+  }
+
+  closedWith(channel: number): number | undefined {
+    const c = this.control.find((m) => m.op === 'closed' && m.channel === channel);
+    return c?.op === 'closed' ? c.code : undefined;
+  }
+}
+
+describe('many documents over one socket (skein-mux.v1)', () => {
+  it('@skein/client: 20 documents share one socket and converge with plain y-websocket clients on each; every edit is acknowledged durable', async () => {
+    const srv = (server = await startTestServer());
+    const counting = countingWebSocket();
+    const connection = new SkeinConnection({ url: srv.url, WebSocket: counting.WebSocket });
+    connections.push(connection);
+    const names = Array.from({ length: 20 }, (_, i) => `mux-${i}`);
+    const sdk = names.map((name) => openClient(srv.url, name, { connection }));
+    clients.push(...sdk);
+    const plain = names.map((name) => connectProvider(srv.url, name));
+    providers.push(...plain);
+    await Promise.all(plain.map(synced));
+    await Promise.all(sdk.map((c) => waitStatus(c, (s) => s.synced, 'synced')));
+    expect(counting.opened()).toBe(1);
+    expect(connection.channelCount).toBe(20);
+    expect(srv.connectionCount()).toBe(40); // 20 channels + 20 plain sockets: one connection each
+
+    // Edits from both sides of every document.
+    sdk.forEach((c, i) => c.doc.getArray<string>('a').push([`sdk-${i}`]));
+    plain.forEach((p, i) => p.doc.getArray<string>('a').push([`plain-${i}`]));
+    for (let i = 0; i < names.length; i++) {
+      const mine = (sdk[i] as SkeinProvider).doc;
+      const theirs = (plain[i] as WebsocketProvider).doc;
+      await waitFor(() => mine.getArray('a').length === 2 && theirs.getArray('a').length === 2, { what: `doc ${i} converged` });
+      expect(Y.encodeStateVector(mine)).toEqual(Y.encodeStateVector(theirs));
+      expect(new Set(mine.getArray('a').toArray())).toEqual(new Set([`sdk-${i}`, `plain-${i}`]));
+    }
+    await Promise.all(sdk.map((c) => waitStatus(c, isSaved, 'saved')));
+    // Still the one socket.
+    expect(counting.opened()).toBe(1);
+  });
+
+  it('@skein/client: the socket drops (server restart on the same port): every provider reconnects over one new socket, offline edits arrive', async () => {
+    const first = await startTestServer();
+    const port = Number(new URL(first.url).port);
+    server = first;
+    const counting = countingWebSocket();
+    const connection = new SkeinConnection({ url: first.url, WebSocket: counting.WebSocket });
+    connections.push(connection);
+    const sdk = ['r-0', 'r-1', 'r-2'].map((name) => openClient(first.url, name, { connection }));
+    clients.push(...sdk);
+    await Promise.all(sdk.map((c) => waitStatus(c, (s) => s.synced, 'synced')));
+    await first.close();
+    server = undefined;
+    await Promise.all(sdk.map((c) => waitStatus(c, (s) => !s.synced, 'disconnected')));
+    sdk.forEach((c, i) => c.doc.getArray<number>('a').push([i]));
+    server = await startTestServer({ port });
+    const attemptsWhileDown = counting.opened();
+    await Promise.all(sdk.map((c) => waitStatus(c, (s) => s.synced && isSaved(s), 'reconnected and saved')));
+    // The three providers came back over one socket (at most one attempt, to the port before
+    // it listened, was still in flight when the server came back), not one each.
+    expect(counting.opened() - attemptsWhileDown).toBeLessThanOrEqual(2);
+    expect(connection.open).toBe(true);
+    expect(connection.channelCount).toBe(3);
+    expect(server.connectionCount()).toBe(3);
+    const readers = ['r-0', 'r-1', 'r-2'].map((name) => connectProvider(server!.url, name));
+    providers.push(...readers);
+    await Promise.all(readers.map(synced));
+    readers.forEach((r, i) => expect(r.doc.getArray('a').toArray()).toEqual([i]));
+  });
+
+  it('a large reply goes out in fragments while other channels wait for its end: no channel sees another one\'s bytes', async () => {
+    const srv = (server = await startTestServer({ syncChunkBytes: 1024 }));
+    const writer = connectProvider(srv.url, 'big');
+    providers.push(writer);
+    await synced(writer);
+    const text = writer.doc.getText('t');
+    for (let i = 0; i < 50; i++) text.insert(text.length, `${i}:${'x'.repeat(2_000)}\n`);
+    await waitFor(() => srv.registry.get('big')?.encodedState().byteLength !== undefined && (srv.registry.get('big')?.encodedState().byteLength ?? 0) > 100_000, { what: 'the server holds the big doc' });
+    const connection = new SkeinConnection({ url: srv.url, WebSocket });
+    connections.push(connection);
+    const small = openClient(srv.url, 'small', { connection });
+    clients.push(small);
+    await waitStatus(small, (s) => s.synced, 'small synced');
+    // While "big" is answered in ~100 fragments, "small" keeps receiving edits.
+    const smallPeer = connectProvider(srv.url, 'small');
+    providers.push(smallPeer);
+    await synced(smallPeer);
+    const big = openClient(srv.url, 'big', { connection });
+    clients.push(big);
+    for (let i = 0; i < 20; i++) smallPeer.doc.getArray<number>('n').push([i]);
+    await waitStatus(big, (s) => s.synced, 'big synced');
+    expect(big.doc.getText('t').toJSON()).toBe(text.toJSON());
+    await waitFor(() => small.doc.getArray('n').length === 20, { what: 'small has every edit' });
+    expect(connection.open).toBe(true);
+  });
+});
+
+describe('skein-mux.v1: refusals close one channel, a broken client its socket', () => {
+  it('per-document access: a token for a (write) and b (read): c is refused with 4406, a and b keep working, b read-only', async () => {
+    const srv = (server = await startTestServer({ auth: 'jwt', authJwtSecret: JWT_SECRET }));
+    const raw = await RawMux.open(srv.url, `?token=${await token({ a: 'write', b: 'read' })}`);
+    raw.open(1, 'a');
+    raw.open(2, 'b');
+    raw.open(3, 'c');
+    for (const ch of [1, 2, 3]) raw.send(ch, encodeSyncStep1(Uint8Array.of(0)));
+    await waitFor(() => raw.closedWith(3) !== undefined && raw.types(1).includes('sync-step2') && raw.types(2).includes('sync-step2'), { what: 'answers' });
+    expect(raw.closedWith(3)).toBe(CloseCode.Forbidden);
+    expect(raw.control).toEqual([{ op: 'closed', channel: 3, code: CloseCode.Forbidden, reason: 'SKEIN_ERR_FORBIDDEN' }]);
+    // a accepts an edit; b (read-only) drops it; c's number is free again and may be reused.
+    const doc = new Y.Doc();
+    doc.getArray('x').push([1]);
+    raw.send(1, encodeSyncUpdate(Y.encodeStateAsUpdate(doc)));
+    raw.send(2, encodeSyncUpdate(Y.encodeStateAsUpdate(doc)));
+    raw.open(3, 'a');
+    raw.send(3, encodeSyncStep1(Uint8Array.of(0)));
+    await waitFor(() => raw.types(3).includes('sync-step2'), { what: 'the reused channel answered' });
+    const onA = new Y.Doc();
+    for (const p of raw.payloads.get(3) ?? []) {
+      const m = decodeMessage(p);
+      if (m.type === 'sync-step2' || m.type === 'sync-update') Y.applyUpdate(onA, m.update);
+    }
+    expect(onA.getArray('x').toArray()).toEqual([1]);
+    expect(srv.registry.get('b')?.doc.getArray('x').length ?? 0).toBe(0);
+    expect(raw.closeCode).toBeUndefined();
+  });
+
+  it('a bad document name closes its channel with 4404; past --mux-max-channels a channel gets 4429; the socket stays open', async () => {
+    const srv = (server = await startTestServer({ muxMaxChannels: 2 }));
+    const raw = await RawMux.open(srv.url);
+    raw.open(1, 'ok-1');
+    raw.open(2, 'bad\u0001name');
+    raw.open(3, 'ok-3');
+    raw.open(4, 'ok-4');
+    await waitFor(() => raw.control.length === 2, { what: 'two refusals' });
+    expect(raw.closedWith(2)).toBe(CloseCode.BadDocumentName);
+    expect(raw.closedWith(4)).toBe(CloseCode.ChannelLimit);
+    raw.send(1, encodeSyncStep1(Uint8Array.of(0)));
+    raw.send(3, encodeSyncStep1(Uint8Array.of(0)));
+    await waitFor(() => raw.types(1).includes('sync-step2') && raw.types(3).includes('sync-step2'), { what: 'the open channels answered' });
+    expect(raw.closeCode).toBeUndefined();
+  });
+
+  it('a message for a channel that is not open, a channel opened twice, a malformed frame: the socket closes with 4400 and the server serves others', async () => {
+    const srv = (server = await startTestServer());
+    const cases: [string, (raw: RawMux) => void][] = [
+      ['unknown channel', (raw) => raw.send(9, encodeSyncStep1(Uint8Array.of(0)))],
+      ['opened twice', (raw) => { raw.open(1, 'd'); raw.open(1, 'e'); }],
+      ['truncated varint', (raw) => raw.ws.send(Uint8Array.of(0x80))],
+      ['Closed from a client', (raw) => raw.ws.send(encodeMuxControl({ op: 'closed', channel: 1, code: 1000, reason: '' }))],
+    ];
+    for (const [what, act] of cases) {
+      const raw = await RawMux.open(srv.url);
+      act(raw);
+      await waitFor(() => raw.closeCode !== undefined, { what });
+      expect(raw.closeCode, what).toBe(CloseCode.MalformedMessage);
+    }
+    const fine = connectProvider(srv.url, 'd');
+    providers.push(fine);
+    await synced(fine);
+  });
+
+  it('with --mux-max-channels 0 the upgrade is refused with 400 SKEIN_ERR_MUX_DISABLED; plain sockets still work', async () => {
+    const srv = (server = await startTestServer({ muxMaxChannels: 0 }));
+    const ws = new WebSocket(`${srv.url}/`, MUX_PROTOCOL);
+    const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(400);
+    const plain = connectProvider(srv.url, 'p');
+    providers.push(plain);
+    await synced(plain);
+  });
+});
