@@ -27,6 +27,9 @@ const NOISY_QUICK = NOISY.filter((id) => id !== 'skein-debounced');
 // Scenario S12 (a 20 MB document, 150 joiners): in memory and `*=immediate` for Skein, the peers in memory.
 const LARGE = ['skein-memory', 'skein-immediate', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
 const LARGE_QUICK = LARGE.filter((id) => id !== 'hocuspocus-memory');
+// Scenario S13 (many documents per client, one socket each vs one shared socket): Skein
+// (skein-mux.v1), both Hocuspocus majors (their framing is multiplexed), y-websocket (one socket each only).
+const MULTIPLEX = ['skein-memory', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
 
 /**
  * @typedef {object} ScenarioConfig
@@ -145,6 +148,14 @@ export function plan(mode) {
         params: { docMB: 20, joiners: 150, joinTimeoutS: q(90, 180) },
         repeats: q(1, undefined),
         scaled: q('1 repeat; Skein, Hocuspocus 4 and y-websocket only', null), timeoutS: q(300, 900),
+      },
+      {
+        id: 'S13', title: q('Many documents per client: 10 clients × the same 100 docs, one socket per doc vs one per client (1 repeat)',
+          'Many documents per client: 20 clients × the same 100 docs, one socket per doc vs one per client'),
+        targets: MULTIPLEX,
+        params: { clients: q(10, 20), docs: 100, settleS: q(0.5, 1), joinTimeoutS: 60 },
+        repeats: q(1, undefined),
+        scaled: q('10 clients instead of 20; 1 repeat', null), timeoutS: q(180, 400), inspect: true, fds: q(2500, 4500),
       },
     ],
   };

@@ -118,6 +118,19 @@ export const METRICS = {
     { key: 'docMB', label: 'document size (encoded)', unit: 'MB' },
     { key: 'writeS', label: 'writing it (~1 MB updates)', unit: 's', better: 'lower' },
   ],
+  // S13: `sockets…` one socket per document, `mux…` one socket per client (all its documents).
+  S13: [
+    { key: 'socketsJoinP50', label: 'one socket per doc: client joins all docs, p50', unit: 'ms', better: 'lower' },
+    { key: 'socketsJoinMax', label: 'one socket per doc: slowest client', unit: 'ms', better: 'lower', headline: true },
+    { key: 'socketsKbPerDocConn', label: 'one socket per doc: RSS per doc connection', unit: 'KB', better: 'lower', headline: true },
+    { key: 'socketsHeapKbPerDocConn', label: 'one socket per doc: heap+external per doc connection', unit: 'KB', better: 'lower' },
+    { key: 'muxJoinP50', label: 'one socket per client: client joins all docs, p50', unit: 'ms', better: 'lower' },
+    { key: 'muxJoinMax', label: 'one socket per client: slowest client', unit: 'ms', better: 'lower', headline: true },
+    { key: 'muxKbPerDocConn', label: 'one socket per client: RSS per doc connection', unit: 'KB', better: 'lower', headline: true },
+    { key: 'muxHeapKbPerDocConn', label: 'one socket per client: heap+external per doc connection', unit: 'KB', better: 'lower' },
+    { key: 'muxSockets', label: 'sockets, one per client', unit: 'count' },
+    { key: 'socketsSockets', label: 'sockets, one per doc', unit: 'count' },
+  ],
   // S9: bystander round trips idle and during the burst; `m…`: the 10-socket variant.
   S9: [
     { key: 'idleP99', label: 'bystander p99 idle', unit: 'ms', better: 'lower' },

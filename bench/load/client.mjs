@@ -89,6 +89,8 @@ export function awarenessIds(payload) {
  * @property {(payload: Uint8Array, client: BenchClient) => void} [onAwareness]
  * @property {(seq: number, client: BenchClient) => void} [onAck]
  * @property {(update: Uint8Array, client: BenchClient) => void} [onStepTwo]
+ * @property {import('./shared-socket.mjs').SharedSocket} [shared] one socket for many documents
+ *   (opened already): Skein's skein-mux.v1 for `yws`, Hocuspocus's own framing for `hocus`
  */
 
 export class BenchClient {
@@ -140,6 +142,15 @@ export class BenchClient {
         resolve();
       };
       this.onSynced = done;
+      const shared = this.opts.shared;
+      if (shared) {
+        // A document on a shared socket: its messages carry the channel's (or name's) prefix.
+        this.ws = /** @type {WebSocket} */ (shared.ws);
+        this.prefix = shared.attach(this);
+        if (this.protocol === 'hocus') this.sendAuth('bench');
+        this.sendStep1();
+        return;
+      }
       const ws = new WebSocket(url, { perMessageDeflate: false });
       this.ws = ws;
       ws.binaryType = 'nodebuffer';
@@ -239,7 +250,13 @@ export class BenchClient {
 
   close() {
     this.closing = true;
+    if (this.opts.shared) return; // the shared socket is closed by its owner
     if (this.ws && this.ws.readyState <= 1) this.ws.close(1000);
+  }
+
+  /** A message for this client from a shared socket (its channel prefix already removed). @param {Buffer} data */
+  receive(data) {
+    this.#onMessage(data);
   }
 
   /** Forget received updates (after a verification, to free memory). */

@@ -111,6 +111,7 @@ export class Connection implements Peer {
   #fragmenting: { queued: Uint8Array[]; bytes: number } | undefined;
   #closed = false;
   readonly #done: Promise<void>;
+  #closedResolve: (() => void) | undefined;
   /** Durable acks (after a Hello that asked for them): update-bearing messages received / acked. */
   #acks: { received: number; acked: number } | undefined;
   readonly #session: Session;
@@ -129,7 +130,8 @@ export class Connection implements Peer {
 
   constructor(ws: PeerSocket, docName: string, options: ConnectionOptions) {
     this.#ws = ws;
-    this.#done = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    // Resolved by start()'s close listener (one listener per socket, not two).
+    this.#done = new Promise<void>((resolve) => (this.#closedResolve = resolve));
     this.docName = docName;
     this.#opts = options;
     this.#session = options.session ?? WRITER;
@@ -212,7 +214,10 @@ export class Connection implements Peer {
     ws.on('message', (data: RawData) => this.#onMessage(data));
     ws.on('pong', () => (this.awaitingPong = false));
     ws.on('error', (err: Error & { code?: string }) => this.#onSocketError(err));
-    ws.once('close', (code: number) => this.#onClose(code));
+    ws.once('close', (code: number) => {
+      this.#onClose(code);
+      this.#closedResolve?.();
+    });
     this.#armExpiry();
     const open = (): Promise<DocumentHandle> => this.#opts.registry.open(this.docName, this);
     // In the connection's trace: the document load it may start is a child span.

@@ -262,8 +262,8 @@ export class InboundQueue implements Drainable {
   #drain: TimerHandle | undefined;
   #paused = false;
   #closed = false;
-  /** What a batch costs to handle (sizes the batches). */
-  readonly #cost = new BatchCost();
+  /** What a batch costs to handle (sizes the batches); made with the first batch (most connections never batch). */
+  #batchCost: BatchCost | undefined;
 
   constructor(options: InboundQueueOptions) {
     this.#opts = options;
@@ -281,12 +281,12 @@ export class InboundQueue implements Drainable {
 
   /** The current estimate of the handling cost per message (ms), which sizes batches. */
   get msPerMessage(): number {
-    return this.#cost.msPerMessage;
+    return this.#batchCost?.msPerMessage ?? INITIAL_MS_PER_MESSAGE;
   }
 
   /** The current estimate of the fixed handling cost of a batch (ms). */
   get fixedMs(): number {
-    return this.#cost.fixedMs;
+    return this.#batchCost?.fixedMs ?? 0;
   }
 
   push(message: Uint8Array): void {
@@ -373,14 +373,15 @@ export class InboundQueue implements Drainable {
     const { maxMessages, maxMs } = this.#opts.budget;
     const until = Math.min(deadline, this.#turnStartedAt + maxMs);
     const most = Math.max(MIN_PROGRESS, Math.min(maxMessages, messages));
+    const cost = (this.#batchCost ??= new BatchCost());
     while (this.#queue.length > 0 && (this.#used === 0 || (this.#used < most && this.#now() < until))) {
       // As many as fit the time left at the measured cost (at least MIN_PROGRESS).
-      const batch = this.#queue.splice(0, this.#cost.size(until - this.#now(), Math.min(MIN_PROGRESS, most - this.#used), most - this.#used));
+      const batch = this.#queue.splice(0, cost.size(until - this.#now(), Math.min(MIN_PROGRESS, most - this.#used), most - this.#used));
       this.#used += batch.length;
       this.#opts.governor?.took(batch.length);
       const started = this.#now();
       this.#opts.handle(batch);
-      this.#cost.observe(batch.length, this.#now() - started);
+      cost.observe(batch.length, this.#now() - started);
       if (this.#closed) return false;
     }
     if (this.#queue.length > 0) return true;

@@ -280,6 +280,8 @@ export class ChannelSocket extends EventEmitter implements PeerSocket {
   #paused = false;
   /** @internal A fragmented message of this channel is under way (its next fragment has no header). */
   continuing = false;
+  /** Called once when the channel ends (a plain field, not a listener: one less closure per channel). */
+  onEnd: (() => void) | undefined;
 
   constructor(mux: MuxSocket, channel: number) {
     super();
@@ -342,6 +344,8 @@ export class ChannelSocket extends EventEmitter implements PeerSocket {
   #end(code: number): void {
     this.#state = CLOSED;
     this.resume();
+    this.onEnd?.();
+    this.onEnd = undefined;
     // As a socket does: 'close' comes later, never inside the call that closed it.
     process.nextTick(() => this.emit('close', code));
   }

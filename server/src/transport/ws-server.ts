@@ -244,7 +244,7 @@ export class WsTransport {
     }
     const upgrade = this.#telemetry.upgradeStarted(name);
     upgrade.authenticated(session.user, session.readOnly);
-    channel.once('close', () => lease?.release());
+    if (lease !== undefined) channel.onEnd = lease.release;
     this.#accept(channel, undefined, name, upgrade, session, remoteAddress);
   }
 
