@@ -20,9 +20,11 @@ import { startTestServer } from '../helpers/server.js';
 import { connectProvider, destroyAll, synced } from '../helpers/clients.js';
 import { isSaved, openClient, waitStatus } from '../helpers/skein-client.js';
 import { waitFor } from '../helpers/wait.js';
+import { startCliServer, stopCliServer, type CliServer } from '../helpers/cli-server.js';
 import { JWT_SECRET, token } from '../helpers/api.js';
 
 let server: SkeinServer | undefined;
+let cli: CliServer | undefined;
 const providers: WebsocketProvider[] = [];
 const clients: SkeinProvider[] = [];
 const connections: SkeinConnection[] = [];
@@ -35,6 +37,11 @@ afterEach(async () => {
   destroyAll(providers.splice(0));
   await server?.close();
   server = undefined;
+  if (cli !== undefined) {
+    cli.child.kill('SIGCONT');
+    await stopCliServer(cli, 'SIGKILL');
+    cli = undefined;
+  }
 });
 
 /** `ws` that counts the sockets it opens (the point of multiplexing: one for many documents). */
@@ -176,6 +183,46 @@ describe('many documents over one socket (skein-mux.v1)', () => {
     expect(big.doc.getText('t').toJSON()).toBe(text.toJSON());
     await waitFor(() => small.doc.getArray('n').length === 20, { what: 'small has every edit' });
     expect(connection.open).toBe(true);
+  });
+});
+
+describe('@skein/client SkeinConnection: tokens, refusals and a frozen server', () => {
+  it('the token function is asked once per socket, not per provider; a document the token does not grant stops only its provider (4406)', async () => {
+    const srv = (server = await startTestServer({ auth: 'jwt', authJwtSecret: JWT_SECRET }));
+    let asked = 0;
+    const connection = new SkeinConnection({ url: srv.url, WebSocket, token: () => (asked++, token({ 'ok-*': 'write' })) });
+    connections.push(connection);
+    const granted = ['ok-1', 'ok-2', 'ok-3'].map((name) => openClient(srv.url, name, { connection }));
+    const refused = openClient(srv.url, 'secret', { connection });
+    clients.push(...granted, refused);
+    await Promise.all(granted.map((c) => waitStatus(c, (s) => s.synced, 'synced')));
+    const stopped = await waitStatus(refused, (s) => s.lastError !== null && s.connection === 'disconnected', 'refused');
+    expect(stopped.lastError?.closeCode).toBe(CloseCode.Forbidden);
+    expect(stopped.lastError?.permanent).toBe(true);
+    expect(asked).toBe(1);
+    granted[0]?.doc.getMap('m').set('k', 1);
+    await waitStatus(granted[0] as SkeinProvider, isSaved, 'saved');
+    expect(connection.channelCount).toBe(3);
+  });
+
+  it('a frozen server (SIGSTOP) is detected by the liveness check of the providers: the socket goes for all, and all come back and save once it thaws', async () => {
+    cli = await startCliServer(['--port', '0', '--storage', 'memory']);
+    const counting = countingWebSocket();
+    const connection = new SkeinConnection({ url: cli.url, WebSocket: counting.WebSocket });
+    connections.push(connection);
+    const sdk = ['f-0', 'f-1', 'f-2'].map((name) =>
+      openClient(cli!.url, name, { connection, liveness: { idleMs: 400, timeoutMs: 400 }, connectTimeoutMs: 1_000 }));
+    clients.push(...sdk);
+    await Promise.all(sdk.map((c) => waitStatus(c, (s) => s.synced, 'synced')));
+    cli.child.kill('SIGSTOP');
+    sdk.forEach((c, i) => c.doc.getMap('m').set('during', i));
+    const dropped = await Promise.all(sdk.map((c) => waitStatus(c, (s) => s.connection !== 'connected', 'dropped')));
+    // One provider's probe timed out and dropped the socket; the others lost it with it.
+    expect(dropped.some((s) => s.lastError?.code === 'SKEIN_ERR_CLIENT_LIVENESS_TIMEOUT')).toBe(true);
+    cli.child.kill('SIGCONT');
+    await Promise.all(sdk.map((c) => waitStatus(c, isSaved, 'saved after the thaw')));
+    expect(connection.open).toBe(true);
+    expect(connection.channelCount).toBe(3);
   });
 });
 
