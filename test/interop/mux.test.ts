@@ -290,6 +290,23 @@ describe('skein-mux.v1: refusals close one channel, a broken client its socket',
     await synced(fine);
   });
 
+  it('a multiplexed socket with no channel open is still heartbeaten: one that does not answer pings is dropped, one that does stays', async () => {
+    const srv = (server = await startTestServer({ heartbeatIntervalMs: 100 }));
+    const open = (autoPong: boolean): Promise<WebSocket> => {
+      const ws = new WebSocket(`${srv.url}/`, MUX_PROTOCOL, { autoPong });
+      return new Promise((resolve, reject) => ws.once('open', () => resolve(ws)).once('error', reject));
+    };
+    const silent = await open(false);
+    const alive = await open(true);
+    let pings = 0;
+    alive.on('ping', () => pings++);
+    const closed = await new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    expect(closed).toBe(1006); // terminated, no closing handshake
+    await waitFor(() => pings >= 3, { what: 'the live socket pinged on' });
+    expect(alive.readyState).toBe(WebSocket.OPEN);
+    alive.terminate();
+  });
+
   it('with --mux-max-channels 0 the upgrade is refused with 400 SKEIN_ERR_MUX_DISABLED; plain sockets still work', async () => {
     const srv = (server = await startTestServer({ muxMaxChannels: 0 }));
     const ws = new WebSocket(`${srv.url}/`, MUX_PROTOCOL);

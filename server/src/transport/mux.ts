@@ -58,6 +58,8 @@ export class MuxSocket {
   /** The read slicer holds the socket (reads wait for a later turn). */
   #held = false;
   #pingOutstanding = false;
+  /** The outstanding ping was sent by beatIdle (not on behalf of a channel). */
+  #idlePing = false;
   #closed = false;
 
   constructor(ws: WebSocket, host: MuxHost, options: MuxOptions) {
@@ -67,6 +69,7 @@ export class MuxSocket {
     ws.on('message', (data: RawData) => this.#onMessage(toBytes(data)));
     ws.on('pong', () => {
       this.#pingOutstanding = false;
+      this.#idlePing = false;
       for (const ch of this.#channels.values()) ch.emit('pong');
     });
     ws.on('error', (err: Error & { code?: string }) => {
@@ -96,6 +99,21 @@ export class MuxSocket {
   terminate(): void {
     this.#closed = true;
     this.#ws.terminate();
+  }
+
+  /**
+   * The heartbeat of a socket with no channel open (its channels' connections are beaten
+   * otherwise): terminate it and return false when it did not answer the previous ping.
+   */
+  beatIdle(): boolean {
+    if (this.#channels.size > 0 || this.#closed) return true;
+    if (this.#idlePing && this.#pingOutstanding) {
+      this.terminate();
+      return false;
+    }
+    this.#idlePing = true;
+    this.ping();
+    return true;
   }
 
   ping(): void {
@@ -190,6 +208,7 @@ export class MuxSocket {
   #onMessage(bytes: Uint8Array): void {
     if (this.#closed) return;
     this.#pingOutstanding = false;
+    this.#idlePing = false;
     try {
       const frame = decodeMuxFrame(bytes);
       if (frame.channel !== 0) {

@@ -339,6 +339,11 @@ export class WsTransport {
 
   /** A peer that has not answered the previous ping is dead: terminated within 2 intervals. */
   #beat(): void {
+    // A multiplexed socket without a channel has no connection to be beaten with.
+    for (const mux of this.#muxes) {
+      if (mux.beatIdle()) continue;
+      this.#logger.warn({ code: 'SKEIN_ERR_HEARTBEAT_TIMEOUT' }, 'multiplexed peer without channels timed out');
+    }
     for (const conn of this.#connections) {
       if (conn.awaitingPong) {
         this.#logger.warn({ code: 'SKEIN_ERR_HEARTBEAT_TIMEOUT', conn: conn.id, doc: conn.docName }, 'peer timed out');
