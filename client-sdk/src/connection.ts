@@ -6,7 +6,7 @@ import {
   encodeMuxControl,
   encodeMuxFrame,
 } from '@skein/protocol';
-import { OPEN, platformWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
+import { OPEN, bytesOf, platformWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
 
 /** Options of {@link SkeinConnection}. */
 export interface SkeinConnectionOptions {
@@ -197,10 +197,8 @@ export class SkeinConnection {
   }
 
   #onMessage(socket: WebSocketLike, data: unknown): void {
-    let bytes: Uint8Array;
-    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else return;
+    const bytes = bytesOf(data);
+    if (bytes === undefined) return;
     try {
       const frame = decodeMuxFrame(bytes);
       if (frame.channel !== 0) {

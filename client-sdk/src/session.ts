@@ -13,7 +13,7 @@ import {
 } from '@skein/protocol';
 import { SkeinClientError } from './errors.js';
 import { TimerSlot, type Timers } from './timers.js';
-import { OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
+import { OPEN, bytesOf, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
 
 /** What a session needs from its provider. */
 export interface SessionHost {
@@ -144,10 +144,8 @@ export class Session {
   #onMessage(data: unknown): void {
     if (this.#state !== 'open') return;
     this.#lastReceivedAt = this.#opts.timers.now();
-    let bytes: Uint8Array;
-    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else return; // text frames are not part of the protocol
+    const bytes = bytesOf(data);
+    if (bytes === undefined) return; // text frames are not part of the protocol
     try {
       this.#dispatch(decodeMessage(bytes));
     } catch (err) {

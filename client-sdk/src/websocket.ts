@@ -45,3 +45,10 @@ export function connectionUrl(
   const search = query.toString();
   return `${base}/${encodeURIComponent(name)}${search === '' ? '' : `?${search}`}`;
 }
+
+/** A received message's bytes (binary frames arrive as ArrayBuffer or a view); undefined for text frames. */
+export function bytesOf(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}

@@ -27,7 +27,7 @@ import type { ConnectionInfo } from '../documents/session-info.js';
 import { ConnectionMeter } from './connection-meter.js';
 import { sliceSocketReads, type SocketReads } from './read-slicer.js';
 import { PresenceLimiter } from './presence-limiter.js';
-import type { PeerSocket } from './peer-socket.js';
+import { type PeerSocket, toBytes } from './peer-socket.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -562,10 +562,4 @@ export class Connection implements Peer {
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');
   }
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { WebSocket, RawData } from 'ws';
 import { CloseCode, decodeMuxControl, decodeMuxFrame, encodeMuxControl, encodeMuxFrame, encodeMuxHeader, type MuxControl } from '@skein/protocol';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import type { PeerSocket, SendCallback } from './peer-socket.js';
+import { type PeerSocket, type SendCallback, toBytes } from './peer-socket.js';
 
 const OPEN = 1;
 const CLOSED = 3;
@@ -368,10 +368,4 @@ export class ChannelSocket extends EventEmitter implements PeerSocket {
     // As a socket does: 'close' comes later, never inside the call that closed it.
     process.nextTick(() => this.emit('close', code));
   }
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
 }

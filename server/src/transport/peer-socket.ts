@@ -26,3 +26,10 @@ export interface PeerSocket {
   close(code: number, reason: string): void;
   terminate(): void;
 }
+
+/** A received message as one byte view (`ws` hands over a Buffer, an ArrayBuffer or fragments). */
+export function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}

@@ -149,16 +149,19 @@ export class WsTransport {
           this.#accept(ws, socket, docName, upgrade, session, req.socket.remoteAddress);
         });
       },
-      (err: unknown) => {
-        const e = toSkeinError(err);
-        if (e.code === 'SKEIN_ERR_INTERNAL') this.#logger.error({ code: e.code, err: e.message }, 'authenticate hook failed');
-        else this.#logger.info({ code: e.code }, 'upgrade refused');
-        this.#telemetry.upgradeRefused(e.code);
-        upgrade.failed(e.code);
-        if (!socket.destroyed) refuseUpgrade(socket, e);
-      },
+      (err: unknown) => upgrade.failed(this.#refuseAfterAuth(socket, err)),
     );
   };
+
+  /** Authentication (or the access check) refused an upgrade: log, count, answer; returns the code. */
+  #refuseAfterAuth(socket: Duplex, err: unknown): string {
+    const e = toSkeinError(err);
+    if (e.code === 'SKEIN_ERR_INTERNAL') this.#logger.error({ code: e.code, err: e.message }, 'authenticate hook failed');
+    else this.#logger.info({ code: e.code }, 'upgrade refused');
+    this.#telemetry.upgradeRefused(e.code);
+    if (!socket.destroyed) refuseUpgrade(socket, e);
+    return e.code;
+  }
 
   get #muxMaxChannels(): number {
     return this.#options.muxMaxChannels ?? 1_000;
@@ -180,13 +183,7 @@ export class WsTransport {
           this.#acceptMux(ws, socket, principal, req.socket.remoteAddress);
         });
       },
-      (err: unknown) => {
-        const e = toSkeinError(err);
-        if (e.code === 'SKEIN_ERR_INTERNAL') this.#logger.error({ code: e.code, err: e.message }, 'authenticate hook failed');
-        else this.#logger.info({ code: e.code }, 'upgrade refused');
-        this.#telemetry.upgradeRefused(e.code);
-        if (!socket.destroyed) refuseUpgrade(socket, e);
-      },
+      (err: unknown) => void this.#refuseAfterAuth(socket, err),
     );
   }
 
