@@ -121,8 +121,10 @@ describe('chaos: lifecycle races on a real LevelDB store', () => {
     const names = ['race/compact-a', 'race/compact-b'];
     const clients = Array.from({ length: 6 }, (_, i) => client(server, names[i % 2] ?? '', 200 + i));
     await waitFor(() => clients.every((c) => c.ready), { what: 'clients ready' });
-    // Bursts of concurrent edits: appends keep arriving while compactions run.
-    for (let burst = 0; burst < 40; burst++) {
+    // Bursts of concurrent edits: appends keep arriving while compactions run. At least 40,
+    // and on until more than four compactions ran (how many edits one appended record holds
+    // depends on how the server batches a burst, so a fixed count of bursts is not enough).
+    for (let burst = 0; burst < 40 || (store.stats().compactions <= 4 && burst < 1_000); burst++) {
       for (const c of clients) c.edit();
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
