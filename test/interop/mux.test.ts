@@ -226,6 +226,32 @@ describe('@skein/client SkeinConnection: tokens, refusals and a frozen server', 
   });
 });
 
+describe('skein-mux.v1: a channel that ends in the middle of a fragmented reply', () => {
+  it('the client closes it mid-reply: the message is ended at once and the other channels go on', async () => {
+    const srv = (server = await startTestServer({ syncChunkBytes: 1024 }));
+    const writer = connectProvider(srv.url, 'huge');
+    providers.push(writer);
+    await synced(writer);
+    const text = writer.doc.getText('t');
+    for (let i = 0; i < 100; i++) text.insert(text.length, `${i}:${'y'.repeat(10_000)}\n`);
+    await waitFor(() => (srv.registry.get('huge')?.encodedState().byteLength ?? 0) > 1_000_000, { what: 'the server holds the 1 MB doc' });
+    const raw = await RawMux.open(srv.url);
+    raw.open(1, 'huge');
+    raw.open(2, 'small');
+    // Both documents open (the server's sync step 1 arrived on each): the reply starts at once.
+    await waitFor(() => raw.types(1).includes('sync-step1') && raw.types(2).includes('sync-step1'), { what: 'both channels open' });
+    // ~1,000 fragments of 1 KiB, one per write callback; the Close arrives long before the last.
+    raw.send(1, encodeSyncStep1(Uint8Array.of(0)));
+    raw.ws.send(encodeMuxControl({ op: 'close', channel: 1 }));
+    raw.send(2, encodeSyncStep1(Uint8Array.of(0)));
+    await waitFor(() => raw.types(2).includes('sync-step2'), { what: 'channel 2 answered after channel 1 closed mid-reply' });
+    // Channel 1's message was cut short: what arrived on it is less than the document.
+    const got = (raw.payloads.get(1) ?? []).reduce((n, p) => n + p.byteLength, 0);
+    expect(got).toBeLessThan(1_000_000);
+    expect(raw.closeCode).toBeUndefined();
+  });
+});
+
 describe('skein-mux.v1: refusals close one channel, a broken client its socket', () => {
   it('per-document access: a token for a (write) and b (read): c is refused with 4406, a and b keep working, b read-only', async () => {
     const srv = (server = await startTestServer({ auth: 'jwt', authJwtSecret: JWT_SECRET }));

@@ -162,15 +162,28 @@ export class MuxSocket {
   /** @internal A channel's connection closed it: tell the client, forget it. */
   channelClosed(ch: ChannelSocket, code: number, reason: string): void {
     if (this.#channels.get(ch.channel) !== ch) return;
+    this.#release(ch);
+    this.#sendControl({ op: 'closed', channel: ch.channel, code, reason: reason.slice(0, 60) });
+  }
+
+  /**
+   * Forget a channel that ended (either side closed it). What it had queued is dropped (the
+   * channel is gone); a fragmented message of it on the wire is ended with an empty last
+   * fragment (the client drops it as truncated), or every other channel would wait behind it
+   * for fragments its closed connection will never send.
+   */
+  #release(ch: ChannelSocket): void {
     this.#channels.delete(ch.channel);
-    // Closed in the middle of a fragmented reply: an empty last fragment ends the message (the
-    // client drops it as truncated) so the other channels are not blocked behind it.
-    if (this.#fragmenting === ch && this.#ws.readyState === OPEN) {
-      ch.continuing = false;
-      this.#write({ data: new Uint8Array(0), fin: true, owner: ch, cb: undefined });
+    if (this.#queue.some((f) => f.owner === ch)) {
+      this.#queue = this.#queue.filter((f) => f.owner !== ch);
+      this.#queuedBytes = this.#queue.reduce((n, f) => n + f.data.byteLength, 0);
+    }
+    ch.continuing = false;
+    if (this.#fragmenting === ch) {
+      this.#fragmenting = undefined;
+      if (this.#ws.readyState === OPEN) this.#ws.send(new Uint8Array(0), { binary: true, fin: true });
       this.#flushQueue();
     }
-    this.#sendControl({ op: 'closed', channel: ch.channel, code, reason: reason.slice(0, 60) });
   }
 
   /** @internal A channel paused or resumed reading (its turn budget). */
@@ -258,7 +271,7 @@ export class MuxSocket {
       case 'close': {
         const ch = this.#channels.get(message.channel);
         if (ch === undefined) return; // already closed by the server: the two crossed
-        this.#channels.delete(message.channel);
+        this.#release(ch);
         ch.peerClosed(1000);
         return;
       }
