@@ -5,6 +5,7 @@ import {
   decodeMuxFrame,
   encodeMuxControl,
   encodeMuxFrame,
+  isCutShortMuxPayload,
 } from '@skein/protocol';
 import { OPEN, bytesOf, platformWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
 
@@ -202,6 +203,9 @@ export class SkeinConnection {
     try {
       const frame = decodeMuxFrame(bytes);
       if (frame.channel !== 0) {
+        // A reply the server ended early (its channel closed mid-reply): its Closed follows and
+        // ends the channel with the real close code; decoding it would report a protocol error.
+        if (isCutShortMuxPayload(frame.payload)) return;
         this.#channels.get(frame.channel)?.received(frame.payload);
         return;
       }

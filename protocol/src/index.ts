@@ -69,5 +69,6 @@ export {
   encodeMuxFrame,
   encodeMuxControl,
   decodeMuxControl,
+  isCutShortMuxPayload,
 } from './mux.js';
 export type { MuxControl, MuxFrame } from './mux.js';

@@ -19,7 +19,8 @@
  * closed a one-document socket — with the close code it would have had. A channel number may
  * be reused once its Close was sent or its Closed received.
  */
-import { ByteReader, outOfBounds, truncated } from './decoder.js';
+import { ByteReader, outOfBounds } from './decoder.js';
+import { MessageType } from './messages.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import { ByteWriter } from './writer.js';
 import { assertUint } from './encoder.js';
@@ -56,13 +57,34 @@ function channelOf(reader: ByteReader, control: boolean): number {
   return channel;
 }
 
-/** Split a mux message into its channel and payload. */
+/**
+ * Split a mux message into its channel and payload. The payload may be empty (a message the
+ * server cut short, see `isCutShortMuxPayload`; on a channel of the client's an empty message
+ * is refused like any undecodable one).
+ */
 export function decodeMuxFrame(bytes: Uint8Array): MuxFrame {
   if (bytes.length === 0) throw new ProtocolError(ProtocolErrorCode.Empty, 'empty mux message');
   const reader = new ByteReader(bytes);
   const channel = channelOf(reader, false);
-  if (reader.remaining === 0) throw truncated('a mux payload');
   return { channel, payload: bytes.subarray(reader.position) };
+}
+
+/**
+ * A channel's message the server ended early — its channel closed in the middle of a
+ * fragmented reply, and the server's Closed follows: empty, or a sync message whose data is
+ * shorter than its length prefix says. A client drops it instead of decoding it.
+ */
+export function isCutShortMuxPayload(payload: Uint8Array): boolean {
+  if (payload.length === 0) return true;
+  if (payload[0] !== MessageType.Sync) return false;
+  const reader = new ByteReader(payload);
+  try {
+    reader.readVarUint();
+    reader.readVarUint('a sync message type');
+    return reader.readVarUint('a length') > reader.remaining;
+  } catch {
+    return true;
+  }
 }
 
 /** The header of a message on `channel` (prepend it to the payload, or send it as the first fragment). */

@@ -10,6 +10,8 @@ import {
   encodeMuxFrame,
   encodeMuxHeader,
   encodeSyncStep1,
+  encodeSyncStep2,
+  isCutShortMuxPayload,
   type MuxControl,
 } from '../src/index.js';
 
@@ -55,10 +57,24 @@ describe('skein-mux.v1 golden bytes', () => {
   });
 });
 
+describe('skein-mux.v1 messages cut short', () => {
+  it('empty, or a sync message shorter than its length prefix, is cut short; whole messages and other types are not', () => {
+    const step2 = encodeSyncStep2(new Uint8Array(300).fill(7));
+    expect(isCutShortMuxPayload(new Uint8Array(0))).toBe(true);
+    expect(isCutShortMuxPayload(step2.subarray(0, 2))).toBe(true); // inside the length varint
+    expect(isCutShortMuxPayload(step2.subarray(0, 100))).toBe(true);
+    expect(isCutShortMuxPayload(step2.subarray(0, step2.length - 1))).toBe(true);
+    expect(isCutShortMuxPayload(step2)).toBe(false);
+    expect(isCutShortMuxPayload(encodeSyncStep1(Uint8Array.of(0)))).toBe(false);
+    expect(isCutShortMuxPayload(Uint8Array.of(102, 5))).toBe(false); // an Ack
+    expect(isCutShortMuxPayload(Uint8Array.of(1, 5, 0))).toBe(false); // not sync: decoded (and refused) as usual
+  });
+});
+
 describe('skein-mux.v1 bounds', () => {
   it('refuses empty messages, a missing payload, channels past the bound and channel 0 in control fields', () => {
     expect(codeOf(() => decodeMuxFrame(new Uint8Array()))).toBe(ProtocolErrorCode.Empty);
-    expect(codeOf(() => decodeMuxFrame(Uint8Array.of(5)))).toBe(ProtocolErrorCode.Truncated);
+    expect(decodeMuxFrame(Uint8Array.of(5))).toEqual({ channel: 5, payload: new Uint8Array(0) });
     expect(codeOf(() => decodeMuxFrame(Uint8Array.of(0x80)))).toBe(ProtocolErrorCode.Truncated);
     expect(codeOf(() => decodeMuxFrame(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x08, 0)))).toBe(ProtocolErrorCode.LengthOutOfBounds);
     expect(codeOf(() => decodeMuxControl(Uint8Array.of(1, 0)))).toBe(ProtocolErrorCode.LengthOutOfBounds);

@@ -12,6 +12,7 @@ import {
   encodeMuxControl,
   encodeMuxFrame,
   encodeSyncStep1,
+  encodeSyncStep2,
   encodeSyncUpdate,
   type MuxControl,
 } from '@skein/protocol';
@@ -249,6 +250,65 @@ describe('skein-mux.v1: a channel that ends in the middle of a fragmented reply'
     const got = (raw.payloads.get(1) ?? []).reduce((n, p) => n + p.byteLength, 0);
     expect(got).toBeLessThan(1_000_000);
     expect(raw.closeCode).toBeUndefined();
+  });
+});
+
+describe('@skein/client SkeinConnection: a reply the server cut short', () => {
+  it('is dropped, not decoded: the Closed that follows ends the provider with its real close code (permanent 4403), the socket stays', async () => {
+    // A scripted socket in place of the server: it records what the client sends and delivers
+    // what the test gives it.
+    const sockets: Scripted[] = [];
+    class Scripted {
+      binaryType = 'arraybuffer';
+      readyState = 0;
+      protocol = MUX_PROTOCOL;
+      onopen: ((e: object) => void) | null = null;
+      onmessage: ((e: { data: Uint8Array }) => void) | null = null;
+      onclose: ((e: { code: number }) => void) | null = null;
+      onerror: ((e: object) => void) | null = null;
+      readonly sent: Uint8Array[] = [];
+      closedWith: number | undefined;
+      constructor() {
+        sockets.push(this);
+        queueMicrotask(() => {
+          this.readyState = 1;
+          this.onopen?.({});
+        });
+      }
+      send(data: Uint8Array): void {
+        this.sent.push(data);
+      }
+      close(code?: number): void {
+        this.closedWith = code;
+        this.readyState = 3;
+      }
+      deliver(data: Uint8Array): void {
+        this.onmessage?.({ data });
+      }
+    }
+    const connection = new SkeinConnection({ url: 'ws://127.0.0.1:9', WebSocket: Scripted });
+    connections.push(connection);
+    const provider = openClient('ws://127.0.0.1:9', 'cut', { connection });
+    const other = openClient('ws://127.0.0.1:9', 'other', { connection });
+    clients.push(provider, other);
+    const opened = (): MuxControl[] => (sockets[0]?.sent ?? []).map((b) => decodeMuxFrame(b)).filter((f) => f.channel === 0).map((f) => decodeMuxControl(f.payload));
+    await waitFor(() => opened().length === 2, { what: 'two channels opened' });
+    const channelOf = (name: string): number => {
+      const open = opened().find((m) => m.op === 'open' && m.name === name);
+      return open?.channel ?? -1;
+    };
+    const socket = sockets[0] as Scripted;
+    // The first fragments of a 300-byte sync step 2, then the empty last fragment; then Closed.
+    const step2 = encodeSyncStep2(new Uint8Array(300).fill(1));
+    socket.deliver(encodeMuxFrame(channelOf('cut'), step2.subarray(0, 100)));
+    socket.deliver(encodeMuxFrame(channelOf('cut'), new Uint8Array(0)));
+    socket.deliver(encodeMuxControl({ op: 'closed', channel: channelOf('cut'), code: CloseCode.ClosedByAdmin, reason: 'SKEIN_ERR_CONNECTION_CLOSED_BY_ADMIN' }));
+    const ended = await waitStatus(provider, (s) => s.lastError !== null, 'the provider ended');
+    expect(ended.lastError?.closeCode).toBe(CloseCode.ClosedByAdmin);
+    expect(ended.lastError?.permanent).toBe(true);
+    expect(socket.closedWith).toBeUndefined(); // the other channel keeps the socket
+    expect(connection.channelCount).toBe(1);
+    expect(sockets).toHaveLength(1);
   });
 });
 
