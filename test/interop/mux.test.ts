@@ -57,6 +57,22 @@ function countingWebSocket(): { WebSocket: new (url: string, protocols?: string 
   return { WebSocket: Counting, opened: () => opened };
 }
 
+/**
+ * A server whose sync replies go out in 1 KiB fragments, holding document `name`: `lines` lines
+ * of `lineBytes` written by a plain y-websocket client (its text is returned to compare).
+ */
+async function serverWithLargeDoc(name: string, lines: number, lineBytes: number): Promise<{ srv: SkeinServer; text: Y.Text }> {
+  const srv = (server = await startTestServer({ syncChunkBytes: 1024 }));
+  const writer = connectProvider(srv.url, name);
+  providers.push(writer);
+  await synced(writer);
+  const text = writer.doc.getText('t');
+  for (let i = 0; i < lines; i++) text.insert(text.length, `${i}:${'x'.repeat(lineBytes)}\n`);
+  const bytes = lines * lineBytes;
+  await waitFor(() => (srv.registry.get(name)?.encodedState().byteLength ?? 0) > bytes, { what: `the server holds the ${bytes}-byte doc` });
+  return { srv, text };
+}
+
 /** A mux client on a raw `ws` socket: what arrives, per channel and as control messages. */
 class RawMux {
   readonly control: MuxControl[] = [];
@@ -161,13 +177,7 @@ describe('many documents over one socket (skein-mux.v1)', () => {
   });
 
   it('a large reply goes out in fragments while other channels wait for its end: no channel sees another one\'s bytes', async () => {
-    const srv = (server = await startTestServer({ syncChunkBytes: 1024 }));
-    const writer = connectProvider(srv.url, 'big');
-    providers.push(writer);
-    await synced(writer);
-    const text = writer.doc.getText('t');
-    for (let i = 0; i < 50; i++) text.insert(text.length, `${i}:${'x'.repeat(2_000)}\n`);
-    await waitFor(() => srv.registry.get('big')?.encodedState().byteLength !== undefined && (srv.registry.get('big')?.encodedState().byteLength ?? 0) > 100_000, { what: 'the server holds the big doc' });
+    const { srv, text } = await serverWithLargeDoc('big', 50, 2_000);
     const connection = new SkeinConnection({ url: srv.url, WebSocket });
     connections.push(connection);
     const small = openClient(srv.url, 'small', { connection });
@@ -229,13 +239,7 @@ describe('@skein/client SkeinConnection: tokens, refusals and a frozen server', 
 
 describe('skein-mux.v1: a channel that ends in the middle of a fragmented reply', () => {
   it('the client closes it mid-reply: the message is ended at once and the other channels go on', async () => {
-    const srv = (server = await startTestServer({ syncChunkBytes: 1024 }));
-    const writer = connectProvider(srv.url, 'huge');
-    providers.push(writer);
-    await synced(writer);
-    const text = writer.doc.getText('t');
-    for (let i = 0; i < 100; i++) text.insert(text.length, `${i}:${'y'.repeat(10_000)}\n`);
-    await waitFor(() => (srv.registry.get('huge')?.encodedState().byteLength ?? 0) > 1_000_000, { what: 'the server holds the 1 MB doc' });
+    const { srv } = await serverWithLargeDoc('huge', 100, 10_000);
     const raw = await RawMux.open(srv.url);
     raw.open(1, 'huge');
     raw.open(2, 'small');

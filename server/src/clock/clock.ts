@@ -33,3 +33,26 @@ export const systemClock: Clock = Object.freeze({
   defer: (callback: () => void): TimerHandle => setImmediate(callback),
   cancelDefer: (handle: TimerHandle) => clearImmediate(handle as ReturnType<typeof setImmediate>),
 });
+
+/** The longest delay a timer holds (~24.8 days); a later deadline is reached by re-arming. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Call `fire` once when the clock reaches `at` (ms since the epoch), however far away (timers
+ * hold at most ~24.8 days: a later deadline re-arms). Returns what cancels it.
+ */
+export function atTime(clock: Clock, at: number, fire: () => void): () => void {
+  let timer: TimerHandle | undefined;
+  const arm = (): void => {
+    timer = clock.setTimeout(() => {
+      timer = undefined;
+      if (clock.now() < at) arm();
+      else fire();
+    }, Math.min(Math.max(0, at - clock.now()), MAX_TIMER_MS));
+  };
+  arm();
+  return () => {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    timer = undefined;
+  };
+}

@@ -14,7 +14,7 @@ import {
   SkeinFeature,
   type Message,
 } from '@skein/protocol';
-import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
+import { atTime, systemClock, type Clock } from '../clock/clock.js';
 import { DEFAULT_TURN_BUDGET, InboundQueue, type TurnBudget, type TurnGovernor } from './inbound-queue.js';
 import type { Logger } from '../logging/logger.js';
 import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
@@ -25,7 +25,7 @@ import { clientOrigin, type Peer } from '../documents/origins.js';
 import type { MessageRate } from '../auth/limits.js';
 import type { ConnectionInfo } from '../documents/session-info.js';
 import { ConnectionMeter } from './connection-meter.js';
-import { sliceSocketReads, type SocketReads } from './read-slicer.js';
+import { sliceTurnReads, type SocketReads } from './read-slicer.js';
 import { PresenceLimiter } from './presence-limiter.js';
 import { type PeerSocket, toBytes } from './peer-socket.js';
 
@@ -78,9 +78,6 @@ export interface ConnectionOptions {
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
 
-/** Bytes of its reads a connection may parse per turn even when the node's read budget is spent. */
-const MIN_READ_SLICE = 1024;
-
 let nextId = 1;
 
 /**
@@ -125,7 +122,8 @@ export class Connection implements Peer {
   /** The client sent a Hello (a Skein client): it is told about refusals that keep the socket open. */
   #skeinClient = false;
   #toldReadOnly = false;
-  #expiry: TimerHandle | undefined;
+  /** Cancels the close at the session's expiry (4401). */
+  #disarmExpiry: (() => void) | undefined;
   readonly #meter: ConnectionMeter;
 
   constructor(ws: PeerSocket, docName: string, options: ConnectionOptions) {
@@ -152,11 +150,7 @@ export class Connection implements Peer {
     });
     const rate = options.presenceRate ?? 0;
     this.#presence = rate > 0 ? new PresenceLimiter({ ratePerSecond: rate, clock: this.#clock, apply: (u) => this.#applyHeldAwareness(u) }) : undefined;
-    const governor = options.governor;
-    this.#slicer = options.socket === undefined || budget.maxReadBytes === undefined ? undefined : sliceSocketReads(options.socket, {
-      maxBytes: budget.maxReadBytes,
-      ...(governor === undefined ? {} : { room: () => governor.readRoom(MIN_READ_SLICE), fed: (bytes: number) => governor.parsed(bytes) }),
-      clock: this.#clock,
+    this.#slicer = options.socket === undefined ? undefined : sliceTurnReads(options.socket, budget.maxReadBytes, options.governor, this.#clock, {
       hold: () => ws.pause(),
       release: () => {
         if (!this.#closed && !this.#inbound.paused) ws.resume();
@@ -218,7 +212,10 @@ export class Connection implements Peer {
       this.#onClose(code);
       this.#closedResolve?.();
     });
-    this.#armExpiry();
+    const expiresAt = this.#session.expiresAt;
+    if (expiresAt !== undefined) {
+      this.#disarmExpiry = atTime(this.#clock, expiresAt, () => this.fail(new SkeinError('SKEIN_ERR_AUTH_EXPIRED', 'the access token expired')));
+    }
     const open = (): Promise<DocumentHandle> => this.#opts.registry.open(this.docName, this);
     // In the connection's trace: the document load it may start is a child span.
     const opened = this.#opts.upgrade?.run(open) ?? open();
@@ -495,19 +492,6 @@ export class Connection implements Peer {
     this.send(encodeAuthDenied('SKEIN_ERR_READ_ONLY'));
   }
 
-  /** Close the socket with 4401 when the session's credentials expire. */
-  #armExpiry(): void {
-    const at = this.#session.expiresAt;
-    if (at === undefined) return;
-    // Timers hold at most ~24.8 days; a longer session re-arms.
-    const delay = Math.min(Math.max(0, at - this.#clock.now()), 2 ** 31 - 1);
-    this.#expiry = this.#clock.setTimeout(() => {
-      this.#expiry = undefined;
-      if (this.#clock.now() < at) this.#armExpiry();
-      else this.fail(new SkeinError('SKEIN_ERR_AUTH_EXPIRED', 'the access token expired'));
-    }, delay);
-  }
-
   /**
    * Submit to the document's edit path; with durable acks, frame the ack when it resolves.
    * `updates`: the update-bearing messages of one batch, one change (one ack covers them all).
@@ -556,8 +540,8 @@ export class Connection implements Peer {
     this.#closed = true;
     this.#inbound.close();
     this.#presence?.close();
-    if (this.#expiry !== undefined) this.#clock.clearTimeout(this.#expiry);
-    this.#expiry = undefined;
+    this.#disarmExpiry?.();
+    this.#disarmExpiry = undefined;
     this.#opts.upgrade?.closed();
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');

@@ -55,6 +55,8 @@ export class MuxSocket {
   #queue: Frame[] = [];
   #queuedBytes = 0;
   #pausedChannels = 0;
+  /** Channels closed by the server whose Close the client may not have sent yet (bounded). */
+  readonly #lately = new Set<number>();
   /** The read slicer holds the socket (reads wait for a later turn). */
   #held = false;
   #pingOutstanding = false;
@@ -135,14 +137,17 @@ export class MuxSocket {
       : [{ data, fin, owner: from, cb }];
     const owner = this.#fragmenting;
     if (owner !== undefined && owner !== from) {
-      for (const f of frames) {
-        this.#queue.push(f);
-        this.#queuedBytes += f.data.byteLength;
-      }
+      for (const f of frames) this.#enqueue(f);
       return;
     }
     for (const f of frames) this.#write(f);
     this.#flushQueue();
+  }
+
+  /** `frame` waits for the end of another channel's fragmented message. */
+  #enqueue(frame: Frame): void {
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.data.byteLength;
   }
 
   #write(frame: Frame): void {
@@ -159,11 +164,19 @@ export class MuxSocket {
     }
   }
 
-  /** @internal A channel's connection closed it: tell the client, forget it. */
+  /**
+   * @internal A channel's connection closed it: tell the client, forget it, and remember its
+   * number for a while, so the client's messages sent on it before our Closed arrived are dropped.
+   */
   channelClosed(ch: ChannelSocket, code: number, reason: string): void {
     if (this.#channels.get(ch.channel) !== ch) return;
     this.#release(ch);
     this.#sendControl({ op: 'closed', channel: ch.channel, code, reason: reason.slice(0, 60) });
+    this.#lately.add(ch.channel);
+    if (this.#lately.size > 2 * this.#opts.maxChannels + 64) {
+      const oldest = this.#lately.values().next().value;
+      if (oldest !== undefined) this.#lately.delete(oldest);
+    }
   }
 
   /**
@@ -209,13 +222,9 @@ export class MuxSocket {
   #sendControl(message: MuxControl): void {
     if (this.#ws.readyState !== OPEN) return;
     const frame: Frame = { data: encodeMuxControl(message), fin: true, owner: undefined, cb: undefined };
-    if (this.#fragmenting !== undefined) {
-      // Control messages too wait for the end of a fragmented message.
-      this.#queue.push(frame);
-      this.#queuedBytes += frame.data.byteLength;
-      return;
-    }
-    this.#write(frame);
+    // Control messages too wait for the end of a fragmented message.
+    if (this.#fragmenting !== undefined) this.#enqueue(frame);
+    else this.#write(frame);
   }
 
   #onMessage(bytes: Uint8Array): void {
@@ -229,7 +238,7 @@ export class MuxSocket {
         // A message for a channel that is not open: the client lost track (or a Close crossed
         // our Closed — then it is dropped, not an error).
         if (ch === undefined) {
-          if (!this.#recentlyClosed(frame.channel)) throw new SkeinError('SKEIN_ERR_MUX_PROTOCOL', `no open channel ${frame.channel}`);
+          if (!this.#lately.has(frame.channel)) throw new SkeinError('SKEIN_ERR_MUX_PROTOCOL', `no open channel ${frame.channel}`);
           return;
         }
         ch.emit('message', frame.payload);
@@ -240,13 +249,6 @@ export class MuxSocket {
       const e = toSkeinError(err);
       this.close(e.spec.closeCode ?? CloseCode.MalformedMessage, e.code);
     }
-  }
-
-  /** Channels closed by the server whose Close the client may not have sent yet (bounded). */
-  readonly #lately = new Set<number>();
-
-  #recentlyClosed(channel: number): boolean {
-    return this.#lately.has(channel);
   }
 
   #onControl(message: MuxControl): void {
@@ -290,14 +292,6 @@ export class MuxSocket {
     this.#host.closed();
   }
 
-  /** @internal Remember a channel the server closed, so the client's late messages on it are dropped. */
-  rememberClosed(channel: number): void {
-    this.#lately.add(channel);
-    if (this.#lately.size > 2 * this.#opts.maxChannels + 64) {
-      const oldest = this.#lately.values().next().value;
-      if (oldest !== undefined) this.#lately.delete(oldest);
-    }
-  }
 }
 
 /**
@@ -358,7 +352,6 @@ export class ChannelSocket extends EventEmitter implements PeerSocket {
   close(code: number, reason = ''): void {
     if (this.#state !== OPEN) return;
     this.#mux.channelClosed(this, code, reason);
-    this.#mux.rememberClosed(this.channel);
     this.#end(code);
   }
 

@@ -163,6 +163,38 @@ export function sliceSocketReads(socket: Duplex, options: SocketReadsOptions): S
   return reads;
 }
 
+/** Bytes of its reads a socket may parse per turn even when the node's read budget is spent. */
+export const MIN_READ_SLICE = 1024;
+
+/** The node-wide read budget a socket's slices draw on (the transport's `TurnGovernor`). */
+export interface NodeReadBudget {
+  /** Bytes this socket may parse now, at least `floor`. */
+  readRoom(floor: number): number;
+  parsed(bytes: number): void;
+}
+
+/**
+ * `sliceSocketReads` with the turn budget's settings: at most `maxBytes` of the socket's reads
+ * parsed per turn, within what the node's `budget` has left (at least MIN_READ_SLICE). Used by
+ * one-document connections and by multiplexed sockets alike. Undefined when reads are not
+ * sliced (`maxBytes` absent).
+ */
+export function sliceTurnReads(
+  socket: Duplex,
+  maxBytes: number | undefined,
+  budget: NodeReadBudget | undefined,
+  clock: ReadSlicerOptions['clock'],
+  control: Pick<ReadSlicerOptions, 'hold' | 'release'>,
+): SocketReads | undefined {
+  if (maxBytes === undefined) return undefined;
+  return sliceSocketReads(socket, {
+    maxBytes,
+    ...(budget === undefined ? {} : { room: () => budget.readRoom(MIN_READ_SLICE), fed: (bytes: number) => budget.parsed(bytes) }),
+    clock,
+    ...control,
+  });
+}
+
 class SlicedReads implements SocketReads {
   #slicer: ReadSlicer | undefined;
   #direct = false;

@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
+import { atTime, systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import type { Logger } from '../logging/logger.js';
 import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import type { DocumentRegistry } from '../documents/registry.js';
@@ -14,7 +14,7 @@ import { DEFAULT_TURN_BUDGET, TurnGovernor, type TurnBudget } from './inbound-qu
 import { docNameFromUrl, validateDocName } from './doc-name.js';
 import { MuxSocket, type ChannelSocket } from './mux.js';
 import type { PeerSocket } from './peer-socket.js';
-import { sliceSocketReads } from './read-slicer.js';
+import { sliceTurnReads } from './read-slicer.js';
 import type { EdgeLimits } from '../auth/limits.js';
 
 export interface TransportOptions extends ConnectionLimits {
@@ -192,41 +192,27 @@ export class WsTransport {
       ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
       return;
     }
-    let expiry: TimerHandle | undefined;
+    // Expired credentials end the whole socket (each channel's connection also closes with 4401):
+    // the client opens a new one with a fresh token.
+    const at = principal.expiresAt;
+    let disarm: (() => void) | undefined;
     const mux: MuxSocket = new MuxSocket(ws, {
       openChannel: (name, channel) => this.#openChannel(name, channel, principal, remoteAddress),
       closed: () => {
         this.#muxes.delete(mux);
-        if (expiry !== undefined) this.#clock.clearTimeout(expiry);
+        disarm?.();
       },
     }, { maxChannels: this.#muxMaxChannels });
     this.#muxes.add(mux);
-    // Expired credentials end the whole socket (each channel's connection also closes with 4401):
-    // the client opens a new one with a fresh token.
-    const at = principal.expiresAt;
-    const arm = (): void => {
-      if (at === undefined) return;
-      // Timers hold at most ~24.8 days; a longer session re-arms.
-      expiry = this.#clock.setTimeout(() => {
-        if (this.#clock.now() < at) return arm();
+    if (at !== undefined) {
+      disarm = atTime(this.#clock, at, () => {
         const e = new SkeinError('SKEIN_ERR_AUTH_EXPIRED', 'the access token expired');
         mux.close(e.spec.closeCode ?? 4401, e.code);
-      }, Math.min(Math.max(0, at - this.#clock.now()), 2 ** 31 - 1));
-    };
-    arm();
-    // Reads sliced per turn as for a one-document socket (read-slicer.ts), for the socket as a whole.
-    const budget = this.#options.turnBudget ?? DEFAULT_TURN_BUDGET;
-    if (budget.maxReadBytes !== undefined) {
-      const governor = this.#governor;
-      sliceSocketReads(socket, {
-        maxBytes: budget.maxReadBytes,
-        room: () => governor.readRoom(1024),
-        fed: (bytes: number) => governor.parsed(bytes),
-        clock: this.#clock,
-        hold: () => mux.hold(true),
-        release: () => mux.hold(false),
       });
     }
+    // Reads sliced per turn as for a one-document socket, for the socket as a whole.
+    const budget = this.#options.turnBudget ?? DEFAULT_TURN_BUDGET;
+    sliceTurnReads(socket, budget.maxReadBytes, this.#governor, this.#clock, { hold: () => mux.hold(true), release: () => mux.hold(false) });
   }
 
   /** A channel of a multiplexed socket opened `name`: the checks of a one-document upgrade, then a connection. */
