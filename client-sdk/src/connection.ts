@@ -7,7 +7,7 @@ import {
   encodeMuxFrame,
   isCutShortMuxPayload,
 } from '@skein/protocol';
-import { OPEN, bytesOf, platformWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
+import { OPEN, bytesOf, connectionUrl, fetchToken, platformWebSocket, type WebSocketConstructor, type WebSocketLike } from './websocket.js';
 
 /** Options of {@link SkeinConnection}. */
 export interface SkeinConnectionOptions {
@@ -152,14 +152,7 @@ export class SkeinConnection {
   #ensureSocket(): void {
     if (this.#socket !== undefined || this.#opening) return;
     this.#opening = true;
-    const token = this.#opts.token;
-    let fetched: Promise<string | undefined>;
-    try {
-      fetched = Promise.resolve(typeof token === 'function' ? token() : token);
-    } catch (err) {
-      fetched = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    fetched.then(
+    fetchToken(this.#opts.token).then(
       (value) => {
         this.#opening = false;
         if (this.#channels.size === 0 || this.#destroyed) return;
@@ -174,13 +167,10 @@ export class SkeinConnection {
   }
 
   #connect(token: string | undefined): void {
-    const query = new URLSearchParams(this.#opts.params);
-    if (token !== undefined) query.set('token', token);
-    const search = query.toString();
-    const url = `${this.#opts.url.replace(/\/+$/, '')}/${search === '' ? '' : `?${search}`}`;
     let socket: WebSocketLike;
     try {
-      socket = new this.#WebSocket(url, MUX_PROTOCOL);
+      // The URL of a one-document socket without the document: `<url>/?token=…`.
+      socket = new this.#WebSocket(connectionUrl(this.#opts.url, '', this.#opts.params, token), MUX_PROTOCOL);
     } catch {
       this.#dropSocket(ABNORMAL);
       return;

@@ -8,7 +8,7 @@ import { defaultTimers, TimerSlot, type Timers } from './timers.js';
 import { Outbox } from './outbox.js';
 import { Session } from './session.js';
 import { sameStatus, type ConnectionState, type SkeinStatus } from './status.js';
-import { connectionUrl, platformWebSocket, type WebSocketConstructor } from './websocket.js';
+import { connectionUrl, fetchToken, platformWebSocket, type WebSocketConstructor } from './websocket.js';
 import type { LocalStore } from './local-store.js';
 import { MemoryLocalStore } from './memory-store.js';
 import { IndexedDbStore } from './indexeddb-store.js';
@@ -190,13 +190,7 @@ export class SkeinProvider {
     }
     this.#tokenPending = true;
     this.#updateStatus();
-    let fetched: Promise<string>;
-    try {
-      fetched = Promise.resolve(token());
-    } catch (err) {
-      fetched = Promise.reject(toClientError(err, 'SKEIN_ERR_CLIENT_TOKEN_FAILED'));
-    }
-    fetched.then(
+    fetchToken(token).then(
       (value) => {
         if (seq !== this.#connectSeq) return;
         this.#tokenPending = false;

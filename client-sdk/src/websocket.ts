@@ -52,3 +52,15 @@ export function bytesOf(data: unknown): Uint8Array | undefined {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return undefined;
 }
+
+/**
+ * The `token` option's value for the next connection: a function is called, and what it
+ * throws becomes a rejection (so callers handle one failure path).
+ */
+export function fetchToken(token: string | (() => string | Promise<string>) | undefined): Promise<string | undefined> {
+  try {
+    return Promise.resolve(typeof token === 'function' ? token() : token);
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}

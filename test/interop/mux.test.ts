@@ -216,6 +216,31 @@ describe('@skein/client SkeinConnection: tokens, refusals and a frozen server', 
     expect(connection.channelCount).toBe(3);
   });
 
+  it('a token function that throws (or rejects) is retried: SKEIN_ERR_CLIENT_TOKEN_FAILED for a provider, a failed socket for a connection\'s channels', async () => {
+    const srv = (server = await startTestServer({ auth: 'jwt', authJwtSecret: JWT_SECRET }));
+    let own = 0;
+    const alone = openClient(srv.url, 'tok-1', {
+      token: () => {
+        if (own++ === 0) throw new Error('token service down');
+        return token({ 'tok-*': 'write' });
+      },
+    });
+    let shared = 0;
+    const connection = new SkeinConnection({
+      url: srv.url,
+      WebSocket,
+      token: () => (shared++ === 0 ? Promise.reject(new Error('token service down')) : token({ 'tok-*': 'write' })),
+    });
+    connections.push(connection);
+    const channel = openClient(srv.url, 'tok-2', { connection });
+    clients.push(alone, channel);
+    const failed = await waitStatus(alone, (s) => s.lastError !== null, 'token failure reported');
+    expect(failed.lastError?.code).toBe('SKEIN_ERR_CLIENT_TOKEN_FAILED');
+    await Promise.all([alone, channel].map((c) => waitStatus(c, (s) => s.synced, 'synced after the retry')));
+    expect(own).toBe(2);
+    expect(shared).toBe(2);
+  });
+
   it('a frozen server (SIGSTOP) is detected by the liveness check of the providers: the socket goes for all, and all come back and save once it thaws', async () => {
     cli = await startCliServer(['--port', '0', '--storage', 'memory']);
     const counting = countingWebSocket();
