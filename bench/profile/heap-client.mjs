@@ -3,17 +3,15 @@
 // 20 documents; each sends Hello (durable acks) and a sync step 1. Tells the parent 'ready'
 // once answered, then stays connected until killed.
 import WebSocket from 'ws';
+import * as encoding from 'lib0/encoding';
 
 const [url, count, mode] = [process.argv[2], Number(process.argv[3]), process.argv[4]];
-/** @param {number} v */
-function varuint(v) {
-  const out = [];
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  out.push(v);
-  return out;
+/** `bytes` after varUint(channel), the framing of skein-mux.v1. @param {number} channel @param {number[]} bytes */
+function onChannel(channel, bytes) {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, channel);
+  encoding.writeUint8Array(e, Uint8Array.from(bytes));
+  return encoding.toUint8Array(e);
 }
 const HELLO = [100, 1, 1];
 const STEP1 = [0, 0, 1, 0];
@@ -23,10 +21,14 @@ if (mode === 'mux') {
   await new Promise((resolve) => ws.once('open', resolve));
   ws.on('message', () => answers++);
   for (let ch = 1; ch <= count; ch++) {
-    const name = Buffer.from(`doc-${ch % 20}`);
-    ws.send(Uint8Array.from([0, 0, ...varuint(ch), name.length, ...name]));
-    ws.send(Uint8Array.from([...varuint(ch), ...HELLO]));
-    ws.send(Uint8Array.from([...varuint(ch), ...STEP1]));
+    const open = encoding.createEncoder();
+    encoding.writeVarUint(open, 0); // control channel
+    encoding.writeVarUint(open, 0); // Open
+    encoding.writeVarUint(open, ch);
+    encoding.writeVarString(open, `doc-${ch % 20}`);
+    ws.send(encoding.toUint8Array(open));
+    ws.send(onChannel(ch, HELLO));
+    ws.send(onChannel(ch, STEP1));
   }
 } else {
   for (let i = 0; i < count; i++) {
