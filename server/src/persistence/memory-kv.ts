@@ -1,34 +1,40 @@
+import { createRequire } from 'node:module';
 import { compareBytes, type KvBatchOptions, type KvEntry, type KvOp, type KvRange, type KvStore } from './kv-store.js';
 
+// `sorted-btree` is CommonJS with its class on `exports.default`; `require` reads it the same way
+// under Node and under the test runner's module loader (a default import does not).
+const { default: BTree } = createRequire(import.meta.url)('sorted-btree') as typeof import('sorted-btree');
+
+type Tree = InstanceType<typeof BTree<Uint8Array, Uint8Array>>;
+
 /**
- * A real, sorted, in-memory `KvStore` (not a mock): a sorted array searched by bisection.
+ * A real, sorted, in-memory `KvStore` (not a mock): a B+ tree (`sorted-btree`) ordered by
+ * `compareBytes`, so a put or a delete costs O(log n) however many entries it holds (a sorted
+ * array paid an O(n) move per insert: `--storage memory` slowed down as its log grew).
  * Batches apply atomically (they are synchronous); iterators read a snapshot taken when they
- * start. Values are copied in and out, so callers can never alias stored bytes.
+ * start (an O(1) copy-on-write clone of the tree). Values are copied in and out, so callers can
+ * never alias stored bytes.
  *
  * Durable only for the life of the object; the test suite builds crash models on top of it.
  */
 export class MemoryKv implements KvStore {
-  /** Sorted by key; entries are replaced, never mutated, so a shallow slice is a snapshot. */
-  #entries: KvEntry[] = [];
+  #tree: Tree = new BTree<Uint8Array, Uint8Array>(undefined, compareBytes);
   #closed = false;
 
   get size(): number {
-    return this.#entries.length;
+    return this.#tree.size;
   }
 
-  /** An independent copy of the current contents (entries are immutable: O(n) pointers). */
+  /** An independent copy of the current contents (copy-on-write: O(1) now, paid by later writes). */
   clone(): MemoryKv {
     const copy = new MemoryKv();
-    copy.#entries = this.#entries.slice();
+    copy.#tree = this.#tree.clone();
     return copy;
   }
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
     if (this.#closed) return Promise.reject(closedError());
-    const i = this.#find(key);
-    const entry = this.#entries[i];
-    if (entry === undefined || compareBytes(entry.key, key) !== 0) return Promise.resolve(undefined);
-    return Promise.resolve(entry.value.slice());
+    return Promise.resolve(this.#tree.get(key)?.slice());
   }
 
   batch(ops: readonly KvOp[], _options: KvBatchOptions): Promise<void> {
@@ -41,27 +47,31 @@ export class MemoryKv implements KvStore {
   applySync(ops: readonly KvOp[]): void {
     if (this.#closed) throw closedError();
     for (const op of ops) {
-      if (op.type === 'put') this.#put(op.key, op.value);
-      else this.#del(op.key);
+      if (op.type === 'put') this.#tree.set(op.key.slice(), op.value.slice());
+      else this.#tree.delete(op.key);
     }
   }
 
   iterate(range: KvRange): AsyncIterable<KvEntry> {
     if (this.#closed) return rejectingIterable(closedError());
-    const snapshot = this.#select(range);
+    const entries = select(this.#tree.clone(), range);
     const isClosed = (): boolean => this.#closed;
     return {
       [Symbol.asyncIterator](): AsyncIterator<KvEntry> {
-        let i = 0;
+        let done = false;
         return {
           next(): Promise<IteratorResult<KvEntry>> {
             if (isClosed()) return Promise.reject(closedError());
-            const entry = snapshot[i++];
-            if (entry === undefined) return Promise.resolve({ done: true, value: undefined });
-            return Promise.resolve({ done: false, value: { key: entry.key.slice(), value: entry.value.slice() } });
+            const step = done ? undefined : entries.next();
+            if (step === undefined || step.done === true) {
+              done = true;
+              return Promise.resolve({ done: true, value: undefined });
+            }
+            const [key, value] = step.value;
+            return Promise.resolve({ done: false, value: { key: key.slice(), value: value.slice() } });
           },
           return(): Promise<IteratorResult<KvEntry>> {
-            i = snapshot.length;
+            done = true;
             return Promise.resolve({ done: true, value: undefined });
           },
         };
@@ -73,58 +83,29 @@ export class MemoryKv implements KvStore {
     this.#closed = true;
     return Promise.resolve();
   }
+}
 
-  /** Entries of `range` in yield order, after limit and reverse. */
-  #select(range: KvRange): KvEntry[] {
-    let start = 0;
-    if (range.gt !== undefined) start = this.#after(range.gt);
-    else if (range.gte !== undefined) start = this.#find(range.gte);
-    let end = this.#entries.length;
-    if (range.lt !== undefined) end = this.#find(range.lt);
-    else if (range.lte !== undefined) end = this.#after(range.lte);
-    const selected = this.#entries.slice(start, Math.max(start, end));
-    if (range.reverse === true) selected.reverse();
-    const limit = range.limit ?? -1;
-    return limit < 0 || limit === Infinity ? selected : selected.slice(0, limit);
-  }
-
-  /** Index of the first entry whose key is > `key`. */
-  #after(key: Uint8Array): number {
-    const i = this.#find(key);
-    const entry = this.#entries[i];
-    return entry !== undefined && compareBytes(entry.key, key) === 0 ? i + 1 : i;
-  }
-
-  /** Index of the first entry whose key is >= `key`. */
-  #find(key: Uint8Array): number {
-    let lo = 0;
-    let hi = this.#entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareBytes(this.#at(mid).key, key) < 0) lo = mid + 1;
-      else hi = mid;
+/** The entries of `range` in yield order (bounds, direction and limit), read lazily from `tree`. */
+function* select(tree: Tree, range: KvRange): Generator<[Uint8Array, Uint8Array]> {
+  const limit = range.limit ?? -1;
+  if (limit === 0) return;
+  const max = limit < 0 || limit === Infinity ? Infinity : limit;
+  let yielded = 0;
+  if (range.reverse === true) {
+    const from = range.lt ?? range.lte;
+    for (const [key, value] of tree.entriesReversed(from, undefined, range.lt !== undefined)) {
+      if (range.gt !== undefined ? compareBytes(key, range.gt) <= 0 : range.gte !== undefined && compareBytes(key, range.gte) < 0) return;
+      yield [key, value];
+      if (++yielded >= max) return;
     }
-    return lo;
+    return;
   }
-
-  #at(i: number): KvEntry {
-    const entry = this.#entries[i];
-    if (entry === undefined) throw new RangeError(`MemoryKv index ${i} out of range`);
-    return entry;
-  }
-
-  #put(key: Uint8Array, value: Uint8Array): void {
-    const i = this.#find(key);
-    const entry = { key: key.slice(), value: value.slice() };
-    const existing = this.#entries[i];
-    if (existing !== undefined && compareBytes(existing.key, key) === 0) this.#entries[i] = entry;
-    else this.#entries.splice(i, 0, entry);
-  }
-
-  #del(key: Uint8Array): void {
-    const i = this.#find(key);
-    const existing = this.#entries[i];
-    if (existing !== undefined && compareBytes(existing.key, key) === 0) this.#entries.splice(i, 1);
+  const from = range.gt ?? range.gte;
+  for (const [key, value] of tree.entries(from)) {
+    if (range.gt !== undefined && compareBytes(key, range.gt) === 0) continue;
+    if (range.lt !== undefined ? compareBytes(key, range.lt) >= 0 : range.lte !== undefined && compareBytes(key, range.lte) > 0) return;
+    yield [key, value];
+    if (++yielded >= max) return;
   }
 }
 

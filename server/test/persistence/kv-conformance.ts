@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compareBytes } from '../../src/persistence/kv-store.js';
 import type { KvEntry, KvRange, KvStore } from '../../src/persistence/kv-store.js';
 
 export interface KvHarness {
@@ -137,6 +139,46 @@ export function runKvConformance(
         if (key[0] === 1) break;
       }
       expect(await all(kv, { gte: b(2) })).toEqual(['02', '03']);
+    });
+
+    it('matches a sorted-map model over random batches and ranges (fast-check)', async () => {
+      // Short keys over a tiny alphabet, so batches overwrite and delete what earlier ones put and
+      // range bounds fall both on stored keys and between them.
+      const key = fc.uint8Array({ minLength: 0, maxLength: 3 }).map((k) => k.map((x) => [0, 1, 0x7f, 0x80, 0xff][x % 5] ?? 0));
+      const op = fc.oneof(
+        fc.record({ type: fc.constant('put' as const), key, value: fc.uint8Array({ maxLength: 4 }) }),
+        fc.record({ type: fc.constant('del' as const), key }),
+      );
+      const range = fc.record(
+        { gt: key, gte: key, lt: key, lte: key, limit: fc.integer({ min: 0, max: 6 }), reverse: fc.boolean() },
+        { requiredKeys: [] },
+      );
+      const model = new Map<string, Uint8Array>();
+      let round = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { maxLength: 30 }), fc.array(range, { minLength: 1, maxLength: 4 }), async (ops, ranges) => {
+          // One store across runs (the harness makes one per test): the model carries over too.
+          await kv.batch(ops, { sync: (round++ & 1) === 0 });
+          for (const o of ops) {
+            if (o.type === 'put') model.set(hex(o.key), o.value);
+            else model.delete(hex(o.key));
+          }
+          const sorted = [...model.keys()].map((k) => Buffer.from(k, 'hex')).sort(compareBytes);
+          for (const r of ranges) {
+            const lower = (k: Uint8Array): boolean =>
+              r.gt !== undefined ? compareBytes(k, r.gt) > 0 : r.gte === undefined || compareBytes(k, r.gte) >= 0;
+            const upper = (k: Uint8Array): boolean =>
+              r.lt !== undefined ? compareBytes(k, r.lt) < 0 : r.lte === undefined || compareBytes(k, r.lte) <= 0;
+            let expected = sorted.filter((k) => lower(k) && upper(k));
+            if (r.reverse === true) expected.reverse();
+            if (r.limit !== undefined) expected = expected.slice(0, r.limit);
+            const got = await entries(kv, r);
+            expect(got.map((e) => hex(e.key))).toEqual(expected.map(hex));
+            expect(got.map((e) => hex(e.value))).toEqual(expected.map((k) => hex(model.get(hex(k)) ?? b())));
+          }
+        }),
+        { numRuns: persistent ? 40 : 150 },
+      );
     });
 
     it('rejects operations after close', async () => {
