@@ -383,6 +383,38 @@ describe('bad input from clients', () => {
       expect(live.isOpen).toBe(true);
       expect(srv.connectionCount()).toBe(1);
     });
+
+    it('pings one sixteenth of the connections per tick, each once per interval (manual clock)', async () => {
+      const interval = 32_000;
+      const clock = new ManualClock();
+      const srv = (server = await startTestServer({ heartbeatIntervalMs: interval }, { clock }));
+      // 32 connections get 32 consecutive ids: two in each of the 16 slices.
+      const peers: RawClient[] = [];
+      for (let i = 0; i < 32; i++) {
+        const peer = raw('beat-slices');
+        await peer.opened;
+        peers.push(peer);
+      }
+      await waitFor(() => srv.connectionCount() === 32, { what: 'all connected' });
+      const pings = peers.map(() => 0);
+      peers.forEach((p, i) => p.ws.on('ping', () => pings[i]++));
+      // A round trip on every socket: any ping written before it has arrived (one TCP stream).
+      const settle = (): Promise<unknown> => Promise.all(peers.map((p) => p.roundTrip()));
+      const total = (): number => pings.reduce((a, b) => a + b, 0);
+      clock.advance(interval / 16);
+      await settle();
+      expect(total()).toBe(2);
+      for (let tick = 2; tick <= 16; tick++) {
+        clock.advance(interval / 16);
+        await settle();
+        expect(total()).toBe(2 * tick);
+      }
+      expect(pings).toEqual(peers.map(() => 1));
+      clock.advance(interval);
+      await settle();
+      expect(pings).toEqual(peers.map(() => 2));
+      expect(srv.connectionCount()).toBe(32);
+    });
   });
 
   describe('slow consumers', () => {
