@@ -313,6 +313,34 @@ describe('bad input from clients', () => {
       await stillWorks(a, b, 'after-invalid');
     });
 
+    it('a malformed update inside a burst closes with 4422; every update before it is kept, none after (as if each were handled alone)', async () => {
+      const srv = await start();
+      const [a, b] = await pair('burst-bad');
+      const src = new Y.Doc();
+      const updates: Uint8Array[] = [];
+      src.on('update', (u: Uint8Array) => updates.push(u));
+      const items = src.getArray<number>('items');
+      for (let i = 0; i < 310; i++) items.push([i]);
+      const r = await rawReady('burst-bad');
+      // 300 good updates, a malformed one, 10 more good ones — in one go, so that past the first
+      // messages of a turn the server takes them in batches (one transaction each).
+      r.sendAll([...updates.slice(0, 300), Uint8Array.from([5, 1, 2]), ...updates.slice(300)].map(encodeSyncUpdate));
+      const closed = await r.closed;
+      expect(closed.code).toBe(CloseCode.InvalidUpdate);
+      expect(closed.reason).toBe('SKEIN_ERR_INVALID_UPDATE');
+      const expected = Array.from({ length: 300 }, (_, i) => i);
+      await waitFor(() => b.doc.getArray('items').length === 300, { what: 'b got the 300 updates before the malformed one' });
+      expect(b.doc.getArray('items').toArray()).toEqual(expected);
+      expect((srv.registry.get('burst-bad')?.doc as Y.Doc).getArray('items').toArray()).toEqual(expected);
+      await stillWorks(a, b, 'after-burst');
+      const stored = new Y.Doc();
+      await waitFor(async () => {
+        for (const u of await store.log('burst-bad')) Y.applyUpdate(stored, u);
+        return stored.getArray('items').length === 300;
+      }, { what: 'the 300 updates stored' });
+      expect(stored.getArray('items').toArray()).toEqual(expected);
+    });
+
     it('an update Yjs rejects half-way closes with 4422, and what it integrated is stored too', async () => {
       // Golden bytes (yjs 13.6.33): a mutated update that Y.decodeUpdate accepts but that
       // throws while being integrated, after the struct "he" of client 1 was integrated.

@@ -210,9 +210,10 @@ export class DocumentHandle implements ReplicaHost {
   // --- the edit path ----------------------------------------------------------------------
 
   /**
-   * The one way to change this document. Synchronously validates the update (refusals throw
-   * a SkeinError and keep nothing: SKEIN_ERR_DOC_CLOSED, SKEIN_ERR_INVALID_UPDATE,
-   * SKEIN_ERR_DOC_TOO_LARGE, SKEIN_ERR_UNPERSISTED_LIMIT), applies it and fans it out to the
+   * The one way to change this document. Refusals throw a SkeinError synchronously and keep
+   * nothing (SKEIN_ERR_DOC_CLOSED, SKEIN_ERR_DOC_TOO_LARGE, SKEIN_ERR_UNPERSISTED_LIMIT, and
+   * SKEIN_ERR_INVALID_UPDATE — except for an update Yjs rejects half-way, in its delete set:
+   * what it integrated is kept and stored), applies it and fans it out to the
    * other local peers; then persists what it changed (with an outbox record for the cluster when it came from this
    * node) and publishes it to the other nodes.
    *
@@ -229,7 +230,8 @@ export class DocumentHandle implements ReplicaHost {
    * Several updates from one source as one change (a burst's batch, transport/): each is
    * validated, then all are applied in one Yjs transaction — one change event, one write, one
    * fan-out, one promise — which costs about half of merging them first (`Y.mergeUpdates`)
-   * and applying the merge. All or nothing on refusal, like `submit`.
+   * and applying the merge. A malformed update is refused (SKEIN_ERR_INVALID_UPDATE) with the
+   * updates before it kept, as if each had been submitted alone.
    */
   submitAll(updates: readonly Uint8Array[], source: WriteSource): Promise<void> {
     this.#expectWritable();
@@ -238,9 +240,14 @@ export class DocumentHandle implements ReplicaHost {
     // A dormant document stays asleep for updates it already holds (a joiner's empty sync
     // step 2, a reconnecting client re-sending known structs).
     let known = body.form === 'dormant';
+    // Decoded first (Y.decodeUpdate) only to see whether a dormant document already holds
+    // them. A live document's updates go straight to Yjs (one decode, not two), which reads
+    // all of an update's structs before it integrates any: a malformed update is refused with
+    // nothing of it kept, unless it fails in its delete set, after its structs went in — then
+    // what went in is kept (#apply's InvalidUpdateError). In a batch, the updates before a
+    // malformed one are kept, as they would have been had each been handled alone.
     for (const update of updates) {
-      const decoded = validateUpdate(update);
-      if (known) known = body.contains(decoded);
+      if (known) known = body.contains(validateUpdate(update));
       bytes += update.byteLength;
     }
     this.#quota.admit(bytes, source);

@@ -377,8 +377,8 @@ export class Connection implements Peer {
   /**
    * Several update messages as one change: one transaction, one write, one fan-out, and one
    * ack that covers all of them (acks are cumulative). If the batch is refused as invalid,
-   * each is submitted on its own (a refusal keeps nothing), so the good ones apply and the bad
-   * one gets its exact error.
+   * each is submitted on its own (those before the malformed one were kept and change nothing
+   * the second time), so the good ones are acknowledged and the bad one gets its exact error.
    */
   #applyBatch(handle: DocumentHandle, updates: readonly Uint8Array[], type = 'sync-update'): void {
     let bytes = 0;
