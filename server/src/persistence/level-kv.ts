@@ -51,14 +51,28 @@ export class LevelKv implements KvStore {
     return value === undefined ? undefined : plain(value);
   }
 
+  /**
+   * A chained batch (`db.batch()`, one native `WriteBatch` filled op by op): on the main
+   * thread it costs about an eighth of the array form, which copies and normalises every
+   * operation object first (bench S2 at 4,000 updates/s: 13 % of the server's busy time).
+   */
   batch(ops: readonly KvOp[], options: KvBatchOptions): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
-    return this.#db.batch(
-      ops.map((op) =>
-        op.type === 'put' ? { type: 'put' as const, key: op.key, value: op.value } : { type: 'del' as const, key: op.key },
-      ),
-      { sync: options.sync },
-    );
+    let batch: ReturnType<Db['batch']>;
+    try {
+      batch = this.#db.batch();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    try {
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    } catch (err) {
+      return batch.close().then(() => Promise.reject(err instanceof Error ? err : new Error(String(err))));
+    }
+    return batch.write({ sync: options.sync });
   }
 
   iterate(range: KvRange): AsyncIterable<KvEntry> {
