@@ -22,6 +22,14 @@ export class TrafficCounters {
   bytesSent = 0;
 }
 
+/** Batch writes of one persistence strategy, as plain numbers (observed at collection). */
+export class WriteCounters {
+  ok = 0;
+  failed = 0;
+  updates = 0;
+  bytes = 0;
+}
+
 /** Seconds buckets for latencies from sub-millisecond fan-out to multi-second loads. */
 const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -37,6 +45,14 @@ const STRATEGY_ATTRS: Record<StrategyName, Attributes> = {
   immediate: Object.freeze({ [ATTR.persistStrategy]: 'immediate' }),
   debounced: Object.freeze({ [ATTR.persistStrategy]: 'debounced' }),
 };
+const outcomeAttrs = (strategy: StrategyName): { ok: Attributes; failed: Attributes } => ({
+  ok: Object.freeze({ [ATTR.persistStrategy]: strategy, [ATTR.outcome]: 'ok' }),
+  failed: Object.freeze({ [ATTR.persistStrategy]: strategy, [ATTR.outcome]: 'failed' }),
+});
+const OUTCOME_ATTRS: Record<StrategyName, { ok: Attributes; failed: Attributes }> = {
+  immediate: outcomeAttrs('immediate'),
+  debounced: outcomeAttrs('debounced'),
+};
 
 export interface ObservedState {
   readonly sources: () => TelemetrySources | undefined;
@@ -50,9 +66,8 @@ export class Instruments {
   readonly loads: Counter;
   readonly upgrades: Counter;
   readonly writeDuration: Histogram;
-  readonly writes: Counter;
-  readonly writtenUpdates: Counter;
-  readonly writtenBytes: Counter;
+  /** Per strategy: batch writes by outcome, updates and bytes made durable (hot path: `x++`). */
+  readonly written: Record<StrategyName, WriteCounters> = { immediate: new WriteCounters(), debounced: new WriteCounters() };
   readonly writeFailures: Counter;
   readonly clusterPublished: Counter;
   readonly clusterReceived: Counter;
@@ -72,9 +87,6 @@ export class Instruments {
     this.upgrades = meter.createCounter(METRIC.connectionUpgrades, { unit: '{connection}', description: 'WebSocket connections opened, by outcome.' });
     this.writeDuration = meter.createHistogram(METRIC.persistenceWriteDuration, {
       ...seconds, description: 'Latency of one synced batch write of a document log, by strategy.' });
-    this.writes = meter.createCounter(METRIC.persistenceWrites, { unit: '{batch}', description: 'Batch writes, by strategy and outcome.' });
-    this.writtenUpdates = meter.createCounter(METRIC.persistenceWrittenUpdates, { unit: '{update}', description: 'Updates made durable, by strategy.' });
-    this.writtenBytes = meter.createCounter(METRIC.persistenceWrittenBytes, { unit: 'By', description: 'Update bytes made durable, by strategy.' });
     this.writeFailures = meter.createCounter(METRIC.persistenceFailures, { unit: '{batch}', description: 'Failed batch writes (retried), by strategy and error code.' });
     this.clusterPublished = meter.createCounter(METRIC.clusterMessagesPublished, { unit: '{message}', description: 'Messages published to the cluster, by kind.' });
     this.clusterReceived = meter.createCounter(METRIC.clusterMessagesReceived, { unit: '{message}', description: 'Messages received from other nodes, by kind.' });
@@ -110,6 +122,16 @@ export class Instruments {
     counter(METRIC.syncRequests, '{message}', 'Sync step 1 messages answered.', (r) => r.observe(t.syncRequests));
     counter(METRIC.messagesSent, '{message}', 'WebSocket messages sent to clients.', (r) => r.observe(t.messagesSent));
     counter(METRIC.messagesSentBytes, 'By', 'Bytes sent to clients.', (r) => r.observe(t.bytesSent));
+    const w = this.written;
+    const perStrategy = (read: (c: WriteCounters, strategy: StrategyName) => void): void => {
+      for (const strategy of STRATEGY_KINDS) read(w[strategy], strategy);
+    };
+    counter(METRIC.persistenceWrites, '{batch}', 'Batch writes, by strategy and outcome.', (r) => perStrategy((c, strategy) => {
+      r.observe(c.ok, OUTCOME_ATTRS[strategy].ok);
+      r.observe(c.failed, OUTCOME_ATTRS[strategy].failed);
+    }));
+    counter(METRIC.persistenceWrittenUpdates, '{update}', 'Updates made durable, by strategy.', (r) => perStrategy((c, strategy) => r.observe(c.updates, STRATEGY_ATTRS[strategy])));
+    counter(METRIC.persistenceWrittenBytes, 'By', 'Update bytes made durable, by strategy.', (r) => perStrategy((c, strategy) => r.observe(c.bytes, STRATEGY_ATTRS[strategy])));
   }
 
   #observeState(meter: Meter, o: ObservedState): void {

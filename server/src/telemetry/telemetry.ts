@@ -206,18 +206,17 @@ export class Telemetry implements TransportProbes, DocumentProbes, PersistencePr
     } catch (err) {
       const ms = performance.now() - start;
       this.#writes?.writeFinished(strategy, ms, false);
-      this.#inst.writes.add(1, { ...attrs, [ATTR.outcome]: 'failed' });
+      this.#inst.written[strategy].failed++;
       this.#inst.writeFailures.add(1, { ...attrs, [ATTR.errorType]: errorCode(err) });
       throw err;
     }
     const ms = performance.now() - start;
     this.#writes?.writeFinished(strategy, ms, true);
     this.#inst.writeDuration.record(ms / 1000, attrs);
-    this.#inst.writes.add(1, { ...attrs, [ATTR.outcome]: 'ok' });
-    this.#inst.writtenUpdates.add(items.length, attrs);
-    let bytes = 0;
-    for (const item of items) bytes += item.bytes.byteLength;
-    this.#inst.writtenBytes.add(bytes, attrs);
+    const counters = this.#inst.written[strategy];
+    counters.ok++;
+    counters.updates += items.length;
+    for (const item of items) counters.bytes += item.bytes.byteLength;
   }
 
   #tracedWrite(tracer: Tracer, strategy: StrategyName, items: readonly TracedItem[], attempt: number, write: () => Promise<void>): Promise<void> {
