@@ -425,7 +425,7 @@ describe('bad input from clients', () => {
       }
       await waitFor(() => srv.connectionCount() === 32, { what: 'all connected' });
       const pings = peers.map(() => 0);
-      peers.forEach((p, i) => p.ws.on('ping', () => pings[i]++));
+      peers.forEach((p, i) => p.ws.on('ping', () => (pings[i] = (pings[i] ?? 0) + 1)));
       // A round trip on every socket: any ping written before it has arrived (one TCP stream).
       const settle = (): Promise<unknown> => Promise.all(peers.map((p) => p.roundTrip()));
       const total = (): number => pings.reduce((a, b) => a + b, 0);
