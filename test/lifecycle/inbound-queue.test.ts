@@ -87,7 +87,7 @@ describe('fairness: a bounded number of messages per connection per event-loop t
     expect(log.at(-1)).toMatchObject({ size: 1, first: 10 });
   });
 
-  it('the time budget also yields (after the first 16 messages of a turn): slow handling ends the turn', () => {
+  it('the time budget also yields, from the first message of a turn: slow handling ends the turn', () => {
     const clock = new ManualClock(undefined, { manualTurns: true });
     const sizes: number[] = [];
     const q = new InboundQueue({
@@ -102,11 +102,13 @@ describe('fairness: a bounded number of messages per connection per event-loop t
       resume: () => undefined,
     });
     for (let i = 0; i < 20; i++) q.push(msg(i));
-    // A handful is always handled at once, one by one, however slow; past 16 the 5 ms budget applies.
-    expect(sizes).toEqual(new Array<number>(16).fill(1));
-    expect(q.queued).toBe(4);
+    // The first message of a turn always goes; the next only while the turn is within its 5 ms
+    // (3 ms spent: yes; 6 ms: no). Cold code after a start costs 20–50× more per message: without
+    // the time check the first 16 of every bursting socket went one by one, tens of ms per turn.
+    expect(sizes).toEqual([1, 1]);
+    expect(q.queued).toBe(18);
     clock.turn();
-    expect(sizes.slice(16)).toEqual([4]); // the rest, as one batch, in the next turn
+    expect(sizes.slice(2)).toEqual([18]); // the rest, as one batch, in the next turn
   });
 
   it('batches are sized by the measured cost per message: slow handling gets small batches, fast handling full ones', () => {
@@ -125,7 +127,7 @@ describe('fairness: a bounded number of messages per connection per event-loop t
       resume: () => undefined,
     });
     for (let i = 0; i < 5_000; i++) q.push(msg(i));
-    expect(sizes).toEqual(new Array<number>(16).fill(1)); // at once, one by one
+    expect(sizes).toEqual(new Array<number>(8).fill(1)); // at once, one by one, until 4 ms are spent
     const turnTime = (): number => {
       const before = clock.now();
       clock.turn();
@@ -232,6 +234,36 @@ describe('fairness across connections: the node-wide budget', () => {
     // and one minimal batch (8).
     expect(Math.max(...perTurn)).toBeLessThanOrEqual(300 + bursting.length + 8);
     expect(perTurn.reduce((a, b) => a + b, 0)).toBe(3_000);
+  });
+
+  it('ten sockets bursting at once on cold code: once the node turn time is spent, only each socket first message is handled at once', () => {
+    const clock = new ManualClock(undefined, { manualTurns: true });
+    const governor = new TurnGovernor({ maxMessages: 512, maxMs: 4 }, clock, () => clock.now());
+    const atOnce: number[] = [];
+    const queues = Array.from({ length: 10 }, () =>
+      new InboundQueue({
+        budget: { maxMessages: 256, maxMs: 2 },
+        governor,
+        clock,
+        now: () => clock.now(),
+        handle: (batch) => {
+          atOnce.push(batch.length);
+          clock.advance(1); // cold code: 1 ms a message
+        },
+        pause: () => undefined,
+        resume: () => undefined,
+      }),
+    );
+    // One poll phase: every socket's read brings 20 messages, socket after socket.
+    const started = clock.now();
+    for (const q of queues) for (let i = 0; i < 20; i++) q.push(msg(i));
+    // The first socket takes its 2 ms (2 messages); then the node's 4 ms are spent (4 messages
+    // in all) and every other socket gets only its first message: 4 + 8 = 12 ms, not the 160 ms
+    // of 16 messages per socket, nor the 32 of a count-only floor.
+    expect(atOnce.every((n) => n === 1)).toBe(true);
+    expect(atOnce.length).toBe(2 + 2 + 8);
+    expect(clock.now() - started).toBe(12);
+    expect(queues.reduce((n, q) => n + q.queued, 0)).toBe(200 - 12);
   });
 });
 

@@ -24,7 +24,9 @@ async function setup(opts: { gate?: boolean } = {}): Promise<{ t: TestTelemetry;
   const t = await createTestTelemetry();
   const level = await levelStoreOn(new MemoryKv(), t.telemetry);
   const gate = opts.gate === true ? new LoadGate(level) : undefined;
-  const server = await startInProcess({ store: gate ?? level, telemetry: t.telemetry });
+  // A generous turn budget: these tests count one apply span per message, and messages that
+  // arrive in one slow turn (cold code) would be merged into one change (transport/inbound-queue.ts).
+  const server = await startInProcess({ store: gate ?? level, telemetry: t.telemetry }, { turnMaxMs: 10_000 });
   cleanups.push(() => t.telemetry.close(), () => server.close());
   return { t, server, gate };
 }
