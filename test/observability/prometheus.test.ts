@@ -93,8 +93,11 @@ describe.skipIf(bin === undefined)('Prometheus scrapes /metrics', () => {
       client.send(editor.syncStep1());
     }
     const frames = [a.edit('x', 1), a.edit('y', 2), a.edit('z', 3), a.edit('w', 4)];
-    for (const f of frames) clients[0]!.send(f);
-    await clients[0]!.roundTrip();
+    // One at a time: frames that arrive in one slow turn are merged into one change (one fan-out).
+    for (const f of frames) {
+      clients[0]!.send(f);
+      await clients[0]!.roundTrip();
+    }
 
     await waitQuery('skein_connections{job="skein"}', 2);
     await waitQuery('skein_documents_loaded{job="skein"}', 1);
