@@ -20,6 +20,8 @@ export interface BodyHooks {
   attach(doc: Y.Doc): void;
   /** The Y.Doc is about to go (sleep or release): detach them. */
   detach(doc: Y.Doc): void;
+  /** Elapsed-time source (ms) for `lastWakeMs`: the document's clock (default `performance.now`). */
+  now?(): number;
 }
 
 /** An encoded update that changes nothing: no structs, no deletions (`Y.encodeStateAsUpdate` of an empty doc). */
@@ -179,14 +181,15 @@ export class DocBody {
 
   #wake(state: Uint8Array): void {
     this.#expect('wake');
-    const started = performance.now();
+    const now = (): number => this.#hooks.now?.() ?? performance.now();
+    const started = now();
     try {
       this.#build([state]);
     } catch (err) {
       throw new SkeinError('SKEIN_ERR_DOC_LOAD_FAILED', 'the dormant document could not be woken', { cause: err });
     }
     this.#wakes++;
-    this.#lastWakeMs = performance.now() - started;
+    this.#lastWakeMs = now() - started;
   }
 
   /** Build the live form from `parts`, one transaction each. */

@@ -442,7 +442,12 @@ export class DocumentHandle implements ReplicaHost {
         this.#ctx.clock,
       );
       if (this.state !== 'loading') throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
-      this.#body = DocBody.load(this.name, updates, (this.#ctx.dormantAfterMs ?? 0) > 0, { attach: this.#attachDoc, detach: this.#detachDoc });
+      this.#body = DocBody.load(this.name, updates, (this.#ctx.dormantAfterMs ?? 0) > 0, {
+        attach: this.#attachDoc,
+        detach: this.#detachDoc,
+        // The document's clock: on manual time a wake costs nothing, so its quiet time is exactly dormantAfterMs.
+        now: () => this.#ctx.clock.now(),
+      });
       this.#quota.loaded(updates);
       this.awareness.on('update', this.#onAwarenessUpdate);
       this.#scheduleSleep();
