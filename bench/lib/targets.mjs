@@ -69,8 +69,12 @@ export function allTargets() {
     ? (caps.rulesFlag ? null : 'pending: `skein serve --help` lists leveldb storage but no persistence-rules flag yet')
     : 'pending: `skein serve --help` does not offer `--storage leveldb` yet');
   // Every load client connects from 127.0.0.1: lift the per-IP connection bound (S11 holds
-  // 10,000 connections; the default bound is 4,096 per IP) when this build has it.
-  const perIp = /--max-connections-per-ip\b/.test(caps.help) ? ['--max-connections-per-ip', '0'] : [];
+  // 10,000 connections; the default bound is 4,096 per IP) and the per-IP upgrade rate (200/s
+  // after a burst of 4,096: S11 at full size opens 10,000 at once) when this build has them.
+  const perIp = [
+    ...(/--max-connections-per-ip\b/.test(caps.help) ? ['--max-connections-per-ip', '0'] : []),
+    ...(/--upgrade-rate-per-ip\b/.test(caps.help) ? ['--upgrade-rate-per-ip', '0'] : []),
+  ];
   const skeinBase = (port) => [SKEIN_CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...perIp];
   const skeinLevel = (rule) => (dataDir, port) => ({
     args: [...skeinBase(port), '--storage', 'leveldb', '--data-dir', dataDir, /** @type {string} */ (caps.rulesFlag), `*=${rule}`],
