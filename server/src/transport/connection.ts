@@ -74,6 +74,8 @@ export interface ConnectionOptions {
   readonly presenceRate?: number;
   /** The upgraded TCP socket under `ws`: its reads are sliced by `turnBudget.maxReadBytes` (read-slicer.ts). */
   readonly socket?: Duplex;
+  /** Called once, when the socket has closed (one function for every connection: no closure each). */
+  readonly onClosed?: (connection: Connection) => void;
 }
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
@@ -107,8 +109,13 @@ export class Connection implements Peer {
   /** A large reply going out as fragments: what is sent meanwhile waits here, in order. */
   #fragmenting: { queued: Uint8Array[]; bytes: number } | undefined;
   #closed = false;
-  readonly #done: Promise<void>;
+  /** The socket's 'close' event came. */
+  #ended = false;
+  /** `closedPromise`, made when first asked for (most connections never are). */
+  #done: Promise<void> | undefined;
   #closedResolve: (() => void) | undefined;
+  /** The document this connection opened (set by `start`): left when the socket closes. */
+  #opened: Promise<DocumentHandle> | undefined;
   /** Durable acks (after a Hello that asked for them): update-bearing messages received / acked. */
   #acks: { received: number; acked: number } | undefined;
   readonly #session: Session;
@@ -128,8 +135,6 @@ export class Connection implements Peer {
 
   constructor(ws: PeerSocket, docName: string, options: ConnectionOptions) {
     this.#ws = ws;
-    // Resolved by start()'s close listener (one listener per socket, not two).
-    this.#done = new Promise<void>((resolve) => (this.#closedResolve = resolve));
     this.docName = docName;
     this.#opts = options;
     this.#session = options.session ?? WRITER;
@@ -184,7 +189,8 @@ export class Connection implements Peer {
 
   /** Resolves when the socket has closed. */
   get closedPromise(): Promise<void> {
-    return this.#done;
+    if (this.#ended) return Promise.resolve();
+    return (this.#done ??= new Promise<void>((resolve) => (this.#closedResolve = resolve)));
   }
 
   /** What an operator may see of this socket (documents/session-info.ts). */
@@ -201,36 +207,24 @@ export class Connection implements Peer {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping();
   }
 
-  /** Wire socket events and open the document. Resolves when closed. */
-  start(): Promise<void> {
+  /** Wire socket events and open the document (`closedPromise` or `onClosed` tell when it is over). */
+  start(): void {
     const ws = this.#ws;
-    const done = this.#done;
     ws.on('message', (data: RawData) => this.#onMessage(data));
     ws.on('pong', () => (this.awaitingPong = false));
     ws.on('error', (err: Error & { code?: string }) => this.#onSocketError(err));
-    ws.once('close', (code: number) => {
-      this.#onClose(code);
-      this.#closedResolve?.();
-    });
+    ws.once('close', (code: number) => this.#onClose(code));
     const expiresAt = this.#session.expiresAt;
     if (expiresAt !== undefined) {
       this.#disarmExpiry = atTime(this.#clock, expiresAt, () => this.fail(new SkeinError('SKEIN_ERR_AUTH_EXPIRED', 'the access token expired')));
     }
     const open = (): Promise<DocumentHandle> => this.#opts.registry.open(this.docName, this);
     // In the connection's trace: the document load it may start is a child span.
-    const opened = this.#opts.upgrade?.run(open) ?? open();
+    const opened = (this.#opened = this.#opts.upgrade?.run(open) ?? open());
     opened.then(
       (handle) => this.#onOpened(handle),
       (err: unknown) => this.fail(toSkeinError(err, 'SKEIN_ERR_DOC_LOAD_FAILED')),
     );
-    // Leave only after the open settled: the registry then sees attach and detach in order.
-    void done.then(() =>
-      opened.then(
-        (handle) => this.#opts.registry.leave(handle, this),
-        () => undefined,
-      ),
-    );
-    return done;
   }
 
   send(message: Uint8Array): void {
@@ -545,5 +539,13 @@ export class Connection implements Peer {
     this.#opts.upgrade?.closed();
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');
+    this.#ended = true;
+    this.#closedResolve?.();
+    // Leave only after the open settled: the registry then sees attach and detach in order.
+    this.#opened?.then(
+      (handle) => this.#opts.registry.leave(handle, this),
+      () => undefined,
+    );
+    this.#opts.onClosed?.(this);
   }
 }

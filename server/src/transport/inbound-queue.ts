@@ -15,6 +15,9 @@ export interface TurnBudget {
 
 export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 2, maxReadBytes: 8 * 1024 });
 
+/** The default elapsed-time source: one function for every queue (not a closure per connection). */
+const performanceNow = (): number => performance.now();
+
 /** The smallest batch: what a served connection handles even when the turn's time is spent. */
 const MIN_PROGRESS = 8;
 
@@ -149,7 +152,7 @@ export class TurnGovernor {
   readonly #waiting = new Set<Drainable>();
   #serving: TimerHandle | undefined;
 
-  constructor(budget: TurnBudget, clock: Pick<Clock, 'defer'>, now: () => number = () => performance.now()) {
+  constructor(budget: TurnBudget, clock: Pick<Clock, 'defer'>, now: () => number = performanceNow) {
     this.budget = budget;
     this.#clock = clock;
     this.#now = now;
@@ -270,7 +273,7 @@ export class InboundQueue implements Drainable {
 
   constructor(options: InboundQueueOptions) {
     this.#opts = options;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? performanceNow;
   }
 
   /** Messages waiting for a later turn. */

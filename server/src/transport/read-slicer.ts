@@ -187,12 +187,18 @@ export function sliceTurnReads(
   control: Pick<ReadSlicerOptions, 'hold' | 'release'>,
 ): SocketReads | undefined {
   if (maxBytes === undefined) return undefined;
-  return sliceSocketReads(socket, {
-    maxBytes,
-    ...(budget === undefined ? {} : { room: () => budget.readRoom(MIN_READ_SLICE), fed: (bytes: number) => budget.parsed(bytes) }),
-    clock,
-    ...control,
-  });
+  return sliceSocketReads(socket, { maxBytes, ...(budget === undefined ? {} : roomOf(budget)), clock, ...control });
+}
+
+/** `room` and `fed` of a node budget: made once per budget and shared by every socket. */
+const rooms = new WeakMap<NodeReadBudget, Required<Pick<ReadSlicerOptions, 'room' | 'fed'>>>();
+function roomOf(budget: NodeReadBudget): Required<Pick<ReadSlicerOptions, 'room' | 'fed'>> {
+  let room = rooms.get(budget);
+  if (room === undefined) {
+    room = { room: () => budget.readRoom(MIN_READ_SLICE), fed: (bytes: number) => budget.parsed(bytes) };
+    rooms.set(budget, room);
+  }
+  return room;
 }
 
 class SlicedReads implements SocketReads {

@@ -285,10 +285,16 @@ export class WsTransport {
       ...(socket === undefined ? {} : { socket }),
       ...(this.#options.presenceRate === undefined ? {} : { presenceRate: this.#options.presenceRate }),
       ...(remoteAddress === undefined ? {} : { remoteAddress }),
+      onClosed: this.#forget,
     });
     this.#connections.add(conn);
-    void conn.start().then(() => this.#connections.delete(conn));
+    conn.start();
   }
+
+  /** A connection's socket closed: it is no longer one of this node's. */
+  readonly #forget = (conn: Connection): void => {
+    this.#connections.delete(conn);
+  };
 
   /**
    * Ask the edge limits; a refusal answers the HTTP error (with Retry-After) and returns
