@@ -181,15 +181,18 @@ export class DocBody {
 
   #wake(state: Uint8Array): void {
     this.#expect('wake');
-    const now = (): number => this.#hooks.now?.() ?? performance.now();
-    const started = now();
+    const started = this.#now();
     try {
       this.#build([state]);
     } catch (err) {
       throw new SkeinError('SKEIN_ERR_DOC_LOAD_FAILED', 'the dormant document could not be woken', { cause: err });
     }
     this.#wakes++;
-    this.#lastWakeMs = now() - started;
+    this.#lastWakeMs = this.#now() - started;
+  }
+
+  #now(): number {
+    return this.#hooks.now?.() ?? performance.now();
   }
 
   /** Build the live form from `parts`, one transaction each. */
