@@ -19,7 +19,7 @@ function slicer(maxBytes: number, room?: () => number): { clock: ManualClock; s:
     },
     hold: () => events.push('hold'),
     release: () => events.push('release'),
-    ...(room === undefined ? {} : { room }),
+    ...(room === undefined ? {} : { budget: { readRoom: room, parsed: () => undefined } }),
   });
   return { clock, s, fed, events };
 }
@@ -146,7 +146,9 @@ describe('sliceSocketReads: behind a socket\'s own data and end listeners', () =
     socket.on('end', onEnd);
     const clock = new ManualClock(undefined, { manualTurns: true });
     let fed = 0;
-    const reads = sliceSocketReads(socket, { maxBytes: 1_000, clock, hold: () => undefined, release: () => undefined, fed: (n) => (fed += n) });
+    const reads = sliceSocketReads(socket, { maxBytes: 1_000, clock, hold: () => undefined, release: () => undefined,
+      budget: { readRoom: () => Number.POSITIVE_INFINITY, parsed: (n) => (fed += n) },
+    });
     socket.emit('data', bytes(600));
     socket.emit('data', bytes(1_000));
     expect(parsed).toEqual([600, 1_000]);

@@ -80,6 +80,9 @@ export interface ConnectionOptions {
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
 
+/** `closedPromise` of a connection whose socket closed before anyone asked for it. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 let nextId = 1;
 
 /**
@@ -109,9 +112,7 @@ export class Connection implements Peer {
   /** A large reply going out as fragments: what is sent meanwhile waits here, in order. */
   #fragmenting: { queued: Uint8Array[]; bytes: number } | undefined;
   #closed = false;
-  /** The socket's 'close' event came. */
-  #ended = false;
-  /** `closedPromise`, made when first asked for (most connections never are). */
+  /** `closedPromise`, made when first asked for (most connections never are); settled once the socket closed. */
   #done: Promise<void> | undefined;
   #closedResolve: (() => void) | undefined;
   /** The document this connection opened (set by `start`): left when the socket closes. */
@@ -189,7 +190,6 @@ export class Connection implements Peer {
 
   /** Resolves when the socket has closed. */
   get closedPromise(): Promise<void> {
-    if (this.#ended) return Promise.resolve();
     return (this.#done ??= new Promise<void>((resolve) => (this.#closedResolve = resolve)));
   }
 
@@ -539,8 +539,8 @@ export class Connection implements Peer {
     this.#opts.upgrade?.closed();
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');
-    this.#ended = true;
-    this.#closedResolve?.();
+    if (this.#done === undefined) this.#done = SETTLED;
+    else this.#closedResolve?.();
     // Leave only after the open settled: the registry then sees attach and detach in order.
     this.#opened?.then(
       (handle) => this.#opts.registry.leave(handle, this),

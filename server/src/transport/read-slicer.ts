@@ -1,16 +1,25 @@
 import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 
+/** Bytes of its reads a socket may parse per turn even when the node's read budget is spent. */
+export const MIN_READ_SLICE = 1024;
+
+/** The node-wide read budget a socket's slices draw on (the transport's `TurnGovernor`). */
+export interface NodeReadBudget {
+  /** Bytes this socket may parse now, at least `floor`. */
+  readRoom(floor: number): number;
+  /** `bytes` were handed to the parser. */
+  parsed(bytes: number): void;
+}
+
 export interface ReadSlicerOptions {
   /** Bytes handed to the WebSocket parser per event-loop turn (the first slice goes at once). */
   readonly maxBytes: number;
   readonly clock: Pick<Clock, 'defer' | 'cancelDefer'>;
   /** Hand bytes to the WebSocket parser (ws's own 'data' listener). */
   feed(chunk: Buffer): void;
-  /** Bytes the node lets this connection parse now (the node-wide budget); absent: maxBytes. */
-  room?(): number;
-  /** `bytes` were handed to the parser (counted against the node-wide budget). */
-  fed?(bytes: number): void;
+  /** The node-wide read budget the slices draw on (at least MIN_READ_SLICE a turn); absent: maxBytes alone. */
+  readonly budget?: NodeReadBudget;
   /** Stop reading the socket while bytes wait here; called once per hold. */
   hold(): void;
   /** Everything held was fed: the socket may be read again. */
@@ -103,7 +112,7 @@ export class ReadSlicer {
 
   #feedSlice(): void {
     this.#next = undefined;
-    const allowed = Math.max(1, Math.min(this.#opts.maxBytes, this.#opts.room?.() ?? Number.POSITIVE_INFINITY));
+    const allowed = Math.max(1, Math.min(this.#opts.maxBytes, this.#opts.budget?.readRoom(MIN_READ_SLICE) ?? Number.POSITIVE_INFINITY));
     let budget = allowed;
     while (budget > 0 && this.#pending.length > 0 && !this.#closed) {
       const head = this.#pending[0] as Buffer;
@@ -114,7 +123,7 @@ export class ReadSlicer {
       budget -= slice.byteLength;
       this.#opts.feed(slice);
     }
-    this.#opts.fed?.(allowed - budget);
+    this.#opts.budget?.parsed(allowed - budget);
     if (this.#closed) return;
     if (this.#pending.length > 0) {
       if (!this.#holding) {
@@ -163,15 +172,6 @@ export function sliceSocketReads(socket: Duplex, options: SocketReadsOptions): S
   return reads;
 }
 
-/** Bytes of its reads a socket may parse per turn even when the node's read budget is spent. */
-export const MIN_READ_SLICE = 1024;
-
-/** The node-wide read budget a socket's slices draw on (the transport's `TurnGovernor`). */
-export interface NodeReadBudget {
-  /** Bytes this socket may parse now, at least `floor`. */
-  readRoom(floor: number): number;
-  parsed(bytes: number): void;
-}
 
 /**
  * `sliceSocketReads` with the turn budget's settings: at most `maxBytes` of the socket's reads
@@ -187,18 +187,7 @@ export function sliceTurnReads(
   control: Pick<ReadSlicerOptions, 'hold' | 'release'>,
 ): SocketReads | undefined {
   if (maxBytes === undefined) return undefined;
-  return sliceSocketReads(socket, { maxBytes, ...(budget === undefined ? {} : roomOf(budget)), clock, ...control });
-}
-
-/** `room` and `fed` of a node budget: made once per budget and shared by every socket. */
-const rooms = new WeakMap<NodeReadBudget, Required<Pick<ReadSlicerOptions, 'room' | 'fed'>>>();
-function roomOf(budget: NodeReadBudget): Required<Pick<ReadSlicerOptions, 'room' | 'fed'>> {
-  let room = rooms.get(budget);
-  if (room === undefined) {
-    room = { room: () => budget.readRoom(MIN_READ_SLICE), fed: (bytes: number) => budget.parsed(bytes) };
-    rooms.set(budget, room);
-  }
-  return room;
+  return sliceSocketReads(socket, { maxBytes, ...(budget === undefined ? {} : { budget }), clock, ...control });
 }
 
 class SlicedReads implements SocketReads {
@@ -222,9 +211,9 @@ class SlicedReads implements SocketReads {
 
   push(chunk: Buffer): void {
     if (this.#slicer === undefined) {
-      const room = Math.min(this.options.maxBytes, this.options.room?.() ?? Number.POSITIVE_INFINITY);
+      const room = Math.min(this.options.maxBytes, this.options.budget?.readRoom(MIN_READ_SLICE) ?? Number.POSITIVE_INFINITY);
       if (this.#direct || chunk.byteLength <= room) {
-        this.options.fed?.(chunk.byteLength);
+        this.options.budget?.parsed(chunk.byteLength);
         this.parse.call(this.socket, chunk);
         return;
       }
