@@ -122,6 +122,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     maxUnpersistedBytes: config.maxUnpersistedBytes,
     maxDocBytes: config.maxDocBytes,
     fanOutWindowMs: config.fanOutWindowMs,
+    presenceIntervalMs: config.presenceIntervalMs,
     dormantAfterMs: config.dormantAfterMs,
     clock,
     ...(cluster === undefined ? {} : { replicator: cluster }),

@@ -37,6 +37,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   readonlyAwareness: { valid: 'deny', invalid: ['no', ''] },
   heartbeatIntervalMs: { valid: '1000', invalid: ['0', '86400001', 'soon', ''] },
   fanOutWindowMs: { valid: '5', invalid: ['-1', '1001', 'soon', ''] },
+  presenceIntervalMs: { valid: '0', invalid: ['-1', '1001', '2.5', 'soon', ''] },
   dormantAfterMs: { valid: '0', invalid: ['-1', '86400001', 'soon', ''] },
   unloadDelayMs: { valid: '0', invalid: ['-1', '86400001', 'later', ''] },
   loadTimeoutMs: { valid: '100', invalid: ['0', '2.5', ''] },

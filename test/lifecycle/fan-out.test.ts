@@ -20,6 +20,27 @@ function writer(clientID: number): (key: string) => Uint8Array {
   };
 }
 
+/** A client's awareness: each `update(x)` moves its cursor to x and encodes the change. */
+function clientAwareness(id: number): { aw: Awareness; update: (x: number) => Uint8Array } {
+  const doc = new Y.Doc();
+  doc.clientID = id;
+  const aw = new Awareness(doc);
+  return { aw, update: (x) => (aw.setLocalStateField('cursor', x), encodeAwarenessUpdate(aw, [id])) };
+}
+
+/** The cursors of every awareness message a peer received, in order: one array per message. */
+function cursors(peer: FakePeer): Array<Array<[number, unknown]>> {
+  const out: Array<Array<[number, unknown]>> = [];
+  for (const m of peer.sent) {
+    const msg = decodeMessage(m);
+    if (msg.type !== 'awareness') continue;
+    const seen = new Awareness(new Y.Doc());
+    applyAwarenessUpdate(seen, msg.update, null);
+    out.push([...seen.getStates()].filter(([id]) => id !== seen.clientID).map(([id, st]) => [id, (st as { cursor?: unknown }).cursor]));
+  }
+  return out;
+}
+
 /** The sync updates a peer received, applied to a fresh doc. */
 function received(peer: FakePeer): { frames: number; doc: Y.Doc } {
   const doc = new Y.Doc();
@@ -36,9 +57,9 @@ function received(peer: FakePeer): { frames: number; doc: Y.Doc } {
 
 describe('coalesced fan-out', () => {
   let registry: DocumentRegistry | undefined;
-  const make = (fanOutWindowMs = 0): { reg: DocumentRegistry; clock: ManualClock } => {
+  const make = (fanOutWindowMs = 0, presenceIntervalMs = 0): { reg: DocumentRegistry; clock: ManualClock } => {
     const clock = new ManualClock(undefined, { manualTurns: true });
-    registry = new DocumentRegistry({ clock, store: new GatedStore(), logger: silentLogger(), unloadDelayMs: 1_000, loadTimeoutMs: 5_000, fanOutWindowMs });
+    registry = new DocumentRegistry({ clock, store: new GatedStore(), logger: silentLogger(), unloadDelayMs: 1_000, loadTimeoutMs: 5_000, fanOutWindowMs, presenceIntervalMs });
     return { reg: registry, clock };
   };
 
@@ -121,12 +142,6 @@ describe('coalesced fan-out', () => {
     handle.attach(b);
     handle.attach(reader);
     // Two clients' awareness, each changing twice within one turn, plus a document change.
-    const clientAwareness = (id: number): { aw: Awareness; update: (x: number) => Uint8Array } => {
-      const doc = new Y.Doc();
-      doc.clientID = id;
-      const aw = new Awareness(doc);
-      return { aw, update: (x) => (aw.setLocalStateField('cursor', x), encodeAwarenessUpdate(aw, [id])) };
-    };
     const ca = clientAwareness(301);
     const cb = clientAwareness(302);
     handle.applyClientAwareness(ca.update(1), a);
@@ -150,5 +165,58 @@ describe('coalesced fan-out', () => {
       expect(seen.getStates().get(301)).toEqual({ cursor: 2 });
       expect(seen.getStates().get(302)).toEqual({ cursor: 2 });
     }
+  });
+
+  it('presence is paced: after a quiet interval a change goes at the end of its turn; within the interval changes wait for its end and go as one message', async () => {
+    const { reg, clock } = make(0, 50);
+    const [a, b, reader] = [fakePeer(), fakePeer(), fakePeer()];
+    const handle = await reg.open('paced', a);
+    handle.attach(b);
+    handle.attach(reader);
+    const ca = clientAwareness(401);
+    const cb = clientAwareness(402);
+    // Quiet before: the first change goes with its turn (no added latency at low rates).
+    handle.applyClientAwareness(ca.update(1), a);
+    clock.turn();
+    expect(cursors(reader)).toEqual([[[401, 1]]]);
+    // Within 50 ms of that message: ten changes of two clients over 40 ms, each in its own turn.
+    for (let i = 2; i <= 11; i++) {
+      clock.advance(4);
+      handle.applyClientAwareness(i % 2 === 0 ? ca.update(i) : cb.update(i), i % 2 === 0 ? a : b);
+      clock.turn();
+    }
+    expect(cursors(reader)).toHaveLength(1);
+    // A document change in the meantime is not held back by presence.
+    void handle.submit(writer(101)('k'), { source: 'client', peer: a });
+    clock.turn();
+    expect(reader.sent.map((m) => decodeMessage(m).type)).toEqual(['awareness', 'sync-update']);
+    // The interval ends 50 ms after the first message: one message, each client's latest state.
+    clock.advance(9);
+    expect(cursors(reader)).toHaveLength(1);
+    clock.advance(1);
+    expect(cursors(reader)).toEqual([[[401, 1]], [[401, 10], [402, 11]]]);
+    expect(cursors(a)).toEqual(cursors(reader));
+    // Quiet again for a full interval: the next change goes with its turn.
+    clock.advance(50);
+    handle.applyClientAwareness(cb.update(12), b);
+    clock.turn();
+    expect(cursors(reader)).toHaveLength(3);
+    expect(cursors(reader)[2]).toEqual([[402, 12]]);
+  });
+
+  it('presence waiting for its interval goes at once when the document is released (shutdown with peers attached)', async () => {
+    const { reg, clock } = make(0, 1_000);
+    const [a, reader] = [fakePeer(), fakePeer()];
+    const handle = await reg.open('paced-release', a);
+    handle.attach(reader);
+    const ca = clientAwareness(501);
+    handle.applyClientAwareness(ca.update(1), a);
+    clock.turn();
+    handle.applyClientAwareness(ca.update(2), a);
+    clock.turn();
+    expect(cursors(reader)).toEqual([[[501, 1]]]);
+    await reg.close();
+    registry = undefined;
+    expect(cursors(reader)).toEqual([[[501, 1]], [[501, 2]]]);
   });
 });

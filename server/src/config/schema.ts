@@ -102,6 +102,13 @@ export const OPTIONS = [
       'Coalesced fan-out: changes to one document within this window are merged and sent to its peers as one ' +
       'message, and its presence (awareness) changes as one more, latest state per client. 0: the changes of one ' +
       'event-loop turn (no added latency at low rates).' },
+  { key: 'presenceIntervalMs', flag: 'presence-interval-ms', env: 'SKEIN_PRESENCE_INTERVAL_MS',
+    schema: z.coerce.number().int().min(0).max(1_000), default: 50,
+    description:
+      'Least time between two presence (awareness) messages a document sends to its peers. A change after a quiet ' +
+      'interval goes out at once (end of the turn); changes within the interval of the last message wait for its ' +
+      'end and go as one message, latest state per client, so each peer gets at most one per interval however many ' +
+      'clients move their cursors. 0: every turn.' },
   { key: 'dormantAfterMs', flag: 'dormant-after-ms', env: 'SKEIN_DORMANT_AFTER_MS',
     schema: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000), default: 10_000,
     description:

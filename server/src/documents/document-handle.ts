@@ -49,6 +49,8 @@ export interface HandleContext {
   readonly maxUnloadRetryMs: number;
   /** Coalescing window of the fan-out (`fan-out.ts`): 0 = one event-loop turn. */
   readonly fanOutWindowMs?: number;
+  /** Least time between two presence messages of the document (`fan-out.ts`): 0 = none. */
+  readonly presenceIntervalMs?: number;
   /**
    * A document without a change for this long keeps only its encoded state (`doc-body.ts`);
    * documents also load that way. 0 or absent: always a live Y.Doc.
@@ -123,6 +125,7 @@ export class DocumentHandle implements ReplicaHost {
     this.#fanOut = new FanOut({
       clock: ctx.clock,
       windowMs: ctx.fanOutWindowMs ?? 0,
+      presenceIntervalMs: ctx.presenceIntervalMs ?? 0,
       peers: () => this.#peers.keys(),
       publish: (update) => this.#replica?.publish(update),
       awarenessMessage: (clients) => encodeAwareness(encodeAwarenessUpdate(this.awareness, [...clients])),

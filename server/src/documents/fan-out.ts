@@ -10,7 +10,7 @@ interface Change {
 }
 
 export interface FanOutOptions {
-  readonly clock: Pick<Clock, 'defer' | 'cancelDefer' | 'setTimeout' | 'clearTimeout'>;
+  readonly clock: Pick<Clock, 'now' | 'defer' | 'cancelDefer' | 'setTimeout' | 'clearTimeout'>;
   /** The peers attached now. */
   peers(): Iterable<Peer>;
   /**
@@ -18,6 +18,12 @@ export interface FanOutOptions {
    * > 0: changes within this many milliseconds of the first go out together.
    */
   readonly windowMs: number;
+  /**
+   * Least time between two presence messages of this document (0: none). A change after a
+   * quiet interval goes with its group at once; changes within the interval of the last
+   * message wait for its end and go as one message, latest state per client.
+   */
+  readonly presenceIntervalMs?: number;
   /** Hands the group's changes accepted by this node (`toCluster`) to the other nodes, merged. */
   publish?(update: Uint8Array): void;
   /** The awareness message for these clients' latest states (a removed client's as removed). */
@@ -35,7 +41,9 @@ export interface FanOutOptions {
  * Presence goes the same way: the awareness clients that changed within the group are sent
  * once, as one message with each client's latest state, to every peer (the sender too, as the
  * y-websocket server does), after the group's document changes — a cursor never arrives
- * before the shape it points at.
+ * before the shape it points at. Presence is also paced (`presenceIntervalMs`): at most one
+ * message per interval, so n clients moving their cursors cost each peer one message per
+ * interval, not n.
  */
 export class FanOut {
   readonly #opts: FanOutOptions;
@@ -46,6 +54,10 @@ export class FanOut {
   #presence = new Set<number>();
   #scheduled: TimerHandle | undefined;
   #scheduledBy: 'defer' | 'timer' = 'defer';
+  /** When the last presence message went out (the document's clock). */
+  #presenceSentAt = Number.NEGATIVE_INFINITY;
+  /** Armed while presence waits for the end of the interval. */
+  #presenceTimer: TimerHandle | undefined;
 
   constructor(options: FanOutOptions) {
     this.#opts = options;
@@ -60,7 +72,8 @@ export class FanOut {
   presence(clients: readonly number[]): void {
     if (this.#opts.awarenessMessage === undefined || clients.length === 0) return;
     for (const id of clients) this.#presence.add(id);
-    this.#schedule();
+    if (this.#presenceDue()) this.#schedule();
+    else this.#armPresence();
   }
 
   add(update: Uint8Array, from: Peer | undefined): void {
@@ -87,12 +100,44 @@ export class FanOut {
     }
   }
 
-  /** Send what is pending now (e.g. before the document is released). */
+  /** Send what is pending now, presence too (e.g. before the document is released). */
   flush(): void {
     this.#cancel();
+    this.#cancelPresence();
     this.#publish();
     this.#sendChanges();
     this.#sendPresence();
+  }
+
+  /** The group is complete: its changes go now, its presence when the interval allows. */
+  #fire(): void {
+    this.#scheduled = undefined;
+    this.#publish();
+    this.#sendChanges();
+    if (this.#presenceDue()) this.#sendPresence();
+    else if (this.#presence.size > 0) this.#armPresence();
+  }
+
+  #presenceDue(): boolean {
+    const interval = this.#opts.presenceIntervalMs ?? 0;
+    return interval <= 0 || this.#opts.clock.now() - this.#presenceSentAt >= interval;
+  }
+
+  /** Presence waits for the end of the interval; then it goes with whatever changes wait. */
+  #armPresence(): void {
+    if (this.#presenceTimer !== undefined) return;
+    const { clock, presenceIntervalMs = 0 } = this.#opts;
+    const wait = Math.max(0, this.#presenceSentAt + presenceIntervalMs - clock.now());
+    this.#presenceTimer = clock.setTimeout(() => {
+      this.#presenceTimer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  #cancelPresence(): void {
+    if (this.#presenceTimer === undefined) return;
+    this.#opts.clock.clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = undefined;
   }
 
   #sendChanges(): void {
@@ -112,12 +157,14 @@ export class FanOut {
     if (this.#presence.size === 0 || this.#opts.awarenessMessage === undefined) return;
     const clients = [...this.#presence];
     this.#presence.clear();
+    this.#presenceSentAt = this.#opts.clock.now();
     this.#send(this.#opts.awarenessMessage(clients), undefined);
   }
 
   /** Drop what is pending (the document is gone). */
   clear(): void {
     this.#cancel();
+    this.#cancelPresence();
     this.#pending = [];
     this.#toCluster = [];
     this.#presence.clear();
@@ -128,11 +175,6 @@ export class FanOut {
     if (updates.length === 0) return;
     this.#toCluster = [];
     this.#opts.publish?.(updates.length === 1 ? (updates[0] ?? new Uint8Array()) : Y.mergeUpdates(updates));
-  }
-
-  #fire(): void {
-    this.#scheduled = undefined;
-    this.flush();
   }
 
   #send(message: Uint8Array, except: Peer | undefined): void {

@@ -22,6 +22,8 @@ export interface RegistryOptions {
   readonly maxDocBytes?: number;
   /** Coalescing window of each document's fan-out (`fan-out.ts`); default 0 (one turn). */
   readonly fanOutWindowMs?: number;
+  /** Least time between two presence messages of a document (`fan-out.ts`); default 0 (none). */
+  readonly presenceIntervalMs?: number;
   /** Dormant documents (`doc-body.ts`): no change for this long → only the encoded state. 0/absent: off. */
   readonly dormantAfterMs?: number;
   /** The cluster (`cluster/`), when there is one. Absent: a single node. */
@@ -66,6 +68,7 @@ export class DocumentRegistry {
       maxUnloadRetryMs: options.maxUnloadRetryMs ?? 30_000,
       maxDocBytes: options.maxDocBytes ?? 0,
       fanOutWindowMs: options.fanOutWindowMs ?? 0,
+      presenceIntervalMs: options.presenceIntervalMs ?? 0,
       dormantAfterMs: options.dormantAfterMs ?? 0,
       ...(options.replicator === undefined ? {} : { replicator: options.replicator }),
       ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
