@@ -40,6 +40,9 @@ interface Pending {
  */
 type Phase = 'open' | 'closing' | 'closed';
 
+/** How long after a load the compaction that load found due starts (ms). */
+const READ_COMPACTION_DELAY_MS = 1_000;
+
 /**
  * One document's write path: a serialized queue (at most one batch of this document in
  * flight, ever), the pending buffer, the strategy's timers and the retry loop.
@@ -64,6 +67,8 @@ export class DocumentLog {
   #waitTimer: TimerHandle | undefined;
   #maxWaitTimer: TimerHandle | undefined;
   #retryTimer: TimerHandle | undefined;
+  /** A compaction a load asked for, started once the load's reader has been served. */
+  #readCompactionTimer: TimerHandle | undefined;
   #failures = 0;
   /** The `document.created` event of the batch that first stores this document (kept across retries). */
   #created: StoredEvent | undefined;
@@ -92,7 +97,7 @@ export class DocumentLog {
   /** Nothing pending, queued or scheduled: the engine may drop this object. */
   get idle(): boolean {
     return this.#pending.length === 0 && this.#tasks === 0 && this.#waitTimer === undefined
-      && this.#maxWaitTimer === undefined && this.#retryTimer === undefined;
+      && this.#maxWaitTimer === undefined && this.#retryTimer === undefined && this.#readCompactionTimer === undefined;
   }
 
   /**
@@ -192,6 +197,7 @@ export class DocumentLog {
     if (this.#phase !== 'open') return;
     this.#phase = 'closing';
     this.#clearDebounce();
+    this.#clearReadCompaction();
     this.#requestWrite(true);
   }
 
@@ -206,6 +212,7 @@ export class DocumentLog {
     this.#phase = 'closed';
     this.#clearDebounce();
     this.#clearRetry();
+    this.#clearReadCompaction();
     const rejected = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -395,9 +402,25 @@ export class DocumentLog {
     // already be on disk; its seqs were seen above and are not returned twice.)
     for (const p of this.#pending) if (p.seq === undefined || !stored.has(p.seq)) out.push(p.bytes);
     // A log that outgrew the threshold without a later write (e.g. written just before a
-    // shutdown) is compacted now, in this document's queue, so the next cold load is flat.
-    if (state?.indexed === true) this.#maybeCompact(state);
+    // shutdown) is compacted, so the next cold load is flat — a moment after this load, not
+    // beside it: the first compaction of a process starts the worker thread (~90 ms of CPU),
+    // which would compete with serving the reader this load is for.
+    if (state?.indexed === true && shouldCompact(this.#ctx.compaction, state.meta)) this.#compactAfterRead(state);
     return out;
+  }
+
+  #compactAfterRead(state: DocState): void {
+    if (this.#readCompactionTimer !== undefined || this.#phase !== 'open') return;
+    this.#readCompactionTimer = this.#ctx.timers.setTimeout(() => {
+      this.#readCompactionTimer = undefined;
+      this.#maybeCompact(state);
+      this.#notifyIdle();
+    }, READ_COMPACTION_DELAY_MS);
+  }
+
+  #clearReadCompaction(): void {
+    if (this.#readCompactionTimer !== undefined) this.#ctx.timers.clearTimeout(this.#readCompactionTimer);
+    this.#readCompactionTimer = undefined;
   }
 
   /** Move damaged records to quarantine in one synced batch; failure is logged, not fatal. */

@@ -7,7 +7,7 @@ import type { KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
 import { openLevelStore, type LogStore, type LogStoreOptions } from '../../src/persistence/log-store.js';
 import type { DocMeta } from '../../src/persistence/record-codec.js';
-import { CountingKv, Editor, GateKv, docFrom, logger, sameDoc, tempDir, track, updatePuts, waitFor } from './helpers.js';
+import { CountingKv, Editor, GateKv, ManualTimers, docFrom, logger, sameDoc, tempDir, track, updatePuts, waitFor } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -78,6 +78,49 @@ describe('compaction', () => {
     await s.close();
     const again = await openWith(await LevelKv.open(dir));
     expect(sameDoc(editor.doc, docFrom(await again.load('doc')))).toBe(true);
+  });
+
+  it('a log a load finds over the threshold is compacted a second after the load, not beside it', async () => {
+    const editor = new Editor();
+    const first = await openWith(await LevelKv.open(dir), { compaction: { enabled: false } });
+    for (let i = 0; i < 30; i++) await first.append('doc', editor.edit());
+    await first.close();
+    store = undefined;
+    // Reopened with a threshold the stored log is over, on manual time.
+    const timers = new ManualTimers();
+    const counting = new CountingKv(await LevelKv.open(dir));
+    const s = await openWith(counting, { compaction: { maxUpdates: 10 }, timers });
+    const parts = await s.load('doc');
+    expect(parts).toHaveLength(30);
+    expect(sameDoc(editor.doc, docFrom(parts))).toBe(true);
+    // A load runs in the document's queue after every task queued before it: a compaction
+    // queued by the first load would have run by the time the second one reads.
+    expect(await s.load('doc')).toHaveLength(30);
+    expect(s.stats().compactions).toBe(0);
+    expect(await recordCounts(counting)).toEqual({ updates: 30, snapshots: 0 });
+    timers.advance(999);
+    expect(await s.load('doc')).toHaveLength(30);
+    expect(s.stats().compactions).toBe(0);
+    timers.advance(1);
+    await waitFor(() => s.stats().compactions === 1);
+    expect(await recordCounts(counting)).toMatchObject({ snapshots: 1 });
+    const after = await s.load('doc');
+    expect(after).toHaveLength(1);
+    expect(sameDoc(editor.doc, docFrom(after))).toBe(true);
+  });
+
+  it('a compaction a load scheduled does not outlive close', async () => {
+    const editor = new Editor();
+    const first = await openWith(await LevelKv.open(dir), { compaction: { enabled: false } });
+    for (let i = 0; i < 12; i++) await first.append('doc', editor.edit());
+    await first.close();
+    const timers = new ManualTimers();
+    const s = await openWith(await LevelKv.open(dir), { compaction: { maxUpdates: 10 }, timers });
+    await s.load('doc');
+    expect(timers.scheduled).toBe(1);
+    await s.close();
+    store = undefined;
+    expect(timers.scheduled).toBe(0);
   });
 
   it('compact(name) merges everything into one snapshot in ONE atomic batch, keeping one generation back', async () => {
