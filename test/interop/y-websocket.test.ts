@@ -6,6 +6,9 @@ import { startTestServer } from '../helpers/server.js';
 import { connectProvider, destroyAll, killProviderSocket, synced } from '../helpers/clients.js';
 import { waitFor } from '../helpers/wait.js';
 import { sameState } from '../helpers/docs.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { Awareness, applyAwarenessUpdate } from 'y-protocols/awareness';
+import { Doc } from 'yjs';
 
 
 describe('interop with the real y-websocket client', () => {
@@ -65,5 +68,41 @@ describe('interop with the real y-websocket client', () => {
     killProviderSocket(a);
     await waitFor(() => !b.awareness.getStates().has(a.doc.clientID), { what: "a's state removed on b" });
     expect(b.awareness.getStates().has(a.doc.clientID)).toBe(false);
+  });
+
+  it('presence is paced: ten clients moving cursors every few ms reach a watcher as at most one awareness message per 50 ms, ending on each latest cursor', async () => {
+    await server.close();
+    server = await startTestServer({ presenceIntervalMs: 50 });
+    const movers = Array.from({ length: 10 }, () => open('paced'));
+    await Promise.all(movers.map(synced));
+    const watcher = await RawClient.connect(server.url, 'paced');
+    await watcher.roundTrip();
+    const before = watcher.messages.length;
+    // 40 rounds of moves, one round every 5 ms: ~400 changes over ~200 ms, each round in a
+    // turn of its own (unpaced, about one message per round).
+    const started = performance.now();
+    for (let round = 1; round <= 40; round++) {
+      movers.forEach((m, i) => m.awareness.setLocalStateField('cursor', { x: round, y: i }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const seen = new Awareness(new Doc());
+    const latest = (): boolean => movers.every((m) => (seen.getStates().get(m.doc.clientID) as { cursor?: { x: number } } | undefined)?.cursor?.x === 40);
+    let awarenessMessages = 0;
+    let read = before;
+    await waitFor(() => {
+      for (; read < watcher.messages.length; read++) {
+        const msg = watcher.decoded()[read];
+        if (msg?.type !== 'awareness') continue;
+        awarenessMessages++;
+        applyAwarenessUpdate(seen, msg.update, null);
+      }
+      return latest();
+    }, { what: "every mover's last cursor at the watcher" });
+    const elapsed = performance.now() - started;
+    // At most one per started interval since the first: the pacing's bound, from measured time.
+    expect(awarenessMessages).toBeGreaterThan(0);
+    expect(awarenessMessages).toBeLessThanOrEqual(Math.floor(elapsed / 50) + 2);
+    expect(movers.map((m) => (seen.getStates().get(m.doc.clientID) as { cursor: unknown }).cursor)).toEqual(movers.map((_, i) => ({ x: 40, y: i })));
+    await watcher.dispose();
   });
 });
