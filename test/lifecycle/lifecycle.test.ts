@@ -293,14 +293,22 @@ describe('document lifecycle through the real server', () => {
     expect(store.calls.append).toEqual([]);
 
     store.release('load');
-    await waitFor(() => store.calls.append.length === 4, { what: '4 appends' });
+    // The four edits are applied once the load is done, in one or more batches (a batch is
+    // stored as one record): wait for the stored log to hold them, not for four appends.
+    const storedText = async (): Promise<string> => {
+      const d = new Y.Doc();
+      for (const u of await store.log('early')) Y.applyUpdate(d, u);
+      return d.getText('t').toJSON();
+    };
+    await waitFor(async () => (await storedText()) === 'one two three four', { what: 'the four edits stored' });
     const live = srv.registry.get('early')?.doc;
     expect(live?.getText('t').toJSON()).toBe('one two three four');
     expect(live?.getText('seed').toJSON()).toBe('seeded');
 
     // Stored in order: replaying the log never leaves anything pending.
     const log = await store.log('early');
-    expect(log).toHaveLength(5);
+    expect(store.calls.append.length).toBeGreaterThanOrEqual(1);
+    expect(log).toHaveLength(1 + store.calls.append.length);
     const replay = new Y.Doc();
     for (const u of log) {
       Y.applyUpdate(replay, u);
