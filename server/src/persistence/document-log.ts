@@ -69,6 +69,10 @@ export class DocumentLog {
   #retryTimer: TimerHandle | undefined;
   /** A compaction a load asked for, started once the load's reader has been served. */
   #readCompactionTimer: TimerHandle | undefined;
+  /** Compaction once nothing was written for `compaction.idleMs` (see `#armIdleCompaction`). */
+  #idleCompactionTimer: TimerHandle | undefined;
+  /** When the quiet period began (the last write or load), on the engine's clock. */
+  #quietSince = 0;
   #failures = 0;
   /** The `document.created` event of the batch that first stores this document (kept across retries). */
   #created: StoredEvent | undefined;
@@ -97,7 +101,8 @@ export class DocumentLog {
   /** Nothing pending, queued or scheduled: the engine may drop this object. */
   get idle(): boolean {
     return this.#pending.length === 0 && this.#tasks === 0 && this.#waitTimer === undefined
-      && this.#maxWaitTimer === undefined && this.#retryTimer === undefined && this.#readCompactionTimer === undefined;
+      && this.#maxWaitTimer === undefined && this.#retryTimer === undefined && this.#readCompactionTimer === undefined
+      && this.#idleCompactionTimer === undefined;
   }
 
   /**
@@ -198,6 +203,7 @@ export class DocumentLog {
     this.#phase = 'closing';
     this.#clearDebounce();
     this.#clearReadCompaction();
+    this.#clearIdleCompaction();
     this.#requestWrite(true);
   }
 
@@ -213,6 +219,7 @@ export class DocumentLog {
     this.#clearDebounce();
     this.#clearRetry();
     this.#clearReadCompaction();
+    this.#clearIdleCompaction();
     const rejected = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -352,6 +359,7 @@ export class DocumentLog {
     }
     if (this.strategy.kind === 'immediate' || this.#phase === 'closing') this.#requestWrite(false);
     this.#maybeCompact(state);
+    this.#armIdleCompaction(state);
   }
 
   #appendOps(state: DocState, meta: DocMeta, items: readonly Pending[]): KvOp[] {
@@ -406,7 +414,38 @@ export class DocumentLog {
     // beside it: the first compaction of a process starts the worker thread (~90 ms of CPU),
     // which would compete with serving the reader this load is for.
     if (state?.indexed === true && shouldCompact(this.#ctx.compaction, state.meta)) this.#compactAfterRead(state);
+    else if (state?.indexed === true && this.#idleCompactionTimer === undefined) this.#armIdleCompaction(state);
     return out;
+  }
+
+  /**
+   * Note a write (or a load, when no quiet period runs yet: reads do not restart one): once
+   * nothing was written for `compaction.idleMs` and the log has updates after its snapshot
+   * (or two or more without one), it is compacted so the next cold load reads one record.
+   * One timer per quiet period, not one per write: when it fires early (a write came
+   * meanwhile) it waits out the rest.
+   */
+  #armIdleCompaction(state: DocState): void {
+    const { idleMs, enabled } = this.#ctx.compaction;
+    if (idleMs <= 0 || !enabled || this.#phase !== 'open') return;
+    this.#quietSince = this.#ctx.timers.now();
+    if (this.#idleCompactionTimer !== undefined || !worthCompactingAtRest(state.meta)) return;
+    const fire = (): void => {
+      this.#idleCompactionTimer = undefined;
+      const rest = this.#quietSince + idleMs - this.#ctx.timers.now();
+      if (rest > 0 && this.#phase === 'open') {
+        this.#idleCompactionTimer = this.#ctx.timers.setTimeout(fire, rest);
+        return;
+      }
+      if (this.#phase === 'open' && worthCompactingAtRest(state.meta)) this.#queueCompaction();
+      this.#notifyIdle();
+    };
+    this.#idleCompactionTimer = this.#ctx.timers.setTimeout(fire, idleMs);
+  }
+
+  #clearIdleCompaction(): void {
+    if (this.#idleCompactionTimer !== undefined) this.#ctx.timers.clearTimeout(this.#idleCompactionTimer);
+    this.#idleCompactionTimer = undefined;
   }
 
   #compactAfterRead(state: DocState): void {
@@ -438,7 +477,12 @@ export class DocumentLog {
   }
 
   #maybeCompact(state: DocState): void {
-    if (this.#compactionQueued || this.#phase !== 'open' || !shouldCompact(this.#ctx.compaction, state.meta)) return;
+    if (this.#phase !== 'open' || !shouldCompact(this.#ctx.compaction, state.meta)) return;
+    this.#queueCompaction();
+  }
+
+  #queueCompaction(): void {
+    if (this.#compactionQueued || this.#phase !== 'open') return;
     this.#compactionQueued = true;
     void this.#enqueue(() => this.#compactTask(false)).catch(noop);
   }
@@ -461,6 +505,11 @@ export class DocumentLog {
       return nothing;
     }
   }
+}
+
+/** A log a cold load would have to merge: updates after a snapshot, or two or more without one. */
+function worthCompactingAtRest(meta: DocMeta): boolean {
+  return meta.logCount > 0 && (meta.snapshotSeq > 0 || meta.logCount >= 2);
 }
 
 /** Metadata after `items` land: counts, bytes, state vector, timestamps. */

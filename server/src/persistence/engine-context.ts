@@ -43,6 +43,13 @@ export interface CompactionPolicy {
    * in the worker; `Infinity`: never.
    */
   readonly offThreadMinBytes: number;
+  /**
+   * A document whose log has updates after its snapshot (or two or more without one) and
+   * that nothing wrote for this long is compacted, whatever the thresholds above: a cold load
+   * then reads one snapshot instead of merging the log into it (O(document) each time).
+   * 0: only the thresholds.
+   */
+  readonly idleMs: number;
 }
 
 export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
@@ -52,6 +59,7 @@ export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
   minLogBytes: 64 * 1024,
   maxLogRatio: 1,
   offThreadMinBytes: 8 * 1024,
+  idleMs: 10_000,
 });
 
 export interface RetryPolicy {

@@ -123,6 +123,65 @@ describe('compaction', () => {
     expect(timers.scheduled).toBe(0);
   });
 
+  it('a log at rest is compacted once nothing was written for idleMs, below every threshold; a write restarts the quiet period', async () => {
+    const timers = new ManualTimers();
+    const counting = new CountingKv(await LevelKv.open(dir));
+    const s = await openWith(counting, { compaction: { maxUpdates: 1_000, idleMs: 10_000 }, timers });
+    const editor = new Editor();
+    for (let i = 0; i < 5; i++) await s.append('doc', editor.edit());
+    timers.advance(9_999);
+    await s.append('doc', editor.edit()); // the quiet period starts again
+    timers.advance(9_999);
+    // A load runs after every task queued before it (a compaction included).
+    expect(await s.load('doc')).toHaveLength(6);
+    expect(s.stats().compactions).toBe(0);
+    timers.advance(1);
+    await waitFor(() => s.stats().compactions === 1);
+    const parts = await s.load('doc');
+    expect(parts).toHaveLength(1);
+    expect(sameDoc(editor.doc, docFrom(parts))).toBe(true);
+    // Compacted, nothing after the snapshot: no further timer, nothing more to do.
+    expect(timers.scheduled).toBe(0);
+    // One more update after the snapshot is worth it again (a cold load would merge it).
+    await s.append('doc', editor.edit());
+    timers.advance(10_000);
+    await waitFor(() => s.stats().compactions === 2);
+    expect(await s.load('doc')).toHaveLength(1);
+  });
+
+  it('a single stored update without a snapshot is left as it is; idleMs 0 turns compaction at rest off', async () => {
+    const timers = new ManualTimers();
+    const s = await openWith(await LevelKv.open(dir), { compaction: { maxUpdates: 1_000, idleMs: 10_000 }, timers });
+    const editor = new Editor();
+    await s.append('one', editor.edit());
+    expect(timers.scheduled).toBe(0);
+    await s.close();
+    const timers2 = new ManualTimers();
+    const off = await openWith(await LevelKv.open(dir), { compaction: { maxUpdates: 1_000, idleMs: 0 }, timers: timers2 });
+    for (let i = 0; i < 5; i++) await off.append('many', editor.edit());
+    expect(timers2.scheduled).toBe(0);
+    timers2.advance(60_000);
+    expect(await off.load('many')).toHaveLength(5);
+    expect(off.stats().compactions).toBe(0);
+  });
+
+  it('a load that finds updates after the snapshot starts the quiet period: a document only read is compacted at rest too', async () => {
+    const editor = new Editor();
+    const first = await openWith(await LevelKv.open(dir), { compaction: { enabled: false } });
+    for (let i = 0; i < 3; i++) await first.append('doc', editor.edit());
+    await first.compact('doc');
+    for (let i = 0; i < 4; i++) await first.append('doc', editor.edit());
+    await first.close();
+    const timers = new ManualTimers();
+    const s = await openWith(await LevelKv.open(dir), { compaction: { maxUpdates: 1_000, idleMs: 10_000 }, timers });
+    expect(await s.load('doc')).toHaveLength(5); // the snapshot and the 4 updates after it
+    timers.advance(10_000);
+    await waitFor(() => s.stats().compactions === 1);
+    const parts = await s.load('doc');
+    expect(parts).toHaveLength(1);
+    expect(sameDoc(editor.doc, docFrom(parts))).toBe(true);
+  });
+
   it('compact(name) merges everything into one snapshot in ONE atomic batch, keeping one generation back', async () => {
     const counting = new CountingKv(await LevelKv.open(dir));
     const s = await openWith(counting, { compaction: { enabled: false } });
