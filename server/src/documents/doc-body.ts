@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { stateVectorOf } from '../crdt/state-vector.js';
 import { SkeinError } from '../errors/skein-error.js';
 import { STORAGE_ORIGIN } from './origins.js';
 
@@ -98,7 +99,7 @@ export class DocBody {
   }
 
   stateVector(): Uint8Array {
-    this.#stateVector ??= this.#doc === undefined ? Y.encodeStateVectorFromUpdate(this.encoded()) : Y.encodeStateVector(this.#doc);
+    this.#stateVector ??= this.#doc === undefined ? stateVectorOf(this.encoded()) : Y.encodeStateVector(this.#doc);
     return this.#stateVector;
   }
 

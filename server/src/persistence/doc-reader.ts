@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { stateVectorOf } from '../crdt/state-vector.js';
 import { SkeinError } from '../errors/skein-error.js';
 import type { EngineContext } from './engine-context.js';
 import {
@@ -34,9 +35,13 @@ export interface DocContents {
   readonly damaged: readonly DamagedRecord[];
 }
 
-/** The bytes are a Yjs update the decoder accepts (throws otherwise). */
+/**
+ * The bytes are a Yjs update the decoder accepts (throws otherwise): every struct is decoded,
+ * for its state vector, which is kept for whoever asks next for the same bytes (a document
+ * loaded from one snapshot needs it at once, `crdt/state-vector.ts`).
+ */
 export function checkUpdate(payload: Uint8Array): Uint8Array {
-  Y.parseUpdateMeta(payload);
+  stateVectorOf(payload);
   return payload;
 }
 
