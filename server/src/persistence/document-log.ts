@@ -67,11 +67,14 @@ export class DocumentLog {
   #waitTimer: TimerHandle | undefined;
   #maxWaitTimer: TimerHandle | undefined;
   #retryTimer: TimerHandle | undefined;
-  /** A compaction a load asked for, started once the load's reader has been served. */
-  #readCompactionTimer: TimerHandle | undefined;
-  /** Compaction once nothing was written for `compaction.idleMs` (see `#armIdleCompaction`). */
-  #idleCompactionTimer: TimerHandle | undefined;
-  /** When the quiet period began (the last write or load), on the engine's clock. */
+  /**
+   * The next background compaction check (`#checkCompaction`): a second after a load that
+   * found the log due, or at the end of a quiet period. One timer for both.
+   */
+  #compactionTimer: TimerHandle | undefined;
+  /** When `#compactionTimer` fires, on the engine's clock. */
+  #compactionAt = 0;
+  /** When the quiet period began (the last write, or a load), on the engine's clock. */
   #quietSince = 0;
   #failures = 0;
   /** The `document.created` event of the batch that first stores this document (kept across retries). */
@@ -101,8 +104,7 @@ export class DocumentLog {
   /** Nothing pending, queued or scheduled: the engine may drop this object. */
   get idle(): boolean {
     return this.#pending.length === 0 && this.#tasks === 0 && this.#waitTimer === undefined
-      && this.#maxWaitTimer === undefined && this.#retryTimer === undefined && this.#readCompactionTimer === undefined
-      && this.#idleCompactionTimer === undefined;
+      && this.#maxWaitTimer === undefined && this.#retryTimer === undefined && this.#compactionTimer === undefined;
   }
 
   /**
@@ -202,8 +204,7 @@ export class DocumentLog {
     if (this.#phase !== 'open') return;
     this.#phase = 'closing';
     this.#clearDebounce();
-    this.#clearReadCompaction();
-    this.#clearIdleCompaction();
+    this.#clearCompactionCheck();
     this.#requestWrite(true);
   }
 
@@ -218,8 +219,7 @@ export class DocumentLog {
     this.#phase = 'closed';
     this.#clearDebounce();
     this.#clearRetry();
-    this.#clearReadCompaction();
-    this.#clearIdleCompaction();
+    this.#clearCompactionCheck();
     const rejected = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -359,7 +359,7 @@ export class DocumentLog {
     }
     if (this.strategy.kind === 'immediate' || this.#phase === 'closing') this.#requestWrite(false);
     this.#maybeCompact(state);
-    this.#armIdleCompaction(state);
+    this.#startQuietPeriod(state);
   }
 
   #appendOps(state: DocState, meta: DocMeta, items: readonly Pending[]): KvOp[] {
@@ -413,53 +413,61 @@ export class DocumentLog {
     // shutdown) is compacted, so the next cold load is flat — a moment after this load, not
     // beside it: the first compaction of a process starts the worker thread (~90 ms of CPU),
     // which would compete with serving the reader this load is for.
-    if (state?.indexed === true && shouldCompact(this.#ctx.compaction, state.meta)) this.#compactAfterRead(state);
-    else if (state?.indexed === true && this.#idleCompactionTimer === undefined) this.#armIdleCompaction(state);
+    if (state?.indexed === true && shouldCompact(this.#ctx.compaction, state.meta)) {
+      this.#checkCompactionAt(this.#ctx.timers.now() + READ_COMPACTION_DELAY_MS);
+    } else if (state?.indexed === true && this.#compactionTimer === undefined) this.#startQuietPeriod(state);
     return out;
   }
 
   /**
-   * Note a write (or a load, when no quiet period runs yet: reads do not restart one): once
-   * nothing was written for `compaction.idleMs` and the log has updates after its snapshot
-   * (or two or more without one), it is compacted so the next cold load reads one record.
-   * One timer per quiet period, not one per write: when it fires early (a write came
-   * meanwhile) it waits out the rest.
+   * Note a write (or a load, when no check is pending: reads do not restart a quiet period):
+   * once nothing was written for `compaction.idleMs` and the log has updates after its
+   * snapshot (or two or more without one), it is compacted so the next cold load reads one
+   * record. One timer per quiet period, not one per write: a check that comes early (a write
+   * came meanwhile) waits out the rest.
    */
-  #armIdleCompaction(state: DocState): void {
-    const { idleMs, enabled } = this.#ctx.compaction;
-    if (idleMs <= 0 || !enabled || this.#phase !== 'open') return;
+  #startQuietPeriod(state: DocState): void {
+    if (!this.#compactsAtRest()) return;
     this.#quietSince = this.#ctx.timers.now();
-    if (this.#idleCompactionTimer !== undefined || !worthCompactingAtRest(state.meta)) return;
-    const fire = (): void => {
-      this.#idleCompactionTimer = undefined;
-      const rest = this.#quietSince + idleMs - this.#ctx.timers.now();
-      if (rest > 0 && this.#phase === 'open') {
-        this.#idleCompactionTimer = this.#ctx.timers.setTimeout(fire, rest);
-        return;
+    if (this.#compactionTimer === undefined && worthCompactingAtRest(state.meta)) {
+      this.#checkCompactionAt(this.#quietSince + this.#ctx.compaction.idleMs);
+    }
+  }
+
+  #compactsAtRest(): boolean {
+    const { idleMs, enabled } = this.#ctx.compaction;
+    return idleMs > 0 && enabled && this.#phase === 'open';
+  }
+
+  /** Check for a compaction at `at` (the engine's clock), or earlier if one is set for earlier. */
+  #checkCompactionAt(at: number): void {
+    if (this.#phase !== 'open') return;
+    if (this.#compactionTimer !== undefined) {
+      if (this.#compactionAt <= at) return;
+      this.#ctx.timers.clearTimeout(this.#compactionTimer);
+    }
+    this.#compactionAt = at;
+    this.#compactionTimer = this.#ctx.timers.setTimeout(() => this.#checkCompaction(), Math.max(0, at - this.#ctx.timers.now()));
+  }
+
+  /** Compact when the thresholds say so, or when the log is worth it and has been quiet long enough. */
+  #checkCompaction(): void {
+    this.#compactionTimer = undefined;
+    const state = this.#state;
+    if (state?.indexed === true && this.#phase === 'open') {
+      const quietUntil = this.#quietSince + this.#ctx.compaction.idleMs;
+      if (shouldCompact(this.#ctx.compaction, state.meta)) this.#queueCompaction();
+      else if (this.#compactsAtRest() && worthCompactingAtRest(state.meta)) {
+        if (this.#ctx.timers.now() >= quietUntil) this.#queueCompaction();
+        else this.#checkCompactionAt(quietUntil);
       }
-      if (this.#phase === 'open' && worthCompactingAtRest(state.meta)) this.#queueCompaction();
-      this.#notifyIdle();
-    };
-    this.#idleCompactionTimer = this.#ctx.timers.setTimeout(fire, idleMs);
+    }
+    this.#notifyIdle();
   }
 
-  #clearIdleCompaction(): void {
-    if (this.#idleCompactionTimer !== undefined) this.#ctx.timers.clearTimeout(this.#idleCompactionTimer);
-    this.#idleCompactionTimer = undefined;
-  }
-
-  #compactAfterRead(state: DocState): void {
-    if (this.#readCompactionTimer !== undefined || this.#phase !== 'open') return;
-    this.#readCompactionTimer = this.#ctx.timers.setTimeout(() => {
-      this.#readCompactionTimer = undefined;
-      this.#maybeCompact(state);
-      this.#notifyIdle();
-    }, READ_COMPACTION_DELAY_MS);
-  }
-
-  #clearReadCompaction(): void {
-    if (this.#readCompactionTimer !== undefined) this.#ctx.timers.clearTimeout(this.#readCompactionTimer);
-    this.#readCompactionTimer = undefined;
+  #clearCompactionCheck(): void {
+    if (this.#compactionTimer !== undefined) this.#ctx.timers.clearTimeout(this.#compactionTimer);
+    this.#compactionTimer = undefined;
   }
 
   /** Move damaged records to quarantine in one synced batch; failure is logged, not fatal. */
