@@ -12,6 +12,11 @@ export interface NodeReadBudget {
   parsed(bytes: number): void;
 }
 
+/** Bytes a socket may hand to the parser now: its own per-turn slice, within the node's read budget. */
+function readRoom(options: Pick<ReadSlicerOptions, 'maxBytes' | 'budget'>): number {
+  return Math.min(options.maxBytes, options.budget?.readRoom(MIN_READ_SLICE) ?? Number.POSITIVE_INFINITY);
+}
+
 export interface ReadSlicerOptions {
   /** Bytes handed to the WebSocket parser per event-loop turn (the first slice goes at once). */
   readonly maxBytes: number;
@@ -112,7 +117,7 @@ export class ReadSlicer {
 
   #feedSlice(): void {
     this.#next = undefined;
-    const allowed = Math.max(1, Math.min(this.#opts.maxBytes, this.#opts.budget?.readRoom(MIN_READ_SLICE) ?? Number.POSITIVE_INFINITY));
+    const allowed = Math.max(1, readRoom(this.#opts));
     let budget = allowed;
     while (budget > 0 && this.#pending.length > 0 && !this.#closed) {
       const head = this.#pending[0] as Buffer;
@@ -172,7 +177,6 @@ export function sliceSocketReads(socket: Duplex, options: SocketReadsOptions): S
   return reads;
 }
 
-
 /**
  * `sliceSocketReads` with the turn budget's settings: at most `maxBytes` of the socket's reads
  * parsed per turn, within what the node's `budget` has left (at least MIN_READ_SLICE). Used by
@@ -211,7 +215,7 @@ class SlicedReads implements SocketReads {
 
   push(chunk: Buffer): void {
     if (this.#slicer === undefined) {
-      const room = Math.min(this.options.maxBytes, this.options.budget?.readRoom(MIN_READ_SLICE) ?? Number.POSITIVE_INFINITY);
+      const room = readRoom(this.options);
       if (this.#direct || chunk.byteLength <= room) {
         this.options.budget?.parsed(chunk.byteLength);
         this.parse.call(this.socket, chunk);
