@@ -106,6 +106,8 @@ export class DocumentHandle implements ReplicaHost {
   #lastChange = 0;
   #sleepTimer: TimerHandle | undefined;
   #replica: DocumentReplica | undefined;
+  /** Withdraws the in-memory state offered to the store for its compactions (`DocumentStore.offerState`). */
+  #withdrawState: (() => void) | undefined;
   readonly #quota: DocQuota;
   readonly #fanOut: FanOut;
   /** This document's writes, in order (write-chain.ts). */
@@ -452,6 +454,9 @@ export class DocumentHandle implements ReplicaHost {
         now: () => this.#ctx.clock.now(),
       });
       this.#quota.loaded(updates);
+      // Every change applied here is appended in the same call (#commit): the store may take
+      // this state as a snapshot instead of merging its log (it checks the clocks first).
+      this.#withdrawState = this.#ctx.store.offerState?.(this.name, () => this.#body?.encoded());
       this.awareness.on('update', this.#onAwarenessUpdate);
       this.#scheduleSleep();
     } catch (err) {
@@ -527,6 +532,8 @@ export class DocumentHandle implements ReplicaHost {
     this.#fanOut.flush();
     this.#replica?.stop();
     this.#replica = undefined;
+    this.#withdrawState?.();
+    this.#withdrawState = undefined;
     this.awareness.off('update', this.#onAwarenessUpdate);
     // Destroying its doc destroys the awareness (and its check interval).
     this.awareness.doc.destroy();

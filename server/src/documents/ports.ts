@@ -37,6 +37,15 @@ export interface DocumentStore {
   /** Resolves when every append for `name` issued before this call has settled. */
   flush(name: string): Promise<void>;
 
+  /**
+   * While `name` is loaded, its in-memory state: `state()` returns, as one update, everything
+   * appended for it so far (undefined: nothing to offer now). An engine may build a snapshot
+   * from it instead of merging the stored records (O(document) instead of O(updates)), after
+   * checking that it covers exactly what is durable; anything else falls back to the merge.
+   * Returns the function that withdraws the offer. Absent on engines that keep no snapshots.
+   */
+  offerState?(name: string, state: () => Uint8Array | undefined): () => void;
+
   /** Flush everything, then release resources. Further calls reject. */
   close(): Promise<void>;
 

@@ -34,6 +34,16 @@ export interface PlannedSnapshot {
   readonly stateVector: Uint8Array;
 }
 
+/**
+ * The loaded document's own state as the new snapshot (`DocumentStore.offerState`), already
+ * checked by the caller to cover exactly the clocks of the records it replaces: the records
+ * are still read and checked (for what to delete and what to quarantine), not merged.
+ */
+export interface LiveSnapshot {
+  readonly update: Uint8Array;
+  readonly stateVector: Uint8Array;
+}
+
 export interface CompactionPlan {
   /** `undefined`: no update after the newest intact snapshot, nothing to fold. */
   readonly snapshot: PlannedSnapshot | undefined;
@@ -57,24 +67,27 @@ export interface CompactionPlan {
  * update after P; so if either snapshot record is damaged, the other one plus the retained
  * updates still hold the whole document.
  */
-export function planCompaction(input: CompactionInput): CompactionPlan {
+export function planCompaction(input: CompactionInput, live?: LiveSnapshot): CompactionPlan {
   const contents = sortRecords(input.docId, input.entries, input.upto);
   const base = contents.snapshot;
   const baseInfo = base === undefined ? undefined : { seq: base.seq, bytes: base.bytes.length };
   if (contents.updates.length === 0) {
     return { snapshot: undefined, base: baseInfo, merged: 0, deletes: [], damaged: contents.damaged, thread: threadId };
   }
-  const parts = base === undefined ? [] : [base.bytes];
-  for (const u of contents.updates) parts.push(u.bytes);
   let merged: Uint8Array;
   let stateVector: Uint8Array;
-  try {
-    merged = compactUpdates(parts);
-    stateVector = Y.encodeStateVectorFromUpdate(merged);
-  } catch (err) {
-    throw new SkeinError('SKEIN_ERR_STORAGE_CORRUPT_RECORD', 'the records could not be merged', { cause: err });
+  if (live !== undefined) ({ update: merged, stateVector } = live);
+  else {
+    const parts = base === undefined ? [] : [base.bytes];
+    for (const u of contents.updates) parts.push(u.bytes);
+    try {
+      merged = compactUpdates(parts);
+      stateVector = Y.encodeStateVectorFromUpdate(merged);
+    } catch (err) {
+      throw new SkeinError('SKEIN_ERR_STORAGE_CORRUPT_RECORD', 'the records could not be merged', { cause: err });
+    }
+    verifySnapshot(parts, merged);
   }
-  verifySnapshot(parts, merged);
   const seq = Math.max(input.upto, base?.seq ?? 0);
   const key = docKey(input.docId, DocKind.Snapshot, seq);
   const baseKey = base === undefined ? undefined : docKey(input.docId, DocKind.Snapshot, base.seq);

@@ -3,10 +3,11 @@ import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { CompactionPolicy, EngineContext } from './engine-context.js';
 import { countQuarantined, reportDamage, type DocState } from './doc-state.js';
 import { collect, metaPut, quarantineOps } from './doc-reader.js';
-import { planCompaction, type CompactionInput, type CompactionPlan } from './compaction-plan.js';
+import { planCompaction, type CompactionInput, type CompactionPlan, type LiveSnapshot } from './compaction-plan.js';
+import { stateVectorOf } from '../crdt/state-vector.js';
 import { DocKind, docKey, docRange, parseDocKey } from './key-layout.js';
 import type { KvOp } from './kv-store.js';
-import type { DocMeta } from './record-codec.js';
+import { decodeClocks, mergeClocks, type DocMeta } from './record-codec.js';
 
 export { compactUpdates } from './compaction-plan.js';
 
@@ -51,7 +52,7 @@ export function shouldCompact(policy: CompactionPolicy, meta: DocMeta): boolean 
  * CPU work and runs on `ctx.compactor` when there is one (a worker thread), so the event
  * loop keeps serving while a large document is folded.
  */
-export async function compactDocument(ctx: EngineContext, state: DocState): Promise<CompactionOutcome> {
+export async function compactDocument(ctx: EngineContext, state: DocState, live?: OfferedState): Promise<CompactionOutcome> {
   const upto = state.meta.lastSeq;
   const entries = (await collect(ctx.kv, docRange(state.docId), 'document records')).filter((entry) => {
     const parts = parseDocKey(entry.key);
@@ -59,11 +60,12 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
   });
   const input: CompactionInput = { docId: state.docId, upto, entries };
   const bytes = entries.reduce((sum, e) => sum + e.value.length, 0);
-  const compactor = bytes >= ctx.compaction.offThreadMinBytes ? ctx.compactor : undefined;
+  const snapshot = live !== undefined && entries.length <= LIVE_MAX_RECORDS ? liveSnapshot(state.meta, live) : undefined;
+  const compactor = snapshot === undefined && bytes >= ctx.compaction.offThreadMinBytes ? ctx.compactor : undefined;
   let plan: CompactionPlan;
   try {
     // After this, `entries` may be detached (their buffers moved to the worker): not read again.
-    plan = compactor === undefined ? planCompaction(input) : await compactor.plan(input);
+    plan = compactor === undefined ? planCompaction(input, snapshot) : await compactor.plan(input);
   } catch (err) {
     const e = toSkeinError(err, 'SKEIN_ERR_INTERNAL');
     throw e.code === 'SKEIN_ERR_STORAGE_CORRUPT_RECORD'
@@ -92,6 +94,45 @@ export async function compactDocument(ctx: EngineContext, state: DocState): Prom
   ctx.counters.quarantinedRecords += quarantined;
   if (plan.snapshot === undefined) return { ...NOTHING, quarantined };
   ctx.counters.compactions++;
+  if (snapshot !== undefined) ctx.counters.compactionsFromLive++;
   if (plan.thread !== threadId) ctx.counters.compactionsOffThread++;
   return { compacted: true, mergedUpdates: plan.merged, snapshotSeq: plan.snapshot.seq, snapshotBytes: plan.snapshot.bytes, quarantined };
+}
+
+/**
+ * A loaded document's state (`DocumentStore.offerState`) is used as the new snapshot only for
+ * logs this short: the records are still read and checked on the event loop (a few µs each)
+ * instead of in the worker. Longer logs take the worker's merge.
+ */
+const LIVE_MAX_RECORDS = 4096;
+
+/**
+ * A loaded document's in-memory state (`DocumentStore.offerState`), with the clocks of every
+ * update accepted for it but not yet written (they are in that state too).
+ */
+export interface OfferedState {
+  readonly update: Uint8Array;
+  readonly accepted: readonly ReadonlyMap<number, number>[];
+}
+
+/**
+ * The offered state as the new snapshot, if its clocks are exactly those of the durable log
+ * plus the accepted updates (checked on its decoded structs). Anything else — a state ahead
+ * (a change applied but not appended), behind, or bytes that do not decode — is not used: the
+ * records are merged instead. A snapshot that also holds accepted updates is safe: they are
+ * written later with seqs above it, and applying them again on load changes nothing.
+ */
+function liveSnapshot(meta: DocMeta, live: OfferedState): LiveSnapshot | undefined {
+  let stateVector: Uint8Array;
+  try {
+    stateVector = stateVectorOf(live.update);
+  } catch {
+    return undefined;
+  }
+  const have = decodeClocks(stateVector);
+  const want = decodeClocks(meta.stateVector);
+  for (const clocks of live.accepted) mergeClocks(want, clocks);
+  if (have.size !== want.size) return undefined;
+  for (const [client, clock] of want) if (have.get(client) !== clock) return undefined;
+  return { update: live.update, stateVector };
 }

@@ -42,6 +42,12 @@ type Phase = 'open' | 'closing' | 'closed';
 
 /** How long after a load the compaction that load found due starts (ms). */
 const READ_COMPACTION_DELAY_MS = 1_000;
+/**
+ * A loaded document's state is asked for (and encoded, on the event loop, if its owner has no
+ * copy cached) only while the stored log suggests a small document; larger ones are merged in
+ * the compaction worker as before.
+ */
+const LIVE_STATE_MAX_BYTES = 1024 * 1024;
 
 /**
  * One document's write path: a serialized queue (at most one batch of this document in
@@ -503,7 +509,12 @@ export class DocumentLog {
       const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
       this.#state ??= state;
       if (state?.indexed !== true) return nothing;
-      return await compactDocument(this.#ctx, state);
+      // The owner's in-memory state holds the durable log and the updates accepted but not yet
+      // written (checked against both sets of clocks before it is used).
+      const { snapshotBytes, logBytes } = state.meta;
+      const update = snapshotBytes + logBytes <= LIVE_STATE_MAX_BYTES ? this.#ctx.liveState(this.name) : undefined;
+      const live = update === undefined ? undefined : { update, accepted: this.#pending.map((p) => p.clocks) };
+      return await compactDocument(this.#ctx, state, live);
     } catch (err) {
       const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
       this.#ctx.counters.compactionFailures++;

@@ -89,6 +89,8 @@ export class StoreCounters {
   compactionFailures = 0;
   /** Compactions whose merge ran in the worker thread. */
   compactionsOffThread = 0;
+  /** Compactions that took the loaded document's own state as the snapshot (no merge). */
+  compactionsFromLive = 0;
 
   batchSucceeded(): void {
     this.batchesWritten++;
@@ -136,6 +138,8 @@ export interface EngineContext {
   readonly telemetry?: PersistenceProbes;
   /** Where compaction merges run (a worker thread); absent: on the calling thread. */
   readonly compactor?: Compactor;
+  /** The in-memory state of a loaded document, where its owner offered one (`DocumentStore.offerState`). */
+  liveState(name: string): Uint8Array | undefined;
   allocateDocId(): number;
   allocateQuarantineId(): number;
 }

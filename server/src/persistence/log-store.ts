@@ -134,16 +134,18 @@ function assembleStore({ kv: disk, ids, options, resolver, compaction, retry, ti
     kv, logger: options.logger, now: () => timers.now(), allocateQuarantineId: () => nextQuarantineId++,
     seal: (name) => (ref.store === undefined ? Promise.resolve(undefined) : ref.store.sealChanges(name)),
   }, ids.events);
+  const offers = new Map<string, () => Uint8Array | undefined>();
   const ctx: EngineContext = {
     kv, diskWrites: () => kv.figures.written, logger: options.logger, timers, counters, compaction, retry,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
     compactor: new CompactionWorkerPool({ logger: options.logger }),
+    liveState: (name) => offers.get(name)?.(),
     allocateDocId: () => nextDocId++,
     allocateQuarantineId: () => nextQuarantineId++,
     outbox,
     ...(events === undefined ? {} : { events }),
   };
-  ref.store = new LogStore(ctx, resolver, options.closeTimeoutMs ?? 10_000);
+  ref.store = new LogStore(ctx, resolver, options.closeTimeoutMs ?? 10_000, offers);
   return ref.store;
 }
 
@@ -188,6 +190,8 @@ export class LogStore implements DocumentStore {
   readonly #resolver: StrategyResolver;
   readonly #closeTimeoutMs: number;
   readonly #logs = new Map<string, DocumentLog>();
+  /** In-memory states offered by the documents' owners (`offerState`), read by compaction. */
+  readonly #offers: Map<string, () => Uint8Array | undefined>;
   /**
    * Idle logs kept for reuse, least recently used first: a log caches its document's state
    * (id, metadata, last sequence), so dropping it when idle made the next append of an
@@ -198,8 +202,9 @@ export class LogStore implements DocumentStore {
   #shutdown: Promise<CloseReport & { readonly closeError: SkeinError | null }> | undefined;
 
   /** @internal use `openLevelStore`. */
-  constructor(ctx: EngineContext, resolver: StrategyResolver, closeTimeoutMs: number) {
+  constructor(ctx: EngineContext, resolver: StrategyResolver, closeTimeoutMs: number, offers: Map<string, () => Uint8Array | undefined>) {
     this.#ctx = ctx;
+    this.#offers = offers;
     this.#resolver = resolver;
     this.#closeTimeoutMs = closeTimeoutMs;
   }
@@ -253,6 +258,13 @@ export class LogStore implements DocumentStore {
   }
 
   /** Turn `name`'s change marks into one `document.changed` event, in the document's write queue. */
+  offerState(name: string, state: () => Uint8Array | undefined): () => void {
+    this.#offers.set(name, state);
+    return () => {
+      if (this.#offers.get(name) === state) this.#offers.delete(name);
+    };
+  }
+
   sealChanges(name: string): Promise<StoredEvent | undefined> {
     const log = this.#open(name);
     return log instanceof SkeinError ? Promise.reject(log) : log.sealChanges();

@@ -35,6 +35,8 @@ export interface StoreStats {
   readonly compactionFailures: number;
   /** Compactions whose merge ran in the worker thread, off the event loop. */
   readonly compactionsOffThread: number;
+  /** Compactions that took the loaded document's own state as the snapshot, merging nothing. */
+  readonly compactionsFromLive: number;
 }
 
 export type HealthStatus = 'ok' | 'degraded' | 'closed';
@@ -77,6 +79,7 @@ export function buildStats(counters: StoreCounters, logs: Iterable<DocumentLog>,
     compactions: counters.compactions,
     compactionFailures: counters.compactionFailures,
     compactionsOffThread: counters.compactionsOffThread,
+    compactionsFromLive: counters.compactionsFromLive,
   };
 }
 

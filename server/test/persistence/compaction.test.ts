@@ -250,6 +250,78 @@ describe('compaction', () => {
   });
 });
 
+describe("compaction from a loaded document's own state (offerState)", () => {
+  it('takes the offered state as the snapshot when it covers exactly the durable log: same document, nothing merged', async () => {
+    const s = await openWith(await LevelKv.open(dir), { compaction: { maxUpdates: 10 } });
+    const editor = new Editor();
+    let asked = 0;
+    s.offerState('doc', () => {
+      asked++;
+      return Y.encodeStateAsUpdate(editor.doc);
+    });
+    for (let i = 0; i < 35; i++) await s.append('doc', editor.edit());
+    await waitFor(() => s.stats().compactions >= 3);
+    await s.flush('doc');
+    expect(asked).toBeGreaterThanOrEqual(3);
+    expect(s.stats().compactionsFromLive).toBe(s.stats().compactions);
+    expect(s.stats().compactionsOffThread).toBe(0);
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+    expect((await s.compact('doc')).compacted).toBe(1);
+    expect(await s.load('doc')).toHaveLength(1);
+    await s.close();
+    const again = await openWith(await LevelKv.open(dir));
+    expect(sameDoc(editor.doc, docFrom(await again.load('doc')))).toBe(true);
+  });
+
+  it('merges the records instead when the offered state is ahead of the log, undecodable, or withdrawn', async () => {
+    const s = await openWith(await LevelKv.open(dir), { compaction: { enabled: false } });
+    const editor = new Editor();
+    for (let i = 0; i < 6; i++) await s.append('doc', editor.edit());
+    // Ahead: an edit applied in memory but never appended (e.g. still in flight) is not stored by a compaction.
+    const ahead = new Editor();
+    Y.applyUpdate(ahead.doc, Y.encodeStateAsUpdate(editor.doc));
+    ahead.edit('never appended');
+    const withdraw = s.offerState('doc', () => Y.encodeStateAsUpdate(ahead.doc));
+    expect((await s.compact('doc')).compacted).toBe(1);
+    expect(s.stats().compactionsFromLive).toBe(0);
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+    // Bytes that do not decode.
+    s.offerState('doc', () => Uint8Array.of(1, 2, 3));
+    await s.append('doc', editor.edit());
+    expect((await s.compact('doc')).compacted).toBe(1);
+    expect(s.stats().compactionsFromLive).toBe(0);
+    // A stale withdraw (another offer replaced it) leaves the newer offer in place; a current one removes it.
+    withdraw();
+    let asked = 0;
+    const withdrawCurrent = s.offerState('doc', () => {
+      asked++;
+      return Y.encodeStateAsUpdate(editor.doc);
+    });
+    await s.append('doc', editor.edit());
+    expect((await s.compact('doc')).compacted).toBe(1);
+    expect([asked, s.stats().compactionsFromLive]).toEqual([1, 1]);
+    withdrawCurrent();
+    await s.append('doc', editor.edit());
+    expect((await s.compact('doc')).compacted).toBe(1);
+    expect([asked, s.stats().compactionsFromLive]).toEqual([1, 1]);
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+  });
+
+  it('a large document is not asked for its state (encoding it would block the event loop): its log is merged in the worker', async () => {
+    const s = await openWith(await LevelKv.open(dir), { compaction: { enabled: false } });
+    const editor = new Editor();
+    let asked = 0;
+    s.offerState('doc', () => {
+      asked++;
+      return Y.encodeStateAsUpdate(editor.doc);
+    });
+    for (let i = 0; i < 12; i++) await s.append('doc', editor.edit('x'.repeat(100_000)));
+    expect((await s.compact('doc')).compacted).toBe(1);
+    expect([asked, s.stats().compactionsFromLive, s.stats().compactionsOffThread]).toEqual([0, 0, 1]);
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+  });
+});
+
 describe('compactUpdates (how a snapshot is built)', () => {
   const history = (): { doc: Y.Doc; updates: Uint8Array[] } => {
     const doc = new Y.Doc();
