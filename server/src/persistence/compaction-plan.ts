@@ -68,7 +68,9 @@ export interface CompactionPlan {
  * updates still hold the whole document.
  */
 export function planCompaction(input: CompactionInput, live?: LiveSnapshot): CompactionPlan {
-  const contents = sortRecords(input.docId, input.entries, input.upto);
+  // With the document's own state as the snapshot the payloads are not merged: checksums
+  // find damage (what to quarantine); a load still checks every payload it applies.
+  const contents = sortRecords(input.docId, input.entries, input.upto, live === undefined);
   const base = contents.snapshot;
   const baseInfo = base === undefined ? undefined : { seq: base.seq, bytes: base.bytes.length };
   if (contents.updates.length === 0) {

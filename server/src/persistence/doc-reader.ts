@@ -53,6 +53,10 @@ export function checkSnapshot(payload: Uint8Array): Uint8Array {
   return payload;
 }
 
+function unchecked(payload: Uint8Array): Uint8Array {
+  return payload;
+}
+
 /** Run a KV read; any failure becomes `SKEIN_ERR_STORAGE_READ` (never an empty result). */
 export async function read<T>(what: string, op: () => Promise<T>): Promise<T> {
   try {
@@ -118,10 +122,13 @@ export async function readDocument(kv: KvStore, docId: number, uptoSeq?: number)
 
 /**
  * The pure part of `readDocument`: classify the records of one document (`entries`, in key
- * order, as read from `docRange(docId)`), checking every checksum and payload. No I/O, no
- * engine state: it also runs inside the compaction worker.
+ * order, as read from `docRange(docId)`), checking every checksum and payload (`payloads:
+ * false`: checksums only, for a compaction whose snapshot does not come from these records).
+ * No I/O, no engine state: it also runs inside the compaction worker.
  */
-export function sortRecords(docId: number, entries: Iterable<KvEntry>, uptoSeq?: number): DocContents {
+export function sortRecords(docId: number, entries: Iterable<KvEntry>, uptoSeq?: number, payloads = true): DocContents {
+  const forSnapshot = payloads ? checkSnapshot : unchecked;
+  const forUpdate = payloads ? checkUpdate : unchecked;
   let snapshot: StoredUpdate | undefined;
   const snapshotKeys: Uint8Array[] = [];
   const updates: StoredUpdate[] = [];
@@ -130,14 +137,14 @@ export function sortRecords(docId: number, entries: Iterable<KvEntry>, uptoSeq?:
     const parts = parseDocKey(key);
     if (parts === undefined || parts.docId !== docId) continue; // not a v1 record key of this document: `verify` reports it
     if (parts.kind === DocKind.Snapshot) {
-      const rec = readRecord(key, value, RecordType.Snapshot, checkSnapshot);
+      const rec = readRecord(key, value, RecordType.Snapshot, forSnapshot);
       if (!rec.ok) damaged.push({ key, value, damage: rec.damage });
       else {
         snapshotKeys.push(key);
         snapshot = { seq: parts.seq, bytes: rec.value }; // keys ascend: the last one wins
       }
     } else if (parts.kind === DocKind.Update && (uptoSeq === undefined || parts.seq <= uptoSeq)) {
-      const rec = readRecord(key, value, RecordType.Update, checkUpdate);
+      const rec = readRecord(key, value, RecordType.Update, forUpdate);
       if (!rec.ok) damaged.push({ key, value, damage: rec.damage });
       else updates.push({ seq: parts.seq, bytes: rec.value });
     }

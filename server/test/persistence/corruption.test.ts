@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { SkeinError } from '../../src/errors/skein-error.js';
 import { DocKind, Space, docKey, keyHex, metaKey, nameKey, parseDocKey, spaceRange } from '../../src/persistence/key-layout.js';
 import type { KvEntry, KvRange, KvStore } from '../../src/persistence/kv-store.js';
@@ -102,6 +102,20 @@ describe('corruption', () => {
     store = await openLevelStore({ dir, logger });
     expect(store.stats().quarantinedRecords).toBe(1);
     expect(values(docFrom(await store.load('a')))).toContain('after');
+  });
+
+  it("a compaction from the document's own state still quarantines a damaged record it reads (by checksum), and loses nothing", async () => {
+    const editor = new Editor(400);
+    for (let i = 0; i < 6; i++) await store.append('live', editor.edit(`live-${i}`));
+    const victim = docKey(await docIdOf('live'), DocKind.Update, 4);
+    await flipByte(victim);
+    store.offerState('live', () => Y.encodeStateAsUpdate(editor.doc));
+    expect(await store.compact('live')).toMatchObject({ compacted: 1, quarantined: 1 });
+    expect(store.stats().compactionsFromLive).toBe(1);
+    expect(await raw.get(victim)).toBeUndefined();
+    expect((await quarantined()).map((q) => q.reason)).toEqual(['checksum']);
+    // The snapshot is the document's state: the damaged update's edit is in it.
+    expect(values(docFrom(await store.load('live')))).toEqual(Array.from({ length: 6 }, (_, i) => `live-${i}`).sort());
   });
 
   it('detects a valid record copied under another key (the checksum covers the key)', async () => {
