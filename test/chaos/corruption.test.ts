@@ -83,7 +83,9 @@ describe('chaos: a damaged record', () => {
     for (const w of writers) w.edit();
     await waitFor(() => writers.every((w) => w.unacked === 0), { what: 'edits acknowledged' });
     await Promise.all(writers.map((w) => w.stop()));
-    expect(await server.stop()).toBe(0);
+    // Killed, not stopped: a graceful shutdown folds each released document's updates into a
+    // snapshot (docs/storage.md), and the damaged record would then not be the only copy.
+    await server.kill();
 
     const victimWriter = writers[2];
     if (victimWriter === undefined) throw new Error('no writer');

@@ -156,6 +156,37 @@ describe('chaos: lifecycle races on a real LevelDB store', () => {
     }
   });
 
+  it('a document the server releases (unload, or shutdown) is compacted from its last state: the next start reads one record', async () => {
+    for (const [name, unloadDelayMs] of [['race/released-unload', 20], ['race/released-shutdown', 60_000]] as const) {
+      const { dir, store, server } = await setup({}, unloadDelayMs);
+      const c = client(server, name, 300);
+      await waitFor(() => c.ready, { what: `${name} ready` });
+      for (let i = 0; i < 4; i++) {
+        c.edit();
+        await waitFor(() => c.unacked === 0, { what: `edit ${i} acknowledged` }); // one stored update each: a tail, below every threshold
+      }
+      await c.stop({ graceful: true });
+      if (unloadDelayMs < 1_000) {
+        await unloaded(server, store, name);
+        await waitFor(() => store.stats().compactionsFromLive === 1, { what: 'compacted on unload' });
+      }
+      await server.close();
+      await store.closeWithReport({ timeoutMs: 5_000 });
+      expect(store.stats().compactionsFromLive, name).toBe(1);
+      const again = await openLevelStore({ dir, logger: silentLogger(), compaction: { enabled: false } });
+      try {
+        const parts = await again.load(name);
+        expect(parts, name).toHaveLength(1);
+        const doc = new Y.Doc();
+        Y.applyUpdate(doc, parts[0] ?? new Uint8Array());
+        expect([...mapKeys(doc)].sort(), name).toEqual(Array.from({ length: 4 }, (_, n) => c.key(n)).sort()); // also types the root map for toJSON
+        expect(sameState(doc, c.doc), name).toBe(true);
+      } finally {
+        await again.close();
+      }
+    }
+  });
+
   // Regression, same root cause as above: on SIGTERM, registry.close() used to wait for the
   // debounced appends before anything flushed them, so with a debounce longer than
   // --shutdown-timeout-ms the process exited 1 without writing the buffered edits.

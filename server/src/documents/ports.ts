@@ -42,7 +42,9 @@ export interface DocumentStore {
    * appended for it so far (undefined: nothing to offer now). An engine may build a snapshot
    * from it instead of merging the stored records (O(document) instead of O(updates)), after
    * checking that it covers exactly what is durable; anything else falls back to the merge.
-   * Returns the function that withdraws the offer. Absent on engines that keep no snapshots.
+   * Returns the function that withdraws the offer, called when the document is released; the
+   * engine may read `state()` once more then (to fold the log's tail from it). Absent on
+   * engines that keep no snapshots.
    */
   offerState?(name: string, state: () => Uint8Array | undefined): () => void;
 

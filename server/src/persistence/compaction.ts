@@ -61,6 +61,7 @@ export async function compactDocument(ctx: EngineContext, state: DocState, live?
   const input: CompactionInput = { docId: state.docId, upto, entries };
   const bytes = entries.reduce((sum, e) => sum + e.value.length, 0);
   const snapshot = live !== undefined && entries.length <= LIVE_MAX_RECORDS ? liveSnapshot(state.meta, live) : undefined;
+  if (snapshot === undefined && live?.only === true) return NOTHING;
   const compactor = snapshot === undefined && bytes >= ctx.compaction.offThreadMinBytes ? ctx.compactor : undefined;
   let plan: CompactionPlan;
   try {
@@ -113,6 +114,8 @@ const LIVE_MAX_RECORDS = 4096;
 export interface OfferedState {
   readonly update: Uint8Array;
   readonly accepted: readonly ReadonlyMap<number, number>[];
+  /** Compact from this state or not at all (no merge of the records when it does not fit). */
+  readonly only?: boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import { compactDocument, shouldCompact, type CompactionOutcome } from './compaction.js';
+import { compactDocument, shouldCompact, type CompactionOutcome, type OfferedState } from './compaction.js';
 import { metaPut, quarantineOps, readDocument } from './doc-reader.js';
 import { countQuarantined, lookupDocState, nameIndexPut, newDocState, reportDamage, type DocState } from './doc-state.js';
 import { retryDelay, type EngineContext, type TimerHandle } from './engine-context.js';
@@ -202,7 +202,7 @@ export class DocumentLog {
   }
 
   compact(): Promise<CompactionOutcome> {
-    return this.#enqueue(() => this.#compactTask(true));
+    return this.#enqueue(() => this.#compactTask('on-demand'));
   }
 
   /** Start closing: write everything now, skipping debounce and the current backoff. */
@@ -498,17 +498,37 @@ export class DocumentLog {
   #queueCompaction(): void {
     if (this.#compactionQueued || this.#phase !== 'open') return;
     this.#compactionQueued = true;
-    void this.#enqueue(() => this.#compactTask(false)).catch(noop);
+    void this.#enqueue(() => this.#compactTask('background')).catch(noop);
   }
 
-  async #compactTask(onDemand: boolean): Promise<CompactionOutcome> {
-    if (!onDemand) this.#compactionQueued = false;
+  /**
+   * The owner let the document go (its `offerState` offer withdrawn): a log with updates after
+   * its snapshot is compacted now from the state the owner held last — cheap for a small
+   * document, and the next cold load reads one record. Also while the store closes (a
+   * shutdown releases every document first): that is what the next start loads. Only small
+   * documents, only from that state (no merge): at most a few ms per released document.
+   */
+  released(offered: () => Uint8Array | undefined): void {
+    const state = this.#state;
+    const { enabled, idleMs } = this.#ctx.compaction;
+    if (this.#phase === 'closed' || !enabled || idleMs === 0 || state?.indexed !== true || !worthCompactingAtRest(state.meta)) return;
+    if (state.meta.snapshotBytes + state.meta.logBytes > LIVE_STATE_MAX_BYTES) return;
+    const update = offered();
+    if (update === undefined) return;
+    const accepted = this.#pending.map((p) => p.clocks);
+    void this.#enqueue(() => this.#compactTask('release', { update, accepted, only: true })).catch(noop);
+  }
+
+  async #compactTask(mode: 'background' | 'on-demand' | 'release', released?: OfferedState): Promise<CompactionOutcome> {
+    const onDemand = mode === 'on-demand';
+    if (mode === 'background') this.#compactionQueued = false;
     const nothing: CompactionOutcome = { compacted: false, mergedUpdates: 0, snapshotSeq: 0, snapshotBytes: 0, quarantined: 0 };
-    if (this.#phase === 'closed' || (!onDemand && this.#phase !== 'open')) return nothing;
+    if (this.#phase === 'closed' || (mode === 'background' && this.#phase !== 'open')) return nothing;
     try {
       const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
       this.#state ??= state;
       if (state?.indexed !== true) return nothing;
+      if (released !== undefined) return await compactDocument(this.#ctx, state, released);
       // The owner's in-memory state holds the durable log and the updates accepted but not yet
       // written (checked against both sets of clocks before it is used).
       const { snapshotBytes, logBytes } = state.meta;

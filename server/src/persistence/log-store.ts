@@ -261,7 +261,10 @@ export class LogStore implements DocumentStore {
   offerState(name: string, state: () => Uint8Array | undefined): () => void {
     this.#offers.set(name, state);
     return () => {
-      if (this.#offers.get(name) === state) this.#offers.delete(name);
+      if (this.#offers.get(name) !== state) return;
+      this.#offers.delete(name);
+      // The last state it held: a tail after the snapshot is folded now (document-log.ts, `released`).
+      this.#logs.get(name)?.released(state);
     };
   }
 

@@ -322,6 +322,58 @@ describe("compaction from a loaded document's own state (offerState)", () => {
   });
 });
 
+describe('compaction when a loaded document is released (its offer withdrawn)', () => {
+  it('folds the tail into a snapshot from the last state, also while the store closes; the next start reads one record', async () => {
+    const s = await openWith(await LevelKv.open(dir));
+    const editor = new Editor();
+    const withdraw = s.offerState('doc', () => Y.encodeStateAsUpdate(editor.doc));
+    for (let i = 0; i < 5; i++) await s.append('doc', editor.edit()); // below every threshold
+    expect(await s.load('doc')).toHaveLength(5);
+    withdraw();
+    const closing = s.close(); // a shutdown: the documents are released, then the store closes
+    await closing;
+    expect([s.stats().compactions, s.stats().compactionsFromLive]).toEqual([1, 1]);
+    const again = await openWith(await LevelKv.open(dir));
+    const parts = await again.load('doc');
+    expect(parts).toHaveLength(1);
+    expect(sameDoc(editor.doc, docFrom(parts))).toBe(true);
+  });
+
+  it('does nothing without a tail, with a state that does not match the log (no merge either), for a large document, or with idleMs 0', async () => {
+    const s = await openWith(await LevelKv.open(dir), { compaction: { maxUpdates: 1e9, minLogBytes: 1e12 } });
+    const editor = new Editor();
+    let asked = 0;
+    const offer = (name: string, state: () => Uint8Array): (() => void) => s.offerState(name, () => {
+      asked++;
+      return state();
+    });
+    // One update and no snapshot: nothing to fold (a cold load sends it as it is).
+    await s.append('single', editor.edit());
+    offer('single', () => Y.encodeStateAsUpdate(editor.doc))();
+    // A state ahead of the log.
+    const other = new Editor();
+    for (let i = 0; i < 3; i++) await s.append('ahead', other.edit());
+    const ahead = new Editor();
+    Y.applyUpdate(ahead.doc, Y.encodeStateAsUpdate(other.doc));
+    ahead.edit('not appended');
+    offer('ahead', () => Y.encodeStateAsUpdate(ahead.doc))();
+    // Large.
+    const big = new Editor();
+    for (let i = 0; i < 12; i++) await s.append('big', big.edit('x'.repeat(100_000)));
+    offer('big', () => Y.encodeStateAsUpdate(big.doc))();
+    await Promise.all(['single', 'ahead', 'big'].map((name) => s.flush(name)));
+    await s.close();
+    expect([asked, s.stats().compactions]).toEqual([1, 0]);
+    const again = await openWith(await LevelKv.open(dir), { compaction: { idleMs: 0 } });
+    expect(await again.load('ahead')).toHaveLength(3);
+    const more = new Editor();
+    for (let i = 0; i < 3; i++) await again.append('off', more.edit());
+    again.offerState('off', () => Y.encodeStateAsUpdate(more.doc))();
+    await again.close();
+    expect(again.stats().compactions).toBe(0);
+  });
+});
+
 describe('compactUpdates (how a snapshot is built)', () => {
   const history = (): { doc: Y.Doc; updates: Uint8Array[] } => {
     const doc = new Y.Doc();
