@@ -143,7 +143,7 @@ export const OPTIONS = [
   { key: 'clusterAntiEntropyMs', flag: 'cluster-anti-entropy-ms', env: 'SKEIN_CLUSTER_ANTI_ENTROPY_MS', schema: positiveMs,
     default: 5_000,
     description: 'Period of the state-vector exchange per loaded document (bounds healing of a lost message).' },
-  { key: 'redisMaxBackoffMs', flag: 'redis-max-backoff-ms', env: 'SKEIN_REDIS_MAX_BACKOFF_MS', schema: positiveMs, default: 1_000,
+  { key: 'redisMaxBackoffMs', flag: 'redis-max-backoff-ms', env: 'SKEIN_REDIS_MAX_BACKOFF_MS', schema: positiveMs, default: 500,
     description: 'Cap of the reconnect and circuit-breaker backoff while Redis is unreachable.' },
   // Access control (config/auth-options.ts, docs/security.md).
   ...AUTH_OPTIONS,
