@@ -37,7 +37,8 @@ export interface PlannedSnapshot {
 /**
  * The loaded document's own state as the new snapshot (`DocumentStore.offerState`), already
  * checked by the caller to cover exactly the clocks of the records it replaces: the records
- * are still read and checked (for what to delete and what to quarantine), not merged.
+ * are still read and their checksums checked (for what to delete and what to quarantine),
+ * not decoded or merged.
  */
 export interface LiveSnapshot {
   readonly update: Uint8Array;
