@@ -58,6 +58,7 @@ export async function compactDocument(ctx: EngineContext, state: DocState, live?
     const parts = parseDocKey(entry.key);
     return parts === undefined || parts.kind !== DocKind.Update || parts.seq <= upto;
   });
+  if (live?.skip?.() === true) return NOTHING;
   const input: CompactionInput = { docId: state.docId, upto, entries };
   const bytes = entries.reduce((sum, e) => sum + e.value.length, 0);
   const snapshot = live !== undefined && entries.length <= LIVE_MAX_RECORDS ? liveSnapshot(state.meta, live) : undefined;
@@ -116,6 +117,8 @@ export interface OfferedState {
   readonly accepted: readonly ReadonlyMap<number, number>[];
   /** Compact from this state or not at all (no merge of the records when it does not fit). */
   readonly only?: boolean;
+  /** True: give up (checked again once the records are read, before any CPU-heavy step). */
+  readonly skip?: () => boolean;
 }
 
 /**

@@ -516,14 +516,16 @@ export class DocumentLog {
     const update = offered();
     if (update === undefined) return;
     const accepted = this.#pending.map((p) => p.clocks);
-    void this.#enqueue(() => this.#compactTask('release', { update, accepted, only: true })).catch(noop);
+    // Checked when the task starts and again after its read: a closing store's time is bounded.
+    const skip = (): boolean => this.#phase !== 'open' && this.#ctx.timers.now() > this.#ctx.shutdown.compactUntil;
+    void this.#enqueue(() => this.#compactTask('release', { update, accepted, only: true, skip })).catch(noop);
   }
 
   async #compactTask(mode: 'background' | 'on-demand' | 'release', released?: OfferedState): Promise<CompactionOutcome> {
     const onDemand = mode === 'on-demand';
     if (mode === 'background') this.#compactionQueued = false;
     const nothing: CompactionOutcome = { compacted: false, mergedUpdates: 0, snapshotSeq: 0, snapshotBytes: 0, quarantined: 0 };
-    if (this.#phase === 'closed' || (mode === 'background' && this.#phase !== 'open')) return nothing;
+    if (this.#phase === 'closed' || (mode === 'background' && this.#phase !== 'open') || released?.skip?.() === true) return nothing;
     try {
       const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
       this.#state ??= state;

@@ -138,6 +138,12 @@ export interface EngineContext {
   readonly telemetry?: PersistenceProbes;
   /** Where compaction merges run (a worker thread); absent: on the calling thread. */
   readonly compactor?: Compactor;
+  /**
+   * Set when the store starts closing: compactions of released documents (document-log.ts,
+   * `released`) that have not started by `compactUntil` are skipped, so a shutdown that
+   * releases many documents at once spends a bounded time on them.
+   */
+  readonly shutdown: { compactUntil: number };
   /** The in-memory state of a loaded document, where its owner offered one (`DocumentStore.offerState`). */
   liveState(name: string): Uint8Array | undefined;
   allocateDocId(): number;

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { compactUpdates, shouldCompact } from '../../src/persistence/compaction.js';
@@ -371,6 +372,29 @@ describe('compaction when a loaded document is released (its offer withdrawn)', 
     again.offerState('off', () => Y.encodeStateAsUpdate(more.doc))();
     await again.close();
     expect(again.stats().compactions).toBe(0);
+  });
+
+  it('a closing store starts them only within its budget (min(1 s, a quarter of the close timeout)): a shutdown that releases many documents stays bounded', async () => {
+    for (const late of [false, true]) {
+      const timers = new ManualTimers();
+      const gate = new GateKv(await LevelKv.open(join(dir, late ? 'late' : 'early')));
+      const s = await openLevelStore({ kv: gate, logger, timers });
+      const editors = [new Editor(), new Editor(), new Editor()];
+      for (const [i, e] of editors.entries()) for (let k = 0; k < 3; k++) await s.append(`d${i}`, e.edit());
+      const withdraws = editors.map((e, i) => s.offerState(`d${i}`, () => Y.encodeStateAsUpdate(e.doc)));
+      // One more write per document, held: each release compaction waits behind its document's write.
+      gate.holding = true;
+      const writes = editors.map((e, i) => s.append(`d${i}`, e.edit()));
+      await waitFor(() => gate.held.length === 1);
+      for (const withdraw of withdraws) withdraw();
+      const closing = s.closeWithReport({ timeoutMs: 10_000 });
+      if (late) timers.advance(1_500); // past the budget (1 s), well within the close timeout
+      gate.holding = false;
+      gate.releaseNext();
+      await Promise.all(writes);
+      expect((await closing).unflushed).toEqual([]);
+      expect([late, s.stats().compactionsFromLive]).toEqual([late, late ? 0 : 3]);
+    }
   });
 });
 
