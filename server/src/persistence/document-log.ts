@@ -512,13 +512,22 @@ export class DocumentLog {
     const state = this.#state;
     const { enabled, idleMs } = this.#ctx.compaction;
     if (this.#phase === 'closed' || !enabled || idleMs === 0 || state?.indexed !== true || !worthCompactingAtRest(state.meta)) return;
-    if (state.meta.snapshotBytes + state.meta.logBytes > LIVE_STATE_MAX_BYTES) return;
-    const update = offered();
-    if (update === undefined) return;
-    const accepted = this.#pending.map((p) => p.clocks);
+    const offer = this.#offer(state.meta, offered);
+    if (offer === undefined) return;
     // Checked when the task starts and again after its read: a closing store's time is bounded.
     const skip = (): boolean => this.#phase !== 'open' && this.#ctx.timers.now() > this.#ctx.shutdown.compactUntil;
-    void this.#enqueue(() => this.#compactTask('release', { update, accepted, only: true, skip })).catch(noop);
+    void this.#enqueue(() => this.#compactTask('release', { ...offer, only: true, skip })).catch(noop);
+  }
+
+  /**
+   * The owner's in-memory state for a compaction, while the stored log suggests a small
+   * document: it holds the durable log and the updates accepted but not yet written (checked
+   * against both sets of clocks before it is used).
+   */
+  #offer(meta: DocMeta, state: () => Uint8Array | undefined): OfferedState | undefined {
+    if (meta.snapshotBytes + meta.logBytes > LIVE_STATE_MAX_BYTES) return undefined;
+    const update = state();
+    return update === undefined ? undefined : { update, accepted: this.#pending.map((p) => p.clocks) };
   }
 
   async #compactTask(mode: 'background' | 'on-demand' | 'release', released?: OfferedState): Promise<CompactionOutcome> {
@@ -530,12 +539,7 @@ export class DocumentLog {
       const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
       this.#state ??= state;
       if (state?.indexed !== true) return nothing;
-      if (released !== undefined) return await compactDocument(this.#ctx, state, released);
-      // The owner's in-memory state holds the durable log and the updates accepted but not yet
-      // written (checked against both sets of clocks before it is used).
-      const { snapshotBytes, logBytes } = state.meta;
-      const update = snapshotBytes + logBytes <= LIVE_STATE_MAX_BYTES ? this.#ctx.liveState(this.name) : undefined;
-      const live = update === undefined ? undefined : { update, accepted: this.#pending.map((p) => p.clocks) };
+      const live = released ?? this.#offer(state.meta, () => this.#ctx.liveState(this.name));
       return await compactDocument(this.#ctx, state, live);
     } catch (err) {
       const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');

@@ -265,7 +265,6 @@ export class LogStore implements DocumentStore {
     return this.#ctx.events;
   }
 
-  /** Turn `name`'s change marks into one `document.changed` event, in the document's write queue. */
   offerState(name: string, state: () => Uint8Array | undefined): () => void {
     this.#offers.set(name, state);
     return () => {
@@ -276,6 +275,7 @@ export class LogStore implements DocumentStore {
     };
   }
 
+  /** Turn `name`'s change marks into one `document.changed` event, in the document's write queue. */
   sealChanges(name: string): Promise<StoredEvent | undefined> {
     const log = this.#open(name);
     return log instanceof SkeinError ? Promise.reject(log) : log.sealChanges();
