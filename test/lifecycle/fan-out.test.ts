@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { decodeMessage } from '@skein/protocol';
-import { DocumentRegistry, silentLogger } from '@skein/server';
+import { DocumentRegistry, silentLogger, type DocumentHandle } from '@skein/server';
 import { GatedStore } from '../helpers/stores.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { fakePeer, type FakePeer } from '../helpers/fake-peer.js';
@@ -29,6 +29,15 @@ function clientAwareness(id: number): { aw: Awareness; update: (x: number) => Ui
 }
 
 /** The cursors of every awareness message a peer received, in order: one array per message. */
+/** `name` opened by peer a, with peers b and reader attached too. */
+async function openWithPeers(reg: DocumentRegistry, name: string): Promise<{ handle: DocumentHandle; a: FakePeer; b: FakePeer; reader: FakePeer }> {
+  const [a, b, reader] = [fakePeer(), fakePeer(), fakePeer()];
+  const handle = await reg.open(name, a);
+  handle.attach(b);
+  handle.attach(reader);
+  return { handle, a, b, reader };
+}
+
 function cursors(peer: FakePeer): Array<Array<[number, unknown]>> {
   const out: Array<Array<[number, unknown]>> = [];
   for (const m of peer.sent) {
@@ -70,10 +79,7 @@ describe('coalesced fan-out', () => {
 
   it('changes of one turn from several writers reach each reader as one message; a sole sender gets none back', async () => {
     const { reg, clock } = make();
-    const [a, b, reader] = [fakePeer(), fakePeer(), fakePeer()];
-    const handle = await reg.open('d', a);
-    handle.attach(b);
-    handle.attach(reader);
+    const { handle, a, b, reader } = await openWithPeers(reg, 'd');
     const wa = writer(101);
     const wb = writer(202);
     const acks = [
@@ -137,10 +143,7 @@ describe('coalesced fan-out', () => {
   });
   it('presence: awareness changes of one turn go to every peer as one message, latest state per client, after the turn\'s document changes', async () => {
     const { reg, clock } = make();
-    const [a, b, reader] = [fakePeer(), fakePeer(), fakePeer()];
-    const handle = await reg.open('p', a);
-    handle.attach(b);
-    handle.attach(reader);
+    const { handle, a, b, reader } = await openWithPeers(reg, 'p');
     // Two clients' awareness, each changing twice within one turn, plus a document change.
     const ca = clientAwareness(301);
     const cb = clientAwareness(302);
@@ -169,10 +172,7 @@ describe('coalesced fan-out', () => {
 
   it('presence is paced: after a quiet interval a change goes at the end of its turn; within the interval changes wait for its end and go as one message', async () => {
     const { reg, clock } = make(0, 50);
-    const [a, b, reader] = [fakePeer(), fakePeer(), fakePeer()];
-    const handle = await reg.open('paced', a);
-    handle.attach(b);
-    handle.attach(reader);
+    const { handle, a, b, reader } = await openWithPeers(reg, 'paced');
     const ca = clientAwareness(401);
     const cb = clientAwareness(402);
     // Quiet before: the first change goes with its turn (no added latency at low rates).
