@@ -144,6 +144,41 @@ describe('chunked initial sync: a large reply goes out as bounded WebSocket frag
     expect(joined.getMap('m').toJSON()).toEqual(writer.doc.getMap('m').toJSON());
   });
 
+  it('a joiner after edits gets the cached state in fragments, then the edits made since as whole messages after it (no new encoding)', async () => {
+    const { srv, writer, bytes } = await largeDocument();
+    const handle = srv.registry.get('big')!;
+    const empty = encodeSyncStep1(Y.encodeStateVector(new Y.Doc()));
+    const replied = (c: FrameClient): boolean => c.messages().some((m) => decodeMessage(m).type === 'sync-step2');
+    // A first joiner: the state is encoded for it.
+    const first = await FrameClient.open(srv.url, 'big');
+    raw.push(first);
+    first.sendAll([empty]);
+    await waitFor(() => replied(first), { what: 'the first reply' });
+    const encodes = handle.fullStateEncodes;
+    // Three edits, each applied by the server.
+    for (let i = 0; i < 3; i++) {
+      writer.doc.getText('t').insert(0, `e${i} `);
+      await waitFor(() => handle.doc.getText('t').length === 3 * (i + 1), { what: `edit ${i} on the server` });
+    }
+    const client = await FrameClient.open(srv.url, 'big');
+    raw.push(client);
+    client.sendAll([empty]);
+    const decoded = (): ReturnType<typeof decodeMessage>[] => client.messages().map((m) => decodeMessage(m));
+    await waitFor(() => decoded().filter((m) => m.type === 'sync-update').length === 3, { what: 'the edits after the reply' });
+    const messages = decoded();
+    const stepTwo = messages.findIndex((m) => m.type === 'sync-step2');
+    expect(stepTwo).toBeGreaterThanOrEqual(0);
+    expect(messages.findIndex((m) => m.type === 'sync-update')).toBeGreaterThan(stepTwo);
+    // The cached state went out in fragments; nothing was encoded for this joiner.
+    const data = client.frames.filter((f) => f.opcode < 8);
+    expect(data.filter((f) => !f.fin).length).toBeGreaterThan(bytes / CHUNK - 1);
+    expect(handle.fullStateEncodes).toBe(encodes);
+    const joined = new Y.Doc();
+    for (const m of messages) if (m.type === 'sync-step2' || m.type === 'sync-update') Y.applyUpdate(joined, m.update);
+    expect(joined.getText('t').toJSON()).toBe(writer.doc.getText('t').toJSON());
+    expect(joined.getMap('m').toJSON()).toEqual(writer.doc.getMap('m').toJSON());
+  });
+
   it('plain y-websocket clients and @skein/client join the large document and converge, edits included', async () => {
     const { srv, writer } = await largeDocument();
     const joiners = Array.from({ length: 5 }, () => connectProvider(srv.url, 'big'));

@@ -58,6 +58,29 @@ describe('interop with the real y-websocket client', () => {
     expect(sameState(first.doc, late.doc)).toBe(true);
   });
 
+  it('joiners of a document being edited converge, and are not each answered with a new encoding of the whole state', async () => {
+    const writer = open('busy');
+    await synced(writer);
+    for (let i = 0; i < 200; i++) writer.doc.getArray('a').push([i]);
+    const handle = () => server.registry.get('busy');
+    await waitFor(() => handle()?.doc.getArray('a').length === 200, { what: 'server state' });
+    const joiners: WebsocketProvider[] = [];
+    for (let j = 0; j < 20; j++) {
+      // An edit between every two joins, applied by the server before the next one connects.
+      writer.doc.getMap('m').set(`k${j}`, j);
+      await waitFor(() => handle()?.doc.getMap('m').size === j + 1, { what: `edit ${j} on the server` });
+      const joiner = open('busy');
+      await synced(joiner);
+      joiners.push(joiner);
+    }
+    // (A root type is in toJSON only once asked for by name.)
+    await waitFor(() => joiners.every((p) => p.doc.getMap('m').size === 20 && p.doc.getArray('a').length === 200 && sameState(p.doc, writer.doc)), {
+      what: 'every joiner converged',
+    });
+    // One encoding of the state for the first joiner; the others got it and the edits since.
+    expect(handle()?.fullStateEncodes).toBeLessThanOrEqual(2);
+  });
+
   it('awareness propagates and a vanished client is removed for the others', async () => {
     const a = open('presence');
     const b = open('presence');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { decodeMessage } from '@skein/protocol';
-import { DocumentRegistry, silentLogger, type DocumentHandle } from '@skein/server';
+import { DocumentRegistry, JOIN_TAIL_BYTES, JOIN_TAIL_MAX, silentLogger, type DocumentHandle } from '@skein/server';
 import { GatedStore } from '../helpers/stores.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { fakePeer } from '../helpers/fake-peer.js';
@@ -241,6 +241,55 @@ describe('DocumentRegistry', () => {
     Y.applyUpdate(after, handle.diffFor(empty));
     expect(handle.fullStateEncodes).toBe(2);
     expect([after.getText('a').toJSON(), after.getText('b').toJSON()]).toEqual(['one', 'two']);
+  });
+
+  it('joiners of a document edited between joins get the cached state and the changes since: one encode per JOIN_TAIL_MAX changes, not one each', async () => {
+    const reg = make();
+    const a = fakePeer();
+    const handle = await reg.open('d', a);
+    await handle.submit(textUpdate('base', 'base'), { source: 'client', peer: a });
+    const empty = Y.encodeStateVector(new Y.Doc());
+    const writer = new Y.Doc();
+    const joiners = 3 * JOIN_TAIL_MAX;
+    for (let i = 0; i < joiners; i++) {
+      const parts = handle.joinFor(empty);
+      // What the joiner applies, in order, is the document as it is now.
+      const joined = new Y.Doc();
+      for (const part of parts) Y.applyUpdate(joined, part);
+      expect(joined.getText('base').toJSON()).toBe('base');
+      expect(joined.getArray('n').toArray()).toEqual(writer.getArray('n').toArray());
+      // An edit between two joins.
+      const before = Y.encodeStateVector(writer);
+      writer.getArray('n').push([i]);
+      await handle.submit(Y.encodeStateAsUpdate(writer, before), { source: 'client', peer: a });
+    }
+    // The state is encoded again only once a tail is full (after JOIN_TAIL_MAX changes).
+    expect(handle.fullStateEncodes).toBeLessThanOrEqual(Math.ceil(joiners / JOIN_TAIL_MAX) + 1);
+    expect(handle.joinFor(empty).length).toBeGreaterThan(1);
+    // Whoever needs the state as one exact update (diffFor, a full write, sleep) gets it encoded again.
+    const encodes = handle.fullStateEncodes;
+    const exact = new Y.Doc();
+    Y.applyUpdate(exact, handle.diffFor(empty));
+    expect(exact.getArray('n').length).toBe(joiners);
+    expect(handle.fullStateEncodes).toBe(encodes + 1);
+    expect(handle.joinFor(empty)).toHaveLength(1);
+  });
+
+  it('the changes kept for joiners are bounded in bytes: a large change drops the cached state', async () => {
+    const reg = make();
+    const a = fakePeer();
+    const handle = await reg.open('d', a);
+    await handle.submit(textUpdate('small'), { source: 'client', peer: a });
+    const empty = Y.encodeStateVector(new Y.Doc());
+    expect(handle.joinFor(empty)).toHaveLength(1);
+    const encodes = handle.fullStateEncodes;
+    await handle.submit(textUpdate('x'.repeat(JOIN_TAIL_BYTES + 1), 'big'), { source: 'client', peer: a });
+    const parts = handle.joinFor(empty);
+    expect(parts).toHaveLength(1);
+    expect(handle.fullStateEncodes).toBe(encodes + 1);
+    const joined = new Y.Doc();
+    Y.applyUpdate(joined, parts[0] as Uint8Array);
+    expect(joined.getText('big').length).toBe(JOIN_TAIL_BYTES + 1);
   });
 
   it('open after close rejects with SKEIN_ERR_SHUTTING_DOWN', async () => {

@@ -28,6 +28,16 @@ export interface BodyHooks {
 /** An encoded update that changes nothing: no structs, no deletions (`Y.encodeStateAsUpdate` of an empty doc). */
 const EMPTY_STATE = Uint8Array.of(0, 0);
 
+/** At most this many changes are kept after the cached state for joiners (then it is dropped). */
+export const JOIN_TAIL_MAX = 64;
+/**
+ * …and at most this many bytes of them, or the cached state's size if larger (a joiner receives
+ * at most about twice the document's size, or the state plus this).
+ */
+export const JOIN_TAIL_BYTES = 64 * 1024;
+/** The tail is never larger than this, however large the document (it is sent as ordinary messages). */
+const JOIN_TAIL_MAX_BYTES = 1024 * 1024;
+
 /**
  * A loaded document's content, in one of two forms:
  *
@@ -42,16 +52,23 @@ const EMPTY_STATE = Uint8Array.of(0, 0);
  * back to sleep when the handle says so (`document-handle.ts`: no change for
  * `--dormant-after-ms`).
  *
- * The encoded state doubles as the live form's cache for peers with an empty state vector:
- * encoded once per change however many join (dropped on every change by `changed`).
+ * The encoded state doubles as the live form's cache for peers with an empty state vector. A
+ * change does not drop it: the change's update is kept after it (the tail, bounded by
+ * JOIN_TAIL_MAX and JOIN_TAIL_BYTES), and a joiner gets the cached state and then the tail
+ * (`joinParts`). So joiners of a document being edited cost one full encode per JOIN_TAIL_MAX
+ * changes, not one each; what needs the exact state as one update (`encoded`: a write of the
+ * full state, a compaction, sleep) encodes it again when a tail is held.
  */
 export class DocBody {
   readonly #name: string;
   readonly #hooks: BodyHooks;
   #form: BodyForm;
   #doc: Y.Doc | undefined;
-  /** Dormant: the state itself. Live: a cache of `Y.encodeStateAsUpdate(doc)`, or undefined. */
+  /** Dormant: the state itself. Live: a cache of `Y.encodeStateAsUpdate(doc)` (as of before `#tail`), or undefined. */
   #state: Uint8Array | undefined;
+  /** Live: the updates applied since `#state` was encoded, in order (state + tail = the document). */
+  #tail: Uint8Array[] = [];
+  #tailBytes = 0;
   /** Cached encoded state vector (dropped with the state). */
   #stateVector: Uint8Array | undefined;
   /** Decoded state vector of the dormant state (for `contains`). */
@@ -91,11 +108,22 @@ export class DocBody {
 
   /** The document's full state as one update (cached until the next change). */
   encoded(): Uint8Array {
-    if (this.#state === undefined) {
+    if (this.#state === undefined || this.#tail.length > 0) {
       this.#state = Y.encodeStateAsUpdate(this.live());
       this.#encodes++;
+      this.#dropTail();
     }
     return this.#state;
+  }
+
+  /**
+   * What a joiner with an empty state vector is sent, in order: the cached full state, then the
+   * changes made since it was encoded (each its own message). Encodes only when nothing is
+   * cached. Never wakes a dormant document.
+   */
+  joinParts(): readonly Uint8Array[] {
+    if (this.#state === undefined) return [this.encoded()];
+    return this.#tail.length === 0 ? [this.#state] : [this.#state, ...this.#tail];
   }
 
   stateVector(): Uint8Array {
@@ -124,10 +152,30 @@ export class DocBody {
     return decoded.structs.every((s) => s.id.clock + s.length <= (clocks.get(s.id.client) ?? 0));
   }
 
-  /** The live document changed: cached encodings are stale. */
-  changed(): void {
-    this.#state = undefined;
+  /**
+   * The live document changed by `update`: the cached state vector is stale; the cached state is
+   * kept with `update` after it while the tail has room, else dropped. Without an update, both
+   * are dropped.
+   */
+  changed(update?: Uint8Array): void {
     this.#stateVector = undefined;
+    const state = this.#state;
+    if (state !== undefined && update !== undefined && this.#tail.length < JOIN_TAIL_MAX) {
+      const room = Math.min(JOIN_TAIL_MAX_BYTES, Math.max(JOIN_TAIL_BYTES, state.byteLength));
+      if (this.#tailBytes + update.byteLength <= room) {
+        this.#tail.push(update);
+        this.#tailBytes += update.byteLength;
+        return;
+      }
+    }
+    this.#state = undefined;
+    this.#dropTail();
+  }
+
+  #dropTail(): void {
+    if (this.#tail.length === 0) return;
+    this.#tail = [];
+    this.#tailBytes = 0;
   }
 
   /**
@@ -154,6 +202,7 @@ export class DocBody {
     }
     this.#doc = undefined;
     this.#state = undefined;
+    this.#dropTail();
     this.#stateVector = undefined;
     this.#clocks = undefined;
     this.#form = 'released';

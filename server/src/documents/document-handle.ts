@@ -297,6 +297,17 @@ export class DocumentHandle implements ReplicaHost {
     return this.#content().diff(stateVector);
   }
 
+  /**
+   * What a joiner with `stateVector` is sent, in order: the first part is its sync step 2, the
+   * rest (only for an empty vector) updates made since the cached full state was encoded, so a
+   * document being edited is not encoded again for every joiner (doc-body.ts `joinParts`).
+   */
+  joinFor(stateVector: Uint8Array): readonly Uint8Array[] {
+    this.#expectWritable();
+    const body = this.#content();
+    return stateVector.byteLength === 1 && stateVector[0] === 0 ? body.joinParts() : [body.diff(stateVector)];
+  }
+
   /** The full state as one update (cached until the next change; never wakes the document). */
   encodedState(): Uint8Array {
     return this.#content().encoded();
@@ -546,7 +557,7 @@ export class DocumentHandle implements ReplicaHost {
   // --- fan-out ------------------------------------------------------------------------------
 
   #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    this.#body?.changed();
+    this.#body?.changed(update);
     this.#lastChange = this.#ctx.clock.now();
     this.#changes?.push(update);
     this.#quota.grew(update.byteLength);

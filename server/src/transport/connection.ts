@@ -8,6 +8,7 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncStep2Prefix,
+  encodeSyncUpdate,
   encodeAck,
   encodeAuthDenied,
   encodeWelcome,
@@ -259,6 +260,36 @@ export class Connection implements Peer {
    * state), at most one fragment in this socket's send buffer, and any WebSocket client —
    * plain y-websocket included — receives the same single message.
    */
+  /**
+   * A sync step 2 from the cached full state, then the changes made since it was encoded, each
+   * an update message, in one socket write (corked). The changes are part of the reply: they
+   * do not count as a slow consumer's backlog.
+   */
+  #replyWithTail(parts: readonly Uint8Array[]): number {
+    const socket = this.#opts.socket;
+    socket?.cork();
+    try {
+      let bytes = this.#reply(parts[0] as Uint8Array);
+      for (let i = 1; i < parts.length; i++) {
+        const message = encodeSyncUpdate(parts[i] as Uint8Array);
+        bytes += message.byteLength;
+        if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) continue;
+        const fragmenting = this.#fragmenting;
+        if (fragmenting !== undefined) {
+          fragmenting.queued.push(message);
+          continue;
+        }
+        this.#replyBytes = Math.min(this.#replyBytes, this.#ws.bufferedAmount) + message.byteLength;
+        this.#tel.messageSent(message.byteLength);
+        this.#meter.bytesOut += message.byteLength;
+        this.#ws.send(message, { binary: true });
+      }
+      return bytes;
+    } finally {
+      socket?.uncork();
+    }
+  }
+
   #reply(update: Uint8Array): number {
     const chunk = this.#opts.limits.syncChunkBytes ?? DEFAULT_SYNC_CHUNK_BYTES;
     if (update.byteLength <= chunk || this.#fragmenting !== undefined) {
@@ -428,7 +459,8 @@ export class Connection implements Peer {
       case 'sync-step1': {
         const started = performance.now();
         decodeStateVector(message.stateVector);
-        const replyBytes = this.#reply(handle.diffFor(message.stateVector));
+        const parts = handle.joinFor(message.stateVector);
+        const replyBytes = parts.length === 1 ? this.#reply(parts[0] as Uint8Array) : this.#replyWithTail(parts);
         this.#tel.syncAnswered(this.#opts.upgrade, started, message.stateVector.byteLength, replyBytes);
         return;
       }
