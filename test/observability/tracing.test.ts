@@ -173,6 +173,8 @@ describe('metrics', () => {
     ca.send(a.syncStep1());
     cb.send(b.syncStep1());
     await waitFor(() => named(t.spans.getFinishedSpans(), SPAN.connectionUpgrade).length === 2, { what: 'both open' });
+    // Both joins answered before the edits (a join after an edit gets the edit after its reply).
+    await waitFor(async () => metricValue((await t.reader.collect()).resourceMetrics, METRIC.syncRequests) === 2, { what: 'both synced' });
     const frames = [a.edit('x', 1), a.edit('y', 2), a.edit('z', 'three')];
     for (const f of frames) ca.send(f);
     await waitFor(() => named(t.spans.getFinishedSpans(), SPAN.persistenceWrite).length >= 1 &&
