@@ -29,6 +29,7 @@ import { ConnectionMeter } from './connection-meter.js';
 import { sliceTurnReads, type SocketReads } from './read-slicer.js';
 import { PresenceLimiter } from './presence-limiter.js';
 import { type PeerSocket, toBytes } from './peer-socket.js';
+import { encodeBinaryFrame, PREFRAME_MAX_BYTES } from './ws-frame.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -80,6 +81,22 @@ export interface ConnectionOptions {
 }
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
+
+/**
+ * The last message framed and its frame: the fan-out sends one message to many sockets in a
+ * row. Keyed by identity: a message is never changed once sent (every encoder returns a fresh
+ * array).
+ */
+let lastMessage: Uint8Array | undefined;
+let lastFrame: Uint8Array = new Uint8Array(0);
+
+function framed(message: Uint8Array): Uint8Array {
+  if (message !== lastMessage) {
+    lastFrame = encodeBinaryFrame(message);
+    lastMessage = message;
+  }
+  return lastFrame;
+}
 
 /** `closedPromise` of a connection whose socket closed before anyone asked for it. */
 const SETTLED: Promise<void> = Promise.resolve();
@@ -249,7 +266,12 @@ export class Connection implements Peer {
     }
     this.#tel.messageSent(message.byteLength);
     this.#meter.bytesOut += message.byteLength;
-    this.#ws.send(message, { binary: true });
+    const raw = this.#opts.socket;
+    // A message the fan-out sends to every peer is framed once and written as is to each socket
+    // (the same bytes; ws-frame.ts). `ws` itself writes nothing in between: it frames and writes
+    // synchronously (no extension is negotiated), and fragmented replies hold this path off.
+    if (raw !== undefined && raw.writable && message.byteLength <= PREFRAME_MAX_BYTES) raw.write(framed(message));
+    else this.#ws.send(message, { binary: true });
   }
 
   /**
