@@ -275,14 +275,6 @@ export class Connection implements Peer {
   }
 
   /**
-   * Send the answer to a sync step 1 (the update the peer lacks); returns its size in bytes. At
-   * most one such reply is exempt from the buffer limit. A reply larger than `syncChunkBytes`
-   * (a large document's joiner) is one message in bounded WebSocket fragments, sent one at a
-   * time as the socket drains: no copy of the update (shared by every joiner of the same
-   * state), at most one fragment in this socket's send buffer, and any WebSocket client —
-   * plain y-websocket included — receives the same single message.
-   */
-  /**
    * A sync step 2 from the cached full state, then the changes made since it was encoded, each
    * an update message, in one socket write (corked). The changes are part of the reply: they
    * do not count as a slow consumer's backlog.
@@ -312,6 +304,14 @@ export class Connection implements Peer {
     }
   }
 
+  /**
+   * Send the answer to a sync step 1 (the update the peer lacks); returns its size in bytes. At
+   * most one such reply is exempt from the buffer limit. A reply larger than `syncChunkBytes`
+   * (a large document's joiner) is one message in bounded WebSocket fragments, sent one at a
+   * time as the socket drains: no copy of the update (shared by every joiner of the same
+   * state), at most one fragment in this socket's send buffer, and any WebSocket client —
+   * plain y-websocket included — receives the same single message.
+   */
   #reply(update: Uint8Array): number {
     const chunk = this.#opts.limits.syncChunkBytes ?? DEFAULT_SYNC_CHUNK_BYTES;
     if (update.byteLength <= chunk || this.#fragmenting !== undefined) {
