@@ -194,8 +194,11 @@ export function mergeClocks(into: Clocks, from: ReadonlyMap<number, number>): vo
 }
 
 export function encodeClocks(clocks: ReadonlyMap<number, number>): Uint8Array {
-  const w = new ByteWriter(1 + clocks.size * 10).writeVarUint(clocks.size);
-  for (const [client, clock] of [...clocks].sort((a, b) => b[0] - a[0])) w.writeVarUint(client).writeVarUint(clock);
+  // Sorted by client, descending; the keys alone are sorted (no [client, clock] pair per entry:
+  // this runs for every append, in the metadata).
+  const clients = [...clocks.keys()].sort((a, b) => b - a);
+  const w = new ByteWriter(1 + clients.length * 10).writeVarUint(clients.length);
+  for (const client of clients) w.writeVarUint(client).writeVarUint(clocks.get(client) ?? 0);
   return w.toBytes();
 }
 
