@@ -480,6 +480,35 @@ describe('bad input from clients', () => {
       await stillWorks(a, b, 'after-slow');
     });
 
+    it('closes a client that stops reading with 4508 also when the updates are small (framed once and written by the server, not by ws)', async () => {
+      const srv = await start({ maxBufferedBytes: 1024 });
+      const [a, b] = await pair('slow-small');
+      const slow = await rawReady('slow-small');
+      const socket = (slow.ws as unknown as { _socket: Socket })._socket;
+      socket.pause();
+      const flooder = await rawReady('slow-small');
+      const src = new Y.Doc();
+      src.on('update', (u: Uint8Array) => flooder.send(encodeSyncUpdate(u)));
+      // Under PREFRAME_MAX_BYTES (64 KiB) each: the fan-out writes the frames to the sockets itself.
+      // 16 MB in all, as above: more than the loopback buffers of `slow` hold.
+      const chunk = new Uint8Array(60 * 1024);
+      const n = 280;
+      for (let i = 0; i < n; i++) {
+        src.getMap('flood').set(`k${i}`, chunk);
+        await waitFor(() => a.doc.getMap('flood').size === i + 1 && b.doc.getMap('flood').size === i + 1, {
+          what: `a and b got update ${i}`,
+          intervalMs: 2,
+        });
+      }
+      expect(srv.connectionCount()).toBe(4);
+      socket.resume();
+      const closed = await slow.closed;
+      expect(closed.code).toBe(closeCodeOf('SKEIN_ERR_SLOW_CONSUMER'));
+      expect(closed.reason).toBe('SKEIN_ERR_SLOW_CONSUMER');
+      expect(flooder.isOpen).toBe(true);
+      await stillWorks(a, b, 'after-slow-small');
+    });
+
     it('clients joining a document larger than maxBufferedBytes sync and stay connected', async () => {
       const srv = await start({ maxBufferedBytes: 1024 });
       // Larger than the loopback socket buffers: most of the step 2 reply waits in the server.
