@@ -446,20 +446,22 @@ describe('bad input from clients', () => {
   });
 
   describe('slow consumers', () => {
-    it('closes a client that stops reading with 4508; the others keep working', async () => {
+    /**
+     * Two y-websocket clients a and b, a raw client `slow` that stops reading and a flooder on
+     * `doc`; the flooder sends `n` updates of `chunkBytes` each, paced (each is read by a and b
+     * before the next is sent, so their own buffers stay empty and only `slow` falls behind).
+     * `slow` must then be closed with 4508 and the others keep working.
+     */
+    async function slowConsumerClosed(doc: string, chunkBytes: number, n: number): Promise<void> {
       const srv = await start({ maxBufferedBytes: 1024 });
-      const [a, b] = await pair('slow');
-      const slow = await rawReady('slow');
+      const [a, b] = await pair(doc);
+      const slow = await rawReady(doc);
       const socket = (slow.ws as unknown as { _socket: Socket })._socket;
       socket.pause();
-      const flooder = await rawReady('slow');
-      // More than the loopback socket buffers of `slow` can hold, so bytes pile up in the
-      // server. Paced: each update is read by a and b before the next is sent, so their own
-      // buffers stay empty and only the client that stopped reading falls behind.
+      const flooder = await rawReady(doc);
       const src = new Y.Doc();
       src.on('update', (u: Uint8Array) => flooder.send(encodeSyncUpdate(u)));
-      const chunk = new Uint8Array(256 * 1024);
-      const n = 64;
+      const chunk = new Uint8Array(chunkBytes);
       for (let i = 0; i < n; i++) {
         src.getMap('flood').set(`k${i}`, chunk);
         await waitFor(() => a.doc.getMap('flood').size === i + 1 && b.doc.getMap('flood').size === i + 1, {
@@ -477,36 +479,19 @@ describe('bad input from clients', () => {
       expect(closed.reason).toBe('SKEIN_ERR_SLOW_CONSUMER');
       await waitFor(() => srv.connectionCount() === 3, { what: 'server dropped the slow client' });
       expect(flooder.isOpen).toBe(true);
-      await stillWorks(a, b, 'after-slow');
+      await stillWorks(a, b, `after-${doc}`);
+    }
+
+    it('closes a client that stops reading with 4508; the others keep working', async () => {
+      // 64 × 256 KiB: more than the loopback socket buffers of `slow` can hold, so bytes pile up
+      // in the server (each update larger than PREFRAME_MAX_BYTES: sent through ws).
+      await slowConsumerClosed('slow', 256 * 1024, 64);
     });
 
     it('closes a client that stops reading with 4508 also when the updates are small (framed once and written by the server, not by ws)', async () => {
-      const srv = await start({ maxBufferedBytes: 1024 });
-      const [a, b] = await pair('slow-small');
-      const slow = await rawReady('slow-small');
-      const socket = (slow.ws as unknown as { _socket: Socket })._socket;
-      socket.pause();
-      const flooder = await rawReady('slow-small');
-      const src = new Y.Doc();
-      src.on('update', (u: Uint8Array) => flooder.send(encodeSyncUpdate(u)));
-      // Under PREFRAME_MAX_BYTES (64 KiB) each: the fan-out writes the frames to the sockets itself.
-      // 16 MB in all, as above: more than the loopback buffers of `slow` hold.
-      const chunk = new Uint8Array(60 * 1024);
-      const n = 280;
-      for (let i = 0; i < n; i++) {
-        src.getMap('flood').set(`k${i}`, chunk);
-        await waitFor(() => a.doc.getMap('flood').size === i + 1 && b.doc.getMap('flood').size === i + 1, {
-          what: `a and b got update ${i}`,
-          intervalMs: 2,
-        });
-      }
-      expect(srv.connectionCount()).toBe(4);
-      socket.resume();
-      const closed = await slow.closed;
-      expect(closed.code).toBe(closeCodeOf('SKEIN_ERR_SLOW_CONSUMER'));
-      expect(closed.reason).toBe('SKEIN_ERR_SLOW_CONSUMER');
-      expect(flooder.isOpen).toBe(true);
-      await stillWorks(a, b, 'after-slow-small');
+      // 280 × 60 KiB, 16 MB as above, each under PREFRAME_MAX_BYTES (64 KiB): the fan-out writes
+      // the frames to the sockets itself.
+      await slowConsumerClosed('slow-small', 60 * 1024, 280);
     });
 
     it('clients joining a document larger than maxBufferedBytes sync and stay connected', async () => {
