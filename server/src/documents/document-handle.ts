@@ -21,6 +21,12 @@ import { DocBody } from './doc-body.js';
 
 export type { DocumentState } from './lifecycle.js';
 
+/** What `#apply` changed: the update to store and fan out, and its end clock per client when known. */
+interface AppliedChange {
+  readonly update: Uint8Array;
+  readonly clocks: ReadonlyMap<number, number> | undefined;
+}
+
 /**
  * SKEIN_ERR_INVALID_UPDATE from `submit`. Yjs can throw after integrating part of an update;
  * that part is live and was fanned out already, so `submit` stores it before throwing: the
@@ -98,6 +104,8 @@ export class DocumentHandle implements ReplicaHost {
   readonly #peers = new Map<Peer, Set<number>>();
   /** Changes emitted while `submit` applies an update (Yjs may add a cleanup transaction). */
   #changes: Uint8Array[] | null = null;
+  /** While `#apply` runs: the end clock per client of what it changed (the store need not decode it again). */
+  #changeClocks: Map<number, number> | null = null;
   /** Fan the change out to its sender as well (see #apply). */
   #echoToSender = false;
   /** The content, from the end of the load (`doc-body.ts`). */
@@ -257,9 +265,9 @@ export class DocumentHandle implements ReplicaHost {
     }
     this.#quota.admit(bytes, source);
     this.#ctx.budget.admit(bytes);
-    let changed: Uint8Array | null;
+    let applied: AppliedChange | null;
     try {
-      changed = known ? null : this.#apply(updates, source);
+      applied = known ? null : this.#apply(updates, source);
     } catch (err) {
       // Yjs threw half-way: what it integrated is live and fanned out, so it is kept too.
       if (err instanceof InvalidUpdateError && err.integrated !== null) {
@@ -268,7 +276,8 @@ export class DocumentHandle implements ReplicaHost {
       }
       throw err;
     }
-    return this.#commit(() => (updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates as Uint8Array[])), changed, source);
+    const sent = (): Uint8Array => (updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates as Uint8Array[]));
+    return this.#commit(sent, applied?.update ?? null, source, applied?.clocks);
   }
 
   replicateAll(): Promise<void> {
@@ -358,9 +367,11 @@ export class DocumentHandle implements ReplicaHost {
    * document holds pending structs the updates themselves are included too, so nothing sent is
    * lost before it integrates.
    */
-  #apply(updates: readonly Uint8Array[], source: WriteSource): Uint8Array | null {
+  #apply(updates: readonly Uint8Array[], source: WriteSource): AppliedChange | null {
     const changes: Uint8Array[] = [];
+    const clocks = new Map<number, number>();
     this.#changes = changes;
+    this.#changeClocks = clocks;
     // Structs another peer sent earlier may integrate now, in this peer's transaction: the
     // change is then not only what this peer sent, so it must receive it too.
     this.#echoToSender = this.#hasPending();
@@ -373,15 +384,19 @@ export class DocumentHandle implements ReplicaHost {
       throw new InvalidUpdateError(changes.length <= 1 ? (changes[0] ?? null) : Y.mergeUpdates(changes), err);
     } finally {
       this.#changes = null;
+      this.#changeClocks = null;
       this.#echoToSender = false;
     }
-    if (this.#hasPending()) changes.unshift(...updates);
-    if (changes.length <= 1) return changes[0] ?? null;
-    return Y.mergeUpdates(changes);
+    // With structs pending, the updates themselves go too: their clocks are not the
+    // transactions' (the store decodes them).
+    const pending = this.#hasPending();
+    if (pending) changes.unshift(...updates);
+    if (changes.length === 0) return null;
+    return { update: changes.length === 1 ? (changes[0] as Uint8Array) : Y.mergeUpdates(changes), clocks: pending ? undefined : clocks };
   }
 
   /** Persist, replicate, and resolve by the ack policy. */
-  #commit(sent: () => Uint8Array, changed: Uint8Array | null, source: WriteSource): Promise<void> {
+  #commit(sent: () => Uint8Array, changed: Uint8Array | null, source: WriteSource, clocks?: ReadonlyMap<number, number>): Promise<void> {
     const fromCluster = source.source === 'cluster';
     const replicator = fromCluster ? undefined : this.#ctx.replicator;
     // Published to the other nodes with this turn's group (one message per group, fan-out.ts).
@@ -394,7 +409,7 @@ export class DocumentHandle implements ReplicaHost {
     // A change this node accepted (not another node's copy) is noted for document events.
     const user = 'user' in source ? source.user : undefined;
     const change = fromCluster || changed === null ? undefined : { ...(user === undefined ? {} : { user }) };
-    const written = this.#writes.append(bytes, replicator !== undefined, change);
+    const written = this.#writes.append(bytes, replicator !== undefined, change, bytes === changed ? clocks : undefined);
     if (!waitForTier) return written.then(() => undefined);
     return written.then((result) => {
       const seq = result === undefined ? undefined : result.outboxSeq;
@@ -556,10 +571,18 @@ export class DocumentHandle implements ReplicaHost {
 
   // --- fan-out ------------------------------------------------------------------------------
 
-  #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+  #onDocUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction): void => {
     this.#body?.changed(update);
     this.#lastChange = this.#ctx.clock.now();
     this.#changes?.push(update);
+    // The update holds the structs from the transaction's state before to its state after:
+    // its end clock per client is the state after, for every client it advanced.
+    const clocks = this.#changeClocks;
+    if (clocks !== null) {
+      for (const [client, clock] of tr.afterState) {
+        if (clock !== (tr.beforeState.get(client) ?? 0) && clock > (clocks.get(client) ?? 0)) clocks.set(client, clock);
+      }
+    }
     this.#quota.grew(update.byteLength);
     this.#ctx.onChange?.(this.name);
     this.#fanOut.add(update, this.#echoToSender ? undefined : originPeer(origin));

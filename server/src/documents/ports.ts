@@ -162,6 +162,13 @@ export interface AppendOptions {
    * events records it in the same atomic batch. Absent for copies of other nodes' changes.
    */
   readonly change?: ChangeNote;
+  /**
+   * The update's end clock per client (what `Y.parseUpdateMeta(update).to` would give), when
+   * the caller knows it without decoding: the document handle, which just applied the update,
+   * passes its transaction's clocks, so the update is not decoded a second time on the write
+   * path. Absent: the store decodes the update (and refuses one that is not an update).
+   */
+  readonly clocks?: ReadonlyMap<number, number>;
 }
 
 export interface AppendResult {

@@ -36,13 +36,19 @@ export class WriteChain {
    * Append `bytes` (null: nothing new: resolves with the writes already in flight). With
    * `replicate` the store also writes an outbox record in the same batch; with `change` (a
    * change this node accepted) a store that journals document events records it there too.
+   * `clocks`: the end clock per client of `bytes`, when known (AppendOptions.clocks).
    */
-  append(bytes: Uint8Array | null, replicate: boolean, change?: ChangeNote): Promise<AppendResult | void> {
+  append(bytes: Uint8Array | null, replicate: boolean, change?: ChangeNote, clocks?: ReadonlyMap<number, number>): Promise<AppendResult | void> {
     const full = this.#dirty;
     if (bytes === null && !full) return this.#last;
     const { name, store, budget, logger } = this.#opts;
-    const payload = full || bytes === null ? this.#opts.fullState() : bytes;
-    const write = store.append(name, payload, change === undefined ? { replicate } : { replicate, change }).then(
+    const whole = full || bytes === null;
+    const payload = whole ? this.#opts.fullState() : bytes;
+    const options: { replicate: boolean; change?: ChangeNote; clocks?: ReadonlyMap<number, number> } = { replicate };
+    if (change !== undefined) options.change = change;
+    // `clocks` are those of `bytes`, not of a full state written instead.
+    if (!whole && clocks !== undefined) options.clocks = clocks;
+    const write = store.append(name, payload, options).then(
       (result) => {
         if (full) this.#dirty = false;
         return result;

@@ -245,9 +245,9 @@ export class LogStore implements DocumentStore {
   append(name: string, update: Uint8Array, options?: AppendOptions): Promise<AppendResult | undefined | void> {
     const log = this.#open(name);
     if (log instanceof SkeinError) return Promise.reject(log);
-    let clocks: Map<number, number>;
+    let clocks: ReadonlyMap<number, number>;
     try {
-      clocks = Y.parseUpdateMeta(update).to;
+      clocks = options?.clocks ?? Y.parseUpdateMeta(update).to;
     } catch (err) {
       return Promise.reject(new SkeinError('SKEIN_ERR_INVALID_UPDATE', 'not a Yjs update; nothing was stored', { cause: err }));
     }
