@@ -50,13 +50,13 @@ export class WriteBudget {
     );
   }
 
-  /** Count `bytes` until `settled` settles. */
-  hold(bytes: number, settled: Promise<unknown>): void {
+  /** Count `bytes` as outstanding, until `release(bytes)` (once the write settled). */
+  take(bytes: number): void {
     this.#bytes += bytes;
-    const release = (): void => {
-      this.#bytes -= bytes;
-      if (this.#bytes <= this.maxBytes / 2) this.#pressure = false;
-    };
-    settled.then(release, release);
+  }
+
+  release(bytes: number): void {
+    this.#bytes -= bytes;
+    if (this.#bytes <= this.maxBytes / 2) this.#pressure = false;
   }
 }

@@ -60,14 +60,20 @@ export class WriteChain {
         throw e;
       },
     );
-    const tracked = write.then(noop, noop);
-    budget.hold(payload.byteLength, tracked);
+    // Outstanding (budget, flush) until the write settles: one callback for both.
+    const size = payload.byteLength;
+    budget.take(size);
+    const settled = (): void => {
+      budget.release(size);
+      this.#inFlight.delete(tracked);
+    };
+    const tracked: Promise<void> = write.then(settled, settled);
     this.#inFlight.add(tracked);
-    void tracked.then(() => this.#inFlight.delete(tracked));
     // "Every change persisted before it" includes earlier writes that fail after this one was
     // issued (a reconnecting client sends only what the state vector lacks and counts on this
-    // ack for the rest). A full write supersedes them.
-    const durable = full ? write : Promise.all([this.#last, write]).then(([, result]) => result);
+    // ack for the rest): it settles after the one before it, with this write's outcome unless
+    // that one failed. A full write supersedes them.
+    const durable = full ? write : this.#last.then(() => write);
     this.#last = durable;
     return durable;
   }
