@@ -28,6 +28,11 @@ export interface BodyHooks {
 /** An encoded update that changes nothing: no structs, no deletions (`Y.encodeStateAsUpdate` of an empty doc). */
 const EMPTY_STATE = Uint8Array.of(0, 0);
 
+/** A peer that has nothing (a joiner): the encoded state vector with no clients. */
+function isEmptyStateVector(stateVector: Uint8Array): boolean {
+  return stateVector.byteLength === 1 && stateVector[0] === 0;
+}
+
 /** At most this many changes are kept after the cached state for joiners (then it is dropped). */
 export const JOIN_TAIL_MAX = 64;
 /**
@@ -117,11 +122,13 @@ export class DocBody {
   }
 
   /**
-   * What a joiner with an empty state vector is sent, in order: the cached full state, then the
-   * changes made since it was encoded (each its own message). Encodes only when nothing is
-   * cached. Never wakes a dormant document.
+   * What a joiner with `stateVector` is sent, in order: what it lacks as one update (`diff`);
+   * for an empty vector, the cached full state, then the changes made since it was encoded
+   * (each its own message), encoding only when nothing is cached. Never wakes a dormant
+   * document.
    */
-  joinParts(): readonly Uint8Array[] {
+  joinParts(stateVector: Uint8Array): readonly Uint8Array[] {
+    if (!isEmptyStateVector(stateVector)) return [this.diff(stateVector)];
     if (this.#state === undefined) return [this.encoded()];
     return this.#tail.length === 0 ? [this.#state] : [this.#state, ...this.#tail];
   }
@@ -133,7 +140,7 @@ export class DocBody {
 
   /** What a peer with `stateVector` lacks, as one update. An empty vector gets the cached full state. */
   diff(stateVector: Uint8Array): Uint8Array {
-    if (stateVector.byteLength === 1 && stateVector[0] === 0) return this.encoded();
+    if (isEmptyStateVector(stateVector)) return this.encoded();
     return this.#doc === undefined ? Y.diffUpdate(this.encoded(), stateVector) : Y.encodeStateAsUpdate(this.#doc, stateVector);
   }
 

@@ -313,8 +313,7 @@ export class DocumentHandle implements ReplicaHost {
    */
   joinFor(stateVector: Uint8Array): readonly Uint8Array[] {
     this.#expectWritable();
-    const body = this.#content();
-    return stateVector.byteLength === 1 && stateVector[0] === 0 ? body.joinParts() : [body.diff(stateVector)];
+    return this.#content().joinParts(stateVector);
   }
 
   /** The full state as one update (cached until the next change; never wakes the document). */

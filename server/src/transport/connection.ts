@@ -264,6 +264,11 @@ export class Connection implements Peer {
       this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#opts.limits.maxBufferedBytes} bytes buffered`));
       return;
     }
+    this.#write(message);
+  }
+
+  /** Count and write one whole message (the checks are the caller's). */
+  #write(message: Uint8Array): void {
     this.#tel.messageSent(message.byteLength);
     this.#meter.bytesOut += message.byteLength;
     const raw = this.#opts.socket;
@@ -294,9 +299,7 @@ export class Connection implements Peer {
           continue;
         }
         this.#replyBytes = Math.min(this.#replyBytes, this.#ws.bufferedAmount) + message.byteLength;
-        this.#tel.messageSent(message.byteLength);
-        this.#meter.bytesOut += message.byteLength;
-        this.#ws.send(message, { binary: true });
+        this.#write(message);
       }
       return bytes;
     } finally {
