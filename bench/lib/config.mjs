@@ -30,6 +30,10 @@ const LARGE_QUICK = LARGE.filter((id) => id !== 'hocuspocus-memory');
 // Scenario S13 (many documents per client, one socket each vs one shared socket): Skein
 // (skein-mux.v1), both Hocuspocus majors (their framing is multiplexed), y-websocket (one socket each only).
 const MULTIPLEX = ['skein-memory', 'hocuspocus-memory', 'hocuspocus4-memory', 'y-websocket-memory'];
+// Scenario S14 (a ~20 MB document stored while it is edited): the persistent targets (short run:
+// Skein `*=immediate` and the newest persistent peers).
+const STORING = ['skein-immediate', 'skein-debounced', 'hocuspocus-sqlite', 'hocuspocus4-sqlite', 'y-websocket-leveldb'];
+const STORING_QUICK = ['skein-immediate', 'hocuspocus4-sqlite', 'y-websocket-leveldb'];
 
 /**
  * @typedef {object} ScenarioConfig
@@ -156,6 +160,16 @@ export function plan(mode) {
         params: { clients: q(10, 20), docs: 100, settleS: q(0.5, 1), joinTimeoutS: 60 },
         repeats: q(1, undefined),
         scaled: q('10 clients instead of 20; 1 repeat', null), timeoutS: q(180, 400), inspect: true, fds: q(2500, 4500),
+      },
+      {
+        id: 'S14', title: q('Storing a large document while it is edited: a ~20 MB document, 100 edits/s of ~5 KB for 8 s (1 repeat; Skein immediate, Hocuspocus 4 + SQLite, y-websocket + y-leveldb)',
+          'Storing a large document while it is edited: a ~20 MB document, 100 edits/s of ~5 KB for 20 s'),
+        targets: q(STORING_QUICK, STORING),
+        params: { docMB: 20, rate: 100, editKB: 5, editS: q(8, 20), settleS: 2, tailS: 4, intervalMs: 50, compactionTimeoutS: 30 },
+        // The server's own event-loop delay over the edits (bench/lib/eld-preload.mjs).
+        eld: true,
+        repeats: q(1, undefined),
+        scaled: q('8 s of edits instead of 20; 1 repeat; without Skein debounced and Hocuspocus 3', null), timeoutS: q(300, 600),
       },
     ],
   };

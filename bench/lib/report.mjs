@@ -131,6 +131,21 @@ export const METRICS = {
     { key: 'muxSockets', label: 'sockets, one per client', unit: 'count' },
     { key: 'socketsSockets', label: 'sockets, one per doc', unit: 'count' },
   ],
+  // S14: a ~20 MB document stored (Skein: compacted) while it is edited.
+  S14: [
+    { key: 'eldP99', label: 'server event-loop delay p99', unit: 'ms', better: 'lower', headline: true },
+    { key: 'eldMax', label: 'server event-loop delay max', unit: 'ms', better: 'lower', headline: true },
+    { key: 'bystanderP99', label: 'bystander (other doc) p99', unit: 'ms', better: 'lower' },
+    { key: 'bystanderMax', label: 'bystander (other doc) max', unit: 'ms', better: 'lower', headline: true },
+    { key: 'editP99', label: 'edit → reader p99', unit: 'ms', better: 'lower', headline: true },
+    { key: 'editMax', label: 'edit → reader max', unit: 'ms', better: 'lower' },
+    { key: 'ackP99', label: 'durable ack p99 (Skein)', unit: 'ms', better: 'lower', headline: true },
+    { key: 'ackMax', label: 'durable ack max (Skein)', unit: 'ms', better: 'lower' },
+    { key: 'compactions', label: 'compactions completed in the window (Skein)', unit: 'count' },
+    { key: 'peakRssMB', label: 'server peak RSS', unit: 'MB', better: 'lower' },
+    { key: 'serverCpuPct', label: 'server CPU', unit: '%' },
+    { key: 'windowS', label: 'window', unit: 's' },
+  ],
   // S9: bystander round trips idle and during the burst; `m…`: the 10-socket variant.
   S9: [
     { key: 'idleP99', label: 'bystander p99 idle', unit: 'ms', better: 'lower' },

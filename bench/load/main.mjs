@@ -17,6 +17,7 @@ import { s9 } from './scenarios/s9-noisy-neighbour.mjs';
 import { s11 } from './scenarios/s11-idle-scale.mjs';
 import { s12 } from './scenarios/s12-large-doc.mjs';
 import { s13 } from './scenarios/s13-multiplex.mjs';
+import { s14 } from './scenarios/s14-large-doc-edits.mjs';
 
 const SCENARIOS = { S1: s1, S2: s2, S3: s3, S4: s4, S5: s5, S6: s6, S7: s7, S8: s8, C1: c1 };
 SCENARIOS.S9 = s9;
@@ -25,6 +26,7 @@ SCENARIOS.S10 = s1;
 SCENARIOS.S11 = s11;
 SCENARIOS.S12 = s12;
 SCENARIOS.S13 = s13;
+SCENARIOS.S14 = s14;
 
 let nextId = 1;
 /** @type {Map<number, (value: any) => void>} */

@@ -18,10 +18,10 @@ import { joinAndCount } from '../frame-joiner.mjs';
 import { now } from '../common.mjs';
 
 /**
- * The document as ~1 MB updates, built in this process.
+ * The document as ~1 MB updates, built in this process (S12, S14).
  * @param {number} docMB
  */
-function buildDocument(docMB) {
+export function buildDocument(docMB) {
   const doc = new Y.Doc();
   const shapes = doc.getMap('m');
   const notes = doc.getText('notes');
