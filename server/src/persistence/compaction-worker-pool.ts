@@ -6,14 +6,14 @@ import { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Compactor } from './compaction.js';
 import { planCompaction, type CompactionInput, type CompactionPlan } from './compaction-plan.js';
-import { packEntries, type PackedEntries } from './packed-entries.js';
+import { packEntries, transferList, type PackedEntries } from './packed-entries.js';
 
 /** Messages between the pool and `compaction-worker.ts`. */
 export interface WorkerRequest {
   readonly id: number;
   readonly docId: number;
   readonly upto: number;
-  /** `input.entries`, packed into one transferred buffer (`packed-entries.ts`). */
+  /** `input.entries`, packed into one transferred buffer, large values transferred as they are (`packed-entries.ts`). */
   readonly entries: PackedEntries;
 }
 
@@ -87,7 +87,7 @@ export class CompactionWorkerPool implements Compactor {
     const entries = packEntries(input.entries);
     const request: WorkerRequest = { id, docId: input.docId, upto: input.upto, entries };
     try {
-      worker.postMessage(request, [entries.bytes.buffer as ArrayBuffer, entries.offsets.buffer as ArrayBuffer]);
+      worker.postMessage(request, transferList(entries));
     } catch (err) {
       this.#jobs.delete(id);
       if (this.#jobs.size === 0) worker.unref();

@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { toSkeinError } from '../errors/skein-error.js';
 import { planCompaction } from './compaction-plan.js';
-import { unpackEntries } from './packed-entries.js';
+import { ownsBuffer, unpackEntries } from './packed-entries.js';
 import type { WorkerReply, WorkerRequest } from './compaction-worker-pool.js';
 
 /**
@@ -18,8 +18,8 @@ port.on('message', (request: WorkerRequest) => {
   const transfer: ArrayBuffer[] = [];
   try {
     const planned = planCompaction({ docId: request.docId, upto: request.upto, entries: unpackEntries(request.entries) });
-    // Keys and damaged records are views into the packed input: posting a view would clone
-    // its whole buffer (every record) back, so they leave as copies of their own bytes.
+    // Keys and damaged records are views into the packed input (or a large value): posting a
+    // view would clone its whole buffer back, so they leave as copies of their own bytes.
     const plan = {
       ...planned,
       deletes: planned.deletes.map((key) => key.slice()),
@@ -36,7 +36,3 @@ port.on('message', (request: WorkerRequest) => {
 });
 
 port.postMessage({ ready: true });
-
-function ownsBuffer(bytes: Uint8Array): boolean {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-}
