@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createMemoryStore } from '../src/persistence/log-store.js';
+import { waitFor } from './persistence/helpers.js';
 
 /** `--storage memory`: the LevelDB engine over `MemoryKv` (the conformance suite covers the rest). */
 describe('memory storage engine', () => {
@@ -11,6 +12,8 @@ describe('memory storage engine', () => {
     doc.on('update', (u: Uint8Array) => writes.push(store.append('d', u)));
     for (let i = 0; i < 1_200; i++) doc.getMap('shapes').set(`s${i % 10}`, { x: i });
     await Promise.all(writes);
+    // The compaction merges in the worker thread, outside the document's queue: wait for it.
+    await waitFor(() => store.stats().compactions >= 1);
     const stored = await store.load('d');
     expect(stored.length).toBeLessThan(500);
     const restored = new Y.Doc();

@@ -7,7 +7,7 @@ import { planCompaction, type CompactionInput, type CompactionPlan, type LiveSna
 import { stateVectorOf } from '../crdt/state-vector.js';
 import { DocKind, docKey, docRange, parseDocKey } from './key-layout.js';
 import type { KvOp } from './kv-store.js';
-import { decodeClocks, mergeClocks, type DocMeta } from './record-codec.js';
+import { decodeClocks, encodeClocks, mergeClocks, type DocMeta } from './record-codec.js';
 
 export { compactUpdates } from './compaction-plan.js';
 
@@ -38,65 +38,105 @@ export function shouldCompact(policy: CompactionPolicy, meta: DocMeta): boolean 
 }
 
 /**
+ * A compaction once its records are read: nothing to do, a plan made on the calling thread,
+ * or the merge still running in the worker. `base` is the document's metadata when the
+ * records were read (the snapshot will cover seq ≤ `base.lastSeq`).
+ */
+export type CompactionStart =
+  | { readonly kind: 'nothing' }
+  | { readonly kind: 'planned'; readonly plan: CompactionPlan; readonly base: DocMeta; readonly fromLive: boolean }
+  | { readonly kind: 'merging'; readonly merge: Promise<CompactionPlan>; readonly base: DocMeta };
+
+/**
  * Fold every durable update with seq ≤ S (S = the last durable seq) and the newest intact
  * snapshot into one new snapshot at S, keeping one generation back (see `docs/storage.md`,
  * "Snapshot generations"): the snapshot it was built from and every update after that one
  * stay; only what is now covered twice over (older snapshots, updates at or below the base)
  * is deleted. ONE atomic batch: put the snapshot, delete those keys, quarantine damaged
- * records, rewrite the metadata.
+ * records, rewrite the metadata. A crash before the batch leaves the old state; after it,
+ * the new one; there is no state in between.
  *
- * Must run inside the document's serialized queue: no batch of that document is in flight,
- * so every update on disk with seq ≤ S is durable and read here, and later appends get
- * seq > S and are never touched. A crash before the batch leaves the old state; after it,
- * the new one; there is no state in between. The merge itself (`planCompaction`) is pure
- * CPU work and runs on `ctx.compactor` when there is one (a worker thread), so the event
- * loop keeps serving while a large document is folded.
+ * Two steps, each a task of the document's serialized queue (`DocumentLog`): this one reads
+ * the records — no batch of the document is in flight, so every update on disk with seq ≤ S
+ * is durable and read here, and later appends get seq > S and are never touched — and plans
+ * the new snapshot: from the offered live state, on the calling thread for a small log, or in
+ * the worker (`ctx.compactor`), in which case `merge` is still running and the queue is free
+ * meanwhile (a 20 MB document's merge takes seconds: the document's appends do not wait for
+ * it). `writeCompaction` writes the plan.
  */
-export async function compactDocument(ctx: EngineContext, state: DocState, live?: OfferedState): Promise<CompactionOutcome> {
-  const upto = state.meta.lastSeq;
+export async function startCompaction(ctx: EngineContext, state: DocState, live?: OfferedState): Promise<CompactionStart> {
+  const base = state.meta;
+  const upto = base.lastSeq;
   const entries = (await collect(ctx.kv, docRange(state.docId), 'document records')).filter((entry) => {
     const parts = parseDocKey(entry.key);
     return parts === undefined || parts.kind !== DocKind.Update || parts.seq <= upto;
   });
-  if (live?.skip?.() === true) return NOTHING;
+  if (live?.skip?.() === true) return { kind: 'nothing' };
   const input: CompactionInput = { docId: state.docId, upto, entries };
   const bytes = entries.reduce((sum, e) => sum + e.value.length, 0);
-  const snapshot = live !== undefined && entries.length <= LIVE_MAX_RECORDS ? liveSnapshot(state.meta, live) : undefined;
-  if (snapshot === undefined && live?.only === true) return NOTHING;
+  const snapshot = live !== undefined && entries.length <= LIVE_MAX_RECORDS ? liveSnapshot(base, live) : undefined;
+  if (snapshot === undefined && live?.only === true) return { kind: 'nothing' };
   const compactor = snapshot === undefined && bytes >= ctx.compaction.offThreadMinBytes ? ctx.compactor : undefined;
-  let plan: CompactionPlan;
-  try {
-    // After this, `entries` may be detached (their buffers moved to the worker): not read again.
-    plan = compactor === undefined ? planCompaction(input, snapshot) : await compactor.plan(input);
-  } catch (err) {
-    const e = toSkeinError(err, 'SKEIN_ERR_INTERNAL');
-    throw e.code === 'SKEIN_ERR_STORAGE_CORRUPT_RECORD'
-      ? new SkeinError(e.code, `records of "${state.meta.name}" could not be merged`, { cause: e })
-      : e;
+  if (compactor === undefined) {
+    let plan: CompactionPlan;
+    try {
+      plan = planCompaction(input, snapshot);
+    } catch (err) {
+      throw planFailed(err, base.name);
+    }
+    return { kind: 'planned', plan, base, fromLive: snapshot !== undefined };
   }
+  // After this, `entries` may be detached (their buffers moved to the worker): not read again.
+  const merge = compactor.plan(input).catch((err: unknown) => {
+    throw planFailed(err, base.name);
+  });
+  return { kind: 'merging', merge, base };
+}
+
+function planFailed(err: unknown, name: string): SkeinError {
+  const e = toSkeinError(err, 'SKEIN_ERR_INTERNAL');
+  return e.code === 'SKEIN_ERR_STORAGE_CORRUPT_RECORD' ? new SkeinError(e.code, `records of "${name}" could not be merged`, { cause: e }) : e;
+}
+
+/**
+ * Write a planned compaction (in the document's queue). Updates appended since the records
+ * were read (`base`) have seqs above the new snapshot: they stay after it, and the metadata
+ * keeps counting them (and their clocks) as the log after the snapshot.
+ */
+export async function writeCompaction(ctx: EngineContext, state: DocState, plan: CompactionPlan, base: DocMeta, fromLive: boolean): Promise<CompactionOutcome> {
   if (plan.snapshot === undefined && plan.damaged.length === 0) return NOTHING;
   const ops: KvOp[] = quarantineOps(ctx, plan.damaged, ctx.timers.now());
-  let meta = state.meta;
+  const current = state.meta;
+  let meta = current;
   if (plan.snapshot !== undefined) {
     const snap = plan.snapshot;
     for (const key of plan.deletes) ops.push({ type: 'del', key });
     // After the quarantine deletes: the new snapshot key may equal a damaged one's.
     ops.push({ type: 'put', key: docKey(state.docId, DocKind.Snapshot, snap.seq), value: snap.record });
-    meta = { ...state.meta, snapshotSeq: snap.seq, snapshotBytes: snap.bytes, logCount: 0, logBytes: 0, stateVector: snap.stateVector };
+    let stateVector = snap.stateVector;
+    if (current !== base) {
+      const clocks = decodeClocks(current.stateVector);
+      mergeClocks(clocks, decodeClocks(snap.stateVector));
+      stateVector = encodeClocks(clocks);
+    }
+    meta = {
+      ...current, snapshotSeq: snap.seq, snapshotBytes: snap.bytes,
+      logCount: current.logCount - base.logCount, logBytes: current.logBytes - base.logBytes, stateVector,
+    };
     ops.push(metaPut(state.docId, meta));
   }
-  reportDamage(ctx, state.meta.name, plan.damaged);
+  reportDamage(ctx, base.name, plan.damaged);
   try {
     await ctx.kv.batch(ops, { sync: true });
   } catch (err) {
-    throw new SkeinError('SKEIN_ERR_STORAGE_WRITE', `failed to write the compaction of "${state.meta.name}"`, { cause: err });
+    throw new SkeinError('SKEIN_ERR_STORAGE_WRITE', `failed to write the compaction of "${base.name}"`, { cause: err });
   }
   state.meta = meta;
   const quarantined = countQuarantined(ops);
   ctx.counters.quarantinedRecords += quarantined;
   if (plan.snapshot === undefined) return { ...NOTHING, quarantined };
   ctx.counters.compactions++;
-  if (snapshot !== undefined) ctx.counters.compactionsFromLive++;
+  if (fromLive) ctx.counters.compactionsFromLive++;
   if (plan.thread !== threadId) ctx.counters.compactionsOffThread++;
   return { compacted: true, mergedUpdates: plan.merged, snapshotSeq: plan.snapshot.seq, snapshotBytes: plan.snapshot.bytes, quarantined };
 }

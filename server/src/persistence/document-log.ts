@@ -1,5 +1,5 @@
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
-import { compactDocument, shouldCompact, type CompactionOutcome, type OfferedState } from './compaction.js';
+import { shouldCompact, startCompaction, writeCompaction, type CompactionOutcome, type OfferedState } from './compaction.js';
 import { metaPut, quarantineOps, readDocument } from './doc-reader.js';
 import { countQuarantined, lookupDocState, nameIndexPut, newDocState, reportDamage, type DocState } from './doc-state.js';
 import { retryDelay, type EngineContext, type TimerHandle } from './engine-context.js';
@@ -70,6 +70,16 @@ export class DocumentLog {
   #tasks = 0;
   #flushQueued = false;
   #compactionQueued = false;
+  /**
+   * A compaction whose merge runs in the worker: settles once its result is written (or given
+   * up). The queue is free meanwhile; at most one compaction of the document at a time.
+   */
+  #merge: Promise<CompactionOutcome> | undefined;
+  /**
+   * Bumped by whatever rewrites the stored document other than an append (delete, quarantine
+   * on load): a merge that read the records before is not written.
+   */
+  #epoch = 0;
   #waitTimer: TimerHandle | undefined;
   #maxWaitTimer: TimerHandle | undefined;
   #retryTimer: TimerHandle | undefined;
@@ -109,7 +119,7 @@ export class DocumentLog {
 
   /** Nothing pending, queued or scheduled: the engine may drop this object. */
   get idle(): boolean {
-    return this.#pending.length === 0 && this.#tasks === 0 && this.#waitTimer === undefined
+    return this.#pending.length === 0 && this.#tasks === 0 && this.#merge === undefined && this.#waitTimer === undefined
       && this.#maxWaitTimer === undefined && this.#retryTimer === undefined && this.#compactionTimer === undefined;
   }
 
@@ -168,6 +178,7 @@ export class DocumentLog {
    */
   remove(): Promise<boolean> {
     return this.#enqueue(async () => {
+      this.#epoch++;
       this.#clearDebounce();
       this.#clearRetry();
       this.#failures = 0;
@@ -202,7 +213,7 @@ export class DocumentLog {
   }
 
   compact(): Promise<CompactionOutcome> {
-    return this.#enqueue(() => this.#compactTask('on-demand'));
+    return this.#enqueue(() => this.#compactTask('on-demand')).then((started) => started.outcome);
   }
 
   /** Start closing: write everything now, skipping debounce and the current backoff. */
@@ -216,8 +227,15 @@ export class DocumentLog {
 
   /** Resolves once nothing is pending and no task is running (possibly never: race it). */
   async drained(): Promise<void> {
-    while (this.#pending.length > 0) await Promise.all(this.#pending.map((p) => p.settled));
-    await this.#tail;
+    for (;;) {
+      while (this.#pending.length > 0) await Promise.all(this.#pending.map((p) => p.settled));
+      // A merge in the worker writes its result as a later task of the queue.
+      const merge = this.#merge;
+      if (merge !== undefined) await merge.then(noop, noop);
+      const tail = this.#tail;
+      await tail;
+      if (tail === this.#tail && this.#merge === undefined && this.#pending.length === 0) return;
+    }
   }
 
   /** Give up: reject what is still pending, cancel timers. Returns how many were rejected. */
@@ -478,6 +496,7 @@ export class DocumentLog {
 
   /** Move damaged records to quarantine in one synced batch; failure is logged, not fatal. */
   async #quarantine(damaged: Parameters<typeof quarantineOps>[1]): Promise<void> {
+    this.#epoch++;
     reportDamage(this.#ctx, this.name, damaged);
     const ops = quarantineOps(this.#ctx, damaged, this.#ctx.timers.now());
     try {
@@ -498,7 +517,7 @@ export class DocumentLog {
   #queueCompaction(): void {
     if (this.#compactionQueued || this.#phase !== 'open') return;
     this.#compactionQueued = true;
-    void this.#enqueue(() => this.#compactTask('background')).catch(noop);
+    void this.#enqueue(() => this.#compactTask('background')).then((started) => started.outcome).catch(noop);
   }
 
   /**
@@ -516,7 +535,7 @@ export class DocumentLog {
     if (offer === undefined) return;
     // Checked when the task starts and again after its read: a closing store's time is bounded.
     const skip = (): boolean => this.#phase !== 'open' && this.#ctx.timers.now() > this.#ctx.shutdown.compactUntil;
-    void this.#enqueue(() => this.#compactTask('release', { ...offer, only: true, skip })).catch(noop);
+    void this.#enqueue(() => this.#compactTask('release', { ...offer, only: true, skip })).then((started) => started.outcome).catch(noop);
   }
 
   /**
@@ -530,25 +549,65 @@ export class DocumentLog {
     return update === undefined ? undefined : { update, accepted: this.#pending.map((p) => p.clocks) };
   }
 
-  async #compactTask(mode: 'background' | 'on-demand' | 'release', released?: OfferedState): Promise<CompactionOutcome> {
+  /**
+   * One compaction (a task of the queue). Its outcome comes wrapped, so that a merge in the
+   * worker can finish after this task: the queue is not held while a large document is
+   * merged, and the result is written by a later task of the queue.
+   */
+  async #compactTask(mode: 'background' | 'on-demand' | 'release', released?: OfferedState): Promise<{ outcome: Promise<CompactionOutcome> }> {
     const onDemand = mode === 'on-demand';
     if (mode === 'background') this.#compactionQueued = false;
     const nothing: CompactionOutcome = { compacted: false, mergedUpdates: 0, snapshotSeq: 0, snapshotBytes: 0, quarantined: 0 };
-    if (this.#phase === 'closed' || (mode === 'background' && this.#phase !== 'open') || released?.skip?.() === true) return nothing;
+    const done = (outcome: CompactionOutcome): { outcome: Promise<CompactionOutcome> } => ({ outcome: Promise.resolve(outcome) });
+    if (this.#phase === 'closed' || (mode === 'background' && this.#phase !== 'open') || released?.skip?.() === true) return done(nothing);
+    const merging = this.#merge;
+    if (merging !== undefined) {
+      // One compaction of a document at a time: an on-demand one runs once the merge is written.
+      return { outcome: onDemand ? merging.then(noop, noop).then(() => this.compact()) : Promise.resolve(nothing) };
+    }
     try {
       const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
       this.#state ??= state;
-      if (state?.indexed !== true) return nothing;
+      if (state?.indexed !== true) return done(nothing);
       const live = released ?? this.#offer(state.meta, () => this.#ctx.liveState(this.name));
-      return await compactDocument(this.#ctx, state, live);
+      const started = await startCompaction(this.#ctx, state, live);
+      if (started.kind === 'nothing') return done(nothing);
+      if (started.kind === 'planned') return done(await writeCompaction(this.#ctx, state, started.plan, started.base, started.fromLive));
+      const epoch = this.#epoch;
+      const outcome: Promise<CompactionOutcome> = started.merge
+        .then((plan) => this.#enqueue(() => {
+          // Deleted, damaged records quarantined by a load, or the store closed meanwhile: not written.
+          if (this.#epoch !== epoch || this.#state !== state || this.#phase === 'closed') return Promise.resolve(nothing);
+          return writeCompaction(this.#ctx, state, plan, started.base, false);
+        }))
+        .then((written) => {
+          // Triggers during the merge did nothing: the appends written meanwhile may call for the next one.
+          this.#merge = undefined;
+          this.#maybeCompact(state);
+          return written;
+        })
+        .catch((err: unknown) => this.#compactionFailed(err, onDemand, nothing))
+        .finally(() => {
+          if (this.#merge === outcome) this.#merge = undefined;
+          this.#notifyIdle();
+        });
+      this.#merge = outcome;
+      return { outcome };
     } catch (err) {
-      const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
-      this.#ctx.counters.compactionFailures++;
-      this.#ctx.counters.failed(e, this.#ctx.timers.now());
-      this.#ctx.logger.error({ code: e.code, cause: this.#ctx.counters.lastErrorDetail, doc: this.name }, 'compaction failed; the log is unchanged');
-      if (onDemand) throw e;
-      return nothing;
+      return done(this.#compactionFailed(err, onDemand, nothing));
     }
+  }
+
+  /** Count and log a failed compaction (nothing was changed); an on-demand one rethrows. */
+  #compactionFailed(err: unknown, onDemand: boolean, nothing: CompactionOutcome): CompactionOutcome {
+    const e = toSkeinError(err, 'SKEIN_ERR_STORAGE_WRITE');
+    // A merge the closing store's worker gave up on: the close, not a failure.
+    if (e.code === 'SKEIN_ERR_STORAGE_CLOSED' && this.#phase === 'closed' && !onDemand) return nothing;
+    this.#ctx.counters.compactionFailures++;
+    this.#ctx.counters.failed(e, this.#ctx.timers.now());
+    this.#ctx.logger.error({ code: e.code, cause: this.#ctx.counters.lastErrorDetail, doc: this.name }, 'compaction failed; the log is unchanged');
+    if (onDemand) throw e;
+    return nothing;
   }
 }
 

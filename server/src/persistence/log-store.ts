@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { PersistenceProbes } from './probes.js';
-import type { CompactionOutcome } from './compaction.js';
+import type { CompactionOutcome, Compactor } from './compaction.js';
 import { CompactionWorkerPool } from './compaction-worker-pool.js';
 import { DocumentLog } from './document-log.js';
 import {
@@ -48,6 +48,11 @@ export interface LogStoreOptions {
   readonly level?: LevelKvOptions;
   /** Spans and metrics of batch writes (docs/observability.md). */
   readonly telemetry?: PersistenceProbes;
+  /**
+   * Where large merges run (default: a `CompactionWorkerPool`, one worker thread). Tests wrap
+   * the real pool to hold a merge's result; the store closes it on close.
+   */
+  readonly compactor?: Compactor;
   /**
    * Journal document events (`events`, docs/webhooks.md): appends with a `change` note leave a
    * change mark (and a first store its `document.created` event) in their batch. Default off.
@@ -138,7 +143,7 @@ function assembleStore({ kv: disk, ids, options, resolver, compaction, retry, ti
   const ctx: EngineContext = {
     kv, diskWrites: () => kv.figures.written, logger: options.logger, timers, counters, compaction, retry,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
-    compactor: new CompactionWorkerPool({ logger: options.logger }),
+    compactor: options.compactor ?? new CompactionWorkerPool({ logger: options.logger }),
     liveState: (name) => offers.get(name)?.(),
     shutdown: { compactUntil: Number.POSITIVE_INFINITY },
     allocateDocId: () => nextDocId++,

@@ -6,15 +6,16 @@ import { readdirSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { planCompaction, type CompactionInput } from '../../src/persistence/compaction-plan.js';
+import { planCompaction, type CompactionInput, type CompactionPlan } from '../../src/persistence/compaction-plan.js';
+import type { Compactor } from '../../src/persistence/compaction.js';
 import { CompactionWorkerPool } from '../../src/persistence/compaction-worker-pool.js';
 import { collect } from '../../src/persistence/doc-reader.js';
-import { DocKind, Space, docKey, docRange, parseDocKey } from '../../src/persistence/key-layout.js';
-import type { KvEntry, KvRange, KvStore } from '../../src/persistence/kv-store.js';
+import { DocKind, docKey, docRange, parseDocKey } from '../../src/persistence/key-layout.js';
+import type { KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
 import { openLevelStore, type LogStore, type LogStoreOptions } from '../../src/persistence/log-store.js';
 import { capturingLogger } from '../../../test/helpers/logs.js';
-import { CountingKv, Editor, GateKv, docFrom, logger, sameDoc, tempDir, track, waitFor } from './helpers.js';
+import { Editor, docFrom, logger, sameDoc, tempDir, track, waitFor } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -53,6 +54,34 @@ async function writeHistory(s: LogStore, name: string, n: number): Promise<Y.Doc
 /** A deep copy of the records (a plan handed to the worker detaches the buffers it moves). */
 function copyInput(input: CompactionInput): CompactionInput {
   return { ...input, entries: input.entries.map((e) => ({ key: e.key.slice(), value: e.value.slice() })) };
+}
+
+/** The real worker pool, each plan's result held (the merge itself has run) until `release()`. */
+class HeldCompactor implements Compactor {
+  readonly #inner: CompactionWorkerPool;
+  readonly #held: (() => void)[] = [];
+  /** Plans the worker has finished (their results held or released). */
+  merged = 0;
+
+  constructor(inner: CompactionWorkerPool) {
+    this.#inner = inner;
+  }
+
+  async plan(input: CompactionInput): Promise<CompactionPlan> {
+    const plan = await this.#inner.plan(input);
+    this.merged++;
+    await new Promise<void>((resolve) => this.#held.push(resolve));
+    return plan;
+  }
+
+  release(): void {
+    this.#held.shift()?.();
+  }
+
+  close(): Promise<void> {
+    for (const resolve of this.#held.splice(0)) resolve();
+    return this.#inner.close();
+  }
 }
 
 /** OS threads of this process (Linux). */
@@ -102,51 +131,52 @@ describe('compaction in a worker thread', () => {
     expect(inPlace.stats()).toMatchObject({ compactions: 1, compactionsOffThread: 0 });
   });
 
-  it('keeps every append that arrives while the worker merges (they get seq > S and stay untouched)', async () => {
-    const counting = new CountingKv(await LevelKv.open(dir));
-    /** Signals when the compaction has read its records (the merge is in the worker next). */
-    let reads = 0;
-    const observed: KvStore = {
-      get: (key) => counting.get(key),
-      batch: (ops, options) => counting.batch(ops, options),
-      close: () => counting.close(),
-      iterate(range: KvRange): AsyncIterable<KvEntry> {
-        const inner = counting.iterate(range);
-        return {
-          async *[Symbol.asyncIterator]() {
-            yield* inner;
-            reads++;
-          },
-        };
-      },
-    };
-    const gate = new GateKv(observed);
-    const s = await openWith(gate);
+  it('does not hold a document\'s appends while the worker merges: they are durable before the merge ends, get seq > S, stay after the new snapshot and are counted after it', async () => {
+    const compactor = new HeldCompactor(pool());
+    const s = await openWith(await LevelKv.open(dir), { compactor });
     const editor = new Editor(7);
     for (let i = 0; i < 200; i++) await s.append('doc', editor.edit(`v${i}-${'y'.repeat(200)}`));
-    const readsBefore = reads;
-    gate.holding = true;
     const compaction = track(s.compact('doc'));
-    await waitFor(() => reads > readsBefore); // records read: the merge runs in the worker now
+    await waitFor(() => compactor.merged === 1); // the worker has merged; its result is held
     const arriving = Array.from({ length: 20 }, () => track(s.append('doc', editor.edit())));
-    await waitFor(() => gate.held.length === 1); // the compaction's batch, once the worker is done
-    expect(arriving.every((a) => a.state === 'pending')).toBe(true); // queued behind it, not lost
-    const compactOps = gate.held[0]?.ops ?? [];
-    gate.releaseNext();
-    await compaction.promise;
-    await waitFor(() => gate.held.length === 1);
-    const appendOps = gate.held[0]?.ops ?? [];
-    gate.releaseNext();
-    await Promise.all(arriving.map((a) => a.promise));
-    expect(s.stats().compactionsOffThread).toBe(1);
-    const snapshotPut = compactOps.find((op) => op.type === 'put' && parseDocKey(op.key)?.kind === DocKind.Snapshot);
-    expect(parseDocKey(snapshotPut?.key ?? new Uint8Array())?.seq).toBe(200);
-    const written = appendOps.filter((op) => op.type === 'put' && op.key[0] === Space.Doc).map((op) => parseDocKey(op.key)?.seq ?? -1);
-    expect(Math.min(...written)).toBe(201);
+    // The queue is free while the merge runs: the appends are written now (before this change
+    // they waited behind the whole compaction, seconds for a 20 MB document).
+    await waitFor(() => arriving.every((a) => a.state === 'resolved'));
+    expect(compaction.state).toBe('pending');
+    compactor.release();
+    const outcome = await compaction.promise;
+    expect(outcome).toMatchObject({ compacted: 1, mergedUpdates: 200 });
+    expect(s.stats()).toMatchObject({ compactions: 1, compactionsOffThread: 1 });
+    // The metadata counts the 20 appended meanwhile as the log after the new snapshot.
+    expect(await s.describe('doc')).toMatchObject({ updatesSinceSnapshot: 20 });
     expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
     await s.close();
+    const kv = await LevelKv.open(dir);
+    const keys = (await collect(kv, docRange(1), 'records')).map((e) => parseDocKey(e.key));
+    await kv.close();
+    expect(keys.filter((k) => k?.kind === DocKind.Snapshot).map((k) => k?.seq)).toEqual([200]);
+    expect(keys.filter((k) => k?.kind === DocKind.Update && k.seq > 200).map((k) => k?.seq)).toEqual(Array.from({ length: 20 }, (_, i) => 201 + i));
     const again = await openWith(await LevelKv.open(dir));
     expect(sameDoc(editor.doc, docFrom(await again.load('doc')))).toBe(true);
+    expect(await again.describe('doc')).toMatchObject({ updatesSinceSnapshot: 20 });
+  });
+
+  it('a merge whose document was deleted meanwhile writes nothing (the name starts a new document)', async () => {
+    const compactor = new HeldCompactor(pool());
+    const s = await openWith(await LevelKv.open(dir), { compactor });
+    const editor = new Editor(3);
+    for (let i = 0; i < 50; i++) await s.append('doc', editor.edit(`v${i}-${'z'.repeat(100)}`));
+    const compaction = track(s.compact('doc'));
+    await waitFor(() => compactor.merged === 1);
+    expect(await s.remove('doc')).toBe(true);
+    const fresh = new Editor(4);
+    await s.append('doc', fresh.edit('new'));
+    compactor.release();
+    expect(await compaction.promise).toMatchObject({ compacted: 0 });
+    expect(s.stats().compactions).toBe(0);
+    // Only the new document's one update: no snapshot of the deleted one was written.
+    expect(sameDoc(fresh.doc, docFrom(await s.load('doc')))).toBe(true);
+    expect(await s.describe('doc')).toMatchObject({ updatesSinceSnapshot: 1 });
   });
 
   it('store close terminates the worker: its thread is gone, no handle is left', async () => {
