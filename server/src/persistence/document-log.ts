@@ -489,6 +489,16 @@ export class DocumentLog {
     this.#notifyIdle();
   }
 
+  /**
+   * After a merge was written: triggers during it did nothing, so the appends written meanwhile
+   * may call for the next compaction now, or at the end of the quiet period since the last write.
+   */
+  #recheck(state: DocState): void {
+    if (this.#phase !== 'open') return;
+    if (shouldCompact(this.#ctx.compaction, state.meta)) this.#queueCompaction();
+    else if (this.#compactsAtRest() && worthCompactingAtRest(state.meta)) this.#checkCompactionAt(this.#quietSince + this.#ctx.compaction.idleMs);
+  }
+
   #clearCompactionCheck(): void {
     if (this.#compactionTimer !== undefined) this.#ctx.timers.clearTimeout(this.#compactionTimer);
     this.#compactionTimer = undefined;
@@ -562,8 +572,11 @@ export class DocumentLog {
     if (this.#phase === 'closed' || (mode === 'background' && this.#phase !== 'open') || released?.skip?.() === true) return done(nothing);
     const merging = this.#merge;
     if (merging !== undefined) {
-      // One compaction of a document at a time: an on-demand one runs once the merge is written.
-      return { outcome: onDemand ? merging.then(noop, noop).then(() => this.compact()) : Promise.resolve(nothing) };
+      // One compaction of a document at a time. A trigger does nothing (the merge's write checks
+      // the thresholds again); an on-demand or a release compaction runs once the merge is written.
+      if (mode === 'background') return done(nothing);
+      const again = (): Promise<CompactionOutcome> => this.#enqueue(() => this.#compactTask(mode, released)).then((next) => next.outcome);
+      return { outcome: merging.then(noop, noop).then(again) };
     }
     try {
       const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
@@ -581,9 +594,8 @@ export class DocumentLog {
           return writeCompaction(this.#ctx, state, plan, started.base, false);
         }))
         .then((written) => {
-          // Triggers during the merge did nothing: the appends written meanwhile may call for the next one.
           this.#merge = undefined;
-          this.#maybeCompact(state);
+          this.#recheck(state);
           return written;
         })
         .catch((err: unknown) => this.#compactionFailed(err, onDemand, nothing))

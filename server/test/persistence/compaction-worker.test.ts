@@ -161,6 +161,41 @@ describe('compaction in a worker thread', () => {
     expect(await again.describe('doc')).toMatchObject({ updatesSinceSnapshot: 20 });
   });
 
+  it('appends that outgrow the threshold during a merge get the next compaction once it is written, with no further write', async () => {
+    const compactor = new HeldCompactor(pool());
+    const s = await openWith(await LevelKv.open(dir), { compactor, compaction: { enabled: true, maxUpdates: 20, minCountRatio: 0, idleMs: 0 } });
+    const editor = new Editor(5);
+    for (let i = 0; i < 20; i++) await s.append('doc', editor.edit(`v${i}-${'w'.repeat(100)}`));
+    await waitFor(() => compactor.merged === 1); // the trigger at 20 updates: merged, result held
+    for (let i = 0; i < 30; i++) await s.append('doc', editor.edit(`more${i}`)); // durable meanwhile; their triggers do nothing
+    compactor.release();
+    await waitFor(() => compactor.merged === 2); // the write of the first re-checks: 30 ≥ 20, the next one starts
+    expect(s.stats().compactions).toBe(1);
+    compactor.release();
+    await waitFor(() => s.stats().compactions === 2);
+    expect(await s.describe('doc')).toMatchObject({ updatesSinceSnapshot: 0 });
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+  });
+
+  it('a document released while its merge runs is compacted from its last state once the merge is written', async () => {
+    const compactor = new HeldCompactor(pool());
+    const s = await openWith(await LevelKv.open(dir), { compactor, compaction: { enabled: true, maxUpdates: 100_000, idleMs: 60_000 } });
+    const editor = new Editor(6);
+    for (let i = 0; i < 20; i++) await s.append('doc', editor.edit(`v${i}-${'r'.repeat(100)}`));
+    const first = track(s.compact('doc'));
+    await waitFor(() => compactor.merged === 1);
+    for (let i = 0; i < 5; i++) await s.append('doc', editor.edit(`late${i}`));
+    // The owner lets the document go while the merge is held: its release compaction waits for it.
+    const withdraw = s.offerState('doc', () => Y.encodeStateAsUpdate(editor.doc));
+    withdraw();
+    compactor.release();
+    await first.promise;
+    await waitFor(() => s.stats().compactions === 2);
+    expect(s.stats()).toMatchObject({ compactionsOffThread: 1, compactionsFromLive: 1 });
+    expect(await s.describe('doc')).toMatchObject({ updatesSinceSnapshot: 0 });
+    expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+  });
+
   it('a merge whose document was deleted meanwhile writes nothing (the name starts a new document)', async () => {
     const compactor = new HeldCompactor(pool());
     const s = await openWith(await LevelKv.open(dir), { compactor });
