@@ -214,6 +214,30 @@ describe('compaction in a worker thread', () => {
     expect(await s.describe('doc')).toMatchObject({ updatesSinceSnapshot: 1 });
   });
 
+  it('stops the worker after a large job (its heap goes with it) and starts a new one for the next job; small jobs keep it', async () => {
+    const kv = await LevelKv.open(dir);
+    const s = await openWith(kv);
+    await writeHistory(s, 'doc', 40);
+    const input: CompactionInput = { docId: 1, upto: 40, entries: await collect(kv, docRange(1), 'records') };
+    const bytes = input.entries.reduce((n, e) => n + e.key.byteLength + e.value.byteLength, 0);
+    const baseline = threads();
+    const p = pool({ retireAfterBytes: bytes });
+    const small = await p.plan(copyInput({ ...input, entries: input.entries.slice(0, 5) }));
+    expect(small.thread).not.toBe(threadId);
+    expect(p.running).toBe(true);
+    expect(p.retired).toBe(0);
+    const large = await p.plan(copyInput(input));
+    expect(large.snapshot).toBeDefined();
+    expect(p.retired).toBe(1);
+    expect(p.running).toBe(false);
+    await waitFor(() => threads() <= baseline, 10_000); // the thread is gone
+    const again = await p.plan(copyInput(input)); // a new worker
+    expect(again.thread).not.toBe(threadId);
+    expect(again.snapshot?.record).toEqual(large.snapshot?.record);
+    expect(p.inWorker).toBe(3);
+    expect(p.retired).toBe(2);
+  });
+
   it('store close terminates the worker: its thread is gone, no handle is left', async () => {
     // Warm up whatever threads LevelDB and libuv start on first use, with no worker involved.
     const warm = await openWith(await LevelKv.open(dir), { compaction: { offThreadMinBytes: Infinity } });
