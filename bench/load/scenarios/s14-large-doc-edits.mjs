@@ -17,12 +17,11 @@
 // Y.encodeStateAsUpdate of it) when its debounce fires; y-websocket + y-leveldb appends each
 // update and merges the log only when a document is loaded.
 // Correctness: the reader must receive every edit, and (Skein) every edit must be acked.
-import { Worker } from 'node:worker_threads';
 import * as Y from 'yjs';
 import { BenchClient } from '../client.mjs';
 import { SendTimes, Window, cpuMeter, forEachId, now, paceRoundRobin, sleep, summarize, waitFor, histogram } from '../common.mjs';
 import { buildDocument } from './s12-large-doc.mjs';
-import { backgroundCpu, serverCpu } from './shared.mjs';
+import { backgroundCpu, serverCpu, startBystander } from './shared.mjs';
 
 /** Skein's completed compactions, from its /metrics (null: not a Skein target or no figure). */
 async function compactions(/** @type {string} */ wsUrl) {
@@ -93,22 +92,7 @@ export async function s14(p, target, orch) {
   });
   await reader.connect(120_000);
 
-  const worker = new Worker(new URL('./s9-bystander.mjs', import.meta.url), {
-    workerData: { url: target.url, protocol: target.protocol, doc: 'quiet-s14', intervalMs: p.intervalMs },
-  });
-  /** @type {(msg: any) => void} */
-  let onWorker = () => {};
-  worker.on('message', (msg) => onWorker(msg));
-  const workerMsg = (/** @type {string} */ type, /** @type {number} */ timeoutMs) => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bystander: no ${type} within ${timeoutMs} ms`)), timeoutMs);
-    onWorker = (msg) => {
-      if (msg.type === type || msg.type === 'error') {
-        clearTimeout(timer);
-        if (msg.type === 'error') reject(new Error(msg.message));
-        else resolve(msg);
-      }
-    };
-  });
+  const { worker, message: workerMsg } = startBystander({ url: target.url, protocol: target.protocol, doc: 'quiet-s14', intervalMs: p.intervalMs });
   try {
     await workerMsg('ready', 40_000);
     await sleep(p.settleS * 1000);

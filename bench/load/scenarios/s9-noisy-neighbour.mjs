@@ -22,12 +22,11 @@
 // A bursting socket closed by the server is recorded with its close code; the client then
 // reconnects (at most 3 times) and resyncs like a y-websocket provider, so the readers'
 // check still decides whether updates were lost.
-import { Worker } from 'node:worker_threads';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { BenchClient, MSG_SYNC } from '../client.mjs';
 import { closeAll, cpuMeter, histogram, now, sleep, summarize, waitFor } from '../common.mjs';
-import { backgroundCpu, serverCpu } from './shared.mjs';
+import { backgroundCpu, serverCpu, startBystander } from './shared.mjs';
 
 const SYNC_UPDATE = 2;
 
@@ -109,22 +108,7 @@ async function burstRun(p, target, orch, variant) {
   const frameBytes = frames.reduce((s, fs) => s + fs.reduce((t, f) => t + f.length, 0), 0);
 
   // The bystander, on its own document, in its own thread.
-  const worker = new Worker(new URL('./s9-bystander.mjs', import.meta.url), {
-    workerData: { url: target.url, protocol: target.protocol, doc: `quiet-${variant}`, intervalMs: p.intervalMs },
-  });
-  /** @type {(msg: any) => void} */
-  let onWorker = () => {};
-  worker.on('message', (msg) => onWorker(msg));
-  const workerMsg = (/** @type {string} */ type, /** @type {number} */ timeoutMs) => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bystander: no ${type} within ${timeoutMs} ms`)), timeoutMs);
-    onWorker = (msg) => {
-      if (msg.type === type || msg.type === 'error') {
-        clearTimeout(timer);
-        if (msg.type === 'error') reject(new Error(msg.message));
-        else resolve(msg);
-      }
-    };
-  });
+  const { worker, message: workerMsg } = startBystander({ url: target.url, protocol: target.protocol, doc: `quiet-${variant}`, intervalMs: p.intervalMs });
   /** @type {BenchClient[]} */
   let readers = [];
   try {

@@ -1,4 +1,5 @@
-// Small helpers for scenario results.
+// Small helpers for scenario results, and the bystander of S9 and S14.
+import { Worker } from 'node:worker_threads';
 
 /** Server CPU between two probes, in % of one core. */
 export function serverCpu(before, after) {
@@ -15,4 +16,29 @@ export function backgroundCpu(before, after, loadgenCpuPct) {
   const seconds = (after.t - before.t) / 1000;
   const all = ((after.sysBusyTicks - before.sysBusyTicks) / before.clkTck / seconds) * 100;
   return Math.max(0, Math.round((all - serverCpu(before, after) - loadgenCpuPct) * 10) / 10);
+}
+
+/**
+ * The bystander (./s9-bystander.mjs) in a worker thread of the load generator: one plain client
+ * on document `doc` that sends a sync step 1 every `intervalMs` and times each answer.
+ * `message(type, timeoutMs)` waits for its next message of that type ('ready', then after
+ * `worker.postMessage({type: 'stop'})` 'samples'); an 'error' message rejects.
+ * @param {{url: string, protocol: 'yws'|'hocus'|'relay', doc: string, intervalMs: number}} opts
+ */
+export function startBystander(opts) {
+  const worker = new Worker(new URL('./s9-bystander.mjs', import.meta.url), { workerData: opts });
+  /** @type {(msg: any) => void} */
+  let onWorker = () => {};
+  worker.on('message', (msg) => onWorker(msg));
+  const message = (/** @type {string} */ type, /** @type {number} */ timeoutMs) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bystander: no ${type} within ${timeoutMs} ms`)), timeoutMs);
+    onWorker = (msg) => {
+      if (msg.type === type || msg.type === 'error') {
+        clearTimeout(timer);
+        if (msg.type === 'error') reject(new Error(msg.message));
+        else resolve(msg);
+      }
+    };
+  });
+  return { worker, message };
 }
