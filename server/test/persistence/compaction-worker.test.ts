@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import fc from 'fast-check';
 import { planCompaction, type CompactionInput, type CompactionPlan } from '../../src/persistence/compaction-plan.js';
 import type { Compactor } from '../../src/persistence/compaction.js';
 import { CompactionWorkerPool } from '../../src/persistence/compaction-worker-pool.js';
@@ -15,7 +16,7 @@ import type { KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
 import { openLevelStore, type LogStore, type LogStoreOptions } from '../../src/persistence/log-store.js';
 import { capturingLogger } from '../../../test/helpers/logs.js';
-import { Editor, docFrom, logger, sameDoc, tempDir, track, waitFor } from './helpers.js';
+import { Editor, docFrom, logger, sameDoc, settle, tempDir, track, waitFor } from './helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -62,6 +63,8 @@ class HeldCompactor implements Compactor {
   readonly #held: (() => void)[] = [];
   /** Plans the worker has finished (their results held or released). */
   merged = 0;
+  /** Off: results go through at once. */
+  holding = true;
 
   constructor(inner: CompactionWorkerPool) {
     this.#inner = inner;
@@ -70,12 +73,16 @@ class HeldCompactor implements Compactor {
   async plan(input: CompactionInput): Promise<CompactionPlan> {
     const plan = await this.#inner.plan(input);
     this.merged++;
-    await new Promise<void>((resolve) => this.#held.push(resolve));
+    if (this.holding) await new Promise<void>((resolve) => this.#held.push(resolve));
     return plan;
   }
 
   release(): void {
     this.#held.shift()?.();
+  }
+
+  get held(): number {
+    return this.#held.length;
   }
 
   close(): Promise<void> {
@@ -194,6 +201,55 @@ describe('compaction in a worker thread', () => {
     expect(s.stats()).toMatchObject({ compactionsOffThread: 1, compactionsFromLive: 1 });
     expect(await s.describe('doc')).toMatchObject({ updatesSinceSnapshot: 0 });
     expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
+  });
+
+  it('any interleaving of appends, compactions and merge results loses nothing and keeps the metadata exact (fast-check)', async () => {
+    type Step = { readonly kind: 'append'; readonly n: number } | { readonly kind: 'compact' } | { readonly kind: 'release' };
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('append' as const), n: fc.integer({ min: 1, max: 30 }) }),
+      fc.constant({ kind: 'compact' as const }),
+      fc.constant({ kind: 'release' as const }),
+    );
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps: Step[]) => {
+        const name = `doc-${run++}`;
+        const compactor = new HeldCompactor(pool());
+        const s = await openWith(await LevelKv.open(`${dir}/${name}`), { compactor, compaction: { enabled: true, maxUpdates: 25, minCountRatio: 0, idleMs: 0 } });
+        const editor = new Editor(9);
+        let appended = 0;
+        const compactions: Promise<unknown>[] = [];
+        for (const st of steps) {
+          if (st.kind === 'append') {
+            for (let i = 0; i < st.n; i++, appended++) await s.append(name, editor.edit(`e${appended}-${'p'.repeat(40)}`));
+          } else if (st.kind === 'compact') {
+            if (appended > 0) compactions.push(s.compact(name));
+          } else {
+            compactor.release();
+            await settle();
+          }
+        }
+        // Let everything through; close waits for every merge in flight and its write.
+        compactor.holding = false;
+        while (compactor.held > 0) compactor.release();
+        await Promise.all(compactions);
+        if (appended > 0) expect(sameDoc(editor.doc, docFrom(await s.load(name)))).toBe(true);
+        await s.close();
+        if (appended === 0) return;
+        const kv = await LevelKv.open(`${dir}/${name}`);
+        const keys = (await collect(kv, docRange(1), 'records')).map((e) => parseDocKey(e.key));
+        await kv.close();
+        const snapshotSeq = Math.max(0, ...keys.filter((k) => k?.kind === DocKind.Snapshot).map((k) => k?.seq ?? 0));
+        const after = keys.filter((k) => k?.kind === DocKind.Update && k.seq > snapshotSeq);
+        expect(Math.max(snapshotSeq, ...after.map((k) => k?.seq ?? 0))).toBe(appended);
+        const again = await openWith(await LevelKv.open(`${dir}/${name}`));
+        // The stored metadata counts exactly the updates stored after the newest snapshot.
+        expect((await again.describe(name))?.updatesSinceSnapshot).toBe(after.length);
+        expect(sameDoc(editor.doc, docFrom(await again.load(name)))).toBe(true);
+        await again.close();
+      }),
+      { numRuns: 12 },
+    );
   });
 
   it('a merge whose document was deleted meanwhile writes nothing (the name starts a new document)', async () => {
