@@ -252,6 +252,26 @@ describe('compaction in a worker thread', () => {
     );
   });
 
+  it('closing the store waits for a merge in flight and writes its result', async () => {
+    const compactor = new HeldCompactor(pool());
+    const s = await openWith(await LevelKv.open(dir), { compactor });
+    const editor = new Editor(8);
+    for (let i = 0; i < 40; i++) await s.append('doc', editor.edit(`v${i}-${'c'.repeat(100)}`));
+    const compaction = track(s.compact('doc'));
+    await waitFor(() => compactor.merged === 1);
+    const closing = track(s.closeWithReport());
+    await settle();
+    await settle();
+    expect(closing.state).toBe('pending'); // held by the merge
+    compactor.release();
+    expect(await closing.promise).toEqual({ unflushed: [], rejectedUpdates: 0 });
+    expect(await compaction.promise).toMatchObject({ compacted: 1, mergedUpdates: 40 });
+    const kv = await LevelKv.open(dir);
+    const snapshots = (await collect(kv, docRange(1), 'records')).map((e) => parseDocKey(e.key)).filter((k) => k?.kind === DocKind.Snapshot);
+    await kv.close();
+    expect(snapshots.map((k) => k?.seq)).toEqual([40]);
+  });
+
   it('a merge whose document was deleted meanwhile writes nothing (the name starts a new document)', async () => {
     const compactor = new HeldCompactor(pool());
     const s = await openWith(await LevelKv.open(dir), { compactor });
