@@ -474,29 +474,28 @@ export class DocumentLog {
     this.#compactionTimer = this.#ctx.timers.setTimeout(() => this.#checkCompaction(), Math.max(0, at - this.#ctx.timers.now()));
   }
 
-  /** Compact when the thresholds say so, or when the log is worth it and has been quiet long enough. */
+  /** The check's timer fired (`#recheck`). */
   #checkCompaction(): void {
     this.#compactionTimer = undefined;
     const state = this.#state;
-    if (state?.indexed === true && this.#phase === 'open') {
-      const quietUntil = this.#quietSince + this.#ctx.compaction.idleMs;
-      if (shouldCompact(this.#ctx.compaction, state.meta)) this.#queueCompaction();
-      else if (this.#compactsAtRest() && worthCompactingAtRest(state.meta)) {
-        if (this.#ctx.timers.now() >= quietUntil) this.#queueCompaction();
-        else this.#checkCompactionAt(quietUntil);
-      }
-    }
+    if (state?.indexed === true) this.#recheck(state);
     this.#notifyIdle();
   }
 
   /**
-   * After a merge was written: triggers during it did nothing, so the appends written meanwhile
-   * may call for the next compaction now, or at the end of the quiet period since the last write.
+   * Compact now when the thresholds say so, or when the log is worth it and has been quiet long
+   * enough (else check again when it will have been). Run by the check's timer, and after a
+   * merge was written: triggers during it did nothing, so the appends written meanwhile may
+   * call for the next compaction.
    */
   #recheck(state: DocState): void {
     if (this.#phase !== 'open') return;
+    const quietUntil = this.#quietSince + this.#ctx.compaction.idleMs;
     if (shouldCompact(this.#ctx.compaction, state.meta)) this.#queueCompaction();
-    else if (this.#compactsAtRest() && worthCompactingAtRest(state.meta)) this.#checkCompactionAt(this.#quietSince + this.#ctx.compaction.idleMs);
+    else if (this.#compactsAtRest() && worthCompactingAtRest(state.meta)) {
+      if (this.#ctx.timers.now() >= quietUntil) this.#queueCompaction();
+      else this.#checkCompactionAt(quietUntil);
+    }
   }
 
   #clearCompactionCheck(): void {
