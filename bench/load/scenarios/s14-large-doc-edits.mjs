@@ -19,9 +19,9 @@
 // Correctness: the reader must receive every edit, and (Skein) every edit must be acked.
 import * as Y from 'yjs';
 import { BenchClient } from '../client.mjs';
-import { SendTimes, Window, cpuMeter, forEachId, now, paceRoundRobin, sleep, summarize, waitFor, histogram } from '../common.mjs';
+import { SendTimes, Window, cpuMeter, forEachId, now, paceRoundRobin, sleep, summarize, waitFor } from '../common.mjs';
 import { buildDocument } from './s12-large-doc.mjs';
-import { backgroundCpu, serverCpu, startBystander } from './shared.mjs';
+import { backgroundCpu, bystanderWindow, serverCpu, startBystander } from './shared.mjs';
 
 /** Skein's completed compactions, from its /metrics (null: not a Skein target or no figure). */
 async function compactions(/** @type {string} */ wsUrl) {
@@ -142,15 +142,7 @@ export async function s14(p, target, orch) {
     const samples = /** @type {{sent: number[], rtt: number[], closeCode: number}} */ (await workerMsg('samples', 40_000));
 
     const all = await waitFor(() => received >= n && (!skein || acked >= writer.seq), 60_000);
-    const h = histogram();
-    let unanswered = 0;
-    samples.sent.forEach((t, k) => {
-      if (t < start || t >= end) return;
-      const ms = /** @type {number} */ (samples.rtt[k]);
-      if (Number.isNaN(ms)) unanswered++;
-      else h.recordValue(Math.max(1, Math.round(ms * 1000)));
-    });
-    const by = summarize(h);
+    const { summary: by, unanswered } = bystanderWindow(samples, start, end);
     const ed = summarize(editWin.h);
     const ack = skein ? summarize(ackWin.h) : null;
     let failure;

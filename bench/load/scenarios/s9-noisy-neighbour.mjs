@@ -25,8 +25,8 @@
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { BenchClient, MSG_SYNC } from '../client.mjs';
-import { closeAll, cpuMeter, histogram, now, sleep, summarize, waitFor } from '../common.mjs';
-import { backgroundCpu, serverCpu, startBystander } from './shared.mjs';
+import { closeAll, cpuMeter, now, sleep, waitFor } from '../common.mjs';
+import { backgroundCpu, bystanderWindow, serverCpu, startBystander } from './shared.mjs';
 
 const SYNC_UPDATE = 2;
 
@@ -219,14 +219,9 @@ async function burstRun(p, target, orch, variant) {
     const lat = {};
     let unanswered = 0;
     for (const [name, [from, to]] of Object.entries(windows)) {
-      const h = histogram();
-      samples.sent.forEach((t, k) => {
-        if (t < from || t >= to) return;
-        const ms = /** @type {number} */ (samples.rtt[k]);
-        if (Number.isNaN(ms)) unanswered++;
-        else h.recordValue(Math.max(1, Math.round(ms * 1000)));
-      });
-      lat[name] = summarize(h);
+      const w = bystanderWindow(samples, from, to);
+      lat[name] = w.summary;
+      unanswered += w.unanswered;
     }
     if (unanswered > 0) failure ??= `${unanswered} bystander probes never answered`;
     if (samples.closeCode) failure ??= `the bystander was disconnected (${samples.closeCode})`;

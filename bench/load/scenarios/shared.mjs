@@ -1,5 +1,6 @@
 // Small helpers for scenario results, and the bystander of S9 and S14.
 import { Worker } from 'node:worker_threads';
+import { histogram, summarize } from '../common.mjs';
 
 /** Server CPU between two probes, in % of one core. */
 export function serverCpu(before, after) {
@@ -41,4 +42,22 @@ export function startBystander(opts) {
     };
   });
   return { worker, message };
+}
+
+/**
+ * The bystander's round trips of the probes sent in [from, to): their summary, and how many
+ * were never answered.
+ * @param {{sent: number[], rtt: number[]}} samples
+ * @param {number} from @param {number} to
+ */
+export function bystanderWindow(samples, from, to) {
+  const h = histogram();
+  let unanswered = 0;
+  samples.sent.forEach((t, k) => {
+    if (t < from || t >= to) return;
+    const ms = /** @type {number} */ (samples.rtt[k]);
+    if (Number.isNaN(ms)) unanswered++;
+    else h.recordValue(Math.max(1, Math.round(ms * 1000)));
+  });
+  return { summary: summarize(h), unanswered };
 }
