@@ -111,8 +111,6 @@ export async function writeCompaction(ctx: EngineContext, state: DocState, plan:
   if (plan.snapshot !== undefined) {
     const snap = plan.snapshot;
     for (const key of plan.deletes) ops.push({ type: 'del', key });
-    // After the quarantine deletes: the new snapshot key may equal a damaged one's.
-    ops.push({ type: 'put', key: docKey(state.docId, DocKind.Snapshot, snap.seq), value: snap.record });
     let stateVector = snap.stateVector;
     if (current !== base) {
       const clocks = decodeClocks(current.stateVector);
@@ -124,6 +122,12 @@ export async function writeCompaction(ctx: EngineContext, state: DocState, plan:
       logCount: current.logCount - base.logCount, logBytes: current.logBytes - base.logBytes, stateVector,
     };
     ops.push(metaPut(state.docId, meta));
+    // Last: after the quarantine deletes (the new snapshot key may equal a damaged one's), and
+    // after every other op, because LevelDB copies each value into its write batch's buffer on
+    // this thread and that buffer doubles when it grows: a small op after a 20 MB value made
+    // it copy the value again into fresh 40 MB (60–330 ms on a cloud VM, page faults; with
+    // the value last, 3–180 ms — docs/storage.md).
+    ops.push({ type: 'put', key: docKey(state.docId, DocKind.Snapshot, snap.seq), value: snap.record });
   }
   reportDamage(ctx, base.name, plan.damaged);
   try {

@@ -203,6 +203,11 @@ describe('compaction', () => {
     expect((await s.compact('doc')).mergedUpdates).toBe(1);
     // Second: the 12 updates are now in two snapshots and go (12 deletes + snapshot + meta).
     expect(counting.sizes.at(-1)).toBe(12 + 2);
+    // The snapshot is the batch's last op: LevelDB's batch buffer then grows once for a large
+    // value instead of copying it again when a later op outgrows it (docs/storage.md).
+    const last = counting.lastOps.at(-1);
+    expect(last?.type).toBe('put');
+    expect(last && parseDocKey(last.key)).toMatchObject({ kind: DocKind.Snapshot, seq: 13 });
     expect(sameDoc(editor.doc, docFrom(await s.load('doc')))).toBe(true);
     expect((await s.compact('doc')).compacted).toBe(0); // nothing new
     expect(await recordCounts(counting)).toEqual({ updates: 1, snapshots: 2 });

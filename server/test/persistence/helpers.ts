@@ -82,6 +82,8 @@ export class CountingKv implements KvStore {
   batches = 0;
   readonly options: KvBatchOptions[] = [];
   readonly sizes: number[] = [];
+  /** The operations of the last batch. */
+  lastOps: readonly KvOp[] = [];
 
   constructor(inner: KvStore) {
     this.inner = inner;
@@ -95,6 +97,7 @@ export class CountingKv implements KvStore {
     this.batches++;
     this.options.push(options);
     this.sizes.push(ops.length);
+    this.lastOps = ops;
     return this.inner.batch(ops, options);
   }
 
