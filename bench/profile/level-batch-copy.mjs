@@ -36,5 +36,5 @@ for (const order of ['large first', 'large last', 'large first', 'large last']) 
   rmSync(dir, { recursive: true, force: true });
   fill.sort((a, b) => a - b);
   const median = fill[Math.floor(fill.length / 2)];
-  console.log(`${order.padEnd(12)} fill ms: median ${median.toFixed(1)}, all ${fill.map((x) => x.toFixed(1)).join(' ')}`);
+  process.stdout.write(`${order.padEnd(12)} fill ms: median ${median.toFixed(1)}, all ${fill.map((x) => x.toFixed(1)).join(" ")}\n`);
 }
