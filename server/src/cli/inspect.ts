@@ -1,8 +1,8 @@
-import { checkUpdate } from '../persistence/doc-reader.js';
+import { checkUpdate, openSnapshot } from '../persistence/doc-reader.js';
 import { DocKind, docRange, parseDocKey } from '../persistence/key-layout.js';
 import type { KvStore } from '../persistence/kv-store.js';
 import type { DocumentInfo } from '../persistence/maintenance.js';
-import { RecordType, decodeClocks, readRecord, type DocMeta } from '../persistence/record-codec.js';
+import { RecordType, decodeClocks, openRecord, readRecord, type DocMeta } from '../persistence/record-codec.js';
 import type { Strategy } from '../persistence/strategy-rules.js';
 import type { CliCommand, CliIo } from './command.js';
 import { emit, findDocument, isoTime, offlineHelp, offlineOptions, positionals, withOfflineStore, type OfflineStore } from './offline-store.js';
@@ -163,11 +163,18 @@ async function scanRecords(kv: KvStore, docId: number): Promise<RecordScan> {
   for await (const { key, value } of kv.iterate(docRange(docId))) {
     const parts = parseDocKey(key);
     const isSnapshot = parts?.kind === DocKind.Snapshot;
+    if (parts?.kind === DocKind.SnapshotPart) {
+      // A chunked snapshot's bytes (counted with its manifest, which sorts before them).
+      if (openRecord(key, value, RecordType.SnapshotPart).ok) scan.snapshotBytes += value.length;
+      else scan.damaged++;
+      continue;
+    }
     if (parts === undefined || (!isSnapshot && parts.kind !== DocKind.Update)) {
       scan.damaged++;
       continue;
     }
-    if (!readRecord(key, value, isSnapshot ? RecordType.Snapshot : RecordType.Update, checkUpdate).ok) {
+    const intact = isSnapshot ? snapshotIntact(key, value) : readRecord(key, value, RecordType.Update, checkUpdate).ok;
+    if (!intact) {
       scan.damaged++;
     } else if (isSnapshot) {
       scan.snapshots++;
@@ -184,6 +191,19 @@ async function scanRecords(kv: KvStore, docId: number): Promise<RecordScan> {
     }
   }
   return scan;
+}
+
+/** A whole snapshot that decodes, or a chunked snapshot's intact manifest (its parts are counted one by one). */
+function snapshotIntact(key: Uint8Array, value: Uint8Array): boolean {
+  const head = openSnapshot(key, value);
+  if (!head.ok) return false;
+  if (!('whole' in head.value)) return true;
+  try {
+    checkUpdate(head.value.whole);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function metaJson(meta: DocMeta): Record<string, unknown> {

@@ -3,9 +3,9 @@ import { threadId } from 'node:worker_threads';
 import * as Y from 'yjs';
 import { SkeinError } from '../errors/skein-error.js';
 import { sortRecords, type DamagedRecord } from './doc-reader.js';
-import { DocKind, docKey } from './key-layout.js';
+import { DocKind, docKey, parseDocKey, snapshotPartKey } from './key-layout.js';
 import type { KvEntry } from './kv-store.js';
-import { RecordType, encodeClocks, encodeRecord, mergeClocks, type Clocks } from './record-codec.js';
+import { RecordType, encodeClocks, encodeManifest, encodeRecord, mergeClocks, type Clocks } from './record-codec.js';
 
 /**
  * The CPU-heavy half of a compaction, as a pure function of the records read: verify every
@@ -21,13 +21,26 @@ export interface CompactionInput {
   readonly upto: number;
   /** Every record of the document (`docRange(docId)`), in key order, unverified. */
   readonly entries: readonly KvEntry[];
+  /** A snapshot larger than this is stored in parts of this size (`CompactionPolicy.snapshotPartBytes`). */
+  readonly partBytes: number;
+}
+
+/** One record to write before the compaction's batch (a part of a chunked snapshot). */
+export interface PlannedPart {
+  readonly key: Uint8Array;
+  readonly record: Uint8Array;
 }
 
 export interface PlannedSnapshot {
   /** The new snapshot covers every update with seq ≤ seq. */
   readonly seq: number;
-  /** The record value to store under `docKey(docId, Snapshot, seq)` (checksum included). */
+  /**
+   * The record value to store under `docKey(docId, Snapshot, seq)` (checksum included): the
+   * update itself, or the manifest of a chunked snapshot whose `parts` are written first.
+   */
   readonly record: Uint8Array;
+  /** A chunked snapshot's part records, in order (empty: the record holds the update). */
+  readonly parts: readonly PlannedPart[];
   /** Payload bytes (the Yjs update). */
   readonly bytes: number;
   /** Yjs state-vector encoding of the new snapshot. */
@@ -53,8 +66,9 @@ export interface CompactionPlan {
   /** Updates folded into the new snapshot (they stay too, backing the base generation). */
   readonly merged: number;
   /**
-   * Keys the new snapshot makes redundant twice over: snapshots older than the base and
-   * updates at or below the base's seq. Empty when no snapshot is written.
+   * Keys the new snapshot makes redundant twice over: snapshots older than the base (with
+   * their parts) and updates at or below the base's seq; and parts of no intact snapshot
+   * (except those the new snapshot's parts overwrite). Empty when no snapshot is written.
    */
   readonly deletes: readonly Uint8Array[];
   readonly damaged: readonly DamagedRecord[];
@@ -93,17 +107,40 @@ export function planCompaction(input: CompactionInput, live?: LiveSnapshot): Com
   }
   const seq = Math.max(input.upto, base?.seq ?? 0);
   const key = docKey(input.docId, DocKind.Snapshot, seq);
+  const parts = merged.length > input.partBytes ? splitSnapshot(input.docId, seq, merged, input.partBytes) : [];
   const baseKey = base === undefined ? undefined : docKey(input.docId, DocKind.Snapshot, base.seq);
-  const deletes = contents.snapshotKeys.filter((k) => baseKey === undefined || !sameBytes(k, baseKey));
+  const deletes: Uint8Array[] = [];
+  for (const k of contents.snapshotKeys) {
+    if (baseKey !== undefined && sameBytes(k, baseKey)) continue;
+    deletes.push(k, ...(contents.snapshotParts.get(parseDocKey(k)?.seq ?? -1) ?? []));
+  }
   deletes.push(...contents.staleKeys);
+  // Leftovers of an unfinished compaction; a new part written under the same key is not one.
+  for (const k of contents.orphanParts) {
+    const p = parseDocKey(k);
+    if (p === undefined || p.seq !== seq || p.part >= parts.length) deletes.push(k);
+  }
+  const record = parts.length === 0
+    ? encodeRecord(key, RecordType.Snapshot, merged)
+    : encodeRecord(key, RecordType.SnapshotManifest, encodeManifest({ parts: parts.length, bytes: merged.length }));
   return {
-    snapshot: { seq, record: encodeRecord(key, RecordType.Snapshot, merged), bytes: merged.length, stateVector },
+    snapshot: { seq, record, parts, bytes: merged.length, stateVector },
     base: baseInfo,
     merged: contents.updates.length,
     deletes,
     damaged: contents.damaged,
     thread: threadId,
   };
+}
+
+/** `update` as part records of `partBytes` each (the last one shorter), each a copy of its slice. */
+function splitSnapshot(docId: number, seq: number, update: Uint8Array, partBytes: number): PlannedPart[] {
+  const parts: PlannedPart[] = [];
+  for (let at = 0, i = 0; at < update.length; at += partBytes, i++) {
+    const key = snapshotPartKey(docId, seq, i);
+    parts.push({ key, record: encodeRecord(key, RecordType.SnapshotPart, update.subarray(at, at + partBytes)) });
+  }
+  return parts;
 }
 
 /**

@@ -13,6 +13,7 @@ export interface WorkerRequest {
   readonly id: number;
   readonly docId: number;
   readonly upto: number;
+  readonly partBytes: number;
   /** `input.entries`, packed into one transferred buffer, large values transferred as they are (`packed-entries.ts`). */
   readonly entries: PackedEntries;
 }
@@ -104,7 +105,7 @@ export class CompactionWorkerPool implements Compactor {
     for (const { key, value } of input.entries) bytes += key.byteLength + value.byteLength;
     if (bytes >= this.#retireAfterBytes) this.#retire = true;
     const entries = packEntries(input.entries);
-    const request: WorkerRequest = { id, docId: input.docId, upto: input.upto, entries };
+    const request: WorkerRequest = { id, docId: input.docId, upto: input.upto, partBytes: input.partBytes, entries };
     try {
       worker.postMessage(request, transferList(entries));
     } catch (err) {

@@ -17,7 +17,7 @@ port.on('message', (request: WorkerRequest) => {
   let reply: WorkerReply;
   const transfer: ArrayBuffer[] = [];
   try {
-    const planned = planCompaction({ docId: request.docId, upto: request.upto, entries: unpackEntries(request.entries) });
+    const planned = planCompaction({ docId: request.docId, upto: request.upto, partBytes: request.partBytes, entries: unpackEntries(request.entries) });
     // Keys and damaged records are views into the packed input (or a large value): posting a
     // view would clone its whole buffer back, so they leave as copies of their own bytes.
     const plan = {
@@ -26,8 +26,10 @@ port.on('message', (request: WorkerRequest) => {
       damaged: planned.damaged.map((d) => ({ ...d, key: d.key.slice(), value: d.value.slice() })),
     };
     reply = { id: request.id, ok: true, plan };
-    const record = plan.snapshot?.record;
-    if (record !== undefined && ownsBuffer(record)) transfer.push(record.buffer as ArrayBuffer);
+    // The snapshot's record and its parts' records own their buffers (encodeRecord): moved, not copied.
+    for (const record of [plan.snapshot?.record, ...(plan.snapshot?.parts ?? []).map((p) => p.record)]) {
+      if (record !== undefined && ownsBuffer(record)) transfer.push(record.buffer as ArrayBuffer);
+    }
   } catch (err) {
     const e = toSkeinError(err, 'SKEIN_ERR_INTERNAL');
     reply = { id: request.id, ok: false, code: e.code, message: e.message };

@@ -72,7 +72,7 @@ export async function startCompaction(ctx: EngineContext, state: DocState, live?
     return parts === undefined || parts.kind !== DocKind.Update || parts.seq <= upto;
   });
   if (live?.skip?.() === true) return { kind: 'nothing' };
-  const input: CompactionInput = { docId: state.docId, upto, entries };
+  const input: CompactionInput = { docId: state.docId, upto, entries, partBytes: ctx.compaction.snapshotPartBytes };
   const bytes = entries.reduce((sum, e) => sum + e.value.length, 0);
   const snapshot = live !== undefined && entries.length <= LIVE_MAX_RECORDS ? liveSnapshot(base, live) : undefined;
   if (snapshot === undefined && live?.only === true) return { kind: 'nothing' };
@@ -131,6 +131,11 @@ export async function writeCompaction(ctx: EngineContext, state: DocState, plan:
   }
   reportDamage(ctx, base.name, plan.damaged);
   try {
+    // A chunked snapshot's parts first, one unsynced batch each (the batch below syncs them
+    // with it): LevelDB copies a value into its batch on this thread and the node's group
+    // commit writes one batch at a time, so a part at a time keeps both short. Until the
+    // manifest is written they belong to nothing; after a crash the next compaction deletes them.
+    for (const part of plan.snapshot?.parts ?? []) await ctx.kv.batch([{ type: 'put', key: part.key, value: part.record }], { sync: false });
     await ctx.kv.batch(ops, { sync: true });
   } catch (err) {
     throw new SkeinError('SKEIN_ERR_STORAGE_WRITE', `failed to write the compaction of "${base.name}"`, { cause: err });

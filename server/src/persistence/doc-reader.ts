@@ -3,12 +3,12 @@ import { stateVectorOf } from '../crdt/state-vector.js';
 import { SkeinError } from '../errors/skein-error.js';
 import type { EngineContext } from './engine-context.js';
 import {
-  DocKind, Space, docKey, metaKey, nameKey, parseDocKey, parseIdKey, quarantineKey, snapshotRange, spaceRange, updateRange,
+  DocKind, Space, docKey, metaKey, nameKey, parseDocKey, parseIdKey, quarantineKey, snapshotPartRange, snapshotRange, spaceRange, updateRange,
 } from './key-layout.js';
 import type { KvEntry, KvOp, KvRange, KvStore } from './kv-store.js';
 import {
-  RecordType, decodeMeta, decodeVarUint, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks, readRecord,
-  type Clocks, type DocMeta, type RecordDamage,
+  RecordType, decodeManifest, decodeMeta, decodeVarUint, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks, openRecord,
+  readRecord, type Clocks, type Decoded, type DocMeta, type RecordDamage, type SnapshotManifest,
 } from './record-codec.js';
 
 export interface StoredUpdate {
@@ -28,6 +28,10 @@ export interface DocContents {
   readonly snapshot: StoredUpdate | undefined;
   /** Every intact snapshot key, oldest first (compaction keeps the newest two). */
   readonly snapshotKeys: readonly Uint8Array[];
+  /** The part keys of each intact chunked snapshot, by its seq (they go when it goes). */
+  readonly snapshotParts: ReadonlyMap<number, readonly Uint8Array[]>;
+  /** Part keys that belong to no intact snapshot: a compaction that did not finish, or a quarantined manifest's. */
+  readonly orphanParts: readonly Uint8Array[];
   /** Intact updates after the snapshot, in sequence order. */
   readonly updates: readonly StoredUpdate[];
   /** Intact updates at or below the snapshot's seq (merged into it; kept while they back the previous generation). */
@@ -55,6 +59,61 @@ export function checkSnapshot(payload: Uint8Array): Uint8Array {
 
 function unchecked(payload: Uint8Array): Uint8Array {
   return payload;
+}
+
+/** What a snapshot key holds: the update itself, or the manifest of a chunked snapshot. */
+export type SnapshotHead = { readonly whole: Uint8Array } | { readonly manifest: SnapshotManifest };
+
+/**
+ * The record under a snapshot key, checksum verified, as a whole update (its payload not yet
+ * checked) or a chunked snapshot's manifest; any other type is `type` damage.
+ */
+export function openSnapshot(key: Uint8Array, value: Uint8Array): Decoded<SnapshotHead> {
+  if (value[0] === RecordType.SnapshotManifest) {
+    const manifest = readRecord(key, value, RecordType.SnapshotManifest, decodeManifest);
+    return manifest.ok ? { ok: true, value: { manifest: manifest.value } } : manifest;
+  }
+  const whole = openRecord(key, value, RecordType.Snapshot);
+  return whole.ok ? { ok: true, value: { whole: whole.value } } : whole;
+}
+
+/**
+ * The update a chunked snapshot's parts hold together (a fresh buffer), given the part
+ * entries of its seq in key order: parts 0 … `manifest.parts` − 1 all present and intact,
+ * adding up to `manifest.bytes` (parts numbered beyond are leftovers, not its own). A
+ * missing part or a wrong total is `truncated`.
+ */
+export function joinParts(manifest: SnapshotManifest, parts: readonly KvEntry[]): Decoded<Uint8Array> {
+  if (parts.length < manifest.parts) return { ok: false, damage: 'truncated' };
+  const payloads: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < manifest.parts; i++) {
+    const entry = parts[i] as KvEntry;
+    if (parseDocKey(entry.key)?.part !== i) return { ok: false, damage: 'truncated' };
+    const part = openRecord(entry.key, entry.value, RecordType.SnapshotPart);
+    if (!part.ok) return part;
+    payloads.push(part.value);
+    total += part.value.length;
+  }
+  if (total !== manifest.bytes) return { ok: false, damage: 'truncated' };
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const p of payloads) {
+    joined.set(p, at);
+    at += p.length;
+  }
+  return { ok: true, value: joined };
+}
+
+/** A snapshot's update from its head (and parts), its payload checked by `check`. */
+function snapshotBytes(head: SnapshotHead, parts: readonly KvEntry[], check: (payload: Uint8Array) => Uint8Array): Decoded<Uint8Array> {
+  const bytes = 'whole' in head ? { ok: true as const, value: head.whole } : joinParts(head.manifest, parts);
+  if (!bytes.ok) return bytes;
+  try {
+    return { ok: true, value: check(bytes.value) };
+  } catch {
+    return { ok: false, damage: 'decode' };
+  }
 }
 
 /** Run a KV read; any failure becomes `SKEIN_ERR_STORAGE_READ` (never an empty result). */
@@ -100,7 +159,10 @@ export async function readDocument(kv: KvStore, docId: number, uptoSeq?: number)
     range = { ...(lowest === undefined ? {} : { gte: lowest }), lt: entry.key, reverse: true, limit: 1 };
     const parts = parseDocKey(entry.key);
     if (parts === undefined || parts.docId !== docId || parts.kind !== DocKind.Snapshot) continue;
-    const rec = readRecord(entry.key, entry.value, RecordType.Snapshot, checkSnapshot);
+    const head = openSnapshot(entry.key, entry.value);
+    const pieces = head.ok && 'manifest' in head.value ? await collect(kv, snapshotPartRange(docId, parts.seq), 'snapshot parts') : [];
+    // A damaged chunked snapshot's manifest is quarantined; its parts are left to the next compaction.
+    const rec = head.ok ? snapshotBytes(head.value, pieces, checkSnapshot) : head;
     if (!rec.ok) damaged.push({ key: entry.key, value: entry.value, damage: rec.damage });
     else {
       snapshot = { seq: parts.seq, bytes: rec.value };
@@ -114,6 +176,8 @@ export async function readDocument(kv: KvStore, docId: number, uptoSeq?: number)
   return {
     snapshot,
     snapshotKeys: snapshotKey === undefined ? [] : [snapshotKey],
+    snapshotParts: new Map(),
+    orphanParts: [],
     updates: rest.updates,
     staleKeys: [],
     damaged: [...damaged, ...rest.damaged],
@@ -131,24 +195,44 @@ export function sortRecords(docId: number, entries: Iterable<KvEntry>, uptoSeq?:
   const forUpdate = payloads ? checkUpdate : unchecked;
   let snapshot: StoredUpdate | undefined;
   const snapshotKeys: Uint8Array[] = [];
+  const snapshotParts = new Map<number, Uint8Array[]>();
   const updates: StoredUpdate[] = [];
   const damaged: DamagedRecord[] = [];
-  for (const { key, value } of entries) {
+  const heads: { key: Uint8Array; value: Uint8Array; seq: number }[] = [];
+  // Parts sort after the updates: snapshots are resolved once every record has been seen.
+  const partsBySeq = new Map<number, KvEntry[]>();
+  for (const entry of entries) {
+    const { key, value } = entry;
     const parts = parseDocKey(key);
-    if (parts === undefined || parts.docId !== docId) continue; // not a v1 record key of this document: `verify` reports it
-    if (parts.kind === DocKind.Snapshot) {
-      const rec = readRecord(key, value, RecordType.Snapshot, forSnapshot);
-      if (!rec.ok) damaged.push({ key, value, damage: rec.damage });
-      else {
-        snapshotKeys.push(key);
-        snapshot = { seq: parts.seq, bytes: rec.value }; // keys ascend: the last one wins
-      }
+    if (parts === undefined || parts.docId !== docId) continue; // not a record key of this document: `verify` reports it
+    if (parts.kind === DocKind.Snapshot) heads.push({ key, value, seq: parts.seq });
+    else if (parts.kind === DocKind.SnapshotPart) {
+      const list = partsBySeq.get(parts.seq);
+      if (list === undefined) partsBySeq.set(parts.seq, [entry]);
+      else list.push(entry);
     } else if (parts.kind === DocKind.Update && (uptoSeq === undefined || parts.seq <= uptoSeq)) {
       const rec = readRecord(key, value, RecordType.Update, forUpdate);
       if (!rec.ok) damaged.push({ key, value, damage: rec.damage });
       else updates.push({ seq: parts.seq, bytes: rec.value });
     }
   }
+  for (const { key, value, seq } of heads) {
+    const head = openSnapshot(key, value);
+    const pieces = head.ok && 'manifest' in head.value ? (partsBySeq.get(seq) ?? []) : [];
+    const rec = head.ok ? snapshotBytes(head.value, pieces, forSnapshot) : head;
+    if (!rec.ok) damaged.push({ key, value, damage: rec.damage });
+    else {
+      snapshotKeys.push(key);
+      snapshot = { seq, bytes: rec.value }; // keys ascend: the last one wins
+      if (pieces.length > 0 && head.ok && 'manifest' in head.value) {
+        // Its own parts go with it; any numbered beyond (never written by a finished compaction) are leftovers.
+        const count = head.value.manifest.parts;
+        snapshotParts.set(seq, pieces.slice(0, count).map((p) => p.key));
+        partsBySeq.set(seq, pieces.slice(count));
+      }
+    }
+  }
+  const orphanParts = [...partsBySeq.values()].flatMap((list) => list.map((p) => p.key));
   const floor = snapshot?.seq ?? 0;
   const staleKeys: Uint8Array[] = [];
   const live: StoredUpdate[] = [];
@@ -156,7 +240,7 @@ export function sortRecords(docId: number, entries: Iterable<KvEntry>, uptoSeq?:
     if (u.seq <= floor) staleKeys.push(docKey(docId, DocKind.Update, u.seq));
     else live.push(u);
   }
-  return { snapshot, snapshotKeys, updates: live, staleKeys, damaged };
+  return { snapshot, snapshotKeys, snapshotParts, orphanParts, updates: live, staleKeys, damaged };
 }
 
 /** Ops that move damaged records to quarantine: one put and one delete per record. */

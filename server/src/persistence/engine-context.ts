@@ -50,6 +50,14 @@ export interface CompactionPolicy {
    * 0: only the thresholds.
    */
   readonly idleMs: number;
+  /**
+   * A new snapshot larger than this is stored as parts of this size (a manifest under the
+   * snapshot's key, the parts beside it), written in batches of their own before the
+   * compaction's atomic batch: LevelDB copies every value into its batch on the event loop,
+   * and every document's group commit waits behind a batch being written, so one 20 MB
+   * snapshot in one batch stalled the node (docs/storage.md, "Chunked snapshots").
+   */
+  readonly snapshotPartBytes: number;
 }
 
 export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
@@ -60,6 +68,7 @@ export const DEFAULT_COMPACTION: CompactionPolicy = Object.freeze({
   maxLogRatio: 1,
   offThreadMinBytes: 8 * 1024,
   idleMs: 10_000,
+  snapshotPartBytes: 1024 * 1024,
 });
 
 export interface RetryPolicy {

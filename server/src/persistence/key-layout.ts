@@ -2,13 +2,16 @@ import { ByteReader, ByteWriter, ProtocolError, ProtocolErrorCode } from '@skein
 import type { KvRange } from './kv-store.js';
 
 /**
- * Storage format version 1: every key the engine writes. See `docs/storage.md`.
+ * Storage format version 2: every key the engine writes. See `docs/storage.md`.
  *
  *   00 "skein-format"                       → format record (version)
  *   01 <name: 1..255 bytes of UTF-8>        → name index: the document's numeric id
  *   02 <docId: u64 BE>                      → document metadata
  *   03 <docId: u64 BE> 01 <seq: u64 BE>     → snapshot covering every update with seq ≤ seq
+ *                                             (the update itself, or the manifest of a chunked one)
  *   03 <docId: u64 BE> 02 <seq: u64 BE>     → one update
+ *   03 <docId: u64 BE> 03 <seq: u64 BE> <part: u32 BE>
+ *                                           → one part of the chunked snapshot at seq (version 2)
  *   05 <quarantineId: u64 BE>               → a damaged record moved out of the way
  *   06 <outboxSeq: u64 BE>                  → a replication-outbox entry (name, update), written
  *                                             in the same batch as the update's log record
@@ -32,7 +35,9 @@ import type { KvRange } from './kv-store.js';
  * TrailingBytes, VarintOverflow for an id above 2^53 - 1, LengthOutOfBounds/InvalidString
  * for a name); the `parse*Key` functions answer `undefined` instead.
  */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Versions this build opens; an older one is upgraded when the store is opened (`open-store.ts`). */
+export const OLDEST_FORMAT_VERSION = 1;
 
 export const Space = {
   Format: 0x00,
@@ -57,12 +62,16 @@ export type VersionPart = (typeof VersionPart)[keyof typeof VersionPart];
 export const DocKind = {
   Snapshot: 0x01,
   Update: 0x02,
+  SnapshotPart: 0x03,
 } as const;
 export type DocKind = (typeof DocKind)[keyof typeof DocKind];
 
 export const MAX_NAME_BYTES = 255;
 const U64 = 8;
+const U32 = 4;
 const DOC_KEY_LENGTH = 1 + U64 + 1 + U64;
+/** A snapshot has at most this many parts (a u32 index; far more than any size limit allows). */
+export const MAX_SNAPSHOT_PARTS = 0xffffffff;
 
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -98,6 +107,11 @@ export function docKey(docId: number, kind: DocKind, seq: number): Uint8Array {
   return new ByteWriter(DOC_KEY_LENGTH).writeU8(Space.Doc).writeU64(docId).writeU8(kind).writeU64(seq).toBytes();
 }
 
+/** `03 docId 03 seq part`: part `part` (from 0) of the chunked snapshot at `seq`. */
+export function snapshotPartKey(docId: number, seq: number, part: number): Uint8Array {
+  return new ByteWriter(DOC_KEY_LENGTH + U32).writeU8(Space.Doc).writeU64(docId).writeU8(DocKind.SnapshotPart).writeU64(seq).writeU32(part).toBytes();
+}
+
 export function quarantineKey(id: number): Uint8Array {
   return idKey(Space.Quarantine, id);
 }
@@ -111,14 +125,22 @@ export interface DocKeyParts {
   readonly docId: number;
   readonly kind: number;
   readonly seq: number;
+  /** The part index of a snapshot-part key (`DocKind.SnapshotPart`); 0 for every other kind. */
+  readonly part: number;
 }
 
-/** A `03 docId kind seq` key's parts (any kind byte), or a coded ProtocolError. */
+/**
+ * A `03 docId kind seq` key's parts (any kind byte; a snapshot-part key has a u32 part index
+ * after the seq), or a coded ProtocolError.
+ */
 export function decodeDocKey(key: Uint8Array): DocKeyParts {
   const reader = keyReader(key, Space.Doc);
-  const parts = { docId: reader.readU64('the document id'), kind: reader.readU8('the record kind'), seq: reader.readU64('the sequence number') };
+  const docId = reader.readU64('the document id');
+  const kind = reader.readU8('the record kind');
+  const seq = reader.readU64('the sequence number');
+  const part = kind === DocKind.SnapshotPart ? reader.readU32('the part index') : 0;
   reader.expectEnd('the document key');
-  return parts;
+  return { docId, kind, seq, part };
 }
 
 /** The id of a `space id:u64be` key (`02 <docId>`, `05 <id>`), or a coded ProtocolError. */
@@ -178,7 +200,7 @@ export function spaceRange(space: number): KvRange {
   return prefixRange(Uint8Array.of(space));
 }
 
-/** Every snapshot and update key of one document (snapshots first, then updates by seq). */
+/** Every snapshot, update and snapshot-part key of one document (snapshots first, then updates by seq, then parts). */
 export function docRange(docId: number): KvRange {
   return prefixRange(idKey(Space.Doc, docId));
 }
@@ -186,6 +208,11 @@ export function docRange(docId: number): KvRange {
 /** Update keys of one document with `after < seq ≤ upto`. */
 export function updateRange(docId: number, after: number, upto = Number.MAX_SAFE_INTEGER): KvRange {
   return { gt: docKey(docId, DocKind.Update, after), lte: docKey(docId, DocKind.Update, upto) };
+}
+
+/** The part keys of one chunked snapshot, in part order. */
+export function snapshotPartRange(docId: number, seq: number): KvRange {
+  return { gte: snapshotPartKey(docId, seq, 0), lte: snapshotPartKey(docId, seq, MAX_SNAPSHOT_PARTS) };
 }
 
 /** Snapshot keys of one document. */

@@ -177,6 +177,9 @@ function checkPolicies(compaction: CompactionPolicy, retry: RetryPolicy, closeTi
   for (const [field, value] of positive) {
     if (!Number.isFinite(value) || value <= 0) throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', `storage option ${field} must be positive`);
   }
+  if (!Number.isSafeInteger(compaction.snapshotPartBytes) || compaction.snapshotPartBytes < 1) {
+    throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'storage option compaction.snapshotPartBytes must be a positive integer');
+  }
   if (!Number.isFinite(compaction.idleMs) || compaction.idleMs < 0) {
     throw new SkeinError('SKEIN_ERR_CONFIG_INVALID', 'storage option compaction.idleMs must be 0 or more');
   }

@@ -1,11 +1,12 @@
 import type { ErrorCode } from '../errors/registry.js';
-import { checkUpdate, read } from './doc-reader.js';
+import { checkUpdate, collect, joinParts, openSnapshot, read } from './doc-reader.js';
 import {
-  DocKind, FORMAT_KEY, Space, VersionPart, decodeName, decodeVersionKey, encodeName, keyHex, metaKey, nameKey, parseDocKey, parseIdKey, spaceRange,
+  DocKind, FORMAT_KEY, Space, VersionPart, decodeName, decodeVersionKey, encodeName, keyHex, metaKey, nameKey, parseDocKey, parseIdKey, snapshotPartRange,
+  spaceRange,
 } from './key-layout.js';
 import { compareBytes, type KvRange, type KvStore } from './kv-store.js';
 import {
-  RecordType, decodeMeta, decodeQuarantine, decodeVarUint, openRecord, readRecord, type DocMeta,
+  RecordType, decodeMeta, decodeQuarantine, decodeVarUint, openRecord, readRecord, type Decoded, type DocMeta,
 } from './record-codec.js';
 
 /** One stored document, as listed by `documents()`. */
@@ -22,7 +23,7 @@ export type VerifyProblemKind =
   | 'orphan' // records of a document id that no metadata describes
   | 'index-mismatch' // name index and metadata disagree
   | 'stale' // a record already covered by a newer snapshot (harmless, compaction removes it)
-  | 'unknown-key' // a key outside the v1 layout
+  | 'unknown-key' // a key outside the storage layout
   | 'quarantined'; // a record moved to quarantine earlier (kept for inspection)
 
 export interface VerifyProblem {
@@ -154,6 +155,8 @@ class DocTracker {
   #name: string | null = null;
   /** Intact snapshots seen so far of the current document (at most the newest two). */
   #snapshots: { readonly key: Uint8Array; readonly seq: number }[] = [];
+  /** Part count of each intact chunked snapshot of the current document, by seq (stale ones too). */
+  #chunked = new Map<number, { readonly parts: number; stale: boolean }>();
 
   constructor(kv: KvStore) {
     this.#kv = kv;
@@ -161,13 +164,21 @@ class DocTracker {
 
   async *check(key: Uint8Array, value: Uint8Array): AsyncGenerator<VerifyProblem> {
     const parts = parseDocKey(key);
-    if (parts === undefined || (parts.kind !== DocKind.Snapshot && parts.kind !== DocKind.Update)) {
+    if (parts === undefined || (parts.kind !== DocKind.Snapshot && parts.kind !== DocKind.Update && parts.kind !== DocKind.SnapshotPart)) {
       yield problem('unknown-key', key, null, null, 'malformed document record key');
       return;
     }
     if (parts.docId !== this.#docId) yield* this.#enter(key, parts.docId);
+    if (parts.kind === DocKind.SnapshotPart) {
+      // Each part was checked with its manifest; here only whether it belongs to one.
+      const owner = this.#chunked.get(parts.seq);
+      if (owner === undefined || parts.part >= owner.parts) {
+        yield problem('stale', key, this.#name, parts.seq, 'snapshot part of no intact snapshot (an unfinished compaction)');
+      } else if (owner.stale) yield problem('stale', key, this.#name, parts.seq, 'part of a superseded snapshot');
+      return;
+    }
     const isSnapshot = parts.kind === DocKind.Snapshot;
-    const rec = readRecord(key, value, isSnapshot ? RecordType.Snapshot : RecordType.Update, checkUpdate);
+    const rec = isSnapshot ? await this.#snapshot(key, value, parts.docId, parts.seq) : readRecord(key, value, RecordType.Update, checkUpdate);
     if (!rec.ok) {
       yield problem('damaged', key, this.#name, parts.seq, `${isSnapshot ? 'snapshot' : 'update'} ${rec.damage}`);
       return;
@@ -176,21 +187,47 @@ class DocTracker {
       // Compaction keeps two generations (the newest snapshot and the one before it, with
       // every update after that one): only what lies below both is stale.
       const older = this.#snapshots.length >= 2 ? this.#snapshots.shift() : undefined;
-      if (older !== undefined) yield problem('stale', older.key, this.#name, older.seq, 'superseded snapshot');
+      if (older !== undefined) {
+        yield problem('stale', older.key, this.#name, older.seq, 'superseded snapshot');
+        const chunked = this.#chunked.get(older.seq);
+        if (chunked !== undefined) chunked.stale = true;
+      }
       this.#snapshots.push({ key, seq: parts.seq });
     } else if (this.#snapshots.length >= 2 && parts.seq <= (this.#snapshots[0]?.seq ?? 0)) {
       yield problem('stale', key, this.#name, parts.seq, 'update already merged into both retained snapshots');
     }
   }
 
+  /** A snapshot record checked whole: a chunked one with its parts (read here), joined and decoded. */
+  async #snapshot(key: Uint8Array, value: Uint8Array, docId: number, seq: number): Promise<Decoded<unknown>> {
+    const head = openSnapshot(key, value);
+    if (!head.ok) return head;
+    if ('whole' in head.value) return decodeChecked(head.value.whole);
+    const manifest = head.value.manifest;
+    const joined = joinParts(manifest, await collect(this.#kv, snapshotPartRange(docId, seq), 'snapshot parts'));
+    if (!joined.ok) return joined;
+    const checked = decodeChecked(joined.value);
+    if (checked.ok) this.#chunked.set(seq, { parts: manifest.parts, stale: false });
+    return checked;
+  }
+
   async *#enter(key: Uint8Array, docId: number): AsyncGenerator<VerifyProblem> {
     this.#docId = docId;
     this.#snapshots = [];
+    this.#chunked = new Map();
     const mKey = metaKey(docId);
     const raw = await read('document metadata', () => this.#kv.get(mKey));
     const meta = raw === undefined ? undefined : readRecord(mKey, raw, RecordType.Meta, decodeMeta);
     this.#name = meta?.ok === true ? meta.value.name : null;
     if (meta === undefined) yield problem('orphan', key, null, null, `records of document id ${docId} without metadata`);
+  }
+}
+
+function decodeChecked(payload: Uint8Array): Decoded<unknown> {
+  try {
+    return { ok: true, value: checkUpdate(payload) };
+  } catch {
+    return { ok: false, damage: 'decode' };
   }
 }
 

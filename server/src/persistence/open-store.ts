@@ -1,6 +1,6 @@
 import { SkeinError } from '../errors/skein-error.js';
 import { collect, read } from './doc-reader.js';
-import { FORMAT_KEY, FORMAT_VERSION, Space, parseDocKey, parseIdKey, spaceRange } from './key-layout.js';
+import { FORMAT_KEY, FORMAT_VERSION, OLDEST_FORMAT_VERSION, Space, parseDocKey, parseIdKey, spaceRange } from './key-layout.js';
 import type { KvOp, KvStore } from './kv-store.js';
 import { RecordType, decodeVarUint, encodeRecord, encodeVarUint, readRecord } from './record-codec.js';
 import { recoverOutbox, type OutboxRecovery } from './store-outbox.js';
@@ -67,9 +67,18 @@ async function checkFormat(kv: KvStore): Promise<void> {
   }
   const format = readRecord(FORMAT_KEY, raw, RecordType.Format, decodeVarUint);
   if (!format.ok) throw new SkeinError('SKEIN_ERR_STORAGE_FORMAT', `the format record is damaged (${format.damage})`);
-  if (format.value !== FORMAT_VERSION) {
+  if (format.value < OLDEST_FORMAT_VERSION || format.value > FORMAT_VERSION) {
     const hint = format.value > FORMAT_VERSION ? 'written by a newer Skein; upgrade to open it' : 'unknown';
-    throw new SkeinError('SKEIN_ERR_STORAGE_FORMAT', `storage format version ${format.value} is not supported (this build reads version ${FORMAT_VERSION}): ${hint}`);
+    throw new SkeinError('SKEIN_ERR_STORAGE_FORMAT', `storage format version ${format.value} is not supported (this build reads versions ${OLDEST_FORMAT_VERSION} to ${FORMAT_VERSION}): ${hint}`);
+  }
+  // Version 1 holds nothing version 2 reads differently; from now on it may hold chunked
+  // snapshots, which a build that reads only version 1 must refuse rather than take for damage.
+  if (format.value < FORMAT_VERSION) {
+    try {
+      await kv.batch([formatRecordPut()], { sync: true });
+    } catch (cause) {
+      throw new SkeinError('SKEIN_ERR_STORAGE_WRITE', 'failed to upgrade the format record', { cause });
+    }
   }
 }
 

@@ -30,6 +30,8 @@ export const RecordType = {
   ChangeMark: 0x0a,
   Event: 0x0b,
   DeadLetter: 0x0c,
+  SnapshotManifest: 0x0d,
+  SnapshotPart: 0x0e,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
@@ -97,6 +99,36 @@ export function decodeVarUint(payload: Uint8Array): number {
 function payloadReader(payload: Uint8Array, what: string): ByteReader {
   if (payload.length === 0) throw new ProtocolError(ProtocolErrorCode.Empty, `${what} is empty`);
   return new ByteReader(payload);
+}
+
+/**
+ * A chunked snapshot (format version 2): the record under the snapshot's key names how many
+ * part records (`03 docId 03 seq part`, type SnapshotPart, each payload a slice of the update)
+ * hold its bytes and how many bytes they hold together. Written in the compaction's atomic
+ * batch, after the parts: parts without their manifest are leftovers of a compaction that
+ * did not finish, and never part of a document.
+ */
+export interface SnapshotManifest {
+  /** Number of parts, ≥ 1. */
+  readonly parts: number;
+  /** Bytes of the update the parts hold together, ≥ 1. */
+  readonly bytes: number;
+}
+
+export function encodeManifest(manifest: SnapshotManifest): Uint8Array {
+  return new ByteWriter(16).writeVarUint(manifest.parts).writeVarUint(manifest.bytes).toBytes();
+}
+
+/** Decode a manifest: both numbers at least 1, nothing after them (ProtocolError otherwise). */
+export function decodeManifest(payload: Uint8Array): SnapshotManifest {
+  const reader = payloadReader(payload, 'the snapshot manifest');
+  const parts = reader.readVarUint('the number of parts');
+  const bytes = reader.readVarUint('the snapshot size');
+  reader.expectEnd('the snapshot manifest');
+  if (parts < 1 || bytes < parts || parts > 0xffffffff) {
+    throw new ProtocolError(ProtocolErrorCode.LengthOutOfBounds, `a snapshot manifest of ${parts} parts and ${bytes} bytes`);
+  }
+  return { parts, bytes };
 }
 
 /** Per-document metadata, rewritten in the same batch as every change to the document. */

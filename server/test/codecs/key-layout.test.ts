@@ -3,7 +3,7 @@ import { ProtocolErrorCode } from '@skein/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   DocKind, FORMAT_KEY, Space, decodeDocKey, decodeIdKey, decodeNameKey, docKey, docRange, encodeName, metaKey, nameKey,
-  parseDocKey, parseIdKey, prefixRange, quarantineKey, readU64, snapshotRange, spaceRange, updateRange, writeU64,
+  parseDocKey, parseIdKey, prefixRange, quarantineKey, readU64, snapshotPartKey, snapshotPartRange, snapshotRange, spaceRange, updateRange, writeU64,
 } from '../../src/persistence/key-layout.js';
 import { RUNS, arbBytes, ascii, bytes, codeOf, inView, u64, viewInto } from './helpers.js';
 
@@ -31,8 +31,20 @@ describe('storage keys: golden bytes', () => {
       0x03, 0, 0, 1, 0, 0, 0, 1, 2, 0x02, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     ]);
     const key = Uint8Array.from([0x03, ...u64(7), 0x02, ...u64(3)]);
-    expect(parseDocKey(key)).toEqual({ docId: 7, kind: DocKind.Update, seq: 3 });
-    expect(parseDocKey(viewInto(key, 3, 3))).toEqual({ docId: 7, kind: DocKind.Update, seq: 3 });
+    expect(parseDocKey(key)).toEqual({ docId: 7, kind: DocKind.Update, seq: 3, part: 0 });
+    expect(parseDocKey(viewInto(key, 3, 3))).toEqual({ docId: 7, kind: DocKind.Update, seq: 3, part: 0 });
+  });
+
+  it('snapshot part keys: 03 docId:u64be 03 seq:u64be part:u32be (format version 2)', () => {
+    const key = snapshotPartKey(7, 2, 1);
+    expect(Array.from(key)).toEqual([0x03, ...u64(7), 0x03, ...u64(2), 0, 0, 0, 1]);
+    expect(parseDocKey(key)).toEqual({ docId: 7, kind: DocKind.SnapshotPart, seq: 2, part: 1 });
+    expect(parseDocKey(viewInto(snapshotPartKey(7, 2, 0xffffffff), 2, 2))).toEqual({ docId: 7, kind: DocKind.SnapshotPart, seq: 2, part: 0xffffffff });
+    // Parts sort after the document's updates, by seq, then by part.
+    expect(Buffer.compare(docKey(7, DocKind.Update, Number.MAX_SAFE_INTEGER), key)).toBe(-1);
+    expect(Buffer.compare(snapshotPartKey(7, 2, 9), snapshotPartKey(7, 3, 0))).toBe(-1);
+    expect(Buffer.compare(snapshotPartKey(7, 2, 1), snapshotPartKey(7, 2, 2))).toBe(-1);
+    expect(snapshotPartRange(7, 2)).toEqual({ gte: snapshotPartKey(7, 2, 0), lte: snapshotPartKey(7, 2, 0xffffffff) });
   });
 
   it('quarantine key: 05 id:u64be', () => {
@@ -72,6 +84,9 @@ describe('storage keys: every error code from a crafted input', () => {
     ['doc key: one byte long', () => decodeDocKey(Uint8Array.from([...docKey(7, DocKind.Update, 3), 0])), P.TrailingBytes],
     ['doc key: doc id above 2^53 - 1', () => decodeDocKey(Uint8Array.from([3, ...TOO_BIG, 2, ...u64(1)])), P.VarintOverflow],
     ['doc key: seq above 2^53 - 1', () => decodeDocKey(Uint8Array.from([3, ...u64(1), 2, ...TOO_BIG])), P.VarintOverflow],
+    ['part key: without its part index', () => decodeDocKey(docKey(7, DocKind.SnapshotPart, 3)), P.Truncated],
+    ['part key: one byte short', () => decodeDocKey(snapshotPartKey(7, 3, 1).subarray(0, 21)), P.Truncated],
+    ['part key: one byte long', () => decodeDocKey(Uint8Array.from([...snapshotPartKey(7, 3, 1), 0])), P.TrailingBytes],
     ['id key: empty', () => decodeIdKey(bytes(), Space.Meta), P.Empty],
     ['id key: another space', () => decodeIdKey(quarantineKey(1), Space.Meta), P.UnknownMessageType],
     ['id key: short', () => decodeIdKey(bytes(Space.Meta, 0, 0), Space.Meta), P.Truncated],
@@ -118,10 +133,12 @@ describe('storage keys: properties', () => {
     fc.assert(
       fc.property(
         fc.tuple(arbId, fc.constantFrom(DocKind.Snapshot, DocKind.Update), arbId).chain(([docId, kind, seq]) =>
-          fc.tuple(fc.constant({ docId, kind, seq }), inView(docKey(docId, kind, seq)), inView(metaKey(docId)), inView(quarantineKey(seq)))),
+          fc.tuple(fc.constant({ docId, kind, seq, part: 0 }), inView(docKey(docId, kind, seq)), inView(metaKey(docId)), inView(quarantineKey(seq)))),
         fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }),
-        ([parts, doc, meta, quarantine], name) => {
+        fc.integer({ min: 0, max: 0xffffffff }),
+        ([parts, doc, meta, quarantine], name, part) => {
           expect(decodeDocKey(doc)).toEqual(parts);
+          expect(decodeDocKey(snapshotPartKey(parts.docId, parts.seq, part))).toEqual({ ...parts, kind: DocKind.SnapshotPart, part });
           expect(decodeIdKey(meta, Space.Meta)).toBe(parts.docId);
           expect(decodeIdKey(quarantine, Space.Quarantine)).toBe(parts.seq);
           const nameBytes = encodeName(name);

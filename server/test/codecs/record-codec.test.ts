@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { ProtocolErrorCode } from '@skein/protocol';
 import { describe, expect, it } from 'vitest';
-import { DocKind, FORMAT_KEY, docKey, metaKey, nameKey, quarantineKey } from '../../src/persistence/key-layout.js';
+import { DocKind, FORMAT_KEY, docKey, metaKey, nameKey, quarantineKey, snapshotPartKey } from '../../src/persistence/key-layout.js';
 import {
   type DocMeta, type QuarantineEntry, type RecordType as RecordTypeValue, RecordType,
-  decodeClocks, decodeMeta, decodeQuarantine, decodeVarUint, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord,
-  encodeVarUint, openRecord, readRecord,
+  decodeClocks, decodeManifest, decodeMeta, decodeQuarantine, decodeVarUint, encodeClocks, encodeManifest, encodeMeta, encodeQuarantine,
+  encodeRecord, encodeVarUint, openRecord, readRecord,
 } from '../../src/persistence/record-codec.js';
 import { RUNS, arbBytes, ascii, bytes, codeOf, inView, viewInto } from './helpers.js';
 
@@ -26,11 +26,14 @@ const QUARANTINE_BYTES = [0xe8, 0x07, 8, ...ascii('checksum'), 2, 3, 1, 3, 5, 0,
  */
 const GOLDEN: ReadonlyArray<readonly [string, Uint8Array, RecordTypeValue, number[], number[]]> = [
   ['format (version 1)', FORMAT_KEY, RecordType.Format, [1], [0x01, 0x7d, 0x53, 0xc9, 0x2d]],
+  ['format (version 2)', FORMAT_KEY, RecordType.Format, [2], [0x01, 0xe4, 0x5a, 0x98, 0x97]],
   ['name index (doc → 7)', nameKey(Uint8Array.from(ascii('doc'))), RecordType.NameIndex, [7], [0x02, 0x93, 0xaa, 0xc6, 0x86]],
   ['meta', metaKey(7), RecordType.Meta, META_BYTES, [0x03, 0x41, 0x44, 0x4b, 0x33]],
   ['snapshot (empty Yjs update)', docKey(7, DocKind.Snapshot, 2), RecordType.Snapshot, [0, 0], [0x04, 0x71, 0xcc, 0x6d, 0x08]],
   ['update', docKey(7, DocKind.Update, 3), RecordType.Update, [1, 2, 3], [0x05, 0x4e, 0x43, 0xd0, 0xc6]],
   ['quarantine', quarantineKey(1), RecordType.Quarantine, QUARANTINE_BYTES, [0x06, 0x75, 0x4a, 0x7f, 0x19]],
+  ['snapshot manifest (2 parts, 300 bytes)', docKey(7, DocKind.Snapshot, 2), RecordType.SnapshotManifest, [2, 0xac, 0x02], [0x0d, 0x4e, 0x98, 0xa2, 0xff]],
+  ['snapshot part', snapshotPartKey(7, 2, 1), RecordType.SnapshotPart, [9, 8, 7], [0x0e, 0x45, 0x2a, 0x50, 0x0b]],
 ];
 
 describe('stored records: golden bytes', () => {
@@ -57,6 +60,12 @@ describe('stored records: golden bytes', () => {
     expect(Array.from(encodeMeta(META))).toEqual(META_BYTES);
     expect(decodeMeta(Uint8Array.from(META_BYTES))).toEqual(META);
     expect(decodeMeta(viewInto(Uint8Array.from(META_BYTES), 4, 4))).toEqual(META);
+  });
+
+  it('snapshot manifest payload: varuint parts, varuint bytes', () => {
+    expect(Array.from(encodeManifest({ parts: 2, bytes: 300 }))).toEqual([2, 0xac, 0x02]);
+    expect(decodeManifest(bytes(2, 0xac, 0x02))).toEqual({ parts: 2, bytes: 300 });
+    expect(decodeManifest(viewInto(bytes(2, 0xac, 0x02), 4, 4))).toEqual({ parts: 2, bytes: 300 });
   });
 
   it('quarantine payload', () => {
@@ -124,6 +133,11 @@ describe('stored records: damage and error codes from crafted inputs', () => {
     ['quarantine: reason not UTF-8', decodeQuarantine, [5, 1, 0xc3, 0, 0], P.InvalidString],
     ['quarantine: original value longer than the input', decodeQuarantine, [5, 0, 0, 9, 1], P.LengthOutOfBounds],
     ['quarantine: trailing byte', decodeQuarantine, [...QUARANTINE_BYTES, 0], P.TrailingBytes],
+    ['manifest: empty', decodeManifest, [], P.Empty],
+    ['manifest: ends after the part count', decodeManifest, [2], P.Truncated],
+    ['manifest: no parts', decodeManifest, [0, 5], P.LengthOutOfBounds],
+    ['manifest: fewer bytes than parts', decodeManifest, [3, 2], P.LengthOutOfBounds],
+    ['manifest: trailing byte', decodeManifest, [2, 0xac, 0x02, 0], P.TrailingBytes],
     ['clocks: empty', decodeClocks, [], P.Empty],
     ['clocks: count the bytes cannot hold', decodeClocks, [2, 1, 1], P.LengthOutOfBounds],
     ['clocks: ends inside a clock', decodeClocks, [1, 1, 0x80], P.Truncated],

@@ -191,9 +191,28 @@ describe('LogStore: names', () => {
 describe('LogStore: opening', () => {
   it('refuses a newer storage format version with SKEIN_ERR_STORAGE_FORMAT', async () => {
     const kv = await LevelKv.open(dir);
-    await kv.batch([{ type: 'put', key: FORMAT_KEY, value: encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(2)) }], { sync: true });
+    await kv.batch([{ type: 'put', key: FORMAT_KEY, value: encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(3)) }], { sync: true });
     await kv.close();
     expect(await codeOf(openLevelStore({ dir, logger }))).toBe('SKEIN_ERR_STORAGE_FORMAT');
+  });
+
+  it('opens a version 1 store and marks it version 2 (the documents load as they were)', async () => {
+    const editor = new Editor();
+    const first = await openLevelStore({ dir, logger, compaction: { enabled: false } });
+    for (let i = 0; i < 3; i++) await first.append('doc', editor.edit());
+    await first.compact('doc');
+    await first.append('doc', editor.edit());
+    await first.close();
+    const kv = await LevelKv.open(dir);
+    await kv.batch([{ type: 'put', key: FORMAT_KEY, value: encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(1)) }], { sync: true });
+    await kv.close();
+    const again = await openLevelStore({ dir, logger });
+    expect(sameDoc(editor.doc, docFrom(await again.load('doc')))).toBe(true);
+    await again.close();
+    const raw = await LevelKv.open(dir);
+    const format = await raw.get(FORMAT_KEY);
+    await raw.close();
+    expect(format && Array.from(format)).toEqual(Array.from(encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(2))));
   });
 
   it('refuses a directory that holds data but no format record', async () => {

@@ -110,10 +110,12 @@ export class CountingKv implements KvStore {
   }
 }
 
-/** Fails the next N batches (nothing is written), with a LevelDB-like error. */
+/** Fails the next N batches (or the next N synced ones; nothing is written), with a LevelDB-like error. */
 export class FailingKv implements KvStore {
   readonly inner: KvStore;
   failNext = 0;
+  /** Unsynced batches (a chunked snapshot's parts) pass; the next N synced ones fail. */
+  failNextSynced = 0;
   attempts = 0;
   failures = 0;
   readonly #waiters: { n: number; resolve: () => void }[] = [];
@@ -148,8 +150,10 @@ export class FailingKv implements KvStore {
   async batch(ops: readonly KvOp[], options: KvBatchOptions): Promise<void> {
     this.attempts++;
     try {
-      if (this.failNext > 0) {
-        this.failNext--;
+      const synced = options.sync && this.failNextSynced > 0;
+      if (this.failNext > 0 || synced) {
+        if (synced) this.failNextSynced--;
+        else this.failNext--;
         this.failures++;
         throw Object.assign(new Error('simulated I/O error'), { code: 'LEVEL_IO_ERROR' });
       }

@@ -98,7 +98,8 @@ class World {
     this.kv.auto = true;
     this.store = await openLevelStore({
       kv: this.kv, logger, timers: this.timers, rules: RULES,
-      compaction: { maxUpdates: 2, minLogBytes: 1 << 30 }, retry: { initialDelayMs: 10, maxDelayMs: 40 },
+      // Parts of 24 bytes: most snapshots here are chunked (docs/storage.md, "Chunked snapshots").
+      compaction: { maxUpdates: 2, minLogBytes: 1 << 30, snapshotPartBytes: 24 }, retry: { initialDelayMs: 10, maxDelayMs: 40 },
     });
     await this.check();
     this.kv.auto = false;
