@@ -11,6 +11,7 @@ import { planCompaction, type CompactionInput, type CompactionPlan } from '../..
 import type { Compactor } from '../../src/persistence/compaction.js';
 import { CompactionWorkerPool } from '../../src/persistence/compaction-worker-pool.js';
 import { collect } from '../../src/persistence/doc-reader.js';
+import { DEFAULT_COMPACTION } from '../../src/persistence/engine-context.js';
 import { DocKind, docKey, docRange, parseDocKey } from '../../src/persistence/key-layout.js';
 import type { KvStore } from '../../src/persistence/kv-store.js';
 import { LevelKv } from '../../src/persistence/level-kv.js';
@@ -107,7 +108,7 @@ describe('compaction in a worker thread', () => {
     const victim = docKey(1, DocKind.Update, 70);
     const value = (await kv.get(victim)) ?? new Uint8Array();
     await kv.batch([{ type: 'put', key: victim, value: value.map((b, i) => (i === 8 ? b ^ 1 : b)) }], { sync: true });
-    const input: CompactionInput = { docId: 1, upto: 90, entries: await collect(kv, docRange(1), 'records') };
+    const input: CompactionInput = { docId: 1, upto: 90, partBytes: DEFAULT_COMPACTION.snapshotPartBytes, entries: await collect(kv, docRange(1), 'records') };
 
     const inThread = planCompaction(copyInput(input));
     const p = pool();
@@ -294,7 +295,7 @@ describe('compaction in a worker thread', () => {
     const kv = await LevelKv.open(dir);
     const s = await openWith(kv);
     await writeHistory(s, 'doc', 40);
-    const input: CompactionInput = { docId: 1, upto: 40, entries: await collect(kv, docRange(1), 'records') };
+    const input: CompactionInput = { docId: 1, upto: 40, partBytes: DEFAULT_COMPACTION.snapshotPartBytes, entries: await collect(kv, docRange(1), 'records') };
     const bytes = input.entries.reduce((n, e) => n + e.key.byteLength + e.value.byteLength, 0);
     const baseline = threads();
     const p = pool({ retireAfterBytes: bytes });
@@ -336,7 +337,7 @@ describe('compaction in a worker thread', () => {
     const kv = await LevelKv.open(dir);
     const s = await openWith(kv);
     await writeHistory(s, 'doc', 10);
-    const input: CompactionInput = { docId: 1, upto: 10, entries: await collect(kv, docRange(1), 'records') };
+    const input: CompactionInput = { docId: 1, upto: 10, partBytes: DEFAULT_COMPACTION.snapshotPartBytes, entries: await collect(kv, docRange(1), 'records') };
     const p = pool();
     expect(p.running).toBe(false);
     await p.plan(copyInput(input));
@@ -352,7 +353,7 @@ describe('compaction in a worker thread', () => {
     const kv = await LevelKv.open(dir);
     const s = await openWith(kv);
     await writeHistory(s, 'doc', 10);
-    const input: CompactionInput = { docId: 1, upto: 10, entries: await collect(kv, docRange(1), 'records') };
+    const input: CompactionInput = { docId: 1, upto: 10, partBytes: DEFAULT_COMPACTION.snapshotPartBytes, entries: await collect(kv, docRange(1), 'records') };
     const { logger: log, lines: entries } = capturingLogger('info');
     const p = pool({ logger: log, workerUrl: new URL('./no-such-worker.js', import.meta.url) });
     const first = await p.plan(copyInput(input));
@@ -369,7 +370,7 @@ describe('compaction in a worker thread', () => {
     const kv = await LevelKv.open(dir);
     const s = await openWith(kv);
     await writeHistory(s, 'doc', 10);
-    const input: CompactionInput = { docId: 1, upto: 10, entries: await collect(kv, docRange(1), 'records') };
+    const input: CompactionInput = { docId: 1, upto: 10, partBytes: DEFAULT_COMPACTION.snapshotPartBytes, entries: await collect(kv, docRange(1), 'records') };
     const p = pool({ workerUrl: dying });
     const err = await p.plan(copyInput(input)).then(() => null, (e: unknown) => e);
     expect((err as { code?: string } | null)?.code).toBe('SKEIN_ERR_INTERNAL');
