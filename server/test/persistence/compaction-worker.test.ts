@@ -216,7 +216,9 @@ describe('compaction in a worker thread', () => {
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps: Step[]) => {
         const name = `doc-${run++}`;
         const compactor = new HeldCompactor(pool());
-        const s = await openWith(await LevelKv.open(`${dir}/${name}`), { compactor, compaction: { enabled: true, maxUpdates: 25, minCountRatio: 0, idleMs: 0 } });
+        // 512-byte parts: the larger snapshots are chunked, their part writes among the appends.
+        const compaction = { enabled: true, maxUpdates: 25, minCountRatio: 0, idleMs: 0, snapshotPartBytes: 512 };
+        const s = await openWith(await LevelKv.open(`${dir}/${name}`), { compactor, compaction });
         const editor = new Editor(9);
         let appended = 0;
         const compactions: Promise<unknown>[] = [];
@@ -240,10 +242,13 @@ describe('compaction in a worker thread', () => {
         const kv = await LevelKv.open(`${dir}/${name}`);
         const keys = (await collect(kv, docRange(1), 'records')).map((e) => parseDocKey(e.key));
         await kv.close();
-        const snapshotSeq = Math.max(0, ...keys.filter((k) => k?.kind === DocKind.Snapshot).map((k) => k?.seq ?? 0));
+        const snapshotSeqs = keys.filter((k) => k?.kind === DocKind.Snapshot).map((k) => k?.seq ?? 0);
+        const snapshotSeq = Math.max(0, ...snapshotSeqs);
         const after = keys.filter((k) => k?.kind === DocKind.Update && k.seq > snapshotSeq);
         expect(Math.max(snapshotSeq, ...after.map((k) => k?.seq ?? 0))).toBe(appended);
-        const again = await openWith(await LevelKv.open(`${dir}/${name}`));
+        // Nothing failed: every part stored belongs to a stored snapshot.
+        expect(keys.filter((k) => k?.kind === DocKind.SnapshotPart).every((k) => snapshotSeqs.includes(k?.seq ?? -1))).toBe(true);
+        const again = await openWith(await LevelKv.open(`${dir}/${name}`), { compaction: { snapshotPartBytes: 512 } });
         // The stored metadata counts exactly the updates stored after the newest snapshot.
         expect((await again.describe(name))?.updatesSinceSnapshot).toBe(after.length);
         expect(sameDoc(editor.doc, docFrom(await again.load(name)))).toBe(true);
