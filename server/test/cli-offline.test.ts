@@ -9,7 +9,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { COMMANDS } from '../src/cli/commands.js';
 import { runCli } from '../src/cli/run.js';
-import { DocKind, docKey } from '../src/persistence/key-layout.js';
+import { DocKind, FORMAT_KEY, docKey } from '../src/persistence/key-layout.js';
+import { RecordType, decodeVarUint, encodeRecord, encodeVarUint } from '../src/persistence/record-codec.js';
 import { LevelKv } from '../src/persistence/level-kv.js';
 import { openLevelStore, type LogStore } from '../src/persistence/log-store.js';
 import { Editor, docFrom, logger, sameDoc, tempDir } from './persistence/helpers.js';
@@ -226,6 +227,37 @@ describe('skein verify', () => {
     const after = await skein(['verify', '--data-dir', dir]);
     expect(after.status, after.stdout).toBe(0);
     expect(after.stdout).toMatch(/^SKEIN_ERR_STORAGE_CORRUPT_RECORD quarantined doc=- seq=- key=05[0-9a-f]+: quarantined \(checksum\)/m);
+  });
+});
+
+describe('format versions', () => {
+  /** The store's format version (the varuint payload of its format record). */
+  async function formatVersion(at: string): Promise<number | undefined> {
+    const raw = await LevelKv.open(at);
+    try {
+      const value = await raw.get(FORMAT_KEY);
+      return value === undefined ? undefined : decodeVarUint(value.subarray(5));
+    } finally {
+      await raw.close();
+    }
+  }
+
+  it('verify, inspect and export leave a version 1 store as it is; compact marks it version 2', async () => {
+    const doc = await withStore(dir, (store) => seed(store, 'a', 3, 100));
+    const raw = await LevelKv.open(dir);
+    await raw.batch([{ type: 'put', key: FORMAT_KEY, value: encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(1)) }], { sync: true });
+    await raw.close();
+    for (const args of [['verify'], ['inspect'], ['inspect', 'a'], ['export', 'a', '--format', 'json']]) {
+      const run = await skein([...args, '--data-dir', dir]);
+      expect(run.status, `${args.join(' ')}: ${run.stderr}`).toBe(0);
+      expect(await formatVersion(dir), args.join(' ')).toBe(1);
+    }
+    const compacted = await skein(['compact', '--data-dir', dir]);
+    expect(compacted.status, compacted.stderr).toBe(0);
+    expect(await formatVersion(dir)).toBe(2);
+    await withStore(dir, async (store) => {
+      expect(sameDoc(doc, docFrom(await store.load('a')))).toBe(true);
+    });
   });
 });
 

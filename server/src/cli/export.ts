@@ -39,7 +39,7 @@ export const exportCommand: CliCommand = {
     if (out === undefined && format === 'update' && isTty(io.stdout)) {
       throw new SkeinError('SKEIN_ERR_USAGE', 'refusing to write a binary Yjs update to a terminal: use --out <file>, redirect stdout, or --format json');
     }
-    const update = await withOfflineStore(args, io, 'existing', (offline) => readMerged(offline.kv, name ?? '', io));
+    const update = await withOfflineStore(args, io, 'read', (offline) => readMerged(offline.kv, name ?? '', io));
     const bytes = format === 'update' ? update : new TextEncoder().encode(`${JSON.stringify(docToJson(update), null, 2)}\n`);
     if (out === undefined) await emit(io.stdout, bytes);
     else await writeAtomically(out, bytes);

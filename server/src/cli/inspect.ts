@@ -30,7 +30,7 @@ export const inspectCommand: CliCommand = {
   async run(args, io) {
     const [name] = positionals(args, 'inspect', ['document'], 0);
     const json = args.values['json'] === true;
-    return withOfflineStore(args, io, 'existing', (offline) =>
+    return withOfflineStore(args, io, 'read', (offline) =>
       name === undefined ? listDocuments(offline, io, json) : showDocument(offline, io, name, json),
     );
   },

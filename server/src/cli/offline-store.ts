@@ -92,21 +92,23 @@ export interface OfflineStore {
  * Open the store of `--data-dir` for one offline command, run `work`, close it.
  * `create`: an absent or empty directory becomes a new store (import); otherwise it must
  * already hold a LevelDB (`SKEIN_ERR_STORAGE_OPEN` if not), so a mistyped path never
- * silently shows an empty store. A store locked by a running server fails at once.
+ * silently shows an empty store. `read`: as `existing`, and a store of an older format
+ * version is not marked with the current one (the command only reads). A store locked by a
+ * running server fails at once.
  */
 export async function withOfflineStore<T>(
   args: CommandArgs,
   io: CliIo,
-  mode: 'existing' | 'create',
+  mode: 'read' | 'existing' | 'create',
   work: (offline: OfflineStore) => Promise<T>,
 ): Promise<T> {
   const config = configFromArgs(args, io);
   const dir = resolve(config.dataDir);
-  if (mode === 'existing') await requireStore(dir);
+  if (mode !== 'create') await requireStore(dir);
   const kv = new ScanCountingKv(await openKv(dir));
   const logger = createLogger(config.logLevel, io.stderr);
   // Background compaction off: an offline command changes only what it was asked to.
-  const store = await openLevelStore({ kv, logger, rules: config.persistenceRules, compaction: { enabled: false } });
+  const store = await openLevelStore({ kv, logger, rules: config.persistenceRules, compaction: { enabled: false }, upgradeFormat: mode !== 'read' });
   kv.scanned = 0;
   const offline: OfflineStore = { config, dir, store, kv };
   let result: T;

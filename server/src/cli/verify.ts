@@ -28,7 +28,7 @@ export const verifyCommand: CliCommand = {
   async run(args, io) {
     positionals(args, 'verify', [], 0);
     const json = args.values['json'] === true;
-    return withOfflineStore(args, io, 'existing', async (offline) => {
+    return withOfflineStore(args, io, 'read', async (offline) => {
       const progress = startProgress(io.stderr, 'verify', 'records');
       offline.kv.onScan = () => progress.tick();
       offline.kv.scanned = 0;

@@ -58,6 +58,13 @@ export interface LogStoreOptions {
    * change mark (and a first store its `document.created` event) in their batch. Default off.
    */
   readonly events?: boolean;
+  /**
+   * Mark a store of an older format version with the current one when opening it (default
+   * true: from then on it may hold what only this version reads, e.g. chunked snapshots).
+   * `false` opens it as it is, writing nothing: for offline commands that only read
+   * (`skein verify`, `inspect`, `export`), which must never change a store.
+   */
+  readonly upgradeFormat?: boolean;
 }
 
 export interface CloseReport {
@@ -89,7 +96,7 @@ export async function openLevelStore(options: LogStoreOptions): Promise<LogStore
   const timers = options.timers ?? systemTimers;
   let ids: Awaited<ReturnType<typeof prepareStore>>;
   try {
-    ids = await prepareStore(kv, options.events === true);
+    ids = await prepareStore(kv, options.events === true, options.upgradeFormat ?? true);
   } catch (err) {
     await kv.close().catch(() => undefined);
     throw err;

@@ -22,8 +22,8 @@ export interface StoreIds {
  * document, quarantine and outbox ids. Ids are derived from the keys on disk, never from a counter
  * record, so they cannot go backwards after a crash.
  */
-export async function prepareStore(kv: KvStore, events = false): Promise<StoreIds> {
-  await checkFormat(kv);
+export async function prepareStore(kv: KvStore, events = false, upgrade = true): Promise<StoreIds> {
+  await checkFormat(kv, upgrade);
   const lastMeta = await lastKey(kv, Space.Meta);
   const lastDoc = await lastKey(kv, Space.Doc);
   const lastQuarantine = await lastKey(kv, Space.Quarantine);
@@ -51,7 +51,7 @@ export function formatRecordPut(): KvOp {
   return { type: 'put', key: FORMAT_KEY, value: encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(FORMAT_VERSION)) };
 }
 
-async function checkFormat(kv: KvStore): Promise<void> {
+async function checkFormat(kv: KvStore, upgrade: boolean): Promise<void> {
   const raw = await read('format record', () => kv.get(FORMAT_KEY));
   if (raw === undefined) {
     const any = await collect(kv, { limit: 1 }, 'store');
@@ -73,7 +73,7 @@ async function checkFormat(kv: KvStore): Promise<void> {
   }
   // Version 1 holds nothing version 2 reads differently; from now on it may hold chunked
   // snapshots, which a build that reads only version 1 must refuse rather than take for damage.
-  if (format.value < FORMAT_VERSION) {
+  if (upgrade && format.value < FORMAT_VERSION) {
     try {
       await kv.batch([formatRecordPut()], { sync: true });
     } catch (cause) {

@@ -215,6 +215,24 @@ describe('LogStore: opening', () => {
     expect(format && Array.from(format)).toEqual(Array.from(encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(2))));
   });
 
+  it('with upgradeFormat: false opens a version 1 store without writing its format record', async () => {
+    const editor = new Editor();
+    const first = await openLevelStore({ dir, logger });
+    await first.append('doc', editor.edit());
+    await first.close();
+    const v1 = encodeRecord(FORMAT_KEY, RecordType.Format, encodeVarUint(1));
+    const kv = await LevelKv.open(dir);
+    await kv.batch([{ type: 'put', key: FORMAT_KEY, value: v1 }], { sync: true });
+    await kv.close();
+    const reader = await openLevelStore({ dir, logger, upgradeFormat: false, compaction: { enabled: false } });
+    expect(sameDoc(editor.doc, docFrom(await reader.load('doc')))).toBe(true);
+    await reader.close();
+    const raw = await LevelKv.open(dir);
+    const format = await raw.get(FORMAT_KEY);
+    await raw.close();
+    expect(format && Array.from(format)).toEqual(Array.from(v1));
+  });
+
   it('refuses a directory that holds data but no format record', async () => {
     const kv = await LevelKv.open(dir);
     await kv.batch([{ type: 'put', key: Uint8Array.of(0x42), value: Uint8Array.of(1) }], { sync: true });
