@@ -2,7 +2,7 @@ import { checkUpdate, openSnapshot } from '../persistence/doc-reader.js';
 import { DocKind, docRange, parseDocKey } from '../persistence/key-layout.js';
 import type { KvStore } from '../persistence/kv-store.js';
 import type { DocumentInfo } from '../persistence/maintenance.js';
-import { RecordType, decodeClocks, openRecord, readRecord, type DocMeta } from '../persistence/record-codec.js';
+import { RecordType, decodeClocks, decodePayload, openRecord, readRecord, type DocMeta } from '../persistence/record-codec.js';
 import type { Strategy } from '../persistence/strategy-rules.js';
 import type { CliCommand, CliIo } from './command.js';
 import { emit, findDocument, isoTime, offlineHelp, offlineOptions, positionals, withOfflineStore, type OfflineStore } from './offline-store.js';
@@ -197,13 +197,7 @@ async function scanRecords(kv: KvStore, docId: number): Promise<RecordScan> {
 function snapshotIntact(key: Uint8Array, value: Uint8Array): boolean {
   const head = openSnapshot(key, value);
   if (!head.ok) return false;
-  if (!('whole' in head.value)) return true;
-  try {
-    checkUpdate(head.value.whole);
-    return true;
-  } catch {
-    return false;
-  }
+  return !('whole' in head.value) || decodePayload(head.value.whole, checkUpdate).ok;
 }
 
 function metaJson(meta: DocMeta): Record<string, unknown> {

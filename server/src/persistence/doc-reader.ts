@@ -7,8 +7,8 @@ import {
 } from './key-layout.js';
 import type { KvEntry, KvOp, KvRange, KvStore } from './kv-store.js';
 import {
-  RecordType, decodeManifest, decodeMeta, decodeVarUint, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks, openRecord,
-  readRecord, type Clocks, type Decoded, type DocMeta, type RecordDamage, type SnapshotManifest,
+  RecordType, decodeManifest, decodeMeta, decodePayload, decodeVarUint, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks,
+  openRecord, readRecord, type Clocks, type Decoded, type DocMeta, type RecordDamage, type SnapshotManifest,
 } from './record-codec.js';
 
 export interface StoredUpdate {
@@ -108,12 +108,7 @@ export function joinParts(manifest: SnapshotManifest, parts: readonly KvEntry[])
 /** A snapshot's update from its head (and parts), its payload checked by `check`. */
 function snapshotBytes(head: SnapshotHead, parts: readonly KvEntry[], check: (payload: Uint8Array) => Uint8Array): Decoded<Uint8Array> {
   const bytes = 'whole' in head ? { ok: true as const, value: head.whole } : joinParts(head.manifest, parts);
-  if (!bytes.ok) return bytes;
-  try {
-    return { ok: true, value: check(bytes.value) };
-  } catch {
-    return { ok: false, damage: 'decode' };
-  }
+  return bytes.ok ? decodePayload(bytes.value, check) : bytes;
 }
 
 /** Run a KV read; any failure becomes `SKEIN_ERR_STORAGE_READ` (never an empty result). */

@@ -6,7 +6,7 @@ import {
 } from './key-layout.js';
 import { compareBytes, type KvRange, type KvStore } from './kv-store.js';
 import {
-  RecordType, decodeMeta, decodeQuarantine, decodeVarUint, openRecord, readRecord, type Decoded, type DocMeta,
+  RecordType, decodeMeta, decodePayload, decodeQuarantine, decodeVarUint, openRecord, readRecord, type Decoded, type DocMeta,
 } from './record-codec.js';
 
 /** One stored document, as listed by `documents()`. */
@@ -202,11 +202,11 @@ class DocTracker {
   async #snapshot(key: Uint8Array, value: Uint8Array, docId: number, seq: number): Promise<Decoded<unknown>> {
     const head = openSnapshot(key, value);
     if (!head.ok) return head;
-    if ('whole' in head.value) return decodeChecked(head.value.whole);
+    if ('whole' in head.value) return decodePayload(head.value.whole, checkUpdate);
     const manifest = head.value.manifest;
     const joined = joinParts(manifest, await collect(this.#kv, snapshotPartRange(docId, seq), 'snapshot parts'));
     if (!joined.ok) return joined;
-    const checked = decodeChecked(joined.value);
+    const checked = decodePayload(joined.value, checkUpdate);
     if (checked.ok) this.#chunked.set(seq, { parts: manifest.parts, stale: false });
     return checked;
   }
@@ -220,14 +220,6 @@ class DocTracker {
     const meta = raw === undefined ? undefined : readRecord(mKey, raw, RecordType.Meta, decodeMeta);
     this.#name = meta?.ok === true ? meta.value.name : null;
     if (meta === undefined) yield problem('orphan', key, null, null, `records of document id ${docId} without metadata`);
-  }
-}
-
-function decodeChecked(payload: Uint8Array): Decoded<unknown> {
-  try {
-    return { ok: true, value: checkUpdate(payload) };
-  } catch {
-    return { ok: false, damage: 'decode' };
   }
 }
 

@@ -73,9 +73,13 @@ export function readRecord<T>(
   decode: (payload: Uint8Array) => T,
 ): Decoded<T> {
   const opened = openRecord(key, value, type);
-  if (!opened.ok) return opened;
+  return opened.ok ? decodePayload(opened.value, decode) : opened;
+}
+
+/** `decode(payload)`, with any exception it throws as `decode` damage. */
+export function decodePayload<T>(payload: Uint8Array, decode: (payload: Uint8Array) => T): Decoded<T> {
   try {
-    return { ok: true, value: decode(opened.value) };
+    return { ok: true, value: decode(payload) };
   } catch {
     return { ok: false, damage: 'decode' };
   }
