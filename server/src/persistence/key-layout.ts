@@ -36,7 +36,7 @@ import type { KvRange } from './kv-store.js';
  * for a name); the `parse*Key` functions answer `undefined` instead.
  */
 export const FORMAT_VERSION = 2;
-/** Versions this build opens; an older one is upgraded when the store is opened (`open-store.ts`). */
+/** Versions this build opens; an older one is marked with the current one when opened to write (`open-store.ts`). */
 export const OLDEST_FORMAT_VERSION = 1;
 
 export const Space = {
