@@ -213,7 +213,7 @@ export class DocumentLog {
   }
 
   compact(): Promise<CompactionOutcome> {
-    return this.#enqueue(() => this.#compactTask('on-demand')).then((started) => started.outcome);
+    return this.#compaction('on-demand');
   }
 
   /** Start closing: write everything now, skipping debounce and the current backoff. */
@@ -526,7 +526,7 @@ export class DocumentLog {
   #queueCompaction(): void {
     if (this.#compactionQueued || this.#phase !== 'open') return;
     this.#compactionQueued = true;
-    void this.#enqueue(() => this.#compactTask('background')).then((started) => started.outcome).catch(noop);
+    void this.#compaction('background').catch(noop);
   }
 
   /**
@@ -544,7 +544,7 @@ export class DocumentLog {
     if (offer === undefined) return;
     // Checked when the task starts and again after its read: a closing store's time is bounded.
     const skip = (): boolean => this.#phase !== 'open' && this.#ctx.timers.now() > this.#ctx.shutdown.compactUntil;
-    void this.#enqueue(() => this.#compactTask('release', { ...offer, only: true, skip })).then((started) => started.outcome).catch(noop);
+    void this.#compaction('release', { ...offer, only: true, skip }).catch(noop);
   }
 
   /**
@@ -556,6 +556,11 @@ export class DocumentLog {
     if (meta.snapshotBytes + meta.logBytes > LIVE_STATE_MAX_BYTES) return undefined;
     const update = state();
     return update === undefined ? undefined : { update, accepted: this.#pending.map((p) => p.clocks) };
+  }
+
+  /** Queue a compaction; resolves with its outcome (after its merge's write, if it merges in the worker). */
+  #compaction(mode: 'background' | 'on-demand' | 'release', released?: OfferedState): Promise<CompactionOutcome> {
+    return this.#enqueue(() => this.#compactTask(mode, released)).then((started) => started.outcome);
   }
 
   /**
@@ -574,8 +579,7 @@ export class DocumentLog {
       // One compaction of a document at a time. A trigger does nothing (the merge's write checks
       // the thresholds again); an on-demand or a release compaction runs once the merge is written.
       if (mode === 'background') return done(nothing);
-      const again = (): Promise<CompactionOutcome> => this.#enqueue(() => this.#compactTask(mode, released)).then((next) => next.outcome);
-      return { outcome: merging.then(noop, noop).then(again) };
+      return { outcome: merging.then(noop, noop).then(() => this.#compaction(mode, released)) };
     }
     try {
       const state = this.#state ?? (await lookupDocState(this.#ctx, this.name, this.#nameBytes));
