@@ -6,7 +6,7 @@ import { SkeinError } from '../errors/skein-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { Compactor } from './compaction.js';
 import { planCompaction, type CompactionInput, type CompactionPlan } from './compaction-plan.js';
-import { packEntries, transferList, type PackedEntries } from './packed-entries.js';
+import { packEntries, packedBytes, transferList, type PackedEntries } from './packed-entries.js';
 
 /** Messages between the pool and `compaction-worker.ts`. */
 export interface WorkerRequest {
@@ -101,10 +101,8 @@ export class CompactionWorkerPool implements Compactor {
     const id = this.#nextId++;
     const result = new Promise<CompactionPlan>((resolve, reject) => this.#jobs.set(id, { resolve, reject }));
     worker.ref(); // a job in flight keeps the process alive (e.g. `skein compact`)
-    let bytes = 0;
-    for (const { key, value } of input.entries) bytes += key.byteLength + value.byteLength;
-    if (bytes >= this.#retireAfterBytes) this.#retire = true;
     const entries = packEntries(input.entries);
+    if (packedBytes(entries) >= this.#retireAfterBytes) this.#retire = true;
     const request: WorkerRequest = { id, docId: input.docId, upto: input.upto, partBytes: input.partBytes, entries };
     try {
       worker.postMessage(request, transferList(entries));

@@ -61,6 +61,11 @@ export function packEntries(entries: readonly KvEntry[], transferMinBytes = TRAN
   return { bytes, offsets, large, largeAt: Uint32Array.from(largeAt) };
 }
 
+/** Bytes of every key and value packed (the buffer and the large values), without a pass over the entries. */
+export function packedBytes(packed: PackedEntries): number {
+  return packed.large.reduce((sum, v) => sum + v.byteLength, packed.bytes.byteLength);
+}
+
 /** What to transfer with the packed entries: every buffer they consist of (then detached here). */
 export function transferList(packed: PackedEntries): ArrayBuffer[] {
   return [packed.bytes.buffer, packed.offsets.buffer, packed.largeAt.buffer, ...packed.large.map((v) => v.buffer)] as ArrayBuffer[];

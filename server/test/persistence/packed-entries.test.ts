@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
-import { packEntries, transferList, unpackEntries } from '../../src/persistence/packed-entries.js';
+import { packEntries, packedBytes, transferList, unpackEntries } from '../../src/persistence/packed-entries.js';
 
 const bytes = (...xs: number[]): Uint8Array => Uint8Array.from(xs);
 
@@ -32,6 +32,8 @@ describe('packed entries (records handed to the compaction worker as one buffer)
     // Entry 1's value has an empty span; entry 3's (the same buffer again) is copied in.
     expect(Array.from(packed.bytes)).toEqual([1, 9, 2, 3, 5, 5, 5, 5, 5, 5, 4, 7, 7, 7, 7, 7]);
     expect(Array.from(packed.offsets)).toEqual([0, 1, 2, 3, 3, 4, 10, 11, 16]);
+    // Every key and value counted once (the pool's rule for a large job): 4 keys + 1 + 5 + 6 + 5.
+    expect(packedBytes(packed)).toBe(4 + 1 + 5 + 6 + 5);
     expect(transferList(packed)).toContain(big.buffer);
     expect(new Set(transferList(packed)).size).toBe(transferList(packed).length);
     const back = unpackEntries(packed);
