@@ -124,9 +124,9 @@ export async function writeCompaction(ctx: EngineContext, state: DocState, plan:
     ops.push(metaPut(state.docId, meta));
     // Last: after the quarantine deletes (the new snapshot key may equal a damaged one's), and
     // after every other op, because LevelDB copies each value into its write batch's buffer on
-    // this thread and that buffer doubles when it grows: a small op after a 20 MB value made
-    // it copy the value again into fresh 40 MB (60–330 ms on a cloud VM, page faults; with
-    // the value last, 3–180 ms — docs/storage.md).
+    // this thread and that buffer doubles when it grows: a small op after a large value makes
+    // it copy the value again (a 20 MB one: 60–330 ms on a cloud VM, page faults). A snapshot
+    // over `snapshotPartBytes` is only its manifest here, its parts written before.
     ops.push({ type: 'put', key: docKey(state.docId, DocKind.Snapshot, snap.seq), value: snap.record });
   }
   reportDamage(ctx, base.name, plan.damaged);
