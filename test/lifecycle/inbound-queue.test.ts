@@ -20,9 +20,9 @@ function twoConnections(maxMessages: number): {
       budget: { maxMessages, maxMs: 1_000 },
       clock,
       now: () => clock.now(),
-      handle: (batch) => log.push({ conn, size: batch.length, first: batch[0]?.[0] ?? -1 }),
-      pause: () => paused[conn]++,
-      resume: () => resumed[conn]++,
+      handleInbound: (batch) => log.push({ conn, size: batch.length, first: batch[0]?.[0] ?? -1 }),
+      pauseReads: () => paused[conn]++,
+      resumeReads: () => resumed[conn]++,
     });
   return { clock, a: make('a'), b: make('b'), log, paused, resumed };
 }
@@ -94,12 +94,12 @@ describe('fairness: a bounded number of messages per connection per event-loop t
       budget: { maxMessages: 1_000, maxMs: 5 },
       clock,
       now: () => clock.now(),
-      handle: (batch) => {
+      handleInbound: (batch) => {
         sizes.push(batch.length);
         clock.advance(3); // each handling takes 3 ms of the turn
       },
-      pause: () => undefined,
-      resume: () => undefined,
+      pauseReads: () => undefined,
+      resumeReads: () => undefined,
     });
     for (let i = 0; i < 20; i++) q.push(msg(i));
     // The first message of a turn always goes; the next only while the turn is within its 5 ms
@@ -119,12 +119,12 @@ describe('fairness: a bounded number of messages per connection per event-loop t
       budget: { maxMessages: 256, maxMs: 4 },
       clock,
       now: () => clock.now(),
-      handle: (batch) => {
+      handleInbound: (batch) => {
         sizes.push(batch.length);
         clock.advance(batch.length * msPerMessage);
       },
-      pause: () => undefined,
-      resume: () => undefined,
+      pauseReads: () => undefined,
+      resumeReads: () => undefined,
     });
     for (let i = 0; i < 5_000; i++) q.push(msg(i));
     expect(sizes).toEqual(new Array<number>(8).fill(1)); // at once, one by one, until 4 ms are spent
@@ -162,12 +162,12 @@ describe('fairness: a bounded number of messages per connection per event-loop t
       budget: { maxMessages: 256, maxMs: 2 },
       clock,
       now: () => clock.now(),
-      handle: (batch) => {
+      handleInbound: (batch) => {
         sizes.push(batch.length);
         clock.advance(fixedMs + batch.length * perMessage);
       },
-      pause: () => undefined,
-      resume: () => undefined,
+      pauseReads: () => undefined,
+      resumeReads: () => undefined,
     });
     for (let i = 0; i < 20_000; i++) q.push(msg(i));
     let turns = 0;
@@ -212,9 +212,9 @@ describe('fairness across connections: the node-wide budget', () => {
         governor,
         clock,
         now: () => clock.now(),
-        handle: (batch) => onHandle(batch.length),
-        pause: () => undefined,
-        resume: () => undefined,
+        handleInbound: (batch) => onHandle(batch.length),
+        pauseReads: () => undefined,
+        resumeReads: () => undefined,
       });
     const bursting = [0, 1, 2].map(() => make((n) => (perTurn[perTurn.length - 1] = (perTurn.at(-1) ?? 0) + n)));
     const bystander = make((n) => quiet.push(n));
@@ -246,12 +246,12 @@ describe('fairness across connections: the node-wide budget', () => {
         governor,
         clock,
         now: () => clock.now(),
-        handle: (batch) => {
+        handleInbound: (batch) => {
           atOnce.push(batch.length);
           clock.advance(1); // cold code: 1 ms a message
         },
-        pause: () => undefined,
-        resume: () => undefined,
+        pauseReads: () => undefined,
+        resumeReads: () => undefined,
       }),
     );
     // One poll phase: every socket's read brings 20 messages, socket after socket.
@@ -280,12 +280,12 @@ describe('no starvation: the node serves bursting connections round-robin', () =
         governor,
         clock,
         now: () => clock.now(),
-        handle: (batch) => {
+        handleInbound: (batch) => {
           (servedInTurn[turn] ??= []).push(id);
           messagesInTurn[turn] = (messagesInTurn[turn] ?? 0) + batch.length;
         },
-        pause: () => undefined,
-        resume: () => undefined,
+        pauseReads: () => undefined,
+        resumeReads: () => undefined,
       }),
     );
     for (const q of queues) for (let i = 0; i < 200; i++) q.push(msg(i));

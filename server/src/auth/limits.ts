@@ -56,7 +56,34 @@ export interface UpgradeLease {
   readonly ok: true;
   /** The client address the per-IP limits counted (see client-ip.ts). */
   readonly ip: string;
-  readonly release: () => void;
+  release(): void;
+}
+
+/**
+ * A lease as an object with a method, not a closure: one is held per open connection, so
+ * thousands of idle sockets pay for two small objects each, not for closures and contexts.
+ */
+class Lease implements UpgradeLease {
+  readonly ok = true;
+  readonly ip: string;
+  #key: string | undefined;
+  readonly #free: (key: string) => void;
+  readonly #inner: UpgradeLease | undefined;
+
+  constructor(ip: string, key: string, free: (key: string) => void, inner?: UpgradeLease) {
+    this.ip = ip;
+    this.#key = key;
+    this.#free = free;
+    this.#inner = inner;
+  }
+
+  release(): void {
+    const key = this.#key;
+    if (key === undefined) return;
+    this.#key = undefined;
+    this.#free(key);
+    this.#inner?.release();
+  }
 }
 
 export interface UpgradeRequest {
@@ -139,17 +166,7 @@ export class EdgeLimits {
     const doc = req.docName === undefined ? undefined : this.admitChannel(req.docName);
     if (doc !== undefined && !doc.ok) return doc;
     state.connections++;
-    let released = false;
-    return {
-      ok: true,
-      ip,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#releaseConnection(key);
-        doc?.release();
-      },
-    };
+    return new Lease(ip, key, this.#releaseConnection, doc);
   }
 
   /**
@@ -163,19 +180,14 @@ export class EdgeLimits {
       return this.#refuse('doc-connections', new SkeinError('SKEIN_ERR_DOC_CONNECTION_LIMIT', `the document has ${maxDoc} connections`), 5);
     }
     this.#perDoc.set(docName, docCount + 1);
-    let released = false;
-    return {
-      ok: true,
-      ip: '',
-      release: () => {
-        if (released) return;
-        released = true;
-        const n = (this.#perDoc.get(docName) ?? 1) - 1;
-        if (n <= 0) this.#perDoc.delete(docName);
-        else this.#perDoc.set(docName, n);
-      },
-    };
+    return new Lease('', docName, this.#releaseDoc);
   }
+
+  readonly #releaseDoc = (docName: string): void => {
+    const n = (this.#perDoc.get(docName) ?? 1) - 1;
+    if (n <= 0) this.#perDoc.delete(docName);
+    else this.#perDoc.set(docName, n);
+  };
 
   /** A message rate for a new connection (no-op when both rates are off). */
   messageRate(): MessageRate {
@@ -223,13 +235,13 @@ export class EdgeLimits {
     return state;
   }
 
-  #releaseConnection(key: string): void {
+  readonly #releaseConnection = (key: string): void => {
     const state = this.#perIp.get(key);
     if (state !== undefined) {
       state.connections--;
       if (state.connections <= 0 && (state.bucket === undefined || state.bucket.isFull(this.#clock.now()))) this.#perIp.delete(key);
     }
-  }
+  };
 
   /**
    * Forget IPs with no connection and a full bucket: such an entry behaves exactly like a new

@@ -99,10 +99,15 @@ export class Telemetry implements TransportProbes, DocumentProbes, PersistencePr
     this.#inst.limitRefusals.add(1, { [ATTR.limitKind]: kind });
   }
 
+  /** One function for every upgrade's trace (not a closure per connection). */
+  readonly #countUpgrade = (outcome: string): void => {
+    this.#inst.upgrades.add(1, { [ATTR.outcome]: outcome });
+  };
+
   upgradeStarted(docName: string): ConnectionTrace {
     const span = this.#tracer?.startSpan(SPAN.connectionUpgrade, { kind: SpanKind.SERVER, root: true });
     if (span?.isRecording() === true) span.setAttribute(ATTR.documentName, docName);
-    return new ConnTrace(span, (outcome) => this.#inst.upgrades.add(1, { [ATTR.outcome]: outcome }));
+    return new ConnTrace(span, this.#countUpgrade);
   }
 
   /** Apply one client update message (`fn`: apply, hand to the fan-out, persist) in its own span. */

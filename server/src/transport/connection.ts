@@ -16,7 +16,7 @@ import {
   type Message,
 } from '@skein/protocol';
 import { atTime, systemClock, type Clock } from '../clock/clock.js';
-import { DEFAULT_TURN_BUDGET, InboundQueue, type TurnBudget, type TurnGovernor } from './inbound-queue.js';
+import { DEFAULT_TURN_BUDGET, InboundQueue, type InboundQueueConfig, type InboundSink, type TurnBudget, type TurnGovernor } from './inbound-queue.js';
 import type { Logger } from '../logging/logger.js';
 import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
@@ -26,7 +26,7 @@ import { clientOrigin, type Peer } from '../documents/origins.js';
 import type { MessageRate } from '../auth/limits.js';
 import type { ConnectionInfo } from '../documents/session-info.js';
 import { ConnectionMeter } from './connection-meter.js';
-import { sliceTurnReads, type SocketReads } from './read-slicer.js';
+import { sliceTurnReads, type ReadControl, type SocketReads } from './read-slicer.js';
 import { PresenceLimiter } from './presence-limiter.js';
 import { type PeerSocket, toBytes } from './peer-socket.js';
 import { encodeBinaryFrame, PREFRAME_MAX_BYTES } from './ws-frame.js';
@@ -53,31 +53,36 @@ export interface Session {
   readonly expiresAt?: number;
 }
 
-export interface ConnectionOptions {
+/** What every connection of a server shares: made once per server, not per connection. */
+export interface ConnectionContext {
   readonly registry: DocumentRegistry;
   readonly logger: Logger;
   readonly limits: ConnectionLimits;
   readonly telemetry?: TransportProbes;
-  /** The trace of this connection's opening (when tracing is on). */
-  readonly upgrade?: ConnectionTrace;
-  readonly session?: Session;
   readonly clock?: Clock;
   /** Whether a read-only session's awareness is applied (`allow`) or dropped (`deny`). */
   readonly readonlyAwareness?: 'allow' | 'deny';
-  /** Limits at the edge: this connection's message and byte rate (auth/limits.ts). */
-  readonly rate?: MessageRate;
   /** Messages (and ms) handled per event-loop turn before this connection yields. */
   readonly turnBudget?: TurnBudget;
   /** The node-wide turn budget shared by every connection. */
   readonly governor?: TurnGovernor;
-  /** The socket's peer address, for `info()`. */
-  readonly remoteAddress?: string;
   /** Awareness updates per second applied from this connection (presence-limiter.ts); 0 or absent: no bound. */
   readonly presenceRate?: number;
-  /** The upgraded TCP socket under `ws`: its reads are sliced by `turnBudget.maxReadBytes` (read-slicer.ts). */
-  readonly socket?: Duplex;
   /** Called once, when the socket has closed (one function for every connection: no closure each). */
   readonly onClosed?: (connection: Connection) => void;
+}
+
+/** What is this connection's own. */
+export interface ConnectionSetup {
+  /** The trace of this connection's opening (when tracing is on). */
+  readonly upgrade?: ConnectionTrace;
+  readonly session?: Session;
+  /** Limits at the edge: this connection's message and byte rate (auth/limits.ts). */
+  readonly rate?: MessageRate;
+  /** The socket's peer address, for `info()`. */
+  readonly remoteAddress?: string;
+  /** The upgraded TCP socket under `ws`: its reads are sliced by `turnBudget.maxReadBytes` (read-slicer.ts). */
+  readonly socket?: Duplex;
 }
 
 const WRITER: Session = Object.freeze({ user: 'anonymous', readOnly: false });
@@ -98,6 +103,23 @@ function framed(message: Uint8Array): Uint8Array {
   return lastFrame;
 }
 
+/**
+ * The inbound queues' shared configuration: one object per (budget, governor, clock), not one
+ * per connection. The last one made is reused (a server has one).
+ */
+let lastInbound: InboundQueueConfig | undefined;
+
+function inboundConfig(budget: TurnBudget, governor: TurnGovernor | undefined, clock: Clock): InboundQueueConfig {
+  const last = lastInbound;
+  if (last !== undefined && last.budget === budget && last.governor === governor && last.clock === clock) return last;
+  lastInbound = { budget, ...(governor === undefined ? {} : { governor }), clock };
+  return lastInbound;
+}
+
+/** The connection a socket belongs to, on the socket itself (for the shared listeners). */
+const OWNER = Symbol('skein.connection');
+type OwnedSocket = PeerSocket & { [OWNER]?: Connection };
+
 /** `closedPromise` of a connection whose socket closed before anyone asked for it. */
 const SETTLED: Promise<void> = Promise.resolve();
 
@@ -108,13 +130,17 @@ let nextId = 1;
  * loads (the load barrier), then speaks the sync and awareness protocol. Any bad input
  * closes only this socket, with the error's close code.
  */
-export class Connection implements Peer {
+export class Connection implements Peer, InboundSink, ReadControl {
   readonly id = nextId++;
   readonly docName: string;
   /** Set by the heartbeat; cleared when a pong or message arrives. */
   awaitingPong = false;
   readonly #ws: PeerSocket;
-  readonly #opts: ConnectionOptions;
+  readonly #ctx: ConnectionContext;
+  readonly #upgrade: ConnectionTrace | undefined;
+  readonly #rate: MessageRate | undefined;
+  /** The TCP socket under `ws` (pre-framed writes, corked replies), when there is one. */
+  readonly #socket: Duplex | undefined;
   /** This connection's logger (a pino child with its bindings), made on first use: most connections never log. */
   #logger: Logger | undefined;
   readonly #tel: TransportProbes;
@@ -152,34 +178,50 @@ export class Connection implements Peer {
   #disarmExpiry: (() => void) | undefined;
   readonly #meter: ConnectionMeter;
 
-  constructor(ws: PeerSocket, docName: string, options: ConnectionOptions) {
+  constructor(ws: PeerSocket, docName: string, options: ConnectionContext, setup: ConnectionSetup = {}) {
     this.#ws = ws;
     this.docName = docName;
-    this.#opts = options;
-    this.#session = options.session ?? WRITER;
+    this.#ctx = options;
+    this.#upgrade = setup.upgrade;
+    this.#rate = setup.rate;
+    this.#socket = setup.socket;
+    this.#session = setup.session ?? WRITER;
     this.#clock = options.clock ?? systemClock;
-    this.#meter = new ConnectionMeter(this.#clock.now(), options.remoteAddress ?? '');
+    this.#meter = new ConnectionMeter(this.#clock.now(), setup.remoteAddress ?? '');
     this.#tel = options.telemetry ?? NO_TRANSPORT_PROBES;
     const budget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
-    // The socket is read again only when neither the queue nor the slicer holds it.
-    this.#inbound = new InboundQueue({
-      budget,
-      ...(options.governor === undefined ? {} : { governor: options.governor }),
-      clock: this.#clock,
-      handle: (batch) => this.#handleBatch(batch),
-      pause: () => ws.pause(),
-      resume: () => {
-        if (!this.#closed && this.#slicer?.holding !== true) ws.resume();
-      },
-    });
+    this.#inbound = new InboundQueue(inboundConfig(budget, options.governor, this.#clock), this);
     const rate = options.presenceRate ?? 0;
     this.#presence = rate > 0 ? new PresenceLimiter({ ratePerSecond: rate, clock: this.#clock, apply: (u) => this.#applyHeldAwareness(u) }) : undefined;
-    this.#slicer = options.socket === undefined ? undefined : sliceTurnReads(options.socket, budget.maxReadBytes, options.governor, this.#clock, {
-      hold: () => ws.pause(),
-      release: () => {
-        if (!this.#closed && !this.#inbound.paused) ws.resume();
-      },
-    });
+    this.#slicer = setup.socket === undefined ? undefined : sliceTurnReads(setup.socket, budget.maxReadBytes, options.governor, this.#clock, this);
+  }
+
+  // The socket is read again only when neither the inbound queue (pause/resume) nor the read
+  // slicer (hold/release) holds it. Methods, not closures: nothing per connection.
+
+  /** @internal the inbound queue's sink (inbound-queue.ts). */
+  handleInbound(batch: readonly Uint8Array[]): void {
+    this.#handleBatch(batch);
+  }
+
+  /** @internal */
+  pauseReads(): void {
+    this.#ws.pause();
+  }
+
+  /** @internal */
+  resumeReads(): void {
+    if (!this.#closed && this.#slicer?.holding !== true) this.#ws.resume();
+  }
+
+  /** @internal the read slicer's control (read-slicer.ts). */
+  holdReads(): void {
+    this.#ws.pause();
+  }
+
+  /** @internal */
+  releaseReads(): void {
+    if (!this.#closed && !this.#inbound.paused) this.#ws.resume();
   }
 
   /** A held awareness update, applied when the presence budget allows (the socket may have closed since). */
@@ -194,7 +236,7 @@ export class Connection implements Peer {
   }
 
   get #log(): Logger {
-    return (this.#logger ??= this.#opts.logger.child({ conn: this.id, doc: this.docName, user: this.#session.user }));
+    return (this.#logger ??= this.#ctx.logger.child({ conn: this.id, doc: this.docName, user: this.#session.user }));
   }
 
   /** The session may only read. */
@@ -210,6 +252,29 @@ export class Connection implements Peer {
   get closedPromise(): Promise<void> {
     return (this.#done ??= new Promise<void>((resolve) => (this.#closedResolve = resolve)));
   }
+
+  /**
+   * The socket's listeners: the same four functions for every connection, each finding its
+   * connection on the socket (`OWNER`), instead of four closures per connection.
+   */
+  static readonly #socketListeners = {
+    message(this: OwnedSocket, data: RawData): void {
+      const conn = this[OWNER];
+      if (conn !== undefined) conn.#onMessage(data);
+    },
+    pong(this: OwnedSocket): void {
+      const conn = this[OWNER];
+      if (conn !== undefined) conn.awaitingPong = false;
+    },
+    error(this: OwnedSocket, err: Error & { code?: string }): void {
+      const conn = this[OWNER];
+      if (conn !== undefined) conn.#onSocketError(err);
+    },
+    close(this: OwnedSocket, code: number): void {
+      const conn = this[OWNER];
+      if (conn !== undefined) conn.#onClose(code);
+    },
+  };
 
   /** What an operator may see of this socket (documents/session-info.ts). */
   info(): ConnectionInfo {
@@ -227,18 +292,24 @@ export class Connection implements Peer {
 
   /** Wire socket events and open the document (`closedPromise` or `onClosed` tell when it is over). */
   start(): void {
-    const ws = this.#ws;
-    ws.on('message', (data: RawData) => this.#onMessage(data));
-    ws.on('pong', () => (this.awaitingPong = false));
-    ws.on('error', (err: Error & { code?: string }) => this.#onSocketError(err));
-    ws.once('close', (code: number) => this.#onClose(code));
+    const ws = this.#ws as OwnedSocket;
+    ws[OWNER] = this;
+    const on = Connection.#socketListeners;
+    // An EventEmitter calls a listener with the emitter (the socket) as `this`: what they expect.
+    /* eslint-disable @typescript-eslint/unbound-method */
+    ws.on('message', on.message);
+    ws.on('pong', on.pong);
+    ws.on('error', on.error);
+    // `on`, not `once`: the socket closes once, and `once` wraps every listener in two objects.
+    ws.on('close', on.close);
+    /* eslint-enable @typescript-eslint/unbound-method */
     const expiresAt = this.#session.expiresAt;
     if (expiresAt !== undefined) {
       this.#disarmExpiry = atTime(this.#clock, expiresAt, () => this.fail(new SkeinError('SKEIN_ERR_AUTH_EXPIRED', 'the access token expired')));
     }
-    const open = (): Promise<DocumentHandle> => this.#opts.registry.open(this.docName, this);
+    const open = (): Promise<DocumentHandle> => this.#ctx.registry.open(this.docName, this);
     // In the connection's trace: the document load it may start is a child span.
-    const opened = (this.#opened = this.#opts.upgrade?.run(open) ?? open());
+    const opened = (this.#opened = this.#upgrade?.run(open) ?? open());
     opened.then(
       (handle) => this.#onOpened(handle),
       (err: unknown) => this.fail(toSkeinError(err, 'SKEIN_ERR_DOC_LOAD_FAILED')),
@@ -252,16 +323,16 @@ export class Connection implements Peer {
       // No message may start between the fragments of another: after the reply's last one.
       fragmenting.queued.push(message);
       fragmenting.bytes += message.byteLength;
-      if (fragmenting.bytes > this.#opts.limits.maxBufferedBytes) {
-        this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#opts.limits.maxBufferedBytes} bytes buffered`));
+      if (fragmenting.bytes > this.#ctx.limits.maxBufferedBytes) {
+        this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#ctx.limits.maxBufferedBytes} bytes buffered`));
       }
       return;
     }
     const buffered = this.#ws.bufferedAmount;
     // The buffer drains in order: no more than `buffered` bytes of the reply can be left.
     this.#replyBytes = Math.min(this.#replyBytes, buffered);
-    if (buffered - this.#replyBytes > this.#opts.limits.maxBufferedBytes) {
-      this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#opts.limits.maxBufferedBytes} bytes buffered`));
+    if (buffered - this.#replyBytes > this.#ctx.limits.maxBufferedBytes) {
+      this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#ctx.limits.maxBufferedBytes} bytes buffered`));
       return;
     }
     this.#write(message);
@@ -271,7 +342,7 @@ export class Connection implements Peer {
   #write(message: Uint8Array): void {
     this.#tel.messageSent(message.byteLength);
     this.#meter.bytesOut += message.byteLength;
-    const raw = this.#opts.socket;
+    const raw = this.#socket;
     // A message the fan-out sends to every peer is framed once and written as is to each socket
     // (the same bytes; ws-frame.ts). `ws` itself writes nothing in between: it frames and writes
     // synchronously (no extension is negotiated), and fragmented replies hold this path off.
@@ -285,7 +356,7 @@ export class Connection implements Peer {
    * do not count as a slow consumer's backlog.
    */
   #replyWithTail(parts: readonly Uint8Array[]): number {
-    const socket = this.#opts.socket;
+    const socket = this.#socket;
     socket?.cork();
     try {
       let bytes = this.#reply(parts[0] as Uint8Array);
@@ -316,7 +387,7 @@ export class Connection implements Peer {
    * plain y-websocket included — receives the same single message.
    */
   #reply(update: Uint8Array): number {
-    const chunk = this.#opts.limits.syncChunkBytes ?? DEFAULT_SYNC_CHUNK_BYTES;
+    const chunk = this.#ctx.limits.syncChunkBytes ?? DEFAULT_SYNC_CHUNK_BYTES;
     if (update.byteLength <= chunk || this.#fragmenting !== undefined) {
       const message = encodeSyncStep2(update);
       this.send(message);
@@ -351,7 +422,7 @@ export class Connection implements Peer {
     if (this.#closed) return;
     const level = err.code === 'SKEIN_ERR_SHUTTING_DOWN' ? 'debug' : 'warn';
     this.#log[level]({ code: err.code, err: err.message }, 'closing connection');
-    this.#opts.upgrade?.failed(err.code);
+    this.#upgrade?.failed(err.code);
     this.close(err.spec.closeCode ?? 1011, err.code);
   }
 
@@ -383,7 +454,7 @@ export class Connection implements Peer {
     this.#backlog = undefined;
     // Through the turn budget like any message: a large backlog is handled over several turns.
     for (const bytes of backlog) this.#inbound.push(bytes);
-    this.#opts.upgrade?.opened(this.id);
+    this.#upgrade?.opened(this.id);
   }
 
   /** A batch of messages the inbound queue hands over: consecutive updates become one change. */
@@ -403,7 +474,7 @@ export class Connection implements Peer {
       if (this.#closed) return;
       let message: Message;
       try {
-        message = decodeMessage(bytes, { maxBytesLength: this.#opts.limits.maxMessageBytes });
+        message = decodeMessage(bytes, { maxBytesLength: this.#ctx.limits.maxMessageBytes });
       } catch (err) {
         flush();
         this.fail(toSkeinError(err));
@@ -434,7 +505,7 @@ export class Connection implements Peer {
     let bytes = 0;
     for (const u of updates) bytes += u.byteLength;
     try {
-      this.#tel.applyUpdate(this.#opts.upgrade, type, bytes, handle.peerCount - 1, () => this.#applyUpdate(handle, updates));
+      this.#tel.applyUpdate(this.#upgrade, type, bytes, handle.peerCount - 1, () => this.#applyUpdate(handle, updates));
       if (updates.length > 1) this.#tel.updatesMerged(updates.length);
     } catch (err) {
       if (updates.length > 1 && (!(err instanceof SkeinError) || err.code === 'SKEIN_ERR_INVALID_UPDATE')) {
@@ -454,7 +525,7 @@ export class Connection implements Peer {
     const bytes = toBytes(data);
     this.#meter.bytesIn += bytes.byteLength;
     // Limits at the edge: past the message or byte rate the socket closes with 4530.
-    const limited = this.#opts.rate?.admit(bytes.byteLength);
+    const limited = this.#rate?.admit(bytes.byteLength);
     if (limited !== undefined) {
       this.fail(limited);
       return;
@@ -464,7 +535,7 @@ export class Connection implements Peer {
       return;
     }
     this.#backlogBytes += bytes.byteLength;
-    if (this.#backlogBytes > this.#opts.limits.maxLoadBacklogBytes) {
+    if (this.#backlogBytes > this.#ctx.limits.maxLoadBacklogBytes) {
       this.fail(new SkeinError('SKEIN_ERR_BACKLOG_FULL'));
       return;
     }
@@ -473,7 +544,7 @@ export class Connection implements Peer {
 
   #process(handle: DocumentHandle, bytes: Uint8Array): void {
     try {
-      this.#dispatch(handle, decodeMessage(bytes, { maxBytesLength: this.#opts.limits.maxMessageBytes }));
+      this.#dispatch(handle, decodeMessage(bytes, { maxBytesLength: this.#ctx.limits.maxMessageBytes }));
     } catch (err) {
       this.fail(toSkeinError(err));
     }
@@ -486,7 +557,7 @@ export class Connection implements Peer {
         decodeStateVector(message.stateVector);
         const parts = handle.joinFor(message.stateVector);
         const replyBytes = parts.length === 1 ? this.#reply(parts[0] as Uint8Array) : this.#replyWithTail(parts);
-        this.#tel.syncAnswered(this.#opts.upgrade, started, message.stateVector.byteLength, replyBytes);
+        this.#tel.syncAnswered(this.#upgrade, started, message.stateVector.byteLength, replyBytes);
         return;
       }
       case 'sync-step2':
@@ -500,7 +571,7 @@ export class Connection implements Peer {
       case 'awareness': {
         this.#tel.awarenessReceived();
         const entries = decodeAwarenessUpdate(message.update);
-        if (this.#session.readOnly && this.#opts.readonlyAwareness === 'deny') return;
+        if (this.#session.readOnly && this.#ctx.readonlyAwareness === 'deny') return;
         if (this.#presence === undefined) handle.applyClientAwareness(message.update, this);
         else this.#presence.offer(message.update, entries);
         return;
@@ -593,16 +664,16 @@ export class Connection implements Peer {
     this.#presence?.close();
     this.#disarmExpiry?.();
     this.#disarmExpiry = undefined;
-    this.#opts.upgrade?.closed();
+    this.#upgrade?.closed();
     this.#backlog = undefined;
     this.#log.debug({ closeCode: code }, 'connection closed');
     if (this.#done === undefined) this.#done = SETTLED;
     else this.#closedResolve?.();
     // Leave only after the open settled: the registry then sees attach and detach in order.
     this.#opened?.then(
-      (handle) => this.#opts.registry.leave(handle, this),
+      (handle) => this.#ctx.registry.leave(handle, this),
       () => undefined,
     );
-    this.#opts.onClosed?.(this);
+    this.#ctx.onClosed?.(this);
   }
 }

@@ -233,19 +233,30 @@ export class TurnGovernor {
   }
 }
 
-export interface InboundQueueOptions {
+/** What every connection's queue shares (one object per server). */
+export interface InboundQueueConfig {
   readonly budget: TurnBudget;
   /** The node-wide budget shared by every connection (absent: this connection's alone). */
   readonly governor?: TurnGovernor;
   readonly clock: Pick<Clock, 'defer' | 'cancelDefer'>;
   /** Elapsed-time source for the ms budget (default `performance.now`). */
   readonly now?: () => number;
-  /** Handle messages in arrival order; a batch may be merged (e.g. consecutive updates). */
-  handle(batch: readonly Uint8Array[]): void;
-  /** Stop reading the socket (backpressure reaches the sender through TCP). */
-  pause(): void;
-  resume(): void;
 }
+
+/**
+ * Where a queue's messages go, and its socket's reads: methods of the connection itself, so a
+ * connection pays for no closures here (thousands of idle connections per node).
+ */
+export interface InboundSink {
+  /** Handle messages in arrival order; a batch may be merged (e.g. consecutive updates). */
+  handleInbound(batch: readonly Uint8Array[]): void;
+  /** Stop reading the socket (backpressure reaches the sender through TCP). */
+  pauseReads(): void;
+  resumeReads(): void;
+}
+
+/** Config and sink in one object (tests; a connection passes the shared config and itself). */
+export type InboundQueueOptions = InboundQueueConfig & InboundSink;
 
 /**
  * Fairness for one connection: at most `budget.maxMessages` messages (and about
@@ -258,7 +269,8 @@ export interface InboundQueueOptions {
  * the caller can apply it as one change: one merge, one write, one fan-out, one ack.
  */
 export class InboundQueue implements Drainable {
-  readonly #opts: InboundQueueOptions;
+  readonly #config: InboundQueueConfig;
+  readonly #sink: InboundSink;
   readonly #now: () => number;
   #queue: Uint8Array[] = [];
   /** Messages handled in the current turn, and when the turn's work started. */
@@ -271,9 +283,12 @@ export class InboundQueue implements Drainable {
   /** What a batch costs to handle (sizes the batches); made with the first batch (most connections never batch). */
   #batchCost: BatchCost | undefined;
 
-  constructor(options: InboundQueueOptions) {
-    this.#opts = options;
-    this.#now = options.now ?? performanceNow;
+  constructor(options: InboundQueueOptions);
+  constructor(config: InboundQueueConfig, sink: InboundSink);
+  constructor(config: InboundQueueConfig, sink?: InboundSink) {
+    this.#config = config;
+    this.#sink = sink ?? (config as InboundQueueOptions);
+    this.#now = config.now ?? performanceNow;
   }
 
   /** Messages waiting for a later turn. */
@@ -302,23 +317,23 @@ export class InboundQueue implements Drainable {
     if (this.#queue.length === 0 && (this.#used === 0 || (this.#used < AT_ONCE && this.#withinBudget() && this.#shared() > 0))) {
       this.#startTurn();
       this.#used++;
-      this.#opts.governor?.took(1);
-      this.#opts.handle([message]);
+      this.#config.governor?.took(1);
+      this.#sink.handleInbound([message]);
       return;
     }
     this.#queue.push(message);
     if (!this.#paused) {
       this.#paused = true;
-      this.#opts.pause();
+      this.#sink.pauseReads();
     }
     this.#scheduleDrain();
   }
 
   /** A later turn handles what waits: the node's run queue, or this queue's own `defer`. */
   #scheduleDrain(): void {
-    const governor = this.#opts.governor;
+    const governor = this.#config.governor;
     if (governor !== undefined) governor.ready(this);
-    else this.#drain ??= this.#opts.clock.defer(() => {
+    else this.#drain ??= this.#config.clock.defer(() => {
       this.#drain = undefined;
       if (this.drainTurn(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)) this.#scheduleDrain();
     });
@@ -330,10 +345,10 @@ export class InboundQueue implements Drainable {
    */
   drainAll(): void {
     if (this.#closed) return;
-    if (this.#drain !== undefined) this.#opts.clock.cancelDefer(this.#drain);
+    if (this.#drain !== undefined) this.#config.clock.cancelDefer(this.#drain);
     this.#drain = undefined;
-    this.#opts.governor?.forget(this);
-    while (this.#queue.length > 0 && !this.#closed) this.#opts.handle(this.#queue.splice(0, this.#opts.budget.maxMessages));
+    this.#config.governor?.forget(this);
+    while (this.#queue.length > 0 && !this.#closed) this.#sink.handleInbound(this.#queue.splice(0, this.#config.budget.maxMessages));
     this.close();
   }
 
@@ -341,19 +356,19 @@ export class InboundQueue implements Drainable {
   close(): void {
     this.#closed = true;
     this.#queue = [];
-    this.#opts.governor?.forget(this);
-    if (this.#drain !== undefined) this.#opts.clock.cancelDefer(this.#drain);
-    if (this.#turnEnd !== undefined) this.#opts.clock.cancelDefer(this.#turnEnd);
+    this.#config.governor?.forget(this);
+    if (this.#drain !== undefined) this.#config.clock.cancelDefer(this.#drain);
+    if (this.#turnEnd !== undefined) this.#config.clock.cancelDefer(this.#turnEnd);
     this.#drain = this.#turnEnd = undefined;
   }
 
   /** What the node-wide budget still allows this turn. */
   #shared(): number {
-    return this.#opts.governor?.remaining() ?? Number.POSITIVE_INFINITY;
+    return this.#config.governor?.remaining() ?? Number.POSITIVE_INFINITY;
   }
 
   #withinBudget(): boolean {
-    const { maxMessages, maxMs } = this.#opts.budget;
+    const { maxMessages, maxMs } = this.#config.budget;
     return this.#used < maxMessages && this.#now() - this.#turnStartedAt < maxMs;
   }
 
@@ -361,7 +376,7 @@ export class InboundQueue implements Drainable {
   #startTurn(): void {
     if (this.#turnEnd !== undefined) return;
     this.#turnStartedAt = this.#now();
-    this.#turnEnd = this.#opts.clock.defer(() => {
+    this.#turnEnd = this.#config.clock.defer(() => {
       this.#turnEnd = undefined;
       this.#used = 0;
     });
@@ -376,7 +391,7 @@ export class InboundQueue implements Drainable {
     if (this.#closed) return false;
     this.#used = 0;
     this.#turnStartedAt = this.#now();
-    const { maxMessages, maxMs } = this.#opts.budget;
+    const { maxMessages, maxMs } = this.#config.budget;
     const until = Math.min(deadline, this.#turnStartedAt + maxMs);
     const most = Math.max(MIN_PROGRESS, Math.min(maxMessages, messages));
     const cost = (this.#batchCost ??= new BatchCost());
@@ -384,9 +399,9 @@ export class InboundQueue implements Drainable {
       // As many as fit the time left at the measured cost (at least MIN_PROGRESS).
       const batch = this.#queue.splice(0, cost.size(until - this.#now(), Math.min(MIN_PROGRESS, most - this.#used), most - this.#used));
       this.#used += batch.length;
-      this.#opts.governor?.took(batch.length);
+      this.#config.governor?.took(batch.length);
       const started = this.#now();
-      this.#opts.handle(batch);
+      this.#sink.handleInbound(batch);
       cost.observe(batch.length, this.#now() - started);
       if (this.#closed) return false;
     }
@@ -394,7 +409,7 @@ export class InboundQueue implements Drainable {
     // Caught up: read the socket again. The count resets when this turn ends.
     this.#startTurn();
     this.#paused = false;
-    this.#opts.resume();
+    this.#sink.resumeReads();
     return false;
   }
 }

@@ -16,7 +16,8 @@ export interface PeerSocket {
   on(event: 'message', listener: (data: RawData) => void): this;
   on(event: 'pong', listener: () => void): this;
   on(event: 'error', listener: (err: Error & { code?: string }) => void): this;
-  once(event: 'close', listener: (code: number) => void): this;
+  /** Emitted once, when the socket has closed. */
+  on(event: 'close', listener: (code: number) => void): this;
   /** A message, or (`fin` false) a fragment of one: the next sends continue it until `fin`. */
   send(data: Uint8Array, options: { binary: boolean; fin?: boolean }, cb?: SendCallback): void;
   ping(): void;

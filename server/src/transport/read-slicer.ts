@@ -13,7 +13,7 @@ export interface NodeReadBudget {
 }
 
 /** Bytes a socket may hand to the parser now: its own per-turn slice, within the node's read budget. */
-function readRoom(options: Pick<ReadSlicerOptions, 'maxBytes' | 'budget'>): number {
+function readRoom(options: { readonly maxBytes: number; readonly budget?: NodeReadBudget | undefined }): number {
   return Math.min(options.maxBytes, options.budget?.readRoom(MIN_READ_SLICE) ?? Number.POSITIVE_INFINITY);
 }
 
@@ -157,6 +157,24 @@ type Parse = (this: Duplex, chunk: Buffer) => void;
 type SocketReadsOptions = Omit<ReadSlicerOptions, 'feed'>;
 
 /**
+ * Holds and releases a socket's reads for its slicer: methods of the connection itself, so a
+ * connection pays for no closures here (thousands of idle connections per node).
+ */
+export interface ReadControl {
+  /** Stop reading the socket while bytes wait in the slicer; called once per hold. */
+  holdReads(): void;
+  /** Everything held was fed: the socket may be read again. */
+  releaseReads(): void;
+}
+
+/** What a socket's slicer is configured with (the per-turn slice, the node's budget, the clock). */
+interface SliceSettings {
+  readonly maxBytes: number;
+  readonly budget: NodeReadBudget | undefined;
+  readonly clock: ReadSlicerOptions['clock'];
+}
+
+/**
  * Put a ReadSlicer between `socket` and the WebSocket library's parser: the socket's one
  * 'data' listener (ws's, attached by `handleUpgrade`) is moved behind it. Reads no larger than
  * a slice go straight to the parser; the slicer is made on the first larger read (an idle or
@@ -169,9 +187,14 @@ type SocketReadsOptions = Omit<ReadSlicerOptions, 'feed'>;
  * whole, as before).
  */
 export function sliceSocketReads(socket: Duplex, options: SocketReadsOptions): SocketReads | undefined {
+  const { hold, release } = options;
+  return attachSlicer(socket, { maxBytes: options.maxBytes, budget: options.budget, clock: options.clock }, { holdReads: hold, releaseReads: release });
+}
+
+function attachSlicer(socket: Duplex, settings: SliceSettings, control: ReadControl): SocketReads | undefined {
   const dataListeners = socket.listeners('data');
   if (dataListeners.length !== 1) return undefined;
-  const reads = new SlicedReads(socket, dataListeners[0] as Parse, options);
+  const reads = new SlicedReads(socket, dataListeners[0] as Parse, settings, control);
   socket.removeListener('data', reads.parse);
   socket.on('data', (chunk: Buffer) => reads.push(chunk));
   return reads;
@@ -188,10 +211,20 @@ export function sliceTurnReads(
   maxBytes: number | undefined,
   budget: NodeReadBudget | undefined,
   clock: ReadSlicerOptions['clock'],
-  control: Pick<ReadSlicerOptions, 'hold' | 'release'>,
+  control: ReadControl,
 ): SocketReads | undefined {
   if (maxBytes === undefined) return undefined;
-  return sliceSocketReads(socket, { maxBytes, ...(budget === undefined ? {} : { budget }), clock, ...control });
+  return attachSlicer(socket, turnSettings(maxBytes, budget, clock), control);
+}
+
+/** The last settings made, reused while they are the same: one object per server, not per socket. */
+let lastSettings: SliceSettings | undefined;
+
+function turnSettings(maxBytes: number, budget: NodeReadBudget | undefined, clock: ReadSlicerOptions['clock']): SliceSettings {
+  const last = lastSettings;
+  if (last !== undefined && last.maxBytes === maxBytes && last.budget === budget && last.clock === clock) return last;
+  lastSettings = { maxBytes, budget, clock };
+  return lastSettings;
 }
 
 class SlicedReads implements SocketReads {
@@ -201,7 +234,8 @@ class SlicedReads implements SocketReads {
   constructor(
     readonly socket: Duplex,
     readonly parse: Parse,
-    readonly options: SocketReadsOptions,
+    readonly settings: SliceSettings,
+    readonly control: ReadControl,
   ) {}
 
   get holding(): boolean {
@@ -215,9 +249,9 @@ class SlicedReads implements SocketReads {
 
   push(chunk: Buffer): void {
     if (this.#slicer === undefined) {
-      const room = readRoom(this.options);
+      const room = readRoom(this.settings);
       if (this.#direct || chunk.byteLength <= room) {
-        this.options.budget?.parsed(chunk.byteLength);
+        this.settings.budget?.parsed(chunk.byteLength);
         this.parse.call(this.socket, chunk);
         return;
       }
@@ -227,7 +261,7 @@ class SlicedReads implements SocketReads {
   }
 
   #install(): ReadSlicer {
-    const { socket, parse, options } = this;
+    const { socket, parse, settings, control } = this;
     const endListeners = socket.listeners('end') as ((this: Duplex) => void)[];
     let parserEnded = false;
     let endWaits = false;
@@ -236,12 +270,15 @@ class SlicedReads implements SocketReads {
       for (const listener of endListeners) listener.call(socket);
     };
     const slicer = new ReadSlicer({
-      ...options,
+      maxBytes: settings.maxBytes,
+      clock: settings.clock,
+      ...(settings.budget === undefined ? {} : { budget: settings.budget }),
       feed: (chunk) => {
         if (!parserEnded) parse.call(socket, chunk);
       },
+      hold: () => control.holdReads(),
       release: () => {
-        options.release();
+        control.releaseReads();
         if (endWaits) passEnd();
       },
     });

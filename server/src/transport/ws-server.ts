@@ -9,13 +9,13 @@ import { SkeinError, toSkeinError } from '../errors/skein-error.js';
 import { ANONYMOUS, type Authenticate, type Principal } from '../auth/authenticator.js';
 import { MUX_PROTOCOL } from '@skein/protocol';
 import type { ConnectionInfo } from '../documents/session-info.js';
-import { Connection, type ConnectionLimits, type Session } from './connection.js';
+import { Connection, type ConnectionContext, type ConnectionLimits, type Session } from './connection.js';
 import { DEFAULT_TURN_BUDGET, TurnGovernor, type TurnBudget } from './inbound-queue.js';
 import { docNameFromUrl, validateDocName } from './doc-name.js';
 import { MuxSocket, type ChannelSocket } from './mux.js';
 import type { PeerSocket } from './peer-socket.js';
 import { sliceTurnReads } from './read-slicer.js';
-import type { EdgeLimits } from '../auth/limits.js';
+import type { EdgeLimits, UpgradeLease } from '../auth/limits.js';
 
 export interface TransportOptions extends ConnectionLimits {
   readonly logger: Logger;
@@ -40,8 +40,34 @@ export interface TransportOptions extends ConnectionLimits {
 }
 
 /** An admitted upgrade: `upgraded()` disarms its handshake timeout. */
-interface EdgeAdmission {
-  upgraded(): void;
+/**
+ * An upgrade the edge limits admitted, until its socket closes: the handshake timer (let go
+ * once upgraded, with what its callback holds), the limits' lease, the upgrade's trace. An
+ * object with methods, not closures: one lives as long as each connection.
+ */
+class EdgeAdmission {
+  /** The upgrade's trace, ended when the socket closes (a no-op once the connection opened). */
+  trace: ConnectionTrace | undefined;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
+  readonly #lease: UpgradeLease | undefined;
+
+  constructor(clock: Clock, timer: TimerHandle, lease: UpgradeLease | undefined) {
+    this.#clock = clock;
+    this.#timer = timer;
+    this.#lease = lease;
+  }
+
+  upgraded(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  closed(): void {
+    this.upgraded();
+    this.#lease?.release();
+    this.trace?.closed();
+  }
 }
 
 /** The heartbeat pings one of this many slices of the connections per tick (interval / slices). */
@@ -57,7 +83,6 @@ export class WsTransport {
   readonly #connections = new Set<Connection>();
   /** Multiplexed sockets (their channels' connections are in #connections). */
   readonly #muxes = new Set<MuxSocket>();
-  readonly #registry: DocumentRegistry;
   readonly #logger: Logger;
   readonly #options: TransportOptions;
   readonly #heartbeat: TimerHandle;
@@ -68,10 +93,11 @@ export class WsTransport {
   /** The node-wide turn budget every connection shares (twice one connection's). */
   readonly #governor: TurnGovernor;
   readonly #telemetry: TransportProbes;
+  /** What every connection of this server shares (one object, not one per connection). */
+  readonly #connectionContext: ConnectionContext;
   #accepting = true;
 
   constructor(registry: DocumentRegistry, options: TransportOptions) {
-    this.#registry = registry;
     this.#logger = options.logger;
     this.#options = options;
     this.#telemetry = options.telemetry ?? NO_TRANSPORT_PROBES;
@@ -94,6 +120,18 @@ export class WsTransport {
       maxMs: 2 * perConnection.maxMs,
       ...(perConnection.maxReadBytes === undefined ? {} : { maxReadBytes: 2 * perConnection.maxReadBytes }),
     }, this.#clock);
+    this.#connectionContext = {
+      registry,
+      logger: this.#logger,
+      limits: options,
+      telemetry: this.#telemetry,
+      clock: this.#clock,
+      readonlyAwareness: options.readonlyAwareness ?? 'allow',
+      ...(options.turnBudget === undefined ? {} : { turnBudget: options.turnBudget }),
+      governor: this.#governor,
+      ...(options.presenceRate === undefined ? {} : { presenceRate: options.presenceRate }),
+      onClosed: this.#forget,
+    };
     // Spread over the interval: each tick beats one slice of the connections (by id), so each
     // is pinged once per interval and a node of 10,000 sockets never writes 10,000 pings in one
     // turn (about 20 µs each: a 200 ms stall every interval).
@@ -121,12 +159,17 @@ export class WsTransport {
     return false;
   }
 
+  /** Every upgraded socket's 'error' listener: one function for all of them (no closure each). */
+  readonly #logUpgradeSocketError = (err: Error): void => {
+    this.#logger.debug({ err: err.message }, 'upgrade socket error');
+  };
+
   /** The `upgrade` listener of the HTTP server. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Listeners that live as long as the socket are made by module functions: a closure made
     // here would share this scope's context and keep the request (headers and all) alive
     // for the whole connection.
-    logSocketErrors(socket, this.#logger);
+    socket.on('error', this.#logUpgradeSocketError);
     let docName: string;
     try {
       if (!this.#accepting) throw new SkeinError('SKEIN_ERR_SHUTTING_DOWN');
@@ -147,7 +190,7 @@ export class WsTransport {
     if (edge === undefined) return;
     const upgrade = this.#telemetry.upgradeStarted(docName);
     // A handshake ws rejects never reaches #accept: the socket's close ends the trace (a no-op once opened).
-    endTraceOnClose(socket, upgrade);
+    edge.trace = upgrade;
     // Access is decided before the document is loaded (nothing is loaded for a refusal); the
     // handshake timeout covers the token check too.
     this.#authorize(req, docName).then(
@@ -222,7 +265,7 @@ export class WsTransport {
     }
     // Reads sliced per turn as for a one-document socket, for the socket as a whole.
     const budget = this.#options.turnBudget ?? DEFAULT_TURN_BUDGET;
-    sliceTurnReads(socket, budget.maxReadBytes, this.#governor, this.#clock, { hold: () => mux.hold(true), release: () => mux.hold(false) });
+    sliceTurnReads(socket, budget.maxReadBytes, this.#governor, this.#clock, { holdReads: () => mux.hold(true), releaseReads: () => mux.hold(false) });
   }
 
   /** A channel of a multiplexed socket opened `name`: the checks of a one-document upgrade, then a connection. */
@@ -237,7 +280,7 @@ export class WsTransport {
     }
     const upgrade = this.#telemetry.upgradeStarted(name);
     upgrade.authenticated(session.user, session.readOnly);
-    if (lease !== undefined) channel.onEnd = lease.release;
+    if (lease !== undefined) channel.onEnd = () => lease.release();
     this.#accept(channel, undefined, name, upgrade, session, remoteAddress);
   }
 
@@ -270,22 +313,12 @@ export class WsTransport {
       ws.close(1001, 'SKEIN_ERR_SHUTTING_DOWN');
       return;
     }
-    const conn = new Connection(ws, docName, {
-      registry: this.#registry,
-      logger: this.#logger,
-      limits: this.#options,
-      telemetry: this.#telemetry,
+    const conn = new Connection(ws, docName, this.#connectionContext, {
       upgrade,
       session,
-      clock: this.#clock,
-      readonlyAwareness: this.#options.readonlyAwareness ?? 'allow',
       ...(this.#options.limits === undefined ? {} : { rate: this.#options.limits.messageRate() }),
-      ...(this.#options.turnBudget === undefined ? {} : { turnBudget: this.#options.turnBudget }),
-      governor: this.#governor,
       ...(socket === undefined ? {} : { socket }),
-      ...(this.#options.presenceRate === undefined ? {} : { presenceRate: this.#options.presenceRate }),
       ...(remoteAddress === undefined ? {} : { remoteAddress }),
-      onClosed: this.#forget,
     });
     this.#connections.add(conn);
     conn.start();
@@ -303,7 +336,7 @@ export class WsTransport {
    */
   #admitEdge(req: IncomingMessage, socket: Duplex, docName: string | undefined): EdgeAdmission | undefined {
     const limits = this.#options.limits;
-    let release: (() => void) | undefined;
+    let lease: UpgradeLease | undefined;
     if (limits !== undefined) {
       const decision = limits.admitUpgrade({
         origin: req.headers.origin,
@@ -317,23 +350,18 @@ export class WsTransport {
         refuseUpgrade(socket, decision.error, decision.retryAfterS);
         return undefined;
       }
-      release = decision.release;
+      lease = decision;
     }
-    let timer: TimerHandle | undefined = this.#clock.setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       limits?.refused('handshake-timeout');
       this.#logger.debug({ code: 'SKEIN_ERR_HANDSHAKE_TIMEOUT', doc: docName }, 'upgrade did not complete in time');
       socket.destroy();
     }, this.#options.handshakeTimeoutMs ?? 10_000);
-    // The timer (and what its callback holds) is let go at once, not kept for the connection's life.
-    const upgraded = (): void => {
-      if (timer !== undefined) this.#clock.clearTimeout(timer);
-      timer = undefined;
-    };
-    socket.once('close', () => {
-      upgraded();
-      release?.();
-    });
-    return { upgraded };
+    const admission = new EdgeAdmission(this.#clock, timer, lease);
+    // One listener for everything the socket's close ends; `on`, not `once` (the socket closes
+    // once; `once` wraps a listener in two more objects, kept for the connection's life).
+    socket.on('close', () => admission.closed());
+    return admission;
   }
 
   /**
@@ -394,10 +422,4 @@ function refuseUpgrade(socket: Duplex, err: SkeinError, retryAfterS?: number): v
   );
 }
 
-function logSocketErrors(socket: Duplex, logger: Logger): void {
-  socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
-}
 
-function endTraceOnClose(socket: Duplex, upgrade: ConnectionTrace): void {
-  socket.once('close', () => upgrade.closed());
-}
