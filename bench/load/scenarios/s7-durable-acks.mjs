@@ -37,8 +37,8 @@ export async function s7(p, target, orch) {
 
   let n = 0;
   const write = (/** @type {BenchClient} */ c) => {
-    writeEntry(c, 'k', n++, times);
-    state.get(c).sentAt[c.seq] = times.get(c.doc.clientID, n - 1) ?? now();
+    const clock = writeEntry(c, 'k', n++, times);
+    state.get(c).sentAt[c.seq] = times.get(c.doc.clientID, clock) ?? now();
   };
   /** @type {Record<string, any>} */
   const metrics = {};
