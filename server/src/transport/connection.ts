@@ -178,22 +178,22 @@ export class Connection implements Peer, InboundSink, ReadControl {
   #disarmExpiry: (() => void) | undefined;
   readonly #meter: ConnectionMeter;
 
-  constructor(ws: PeerSocket, docName: string, options: ConnectionContext, setup: ConnectionSetup = {}) {
+  constructor(ws: PeerSocket, docName: string, context: ConnectionContext, setup: ConnectionSetup = {}) {
     this.#ws = ws;
     this.docName = docName;
-    this.#ctx = options;
+    this.#ctx = context;
     this.#upgrade = setup.upgrade;
     this.#rate = setup.rate;
     this.#socket = setup.socket;
     this.#session = setup.session ?? WRITER;
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = context.clock ?? systemClock;
     this.#meter = new ConnectionMeter(this.#clock.now(), setup.remoteAddress ?? '');
-    this.#tel = options.telemetry ?? NO_TRANSPORT_PROBES;
-    const budget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
-    this.#inbound = new InboundQueue(inboundConfig(budget, options.governor, this.#clock), this);
-    const rate = options.presenceRate ?? 0;
+    this.#tel = context.telemetry ?? NO_TRANSPORT_PROBES;
+    const budget = context.turnBudget ?? DEFAULT_TURN_BUDGET;
+    this.#inbound = new InboundQueue(inboundConfig(budget, context.governor, this.#clock), this);
+    const rate = context.presenceRate ?? 0;
     this.#presence = rate > 0 ? new PresenceLimiter({ ratePerSecond: rate, clock: this.#clock, apply: (u) => this.#applyHeldAwareness(u) }) : undefined;
-    this.#slicer = setup.socket === undefined ? undefined : sliceTurnReads(setup.socket, budget.maxReadBytes, options.governor, this.#clock, this);
+    this.#slicer = setup.socket === undefined ? undefined : sliceTurnReads(setup.socket, budget.maxReadBytes, context.governor, this.#clock, this);
   }
 
   // The socket is read again only when neither the inbound queue (pause/resume) nor the read

@@ -39,7 +39,6 @@ export interface TransportOptions extends ConnectionLimits {
   readonly muxMaxChannels?: number;
 }
 
-/** An admitted upgrade: `upgraded()` disarms its handshake timeout. */
 /**
  * An upgrade the edge limits admitted, until its socket closes: the handshake timer (let go
  * once upgraded, with what its callback holds), the limits' lease, the upgrade's trace. An
