@@ -5,23 +5,9 @@
 import WebSocket from 'ws';
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
+import { seedUpdate } from '../load/scenarios/s4-idle-memory.mjs';
 
 const [url, count, kb] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] ?? 50)];
-
-/** S4's seed (bench/load/scenarios/s4-idle-memory.mjs): ~`kb` KB of shapes in the map `m`, as one update. */
-function seedUpdate() {
-  const doc = new Y.Doc();
-  const shapes = doc.getMap('m');
-  let i = 0;
-  doc.transact(() => {
-    while (Y.encodeStateAsUpdate(doc).length < kb * 1024 && i < 100_000) {
-      for (let j = 0; j < 50; j++, i++) {
-        shapes.set(`shape-${i}`, { type: i % 3 === 0 ? 'rect' : 'ellipse', x: (i * 37) % 1920, y: (i * 53) % 1080, w: 40 + (i % 200), h: 30 + (i % 150), fill: `#${((i * 2654435761) % 0xffffff).toString(16).padStart(6, '0')}`, label: `Shape ${i}` });
-      }
-    }
-  });
-  return Y.encodeStateAsUpdate(doc);
-}
 
 /** @param {number} type @param {Uint8Array} payload */
 function syncMessage(type, payload) {
@@ -32,7 +18,7 @@ function syncMessage(type, payload) {
   return encoding.toUint8Array(e);
 }
 
-const update = syncMessage(2, seedUpdate());
+const update = syncMessage(2, seedUpdate(kb).update);
 const step1 = syncMessage(0, Y.encodeStateVector(new Y.Doc()));
 let answers = 0;
 const sockets = [];

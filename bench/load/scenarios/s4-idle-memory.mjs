@@ -15,7 +15,7 @@ import { BenchClient } from '../client.mjs';
 import { closeAll, connectAll, sleep, streamHash } from '../common.mjs';
 
 /** A canvas-like document: ~`kb` KB of shapes in the map `m`, as one update. */
-function seedUpdate(kb) {
+export function seedUpdate(kb) {
   const doc = new Y.Doc();
   const shapes = doc.getMap('m');
   let i = 0;
