@@ -116,6 +116,7 @@ export const METRICS = {
     { key: 'peakRssMB', label: 'server peak RSS', unit: 'MB', better: 'lower', headline: true },
     { key: 'rssBeforeMB', label: 'server RSS before the joins', unit: 'MB', better: 'lower' },
     { key: 'docMB', label: 'document size (encoded)', unit: 'MB' },
+    { key: 'afterStep2MB', label: 'sent as updates after the sync step 2', unit: 'MB' },
     { key: 'writeS', label: 'writing it (~1 MB updates)', unit: 's', better: 'lower' },
   ],
   // S13: `sockets…` one socket per document, `mux…` one socket per client (all its documents).

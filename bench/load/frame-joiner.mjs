@@ -14,6 +14,7 @@ import { MSG_AUTH, MSG_SYNC } from './client.mjs';
 const MSG_HOCUS_SYNC_REPLY = 4;
 const SYNC_STEP1 = 0;
 const SYNC_STEP2 = 1;
+const SYNC_UPDATE = 2;
 const EDGE = 4096;
 
 /** One masked binary frame, as a client must send it. @param {Uint8Array} payload */
@@ -43,36 +44,53 @@ function openingMessages(protocol, doc) {
     encoding.writeVarString(e, 'bench');
     out.push(encoding.toUint8Array(e));
   }
-  const e = encoding.createEncoder();
-  prefix(e);
-  encoding.writeVarUint(e, MSG_SYNC);
-  encoding.writeVarUint(e, SYNC_STEP1);
-  encoding.writeVarUint8Array(e, Uint8Array.of(0));
-  out.push(encoding.toUint8Array(e));
+  out.push(stepOne(protocol, doc, Uint8Array.of(0)));
   return out;
 }
 
 /**
- * True when a message starting with `head` is a sync step 2 (or Hocuspocus's sync reply).
- * @param {Uint8Array} head @param {'yws'|'hocus'} protocol
+ * What a message starting with `head` is: a sync step 2 (or Hocuspocus's sync reply), a sync
+ * update, or something else.
+ * @param {Uint8Array} head @param {'yws'|'hocus'} protocol @returns {'step2'|'update'|'other'}
  */
-function isStepTwo(head, protocol) {
+function kindOf(head, protocol) {
   try {
     const d = decoding.createDecoder(head);
     if (protocol === 'hocus') decoding.readVarString(d);
     const type = decoding.readVarUint(d);
-    return (type === MSG_SYNC || type === MSG_HOCUS_SYNC_REPLY) && decoding.readVarUint(d) === SYNC_STEP2;
+    if (type !== MSG_SYNC && type !== MSG_HOCUS_SYNC_REPLY) return 'other';
+    const sub = decoding.readVarUint(d);
+    return sub === SYNC_STEP2 ? 'step2' : sub === SYNC_UPDATE ? 'update' : 'other';
   } catch {
-    return false;
+    return 'other';
   }
 }
 
 /**
+ * Sync step 1 with `stateVector`, as a joiner sends it.
+ * @param {'yws'|'hocus'} protocol @param {string} doc @param {Uint8Array} stateVector
+ */
+function stepOne(protocol, doc, stateVector) {
+  const e = encoding.createEncoder();
+  if (protocol === 'hocus') encoding.writeVarString(e, doc);
+  encoding.writeVarUint(e, MSG_SYNC);
+  encoding.writeVarUint(e, SYNC_STEP1);
+  encoding.writeVarUint8Array(e, stateVector);
+  return encoding.toUint8Array(e);
+}
+
+/**
  * Open a socket to `url` for `doc`, send sync step 1 with an empty state vector and resolve
- * when the sync step 2 message has fully arrived.
- * @param {{url: string, doc: string, protocol: 'yws'|'hocus', keepAll?: boolean, timeoutMs: number}} o
- * @returns {Promise<{ms: number, bytes: number, fingerprint: string, message: Buffer|null}>}
- *   `bytes`: the whole message (headers included); `message`: it, when `keepAll`
+ * when the sync step 2 message has fully arrived — or, with `thenStateVector` (the writer's
+ * final state vector), when the join is complete: after the sync step 2 the joiner sends sync
+ * step 1 again with that vector, and resolves at the answer to it; update messages that came
+ * between the two answers are part of the join (a server may send the document as its cached
+ * state followed by the changes since, as Skein does). Every server gets the same second
+ * round trip.
+ * @param {{url: string, doc: string, protocol: 'yws'|'hocus', keepAll?: boolean, timeoutMs: number, thenStateVector?: Uint8Array}} o
+ * @returns {Promise<{ms: number, bytes: number, fingerprint: string, message: Buffer|null, updates: Buffer[], updateBytes: number}>}
+ *   `bytes`: the sync step 2 message (headers included); `message`: it, when `keepAll`;
+ *   `updates` (when `keepAll`) and `updateBytes`: the update messages between the two answers
  */
 export function joinAndCount(o) {
   const url = new URL(o.url);
@@ -92,25 +110,51 @@ export function joinAndCount(o) {
     let control = false;
     /** @type {Buffer|null} */
     let head = null;
-    let stepTwo = false;
     let bytes = 0;
     /** @type {Buffer[]} */
     let parts = [];
     let tail = Buffer.alloc(0);
-    const finish = () => {
+    /** The first answer, once complete (with `thenStateVector`, the join goes on until the second). */
+    /** @type {{bytes: number, fingerprint: string, message: Buffer|null}|null} */
+    let answer = null;
+    /** @type {Buffer[]} */
+    const updates = [];
+    let updateBytes = 0;
+    const resolveWith = (/** @type {{bytes: number, fingerprint: string, message: Buffer|null}} */ first) => {
       clearTimeout(timer);
-      const h = createHash('sha1').update(String(bytes)).update(/** @type {Buffer} */ (head).subarray(0, EDGE)).update(tail).digest('hex');
-      resolve({ ms: performance.now() - start, bytes, fingerprint: h, message: o.keepAll ? Buffer.concat(parts) : null });
+      const fingerprint = createHash('sha1').update(first.fingerprint).update(String(updateBytes)).digest('hex');
+      resolve({ ms: performance.now() - start, bytes: first.bytes, fingerprint, message: first.message, updates, updateBytes });
       socket.destroy();
+    };
+    /** A whole message has arrived (its kind, from its first bytes). */
+    const messageEnd = () => {
+      const kind = head === null ? 'other' : kindOf(head, o.protocol);
+      if (answer === null) {
+        if (kind !== 'step2') return false;
+        const first = { bytes, fingerprint: createHash('sha1').update(String(bytes)).update(/** @type {Buffer} */ (head).subarray(0, EDGE)).update(tail).digest('hex'), message: o.keepAll ? Buffer.concat(parts) : null };
+        if (o.thenStateVector === undefined) {
+          resolveWith(first);
+          return true;
+        }
+        answer = first;
+        socket.write(clientFrame(stepOne(o.protocol, o.doc, o.thenStateVector)));
+        return false;
+      }
+      if (kind === 'step2') {
+        resolveWith(answer);
+        return true;
+      }
+      if (kind === 'update') {
+        updateBytes += bytes;
+        if (o.keepAll) updates.push(Buffer.concat(parts));
+      }
+      return false;
     };
     /** @param {Buffer} chunk */
     const payload = (chunk) => {
       if (control) return;
       bytes += chunk.length;
-      if (head === null || head.length < 16) {
-        head = head === null ? Buffer.from(chunk.subarray(0, 64)) : Buffer.concat([head, chunk.subarray(0, 64)]);
-        stepTwo = isStepTwo(head, o.protocol);
-      }
+      if (head === null || head.length < 16) head = head === null ? Buffer.from(chunk.subarray(0, 64)) : Buffer.concat([head, chunk.subarray(0, 64)]);
       if (o.keepAll) parts.push(Buffer.from(chunk));
       tail = chunk.length >= EDGE ? Buffer.from(chunk.subarray(chunk.length - EDGE)) : Buffer.concat([tail, chunk]).subarray(-EDGE);
     };
@@ -128,17 +172,17 @@ export function joinAndCount(o) {
           const opcode = buf[0] & 0x0f;
           fin = (buf[0] & 0x80) !== 0;
           control = opcode >= 8;
-          if (!control && opcode !== 0) { head = null; stepTwo = false; bytes = 0; parts = []; tail = Buffer.alloc(0); }
+          if (!control && opcode !== 0) { head = null; bytes = 0; parts = []; tail = Buffer.alloc(0); }
           buf = buf.subarray(at);
           left = len;
-          if (len === 0 && fin && !control && stepTwo) return finish();
+          if (len === 0 && fin && !control && messageEnd()) return;
           continue;
         }
         const take = Math.min(left, buf.length);
         payload(buf.subarray(0, take));
         left -= take;
         buf = buf.subarray(take);
-        if (left === 0 && fin && !control && stepTwo) return finish();
+        if (left === 0 && fin && !control && messageEnd()) return;
       }
       if (buf.length > 0) pending = Buffer.from(buf);
     };

@@ -1,16 +1,20 @@
 // S12 large document, many joiners: a writer builds a document of ~`docMB` MB (canvas-like:
 // shapes with labels, and a long text) and sends it as updates of ~1 MB (under every
 // server's default message limit), each acknowledged by a sync round trip. Then `joiners`
-// new clients open their sockets at once; each sends sync step 1 with an empty state vector.
-// Figure: per joiner, the time from opening the socket until its sync step 2 (the whole
-// document) has arrived; p50 / p99 / max over the joiners, and the server's peak RSS
-// (VmHWM: writing included, the same for every server).
+// new clients open their sockets at once; each sends sync step 1 with an empty state vector,
+// and after the answer sync step 1 again with the writer's final state vector.
+// Figure: per joiner, the time from opening the socket until it holds the whole document: its
+// sync step 2, the update messages a server may send after it (Skein answers with its cached
+// state followed by the changes made since), up to the answer to the second sync step 1 (one
+// more round trip, the same for every server); p50 / p99 / max over the joiners, and the
+// server's peak RSS (VmHWM: writing included, the same for every server).
 // The joiners read frames off raw TCP sockets and count the reply's bytes (frame-joiner.mjs):
 // a `ws` client per joiner would make the load generator, not the server, the bottleneck.
-// Correctness (untimed, after all arrived): the first joiner keeps its whole reply, which is
-// decoded and applied to a fresh Y.Doc and must equal the writer's state vector and content;
-// every other joiner's reply must have the same length and the same first and last 4 KB — a
-// joiner that got less or something else FAILS.
+// Correctness (untimed, after all arrived): the first joiner keeps its whole reply and the
+// updates after it, which are decoded and applied to a fresh Y.Doc and must equal the writer's
+// state vector and content; every other joiner's reply must have the same length and the same
+// first and last 4 KB, and the updates after it the same length — a joiner that got less or
+// something else FAILS.
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import { BenchClient } from '../client.mjs';
@@ -62,9 +66,10 @@ export async function s12(p, target, orch) {
   const writeS = (now() - writeStart) / 1000;
   const before = await orch.probe('written');
 
+  const finalStateVector = Y.encodeStateVector(built.doc);
   const joinStart = now();
   const settled = await Promise.allSettled(Array.from({ length: p.joiners }, (_, i) =>
-    joinAndCount({ url: target.url, doc, protocol: /** @type {'yws'|'hocus'} */ (target.protocol), keepAll: i === 0, timeoutMs: p.joinTimeoutS * 1000 })));
+    joinAndCount({ url: target.url, doc, protocol: /** @type {'yws'|'hocus'} */ (target.protocol), keepAll: i === 0, timeoutMs: p.joinTimeoutS * 1000, thenStateVector: finalStateVector })));
   const allJoinedS = (now() - joinStart) / 1000;
   const after = await orch.probe('joined');
   writer.close();
@@ -76,12 +81,14 @@ export async function s12(p, target, orch) {
   let incomplete = 0;
   const first = settled[0]?.status === 'fulfilled' ? settled[0].value : undefined;
   if (first?.message) {
-    const d = decoding.createDecoder(first.message);
-    if (target.protocol === 'hocus') decoding.readVarString(d);
-    decoding.readVarUint(d);
-    decoding.readVarUint(d);
     const replica = new Y.Doc();
-    Y.applyUpdate(replica, decoding.readVarUint8Array(d));
+    for (const message of [first.message, ...first.updates]) {
+      const d = decoding.createDecoder(message);
+      if (target.protocol === 'hocus') decoding.readVarString(d);
+      decoding.readVarUint(d);
+      decoding.readVarUint(d);
+      Y.applyUpdate(replica, decoding.readVarUint8Array(d));
+    }
     const ok = Buffer.from(Y.encodeStateVector(replica)).toString('hex') === Buffer.from(Y.encodeStateVector(built.doc)).toString('hex') &&
       replica.getMap('m').size === built.shapes && replica.getText('notes').length === built.doc.getText('notes').length;
     if (!ok) incomplete++;
@@ -99,6 +106,8 @@ export async function s12(p, target, orch) {
     metrics: {
       docMB: Math.round((built.bytes / 1024 / 1024) * 10) / 10,
       joiners: p.joiners,
+      // What came after the sync step 2 as updates (the first joiner's; every joiner's is the same length).
+      afterStep2MB: Math.round(((first?.updateBytes ?? 0) / 1024 / 1024) * 100) / 100,
       p50: s.p50, p99: s.p99, max: s.max,
       allJoinedS: Math.round(allJoinedS * 100) / 100,
       writeS: Math.round(writeS * 10) / 10,
