@@ -5,7 +5,7 @@ export { ERRORS, type ErrorCode, type ErrorSpec } from './errors/registry.js';
 export type { AppendOptions, AppendResult, DocumentStore, OutboxEntry, ReplicationOutbox } from './persistence/store.js';
 export { createMemoryStore, type LogStore, type MemoryStoreOptions } from './persistence/log-store.js';
 export { DocumentRegistry } from './documents/registry.js';
-export { JOIN_TAIL_BYTES, JOIN_TAIL_MAX } from './documents/doc-body.js';
+export { JOIN_TAIL_BYTES, JOIN_TAIL_MAX, joinTailRoom } from './documents/doc-body.js';
 export type { DocumentHandle, DocumentState } from './documents/document-handle.js';
 export { createLogger, silentLogger, type Logger } from './logging/logger.js';
 export { Telemetry, createTelemetry, telemetryOptions, type TelemetryOptions } from './telemetry/index.js';

@@ -179,6 +179,28 @@ describe('chunked initial sync: a large reply goes out as bounded WebSocket frag
     expect(joined.getMap('m').toJSON()).toEqual(writer.doc.getMap('m').toJSON());
   });
 
+  it('a document over 4 MiB after a change of over 1 MiB: plain y-websocket joiners get the cached state and the change after it, not a new encoding, and converge', async () => {
+    const srv = (server = await startTestServer({}));
+    const writer = connectProvider(srv.url, 'huge');
+    providers.push(writer);
+    await synced(writer);
+    const MiB = 1024 * 1024;
+    writer.doc.getText('state').insert(0, 's'.repeat(5 * MiB));
+    await waitFor(() => (srv.registry.get('huge')?.encodedState().byteLength ?? 0) > 5 * MiB, { what: 'the 5 MiB state on the server' });
+    const handle = srv.registry.get('huge')!;
+    const encodes = handle.fullStateEncodes;
+    // One change of 1.1 MiB: kept after the cached state (a quarter of it fits), not a reason to encode 6 MiB again.
+    const change = Math.round(1.1 * MiB);
+    writer.doc.getText('change').insert(0, 'c'.repeat(change));
+    await waitFor(() => handle.doc.getText('change').length === change, { what: 'the change on the server' });
+    const joiners = [connectProvider(srv.url, 'huge'), connectProvider(srv.url, 'huge')];
+    providers.push(...joiners);
+    await Promise.all(joiners.map(synced));
+    await waitFor(() => joiners.every((j) => j.doc.getText('change').length === change), { what: 'the change at every joiner' });
+    for (const j of joiners) expect([j.doc.getText('state').length, j.doc.getText('change').length]).toEqual([5 * MiB, change]);
+    expect(handle.fullStateEncodes).toBe(encodes);
+  });
+
   it('plain y-websocket clients and @skein/client join the large document and converge, edits included', async () => {
     const { srv, writer } = await largeDocument();
     const joiners = Array.from({ length: 5 }, () => connectProvider(srv.url, 'big'));

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { decodeMessage } from '@skein/protocol';
-import { DocumentRegistry, JOIN_TAIL_BYTES, JOIN_TAIL_MAX, silentLogger, type DocumentHandle } from '@skein/server';
+import { DocumentRegistry, JOIN_TAIL_BYTES, JOIN_TAIL_MAX, joinTailRoom, silentLogger, type DocumentHandle } from '@skein/server';
 import { GatedStore } from '../helpers/stores.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { fakePeer } from '../helpers/fake-peer.js';
@@ -290,6 +290,47 @@ describe('DocumentRegistry', () => {
     const joined = new Y.Doc();
     Y.applyUpdate(joined, parts[0] as Uint8Array);
     expect(joined.getText('big').length).toBe(JOIN_TAIL_BYTES + 1);
+  });
+
+  it('the bound on the changes kept for joiners: 64 KiB, the size of the state up to 1 MiB, then a quarter of the state', () => {
+    const KiB = 1024;
+    const MiB = 1024 * KiB;
+    expect(joinTailRoom(0)).toBe(JOIN_TAIL_BYTES);
+    expect(joinTailRoom(50 * KiB)).toBe(64 * KiB);
+    expect(joinTailRoom(500 * KiB)).toBe(500 * KiB);
+    expect(joinTailRoom(2 * MiB)).toBe(MiB);
+    expect(joinTailRoom(4 * MiB)).toBe(MiB);
+    expect(joinTailRoom(20 * MiB)).toBe(5 * MiB);
+  });
+
+  it('a large document keeps its cached state for joiners through a change of over 1 MiB (no encode of the whole state), until a quarter of it has changed', async () => {
+    const reg = make();
+    const a = fakePeer();
+    const handle = await reg.open('d', a);
+    const MiB = 1024 * 1024;
+    const big = Math.round(1.1 * MiB);
+    const more = Math.round(0.3 * MiB);
+    await handle.submit(textUpdate('s'.repeat(5 * MiB), 'state'), { source: 'client', peer: a });
+    const empty = Y.encodeStateVector(new Y.Doc());
+    expect(handle.joinFor(empty)).toHaveLength(1);
+    const encodes = handle.fullStateEncodes;
+    // 1.1 MiB changed: within a quarter of the ~5 MiB state (the bound was 1 MiB before).
+    await handle.submit(textUpdate('x'.repeat(big), 'big'), { source: 'client', peer: a });
+    const parts = handle.joinFor(empty);
+    expect(parts).toHaveLength(2);
+    expect(handle.fullStateEncodes).toBe(encodes);
+    const joined = new Y.Doc();
+    for (const part of parts) Y.applyUpdate(joined, part);
+    expect(joined.getText('state').length).toBe(5 * MiB);
+    expect(joined.getText('big').length).toBe(big);
+    // Past a quarter of the state, the next joiner gets it encoded again, as one update.
+    await handle.submit(textUpdate('y'.repeat(more), 'more'), { source: 'client', peer: a });
+    const again = handle.joinFor(empty);
+    expect(again).toHaveLength(1);
+    expect(handle.fullStateEncodes).toBe(encodes + 1);
+    const exact = new Y.Doc();
+    Y.applyUpdate(exact, again[0] as Uint8Array);
+    expect([exact.getText('big').length, exact.getText('more').length]).toEqual([big, more]);
   });
 
   it('open after close rejects with SKEIN_ERR_SHUTTING_DOWN', async () => {

@@ -40,8 +40,19 @@ export const JOIN_TAIL_MAX = 64;
  * at most about twice the document's size, or the state plus this).
  */
 export const JOIN_TAIL_BYTES = 64 * 1024;
-/** The tail is never larger than this, however large the document (it is sent as ordinary messages). */
-const JOIN_TAIL_MAX_BYTES = 1024 * 1024;
+/**
+ * Past 1 MiB the tail may grow to a quarter of the state (a joiner of a 20 MB document receives
+ * at most 25 MB, each change as the message it came in as) rather than have the state encoded
+ * again: that encode runs on the event loop, ~13 ms per MB here (a 20 MB document: ~270 ms in
+ * which no other document on the node is served).
+ */
+const JOIN_TAIL_MIN_CAP = 1024 * 1024;
+const JOIN_TAIL_SHARE = 4;
+
+/** Bytes of changes kept after a cached state of `stateBytes` (see the constants above). */
+export function joinTailRoom(stateBytes: number): number {
+  return Math.max(JOIN_TAIL_BYTES, Math.min(stateBytes, Math.max(JOIN_TAIL_MIN_CAP, Math.floor(stateBytes / JOIN_TAIL_SHARE))));
+}
 
 /**
  * A loaded document's content, in one of two forms:
@@ -168,8 +179,7 @@ export class DocBody {
     this.#stateVector = undefined;
     const state = this.#state;
     if (state !== undefined && update !== undefined && this.#tail.length < JOIN_TAIL_MAX) {
-      const room = Math.min(JOIN_TAIL_MAX_BYTES, Math.max(JOIN_TAIL_BYTES, state.byteLength));
-      if (this.#tailBytes + update.byteLength <= room) {
+      if (this.#tailBytes + update.byteLength <= joinTailRoom(state.byteLength)) {
         this.#tail.push(update);
         this.#tailBytes += update.byteLength;
         return;

@@ -116,6 +116,22 @@ function inboundConfig(budget: TurnBudget, governor: TurnGovernor | undefined, c
   return lastInbound;
 }
 
+/**
+ * A change kept after a document's cached state, as the update message joiners are sent: made
+ * once per change, shared by every joiner (a large document's tail can be megabytes, and 150
+ * joiners must not each hold a copy). Dropped with the change.
+ */
+const tailMessages = new WeakMap<Uint8Array, Uint8Array>();
+
+function tailMessage(update: Uint8Array): Uint8Array {
+  let message = tailMessages.get(update);
+  if (message === undefined) {
+    message = encodeSyncUpdate(update);
+    tailMessages.set(update, message);
+  }
+  return message;
+}
+
 /** The connection a socket belongs to, on the socket itself (for the shared listeners). */
 const OWNER = Symbol('skein.connection');
 type OwnedSocket = PeerSocket & { [OWNER]?: Connection };
@@ -361,7 +377,7 @@ export class Connection implements Peer, InboundSink, ReadControl {
     try {
       let bytes = this.#reply(parts[0] as Uint8Array);
       for (let i = 1; i < parts.length; i++) {
-        const message = encodeSyncUpdate(parts[i] as Uint8Array);
+        const message = tailMessage(parts[i] as Uint8Array);
         bytes += message.byteLength;
         if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) continue;
         const fragmenting = this.#fragmenting;
