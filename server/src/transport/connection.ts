@@ -16,7 +16,7 @@ import {
   type Message,
 } from '@skein/protocol';
 import { atTime, systemClock, type Clock } from '../clock/clock.js';
-import { DEFAULT_TURN_BUDGET, InboundQueue, type InboundQueueConfig, type InboundSink, type TurnBudget, type TurnGovernor } from './inbound-queue.js';
+import { InboundQueue, type InboundQueueConfig, type InboundSink } from './inbound-queue.js';
 import type { Logger } from '../logging/logger.js';
 import { NO_TRANSPORT_PROBES, type ConnectionTrace, type TransportProbes } from './probes.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
@@ -26,7 +26,7 @@ import { clientOrigin, type Peer } from '../documents/origins.js';
 import type { MessageRate } from '../auth/limits.js';
 import type { ConnectionInfo } from '../documents/session-info.js';
 import { ConnectionMeter } from './connection-meter.js';
-import { sliceTurnReads, type ReadControl, type SocketReads } from './read-slicer.js';
+import { sliceTurnReads, type ReadControl, type SocketReads, type TurnReadSettings } from './read-slicer.js';
 import { PresenceLimiter } from './presence-limiter.js';
 import { type PeerSocket, toBytes } from './peer-socket.js';
 import { encodeBinaryFrame, PREFRAME_MAX_BYTES } from './ws-frame.js';
@@ -62,10 +62,10 @@ export interface ConnectionContext {
   readonly clock?: Clock;
   /** Whether a read-only session's awareness is applied (`allow`) or dropped (`deny`). */
   readonly readonlyAwareness?: 'allow' | 'deny';
-  /** Messages (and ms) handled per event-loop turn before this connection yields. */
-  readonly turnBudget?: TurnBudget;
-  /** The node-wide turn budget shared by every connection. */
-  readonly governor?: TurnGovernor;
+  /** Fairness: every connection's inbound queue configuration (its turn budget, the node's governor). */
+  readonly inbound: InboundQueueConfig;
+  /** Fairness below it: how every socket's reads are sliced per turn (read-slicer.ts); undefined: not sliced. */
+  readonly reads?: TurnReadSettings;
   /** Awareness updates per second applied from this connection (presence-limiter.ts); 0 or absent: no bound. */
   readonly presenceRate?: number;
   /** Called once, when the socket has closed (one function for every connection: no closure each). */
@@ -81,7 +81,7 @@ export interface ConnectionSetup {
   readonly rate?: MessageRate;
   /** The socket's peer address, for `info()`. */
   readonly remoteAddress?: string;
-  /** The upgraded TCP socket under `ws`: its reads are sliced by `turnBudget.maxReadBytes` (read-slicer.ts). */
+  /** The upgraded TCP socket under `ws`: its reads are sliced by the context's `reads` (read-slicer.ts). */
   readonly socket?: Duplex;
 }
 
@@ -101,19 +101,6 @@ function framed(message: Uint8Array): Uint8Array {
     lastMessage = message;
   }
   return lastFrame;
-}
-
-/**
- * The inbound queues' shared configuration: one object per (budget, governor, clock), not one
- * per connection. The last one made is reused (a server has one).
- */
-let lastInbound: InboundQueueConfig | undefined;
-
-function inboundConfig(budget: TurnBudget, governor: TurnGovernor | undefined, clock: Clock): InboundQueueConfig {
-  const last = lastInbound;
-  if (last !== undefined && last.budget === budget && last.governor === governor && last.clock === clock) return last;
-  lastInbound = { budget, ...(governor === undefined ? {} : { governor }), clock };
-  return lastInbound;
 }
 
 /**
@@ -205,11 +192,10 @@ export class Connection implements Peer, InboundSink, ReadControl {
     this.#clock = context.clock ?? systemClock;
     this.#meter = new ConnectionMeter(this.#clock.now(), setup.remoteAddress ?? '');
     this.#tel = context.telemetry ?? NO_TRANSPORT_PROBES;
-    const budget = context.turnBudget ?? DEFAULT_TURN_BUDGET;
-    this.#inbound = new InboundQueue(inboundConfig(budget, context.governor, this.#clock), this);
+    this.#inbound = new InboundQueue(context.inbound, this);
     const rate = context.presenceRate ?? 0;
     this.#presence = rate > 0 ? new PresenceLimiter({ ratePerSecond: rate, clock: this.#clock, apply: (u) => this.#applyHeldAwareness(u) }) : undefined;
-    this.#slicer = setup.socket === undefined ? undefined : sliceTurnReads(setup.socket, budget.maxReadBytes, context.governor, this.#clock, this);
+    this.#slicer = setup.socket === undefined ? undefined : sliceTurnReads(setup.socket, context.reads, this);
   }
 
   // The socket is read again only when neither the inbound queue (pause/resume) nor the read

@@ -168,7 +168,7 @@ export interface ReadControl {
 }
 
 /** What a socket's slicer is configured with (the per-turn slice, the node's budget, the clock). */
-interface SliceSettings {
+export interface TurnReadSettings {
   readonly maxBytes: number;
   readonly budget: NodeReadBudget | undefined;
   readonly clock: ReadSlicerOptions['clock'];
@@ -191,7 +191,7 @@ export function sliceSocketReads(socket: Duplex, options: SocketReadsOptions): S
   return attachSlicer(socket, { maxBytes: options.maxBytes, budget: options.budget, clock: options.clock }, { holdReads: hold, releaseReads: release });
 }
 
-function attachSlicer(socket: Duplex, settings: SliceSettings, control: ReadControl): SocketReads | undefined {
+function attachSlicer(socket: Duplex, settings: TurnReadSettings, control: ReadControl): SocketReads | undefined {
   const dataListeners = socket.listeners('data');
   if (dataListeners.length !== 1) return undefined;
   const reads = new SlicedReads(socket, dataListeners[0] as Parse, settings, control);
@@ -201,30 +201,18 @@ function attachSlicer(socket: Duplex, settings: SliceSettings, control: ReadCont
 }
 
 /**
- * `sliceSocketReads` with the turn budget's settings: at most `maxBytes` of the socket's reads
- * parsed per turn, within what the node's `budget` has left (at least MIN_READ_SLICE). Used by
- * one-document connections and by multiplexed sockets alike. Undefined when reads are not
- * sliced (`maxBytes` absent).
+ * `sliceSocketReads` with the turn budget's settings (one object per server, `turnReadSettings`):
+ * at most `maxBytes` of the socket's reads parsed per turn, within what the node's `budget` has
+ * left (at least MIN_READ_SLICE). Used by one-document connections and by multiplexed sockets
+ * alike. Undefined when reads are not sliced (no settings).
  */
-export function sliceTurnReads(
-  socket: Duplex,
-  maxBytes: number | undefined,
-  budget: NodeReadBudget | undefined,
-  clock: ReadSlicerOptions['clock'],
-  control: ReadControl,
-): SocketReads | undefined {
-  if (maxBytes === undefined) return undefined;
-  return attachSlicer(socket, turnSettings(maxBytes, budget, clock), control);
+export function sliceTurnReads(socket: Duplex, settings: TurnReadSettings | undefined, control: ReadControl): SocketReads | undefined {
+  return settings === undefined ? undefined : attachSlicer(socket, settings, control);
 }
 
-/** The last settings made, reused while they are the same: one object per server, not per socket. */
-let lastSettings: SliceSettings | undefined;
-
-function turnSettings(maxBytes: number, budget: NodeReadBudget | undefined, clock: ReadSlicerOptions['clock']): SliceSettings {
-  const last = lastSettings;
-  if (last !== undefined && last.maxBytes === maxBytes && last.budget === budget && last.clock === clock) return last;
-  lastSettings = { maxBytes, budget, clock };
-  return lastSettings;
+/** The settings of every socket's slicer on a server, or undefined when reads are not sliced (`maxBytes` absent). */
+export function turnReadSettings(maxBytes: number | undefined, budget: NodeReadBudget | undefined, clock: ReadSlicerOptions['clock']): TurnReadSettings | undefined {
+  return maxBytes === undefined ? undefined : { maxBytes, budget, clock };
 }
 
 class SlicedReads implements SocketReads {
@@ -234,7 +222,7 @@ class SlicedReads implements SocketReads {
   constructor(
     readonly socket: Duplex,
     readonly parse: Parse,
-    readonly settings: SliceSettings,
+    readonly settings: TurnReadSettings,
     readonly control: ReadControl,
   ) {}
 

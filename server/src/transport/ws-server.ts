@@ -14,7 +14,7 @@ import { DEFAULT_TURN_BUDGET, TurnGovernor, type TurnBudget } from './inbound-qu
 import { docNameFromUrl, validateDocName } from './doc-name.js';
 import { MuxSocket, type ChannelSocket } from './mux.js';
 import type { PeerSocket } from './peer-socket.js';
-import { sliceTurnReads } from './read-slicer.js';
+import { sliceTurnReads, turnReadSettings } from './read-slicer.js';
 import type { EdgeLimits, UpgradeLease } from '../auth/limits.js';
 
 export interface TransportOptions extends ConnectionLimits {
@@ -119,6 +119,7 @@ export class WsTransport {
       maxMs: 2 * perConnection.maxMs,
       ...(perConnection.maxReadBytes === undefined ? {} : { maxReadBytes: 2 * perConnection.maxReadBytes }),
     }, this.#clock);
+    const reads = turnReadSettings(perConnection.maxReadBytes, this.#governor, this.#clock);
     this.#connectionContext = {
       registry,
       logger: this.#logger,
@@ -126,8 +127,8 @@ export class WsTransport {
       telemetry: this.#telemetry,
       clock: this.#clock,
       readonlyAwareness: options.readonlyAwareness ?? 'allow',
-      ...(options.turnBudget === undefined ? {} : { turnBudget: options.turnBudget }),
-      governor: this.#governor,
+      inbound: { budget: perConnection, governor: this.#governor, clock: this.#clock },
+      ...(reads === undefined ? {} : { reads }),
       ...(options.presenceRate === undefined ? {} : { presenceRate: options.presenceRate }),
       onClosed: this.#forget,
     };
@@ -263,8 +264,7 @@ export class WsTransport {
       });
     }
     // Reads sliced per turn as for a one-document socket, for the socket as a whole.
-    const budget = this.#options.turnBudget ?? DEFAULT_TURN_BUDGET;
-    sliceTurnReads(socket, budget.maxReadBytes, this.#governor, this.#clock, { holdReads: () => mux.hold(true), releaseReads: () => mux.hold(false) });
+    sliceTurnReads(socket, this.#connectionContext.reads, { holdReads: () => mux.hold(true), releaseReads: () => mux.hold(false) });
   }
 
   /** A channel of a multiplexed socket opened `name`: the checks of a one-document upgrade, then a connection. */
