@@ -42,7 +42,7 @@ export const JOIN_TAIL_MAX = 64;
 export const JOIN_TAIL_BYTES = 64 * 1024;
 /**
  * Past 1 MiB the tail may grow to a quarter of the state (a joiner of a 20 MB document receives
- * at most 25 MB, each change as the message it came in as) rather than have the state encoded
+ * at most 25 MB, each change as an update message) rather than have the state encoded
  * again: that encode runs on the event loop, ~13 ms per MB here (a 20 MB document: ~270 ms in
  * which no other document on the node is served).
  */
