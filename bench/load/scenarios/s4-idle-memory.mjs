@@ -1,14 +1,19 @@
 // S4 idle memory: `docs` documents of ~`docKB` KB each, then `connections` idle connections
 // spread evenly over them. Server RSS is sampled after a forced full GC (V8 inspector,
-// loopback) at three points:
+// loopback) at five points:
 //   R0  server started, nothing connected
 //   R1  every doc loaded and seeded by one connection (the seeder, which stays)
+//   Ri  the same, after `idleS` seconds without an edit (a server may shrink idle documents:
+//       Skein keeps only the encoded state of a document unchanged for --dormant-after-ms,
+//       10 s by default)
 //   R2  all `connections` connected and synced (seeders included)
-//   R3  the same, after `idleS` more seconds without an edit (a server may shrink idle
-//       documents: Skein keeps only the encoded state of a document unchanged for
-//       --dormant-after-ms, 10 s by default)
-// per connection = (R2 − R1) / (connections − docs); per doc = (R1 − R0) / docs − per connection;
-// per idle doc = (R3 − R0 − connections × per connection) / docs.
+//   R3  the same, after `idleS` more seconds without an edit
+// per connection = (R2 − Ri) / (connections − docs): both samples with the documents in the
+// same (idle) form, so that no document shrinking between them is counted against the
+// connections (when the readers connected right after R1, a server that shrinks idle documents
+// shrank some of them before R2, and the figure was noise or even negative);
+// per doc = (R1 − R0) / docs − per connection; per idle doc = (R3 − R0 − connections × per
+// connection) / docs.
 // The same deltas of the server's own heapUsed + external (after the GC) are reported too.
 import * as Y from 'yjs';
 import { BenchClient } from '../client.mjs';
@@ -47,6 +52,8 @@ export async function s4(p, target, orch) {
   if (!relay) await Promise.all(seeders.map((s) => s.roundTrip()));
   await sleep(p.settleS * 1000);
   const r1 = await orch.probe('docs-loaded', { gc: true });
+  await sleep(p.idleS * 1000);
+  const ri = await orch.probe('docs-idle', { gc: true });
 
   const readers = [];
   for (let i = 0; i < p.connections - p.docs; i++) {
@@ -77,13 +84,13 @@ export async function s4(p, target, orch) {
   await sleep(p.idleS * 1000);
   const r3 = await orch.probe('idle', { gc: true });
   closeAll([...seeders, ...readers]);
-  const perConnKB = (r2.rssKB - r1.rssKB) / readers.length;
+  const perConnKB = (r2.rssKB - ri.rssKB) / readers.length;
   const perDocKB = (r1.rssKB - r0.rssKB) / p.docs - perConnKB;
   const perIdleDocKB = (r3.rssKB - r0.rssKB - p.connections * perConnKB) / p.docs;
   // The same deltas for what the process itself accounts (V8 heap used + external memory,
   // after the forced GC): steadier than RSS, which also holds allocator slack.
   const js = (r) => (r.memory ? (r.memory.heapUsed + r.memory.external) / 1024 : NaN);
-  const heapPerConnKB = (js(r2) - js(r1)) / readers.length;
+  const heapPerConnKB = (js(r2) - js(ri)) / readers.length;
   const heapPerDocKB = (js(r1) - js(r0)) / p.docs - heapPerConnKB;
   const heapPerIdleDocKB = (js(r3) - js(r0) - p.connections * heapPerConnKB) / p.docs;
   return {
@@ -97,7 +104,7 @@ export async function s4(p, target, orch) {
       heapKbPerIdleDoc: relay || !Number.isFinite(heapPerIdleDocKB) ? null : Math.round(heapPerIdleDocKB * 10) / 10,
       idleS: p.idleS,
       seedKB: Math.round(seed.update.length / 102.4) / 10,
-      rssBaselineMB: Math.round(r0.rssKB / 1024), rssDocsMB: Math.round(r1.rssKB / 1024), rssConnectedMB: Math.round(r2.rssKB / 1024), rssIdleMB: Math.round(r3.rssKB / 1024),
+      rssBaselineMB: Math.round(r0.rssKB / 1024), rssDocsMB: Math.round(r1.rssKB / 1024), rssDocsIdleMB: Math.round(ri.rssKB / 1024), rssConnectedMB: Math.round(r2.rssKB / 1024), rssIdleMB: Math.round(r3.rssKB / 1024),
       correctness: relay ? 'n/a (relay keeps no document)' : 'checked',
     },
   };
