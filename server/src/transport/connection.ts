@@ -29,7 +29,7 @@ import { ConnectionMeter } from './connection-meter.js';
 import { sliceTurnReads, type ReadControl, type SocketReads, type TurnReadSettings } from './read-slicer.js';
 import { PresenceLimiter } from './presence-limiter.js';
 import { type PeerSocket, toBytes } from './peer-socket.js';
-import { encodeBinaryFrame, PREFRAME_MAX_BYTES } from './ws-frame.js';
+import { encodeBinaryFrame, encodeBinaryFrameHead, PREFRAME_MAX_BYTES } from './ws-frame.js';
 
 export interface ConnectionLimits {
   readonly maxMessageBytes: number;
@@ -330,14 +330,18 @@ export class Connection implements Peer, InboundSink, ReadControl {
       }
       return;
     }
+    if (this.#slowConsumer()) return;
+    this.#write(message);
+  }
+
+  /** Fail the connection when more than the limit is buffered besides the reply (true: failed). */
+  #slowConsumer(): boolean {
     const buffered = this.#ws.bufferedAmount;
     // The buffer drains in order: no more than `buffered` bytes of the reply can be left.
     this.#replyBytes = Math.min(this.#replyBytes, buffered);
-    if (buffered - this.#replyBytes > this.#ctx.limits.maxBufferedBytes) {
-      this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#ctx.limits.maxBufferedBytes} bytes buffered`));
-      return;
-    }
-    this.#write(message);
+    if (buffered - this.#replyBytes <= this.#ctx.limits.maxBufferedBytes) return false;
+    this.fail(new SkeinError('SKEIN_ERR_SLOW_CONSUMER', `more than ${this.#ctx.limits.maxBufferedBytes} bytes buffered`));
+    return true;
   }
 
   /** Count and write one whole message (the checks are the caller's). */
@@ -350,6 +354,30 @@ export class Connection implements Peer, InboundSink, ReadControl {
     // synchronously (no extension is negotiated), and fragmented replies hold this path off.
     if (raw !== undefined && raw.writable && message.byteLength <= PREFRAME_MAX_BYTES) raw.write(framed(message));
     else this.#ws.send(message, { binary: true });
+  }
+
+  /**
+   * Count and write one message made of `head ‖ body` (the checks are the caller's) without
+   * copying `body`: on the TCP socket, the frame's start (header and `head`) and `body` in one
+   * corked write — a joiner's reply shares the document's encoded state instead of copying it
+   * into a message and again into a frame.
+   */
+  #writeJoined(head: Uint8Array, body: Uint8Array): void {
+    const bytes = head.byteLength + body.byteLength;
+    this.#tel.messageSent(bytes);
+    this.#meter.bytesOut += bytes;
+    const raw = this.#socket;
+    if (raw === undefined || !raw.writable) {
+      const message = new Uint8Array(bytes);
+      message.set(head);
+      message.set(body, head.byteLength);
+      this.#ws.send(message, { binary: true });
+      return;
+    }
+    raw.cork();
+    raw.write(encodeBinaryFrameHead(head, body.byteLength));
+    raw.write(body);
+    raw.uncork();
   }
 
   /**
@@ -390,11 +418,19 @@ export class Connection implements Peer, InboundSink, ReadControl {
    */
   #reply(update: Uint8Array): number {
     const chunk = this.#ctx.limits.syncChunkBytes ?? DEFAULT_SYNC_CHUNK_BYTES;
-    if (update.byteLength <= chunk || this.#fragmenting !== undefined) {
+    if (this.#fragmenting !== undefined) {
+      // Queued whole behind the reply being fragmented.
       const message = encodeSyncStep2(update);
       this.send(message);
-      this.#replyBytes = Math.max(this.#replyBytes, message.byteLength);
       return message.byteLength;
+    }
+    if (update.byteLength <= chunk) {
+      const prefix = encodeSyncStep2Prefix(update.byteLength);
+      const bytes = prefix.byteLength + update.byteLength;
+      if (this.#closed || this.#ws.readyState !== this.#ws.OPEN || this.#slowConsumer()) return bytes;
+      this.#writeJoined(prefix, update);
+      this.#replyBytes = Math.max(this.#replyBytes, bytes);
+      return bytes;
     }
     const prefix = encodeSyncStep2Prefix(update.byteLength);
     if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return prefix.byteLength + update.byteLength;

@@ -3,7 +3,9 @@
  * data message in one frame, FIN set, no mask (a server never masks), no extension bits
  * (Skein negotiates no extension: `perMessageDeflate` is off). The fan-out sends the same
  * message to many sockets; framed once here, each socket gets the same bytes in one write
- * instead of `ws` building a header and writing header and payload per socket.
+ * instead of `ws` building a header and writing header and payload per socket. A message made of
+ * a short head and a large shared body (a joiner's sync step 2) is framed as the head's frame
+ * start followed by the body, so the body is never copied.
  */
 
 /** FIN + opcode 2 (binary). */
@@ -20,23 +22,43 @@ export function frameHeaderLength(length: number): number {
 /** One unmasked binary frame holding `payload` whole: header then payload, in one buffer. */
 export function encodeBinaryFrame(payload: Uint8Array): Uint8Array {
   const length = payload.byteLength;
+  const frame = new Uint8Array(frameHeaderLength(length) + length);
+  frame.set(payload, writeFrameHeader(frame, length));
+  return frame;
+}
+
+/**
+ * The start of one unmasked binary frame whose payload is `head ‖ body`: the frame header and
+ * `head`, without `body`. Written and followed by `body` (one corked write, so one `writev`),
+ * it is the same bytes as `encodeBinaryFrame(head ‖ body)` without copying `body`: a joiner's
+ * reply is a few bytes of message header before a document's whole state, which every joiner
+ * of the document shares.
+ */
+export function encodeBinaryFrameHead(head: Uint8Array, bodyLength: number): Uint8Array {
+  if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) throw new RangeError(`bad body length: ${bodyLength}`);
+  const length = head.byteLength + bodyLength;
+  const out = new Uint8Array(frameHeaderLength(length) + head.byteLength);
+  out.set(head, writeFrameHeader(out, length));
+  return out;
+}
+
+/** Write the header of a final, unmasked binary frame of `length` payload bytes at the start of `out`; returns its size. */
+function writeFrameHeader(out: Uint8Array, length: number): number {
   const header = frameHeaderLength(length);
-  const frame = new Uint8Array(header + length);
-  frame[0] = FIN_BINARY;
+  out[0] = FIN_BINARY;
   if (header === 2) {
-    frame[1] = length;
+    out[1] = length;
   } else if (header === 4) {
-    frame[1] = 126;
-    frame[2] = length >>> 8;
-    frame[3] = length & 0xff;
+    out[1] = 126;
+    out[2] = length >>> 8;
+    out[3] = length & 0xff;
   } else {
-    frame[1] = 127;
-    const view = new DataView(frame.buffer, frame.byteOffset, header);
+    out[1] = 127;
+    const view = new DataView(out.buffer, out.byteOffset, header);
     view.setUint32(2, Math.floor(length / 2 ** 32));
     view.setUint32(6, length >>> 0);
   }
-  frame.set(payload, header);
-  return frame;
+  return header;
 }
 
 /** What `encodeBinaryFrame` wrote: the payload of one unmasked, final binary frame (for tests and tools). */

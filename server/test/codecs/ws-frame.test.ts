@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
-import { decodeBinaryFrame, encodeBinaryFrame, frameHeaderLength } from '../../src/transport/ws-frame.js';
+import { decodeBinaryFrame, encodeBinaryFrame, encodeBinaryFrameHead, frameHeaderLength } from '../../src/transport/ws-frame.js';
 
 // The reference: ws's own Sender.frame (what `ws.send` writes), header and payload joined.
 const { Sender } = createRequire(import.meta.url)('ws') as { Sender: { frame(data: Buffer, o: object): Buffer[] } };
@@ -27,6 +27,22 @@ describe('ws-frame: one unmasked final binary frame', () => {
       expect(Buffer.compare(Buffer.from(frame), Buffer.from(wsFrame(payload)))).toBe(0);
       expect([...decodeBinaryFrame(frame)]).toEqual([...payload]);
     }
+  });
+
+  it('a frame head followed by its body is the frame of head and body joined, at every length boundary', () => {
+    expect([...encodeBinaryFrameHead(Uint8Array.of(0, 1, 3), 3)]).toEqual([0x82, 6, 0, 1, 3]);
+    expect([...encodeBinaryFrameHead(new Uint8Array(0), 0)]).toEqual([0x82, 0]);
+    expect([...encodeBinaryFrameHead(Uint8Array.of(0, 1, 0x82, 0x01), 130)]).toEqual([0x82, 126, 0, 134, 0, 1, 0x82, 0x01]);
+    for (const n of [0, 1, 121, 122, 123, 1000, 65531, 65532, 65533, 70000]) {
+      const head = Uint8Array.of(0, 1, 9, 9);
+      const body = bytes(n);
+      const joined = new Uint8Array([...head, ...body]);
+      const start = encodeBinaryFrameHead(head, n);
+      expect(start.byteLength).toBe(frameHeaderLength(head.byteLength + n) + head.byteLength);
+      expect(Buffer.compare(Buffer.concat([start, body]), Buffer.from(wsFrame(joined)))).toBe(0);
+    }
+    expect(() => encodeBinaryFrameHead(new Uint8Array(0), -1)).toThrow(RangeError);
+    expect(() => encodeBinaryFrameHead(new Uint8Array(0), 1.5)).toThrow(RangeError);
   });
 
   it('decode refuses what encode never writes', () => {
