@@ -15,6 +15,9 @@ import { assertUint, encodeUtf8, varUintSize, writeVarUint } from './encoder.js'
 
 const TWO_32 = 2 ** 32;
 
+/** The buffer of a writer whose bytes were taken (never written: `#ensure` replaces it). */
+const EMPTY = new Uint8Array(0);
+
 export class ByteWriter {
   #buf: Uint8Array;
   #pos = 0;
@@ -90,7 +93,8 @@ export class ByteWriter {
   toBytes(): Uint8Array {
     const buf = this.#buf;
     const out = this.#pos === buf.length ? buf : buf.slice(0, this.#pos);
-    this.#buf = new Uint8Array(Math.max(1, Math.min(64, out.length)));
+    // Most writers are used once: a new buffer is made by the next write, if there is one.
+    this.#buf = EMPTY;
     this.#pos = 0;
     return out;
   }
