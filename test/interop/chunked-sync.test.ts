@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Duplex } from 'node:stream';
 import { connect, type Socket } from 'node:net';
 import * as Y from 'yjs';
 import type { WebsocketProvider } from 'y-websocket';
@@ -12,6 +13,8 @@ import { waitFor } from '../helpers/wait.js';
 import { OP, frame, readFrame, upgradeRequest } from '../helpers/frames.js';
 
 const CHUNK = 1024;
+/** `--sync-chunk-bytes` by default (256 KiB). */
+const DEFAULT_SYNC_CHUNK = 256 * 1024;
 
 interface Frame {
   fin: boolean;
@@ -199,6 +202,41 @@ describe('chunked initial sync: a large reply goes out as bounded WebSocket frag
     await waitFor(() => joiners.every((j) => j.doc.getText('change').length === change), { what: 'the change at every joiner' });
     for (const j of joiners) expect([j.doc.getText('state').length, j.doc.getText('change').length]).toEqual([5 * MiB, change]);
     expect(handle.fullStateEncodes).toBe(encodes);
+  });
+
+  it('a reply up to --sync-chunk-bytes is one whole frame that writes the document\'s cached state itself, not a copy', async () => {
+    const srv = (server = await startTestServer());
+    const writer = connectProvider(srv.url, 'shared');
+    providers.push(writer);
+    await synced(writer);
+    writer.doc.transact(() => {
+      for (let i = 0; i < 500; i++) writer.doc.getMap('m').set(`shape-${i}`, { x: i, label: `shape number ${i}` });
+    });
+    const bytes = Y.encodeStateAsUpdate(writer.doc).byteLength;
+    await waitFor(() => (srv.registry.get('shared')?.encodedState().byteLength ?? 0) >= bytes, { what: 'the document on the server' });
+    const state = srv.registry.get('shared')!.encodedState();
+    expect(state.byteLength).toBeLessThan(DEFAULT_SYNC_CHUNK);
+    // Every socket write of the process, recorded and passed through (the server's TCP sockets are Duplex streams).
+    const write = vi.spyOn(Duplex.prototype, 'write');
+    let written: unknown[] = [];
+    try {
+      for (let j = 0; j < 2; j++) {
+        const client = await FrameClient.open(srv.url, 'shared');
+        raw.push(client);
+        client.sendAll([encodeSyncStep1(Y.encodeStateVector(new Y.Doc()))]);
+        await waitFor(() => client.messages().some((m) => decodeMessage(m).type === 'sync-step2'), { what: `joiner ${j}'s reply` });
+        // One whole frame holding one sync step 2 with exactly the cached state.
+        const reply = client.frames.find((f) => f.opcode === OP.binary && decodeMessage(f.payload).type === 'sync-step2')!;
+        expect(reply.fin).toBe(true);
+        expect(Buffer.from((decodeMessage(reply.payload) as { update: Uint8Array }).update).equals(Buffer.from(state))).toBe(true);
+      }
+      written = write.mock.calls.map((call): unknown => call[0]);
+    } finally {
+      write.mockRestore();
+    }
+    // Both joiners' sockets were handed the state's own bytes (the same memory), not a copy.
+    const shared = written.filter((c): c is Uint8Array => c instanceof Uint8Array && c.buffer === state.buffer && c.byteOffset === state.byteOffset && c.byteLength === state.byteLength);
+    expect(shared.length).toBe(2);
   });
 
   it('plain y-websocket clients and @skein/client join the large document and converge, edits included', async () => {
