@@ -93,8 +93,22 @@ class HeldCompactor implements Compactor {
 }
 
 /** OS threads of this process (Linux). */
-function threads(): number {
-  return readdirSync('/proc/self/task').length;
+/** The ids of this process's OS threads. */
+function threadIds(): Set<string> {
+  return new Set(readdirSync('/proc/self/task'));
+}
+
+/**
+ * Threads started since `before` was taken (by id, not by count: another thread of the process
+ * may end meanwhile — a count once read the same before and after a worker started).
+ */
+function startedSince(before: ReadonlySet<string>): string[] {
+  return [...threadIds()].filter((id) => !before.has(id));
+}
+
+function allGone(ids: readonly string[]): boolean {
+  const now = threadIds();
+  return ids.every((id) => !now.has(id));
 }
 
 describe('compaction in a worker thread', () => {
@@ -302,17 +316,19 @@ describe('compaction in a worker thread', () => {
     await writeHistory(s, 'doc', 40);
     const input: CompactionInput = { docId: 1, upto: 40, partBytes: DEFAULT_COMPACTION.snapshotPartBytes, entries: await collect(kv, docRange(1), 'records') };
     const bytes = input.entries.reduce((n, e) => n + e.key.byteLength + e.value.byteLength, 0);
-    const baseline = threads();
+    const before = threadIds();
     const p = pool({ retireAfterBytes: bytes });
     const small = await p.plan(copyInput({ ...input, entries: input.entries.slice(0, 5) }));
     expect(small.thread).not.toBe(threadId);
     expect(p.running).toBe(true);
+    const worker = startedSince(before);
+    expect(worker.length).toBeGreaterThan(0);
     expect(p.retired).toBe(0);
     const large = await p.plan(copyInput(input));
     expect(large.snapshot).toBeDefined();
     expect(p.retired).toBe(1);
     expect(p.running).toBe(false);
-    await waitFor(() => threads() <= baseline, 10_000); // the thread is gone
+    await waitFor(() => allGone(worker), 10_000); // the thread is gone
     const again = await p.plan(copyInput(input)); // a new worker
     expect(again.thread).not.toBe(threadId);
     expect(again.snapshot?.record).toEqual(large.snapshot?.record);
@@ -327,14 +343,15 @@ describe('compaction in a worker thread', () => {
     await warm.compact('warm');
     await warm.close();
     const s = await openWith(await LevelKv.open(dir));
-    const baseline = threads();
+    const before = threadIds();
     await writeHistory(s, 'doc', 10);
     await s.compact('doc');
     expect(s.stats().compactionsOffThread).toBe(1);
-    expect(threads()).toBeGreaterThan(baseline);
+    const worker = startedSince(before);
+    expect(worker.length).toBeGreaterThan(0);
     await s.close();
     store = undefined;
-    await waitFor(() => threads() <= baseline);
+    await waitFor(() => allGone(worker));
     expect(process.getActiveResourcesInfo().filter((r) => /worker|messageport/i.test(r))).toEqual([]);
   });
 
