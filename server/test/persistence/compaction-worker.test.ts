@@ -92,8 +92,7 @@ class HeldCompactor implements Compactor {
   }
 }
 
-/** OS threads of this process (Linux). */
-/** The ids of this process's OS threads. */
+/** The ids of this process's OS threads (Linux). */
 function threadIds(): Set<string> {
   return new Set(readdirSync('/proc/self/task'));
 }
