@@ -344,10 +344,15 @@ export class Connection implements Peer, InboundSink, ReadControl {
     return true;
   }
 
+  /** One message of `bytes` bytes goes out (telemetry and this connection's meter). */
+  #count(bytes: number): void {
+    this.#tel.messageSent(bytes);
+    this.#meter.bytesOut += bytes;
+  }
+
   /** Count and write one whole message (the checks are the caller's). */
   #write(message: Uint8Array): void {
-    this.#tel.messageSent(message.byteLength);
-    this.#meter.bytesOut += message.byteLength;
+    this.#count(message.byteLength);
     const raw = this.#socket;
     // A message the fan-out sends to every peer is framed once and written as is to each socket
     // (the same bytes; ws-frame.ts). `ws` itself writes nothing in between: it frames and writes
@@ -364,8 +369,7 @@ export class Connection implements Peer, InboundSink, ReadControl {
    */
   #writeJoined(head: Uint8Array, body: Uint8Array): void {
     const bytes = head.byteLength + body.byteLength;
-    this.#tel.messageSent(bytes);
-    this.#meter.bytesOut += bytes;
+    this.#count(bytes);
     const raw = this.#socket;
     if (raw === undefined || !raw.writable) {
       const message = new Uint8Array(bytes);
@@ -424,18 +428,16 @@ export class Connection implements Peer, InboundSink, ReadControl {
       this.send(message);
       return message.byteLength;
     }
+    const prefix = encodeSyncStep2Prefix(update.byteLength);
+    const bytes = prefix.byteLength + update.byteLength;
+    if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return bytes;
     if (update.byteLength <= chunk) {
-      const prefix = encodeSyncStep2Prefix(update.byteLength);
-      const bytes = prefix.byteLength + update.byteLength;
-      if (this.#closed || this.#ws.readyState !== this.#ws.OPEN || this.#slowConsumer()) return bytes;
+      if (this.#slowConsumer()) return bytes;
       this.#writeJoined(prefix, update);
       this.#replyBytes = Math.max(this.#replyBytes, bytes);
       return bytes;
     }
-    const prefix = encodeSyncStep2Prefix(update.byteLength);
-    if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return prefix.byteLength + update.byteLength;
-    this.#tel.messageSent(prefix.byteLength + update.byteLength);
-    this.#meter.bytesOut += prefix.byteLength + update.byteLength;
+    this.#count(bytes);
     const fragmenting = { queued: [] as Uint8Array[], bytes: 0 };
     this.#fragmenting = fragmenting;
     this.#ws.send(prefix, { binary: true, fin: false });
@@ -452,7 +454,7 @@ export class Connection implements Peer, InboundSink, ReadControl {
       for (const message of fragmenting.queued) this.send(message);
     };
     next();
-    return prefix.byteLength + update.byteLength;
+    return bytes;
   }
 
   /** Close this socket with the error's close code (1011 when it has none). */
