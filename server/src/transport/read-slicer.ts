@@ -191,12 +191,22 @@ export function sliceSocketReads(socket: Duplex, options: SocketReadsOptions): S
   return attachSlicer(socket, { maxBytes: options.maxBytes, budget: options.budget, clock: options.clock }, { holdReads: hold, releaseReads: release });
 }
 
+/** A sliced socket's reads, on the socket itself (for the one shared 'data' listener). */
+const READS = Symbol('skein.reads');
+type SlicedSocket = Duplex & { [READS]?: SlicedReads };
+
+/** The 'data' listener of every sliced socket (one function, not a closure per socket). */
+function onSlicedData(this: SlicedSocket, chunk: Buffer): void {
+  this[READS]?.push(chunk);
+}
+
 function attachSlicer(socket: Duplex, settings: TurnReadSettings, control: ReadControl): SocketReads | undefined {
   const dataListeners = socket.listeners('data');
   if (dataListeners.length !== 1) return undefined;
   const reads = new SlicedReads(socket, dataListeners[0] as Parse, settings, control);
   socket.removeListener('data', reads.parse);
-  socket.on('data', (chunk: Buffer) => reads.push(chunk));
+  (socket as SlicedSocket)[READS] = reads;
+  socket.on('data', onSlicedData);
   return reads;
 }
 
