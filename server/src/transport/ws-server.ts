@@ -44,6 +44,15 @@ export interface TransportOptions extends ConnectionLimits {
  * once upgraded, with what its callback holds), the limits' lease, the upgrade's trace. An
  * object with methods, not closures: one lives as long as each connection.
  */
+/** An admitted socket's admission, on the socket itself (for the one shared 'close' listener). */
+const ADMISSION = Symbol('skein.admission');
+type AdmittedSocket = Duplex & { [ADMISSION]?: EdgeAdmission };
+
+/** The 'close' listener of every admitted socket (one function, not a closure per socket). */
+function closeAdmission(this: AdmittedSocket): void {
+  this[ADMISSION]?.closed();
+}
+
 class EdgeAdmission {
   /** The upgrade's trace, ended when the socket closes (a no-op once the connection opened). */
   trace: ConnectionTrace | undefined;
@@ -359,7 +368,8 @@ export class WsTransport {
     const admission = new EdgeAdmission(this.#clock, timer, lease);
     // One listener for everything the socket's close ends; `on`, not `once` (the socket closes
     // once; `once` wraps a listener in two more objects, kept for the connection's life).
-    socket.on('close', () => admission.closed());
+    (socket as AdmittedSocket)[ADMISSION] = admission;
+    socket.on('close', closeAdmission);
     return admission;
   }
 
