@@ -186,7 +186,9 @@ async function runOne(scenario, target, rep) {
     const urls = servers.length > 1 ? { urls: servers.map((s) => s.url) } : {};
     // A JWT target's signing key goes to the load generator only (never into the results).
     const auth = target.auth ? { auth: target.auth } : {};
-    child.send({ type: 'start', scenario: scenario.id, params: scenario.params, target: { id: target.id, protocol: target.protocol, url: server.url, ...urls, ...auth } });
+    // A durable target's data directory: S7 measures the disk's own fdatasync there.
+    const disk = target.persistent ? { dataDir } : {};
+    child.send({ type: 'start', scenario: scenario.id, params: scenario.params, target: { id: target.id, protocol: target.protocol, url: server.url, ...urls, ...auth, ...disk } });
   });
   const stops = await Promise.all(servers.map((s) => s.stop()));
   await redis?.stop();

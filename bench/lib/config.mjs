@@ -101,7 +101,7 @@ export function plan(mode) {
         id: 'S7', title: q('Durable-ack latency (Skein only): 100 connections on 100 docs, 100 and 1,000 updates/s in total (1 repeat, 4 s windows)',
           'Durable-ack latency (Skein only): 100 connections on 100 docs, 100 and 1,000 updates/s in total'),
         targets: q(['skein-immediate', 'skein-debounced'], ['skein-memory', 'skein-immediate', 'skein-debounced']),
-        params: { connections: 100, rates: [100, 1000], warmupS: q(1, 3), measureS: q(4, 15) },
+        params: { connections: 100, rates: [100, 1000], warmupS: q(1, 3), measureS: q(4, 15), diskS: q(2, 5) },
         repeats: q(1, undefined),
         scaled: q('1 repeat, 4 s windows', null), timeoutS: q(90, 180),
       },
