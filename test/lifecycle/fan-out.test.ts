@@ -77,7 +77,7 @@ describe('coalesced fan-out', () => {
     registry = undefined;
   });
 
-  it('changes of one turn from several writers reach each reader as one message; a sole sender gets none back', async () => {
+  it('a change to a quiet document goes out at once; the rest of its turn, from several writers, reach each reader as one message; a sole sender gets none back', async () => {
     const { reg, clock } = make();
     const { handle, a, b, reader } = await openWithPeers(reg, 'd');
     const wa = writer(101);
@@ -87,42 +87,69 @@ describe('coalesced fan-out', () => {
       handle.submit(wb('b1'), { source: 'client', peer: b }),
       handle.submit(wa('a2'), { source: 'client', peer: a }),
     ];
-    // Nothing leaves before the turn ends.
-    expect(received(reader).frames).toBe(0);
+    // Nothing was waiting: the first change left at once, to everyone but its sender; the
+    // others wait for the end of the turn.
+    expect(received(reader).frames).toBe(1);
+    expect(received(reader).doc.getMap('m').toJSON()).toEqual({ a1: 101 });
+    expect(received(b).frames).toBe(1);
+    expect(received(a).frames).toBe(0);
     clock.turn();
     const got = received(reader);
-    expect(got.frames).toBe(1);
+    expect(got.frames).toBe(2);
     expect(got.doc.getMap('m').toJSON()).toEqual({ a1: 101, a2: 101, b1: 202 });
     // Each writer gets the group (its own part is ignored by Yjs) and so learns the other's change.
+    expect(received(a).frames).toBe(1);
+    expect(received(a).doc.getMap('m').toJSON()).toEqual({ b1: 202 });
     expect(received(b).doc.getMap('m').toJSON()).toEqual({ a1: 101, a2: 101, b1: 202 });
     // Every submit keeps its own ack.
     await Promise.all(acks);
 
-    // One writer alone in a turn: the others get it, the writer does not.
+    // The group sent something, so the next one is open: a steady stream stays coalesced.
+    // One writer alone in a turn: the others get its changes as one message, the writer nothing.
     const before = a.sent.length;
     void handle.submit(wa('a3'), { source: 'client', peer: a });
     void handle.submit(wa('a4'), { source: 'client', peer: a });
+    expect(received(reader).frames).toBe(2);
     clock.turn();
     expect(a.sent.length).toBe(before);
-    expect(received(reader).frames).toBe(2);
+    expect(received(reader).frames).toBe(3);
     expect(received(reader).doc.getMap('m').toJSON()).toEqual({ a1: 101, a2: 101, a3: 101, a4: 101, b1: 202 });
+
+    // A turn without a change closes the group: the next change goes out at once again.
+    clock.turn();
+    void handle.submit(wb('b2'), { source: 'client', peer: b });
+    expect(received(reader).frames).toBe(4);
+    expect(received(a).doc.getMap('m').toJSON()).toEqual({ b1: 202, b2: 202 });
+    expect(clock.deferred).toBe(1);
   });
 
-  it('with a window, changes wait for it (manual time), then go out together', async () => {
+  it('with a window: a change to a quiet document goes at once, the changes within the window after it together at its end (manual time)', async () => {
     const { reg, clock } = make(5);
     const [a, reader] = [fakePeer(), fakePeer()];
     const handle = await reg.open('w', a);
     handle.attach(reader);
     const wa = writer(7);
     void handle.submit(wa('x'), { source: 'client', peer: a });
+    expect(received(reader).frames).toBe(1);
     clock.turn();
     clock.advance(4);
-    expect(received(reader).frames).toBe(0);
     void handle.submit(wa('y'), { source: 'local' });
+    void handle.submit(wa('z'), { source: 'client', peer: a });
+    expect(received(reader).frames).toBe(1);
     clock.advance(1);
-    const got = received(reader);
-    expect(got.frames).toBe(1);
-    expect(got.doc.getMap('m').toJSON()).toEqual({ x: 7, y: 7 });
+    expect(received(reader).frames).toBe(2);
+    expect(received(reader).doc.getMap('m').toJSON()).toEqual({ x: 7, y: 7, z: 7 });
+    // That window sent something, so the next is open: a change within it waits for its end.
+    void handle.submit(wa('v'), { source: 'local' });
+    clock.advance(4);
+    expect(received(reader).frames).toBe(2);
+    clock.advance(1);
+    expect(received(reader).frames).toBe(3);
+    // A window without a change closes: the next change goes at once.
+    clock.advance(5);
+    void handle.submit(wa('u'), { source: 'local' });
+    expect(received(reader).frames).toBe(4);
+    expect(received(reader).doc.getMap('m').toJSON()).toEqual({ u: 7, v: 7, x: 7, y: 7, z: 7 });
   });
 
   it('a joiner answered while changes wait still converges (its sync includes them)', async () => {

@@ -99,9 +99,9 @@ export const OPTIONS = [
   { key: 'fanOutWindowMs', flag: 'fanout-window-ms', env: 'SKEIN_FANOUT_WINDOW_MS',
     schema: z.coerce.number().int().min(0).max(1_000), default: 0,
     description:
-      'Coalesced fan-out: changes to one document within this window are merged and sent to its peers as one ' +
-      'message, and its presence (awareness) changes as one more, latest state per client. 0: the changes of one ' +
-      'event-loop turn (no added latency at low rates).' },
+      'Coalesced fan-out: a change to a quiet document goes to its peers at once and opens a group; the changes ' +
+      'within the group (this window) are merged and sent as one message when it ends, and its presence (awareness) ' +
+      'changes as one more, latest state per client. 0: the rest of the event-loop turn (no added latency at low rates).' },
   { key: 'presenceIntervalMs', flag: 'presence-interval-ms', env: 'SKEIN_PRESENCE_INTERVAL_MS',
     schema: z.coerce.number().int().min(0).max(1_000), default: 50,
     description:

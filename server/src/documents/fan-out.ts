@@ -14,8 +14,8 @@ export interface FanOutOptions {
   /** The peers attached now. */
   peers(): Iterable<Peer>;
   /**
-   * 0: changes of one event-loop turn go out together at the end of the turn (`clock.defer`);
-   * > 0: changes within this many milliseconds of the first go out together.
+   * How long a group stays open after a change went out: 0: to the end of the event-loop turn
+   * (`clock.defer`); > 0: this many milliseconds.
    */
   readonly windowMs: number;
   /**
@@ -31,12 +31,18 @@ export interface FanOutOptions {
 }
 
 /**
- * Coalesced fan-out of one document. Changes applied within one event-loop turn (or a short
- * window) are merged once (`Y.mergeUpdates`), framed once, and the same bytes go to every
- * peer. A peer that sent every change of the group gets nothing; any other peer gets the
- * whole group — a peer that sent part of it gets its own part back, which Yjs ignores (cheaper
- * than a merge per sender). A single change goes out as it is. Order per document is kept:
- * groups leave in the order they were formed.
+ * Coalesced fan-out of one document, on the leading edge. A change to a quiet document (no
+ * group open) goes to every peer at once, as it is, and opens a group: the changes applied
+ * until the end of that event-loop turn (or window) are merged once (`Y.mergeUpdates`), framed
+ * once, and the same bytes go to every peer when it ends. A group that sent something opens
+ * the next one, so while every turn brings changes each turn's go out as one message; a turn
+ * without a change closes it, and the next change goes out at once again. Latency is that of
+ * an uncoalesced server at low rates (nothing waits for the end of the turn: the store's work
+ * and the rest of the turn come after the sends) and the message count that of a coalescing
+ * one under load. A peer that sent every change of a group gets nothing; any other peer gets
+ * the whole group — a peer that sent part of it gets its own part back, which Yjs ignores
+ * (cheaper than a merge per sender). Order per document is kept: changes leave in the order
+ * they were applied.
  *
  * Presence goes the same way: the awareness clients that changed within the group are sent
  * once, as one message with each client's latest state, to every peer (the sender too, as the
@@ -77,8 +83,13 @@ export class FanOut {
   }
 
   add(update: Uint8Array, from: Peer | undefined): void {
+    if (this.#scheduled === undefined) {
+      // Quiet: this change goes now; the group it opens gathers what follows in its turn.
+      this.#send(encodeSyncUpdate(update), from);
+      this.#schedule();
+      return;
+    }
     this.#pending.push({ update, from });
-    this.#schedule();
   }
 
   /** A change this node accepted, for the other nodes: published merged with the group. */
@@ -113,7 +124,8 @@ export class FanOut {
   #fire(): void {
     this.#scheduled = undefined;
     this.#publish();
-    this.#sendChanges();
+    // Changes went out: the next group opens at once (a steady stream stays coalesced).
+    if (this.#sendChanges()) this.#schedule();
     if (this.#presenceDue()) this.#sendPresence();
     else if (this.#presence.size > 0) this.#armPresence();
   }
@@ -140,17 +152,19 @@ export class FanOut {
     this.#presenceTimer = undefined;
   }
 
-  #sendChanges(): void {
+  /** Send the group's changes; false when it had none. */
+  #sendChanges(): boolean {
     const changes = this.#pending;
-    if (changes.length === 0) return;
+    if (changes.length === 0) return false;
     this.#pending = [];
     const first = changes[0];
     if (changes.length === 1 && first !== undefined) {
       this.#send(encodeSyncUpdate(first.update), first.from);
-      return;
+      return true;
     }
     const message = encodeSyncUpdate(Y.mergeUpdates(changes.map((c) => c.update)));
     this.#send(message, commonSender(changes));
+    return true;
   }
 
   #sendPresence(): void {
