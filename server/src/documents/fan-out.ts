@@ -85,7 +85,7 @@ export class FanOut {
   add(update: Uint8Array, from: Peer | undefined): void {
     if (this.#scheduled === undefined) {
       // Quiet: this change goes now; the group it opens gathers what follows in its turn.
-      this.#send(encodeSyncUpdate(update), from);
+      if (this.#anyoneBut(from)) this.#send(encodeSyncUpdate(update), from);
       this.#schedule();
       return;
     }
@@ -157,13 +157,12 @@ export class FanOut {
     const changes = this.#pending;
     if (changes.length === 0) return false;
     this.#pending = [];
+    const except = commonSender(changes);
+    // A document whose only peer sent the whole group (a burst with nobody watching): no merge.
+    if (!this.#anyoneBut(except)) return true;
     const first = changes[0];
-    if (changes.length === 1 && first !== undefined) {
-      this.#send(encodeSyncUpdate(first.update), first.from);
-      return true;
-    }
-    const message = encodeSyncUpdate(Y.mergeUpdates(changes.map((c) => c.update)));
-    this.#send(message, commonSender(changes));
+    const update = changes.length === 1 && first !== undefined ? first.update : Y.mergeUpdates(changes.map((c) => c.update));
+    this.#send(encodeSyncUpdate(update), except);
     return true;
   }
 
@@ -189,6 +188,12 @@ export class FanOut {
     if (updates.length === 0) return;
     this.#toCluster = [];
     this.#opts.publish?.(updates.length === 1 ? (updates[0] ?? new Uint8Array()) : Y.mergeUpdates(updates));
+  }
+
+  /** Some attached peer is not `except` (a message would reach someone). */
+  #anyoneBut(except: Peer | undefined): boolean {
+    for (const peer of this.#opts.peers()) if (peer !== except) return true;
+    return false;
   }
 
   #send(message: Uint8Array, except: Peer | undefined): void {
