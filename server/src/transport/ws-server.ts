@@ -39,11 +39,6 @@ export interface TransportOptions extends ConnectionLimits {
   readonly muxMaxChannels?: number;
 }
 
-/**
- * An upgrade the edge limits admitted, until its socket closes: the handshake timer (let go
- * once upgraded, with what its callback holds), the limits' lease, the upgrade's trace. An
- * object with methods, not closures: one lives as long as each connection.
- */
 /** An admitted socket's admission, on the socket itself (for the one shared 'close' listener). */
 const ADMISSION = Symbol('skein.admission');
 type AdmittedSocket = Duplex & { [ADMISSION]?: EdgeAdmission };
@@ -53,6 +48,11 @@ function closeAdmission(this: AdmittedSocket): void {
   this[ADMISSION]?.closed();
 }
 
+/**
+ * An upgrade the edge limits admitted, until its socket closes: the handshake timer (let go
+ * once upgraded, with what its callback holds), the limits' lease, the upgrade's trace. An
+ * object with methods, not closures: one lives as long as each connection.
+ */
 class EdgeAdmission {
   /** The upgrade's trace, ended when the socket closes (a no-op once the connection opened). */
   trace: ConnectionTrace | undefined;
