@@ -423,9 +423,10 @@ export class Connection implements Peer, InboundSink, ReadControl {
   #reply(update: Uint8Array): number {
     const chunk = this.#ctx.limits.syncChunkBytes ?? DEFAULT_SYNC_CHUNK_BYTES;
     if (this.#fragmenting !== undefined) {
-      // Queued whole behind the reply being fragmented.
+      // Queued whole behind the reply being fragmented; a reply all the same (the buffer may hold it).
       const message = encodeSyncStep2(update);
       this.send(message);
+      this.#replyBytes = Math.max(this.#replyBytes, message.byteLength);
       return message.byteLength;
     }
     const prefix = encodeSyncStep2Prefix(update.byteLength);
