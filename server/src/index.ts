@@ -6,6 +6,7 @@ export type { AppendOptions, AppendResult, DocumentStore, OutboxEntry, Replicati
 export { createMemoryStore, type LogStore, type MemoryStoreOptions } from './persistence/log-store.js';
 export { DocumentRegistry } from './documents/registry.js';
 export { JOIN_TAIL_BYTES, JOIN_TAIL_MAX, joinTailRoom } from './documents/doc-body.js';
+export { MAX_RUN_ELEMENTS, boundRunMerges } from './crdt/runs.js';
 export type { DocumentHandle, DocumentState } from './documents/document-handle.js';
 export { createLogger, silentLogger, type Logger } from './logging/logger.js';
 export { Telemetry, createTelemetry, telemetryOptions, type TelemetryOptions } from './telemetry/index.js';

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { SkeinError, toSkeinError } from './errors/skein-error.js';
 import { CloseCode } from '@skein/protocol';
 import { VERSION } from './version.js';
+import { boundRunMerges } from './crdt/runs.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, parseClusterNodes, type RedisTarget } from './cluster/index.js';
@@ -97,6 +98,8 @@ export interface SkeinServer {
 
 /** The composition root: the only place that picks concrete adapters. */
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<SkeinServer> {
+  // Yjs in this process: a Y.Array run grows to at most 1,024 elements (crdt/runs.ts).
+  boundRunMerges();
   const logger = deps.logger ?? createLogger(config.logLevel);
   const clock = deps.clock ?? systemClock;
   const telemetry = deps.telemetry ?? (await createTelemetry(telemetryOptions(config, VERSION, nodeName(config)), logger, VERSION));

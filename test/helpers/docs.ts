@@ -21,3 +21,12 @@ export function sameState(a: Y.Doc, b: Y.Doc): boolean {
 export function hasPending(doc: Y.Doc): boolean {
   return doc.store.pendingStructs !== null || doc.store.pendingDs !== null;
 }
+
+/** Element counts of every Y.Array run (ContentAny item) of a document, in struct order. */
+export function arrayRuns(doc: Y.Doc): number[] {
+  const out: number[] = [];
+  for (const structs of doc.store.clients.values()) {
+    for (const struct of structs) if (struct instanceof Y.Item && struct.content instanceof Y.ContentAny) out.push(struct.content.arr.length);
+  }
+  return out;
+}

@@ -10,7 +10,8 @@ import {
   SkeinFeature,
   type Message,
 } from '@skein/protocol';
-import type { SkeinServer } from '@skein/server';
+import { MAX_RUN_ELEMENTS, type SkeinServer } from '@skein/server';
+import { arrayRuns } from '../helpers/docs.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -78,6 +79,11 @@ describe('a client that sends too much does not stall the others', () => {
     bystander.send(encodeSyncStep1(EMPTY_STATE_VECTOR));
     await waitFor(() => applied() === BURST, { what: 'burst applied', timeoutMs: 60_000, intervalMs: 5 });
     asking = false;
+    // Each batch appended to a run of at most 1,024 items, not to one run of everything
+    // (crdt/runs.ts: Yjs copies the run it merges into).
+    const serverRuns = arrayRuns(srv.registry.get('burst')?.doc ?? new Y.Doc());
+    expect(Math.max(...serverRuns)).toBeLessThanOrEqual(MAX_RUN_ELEMENTS);
+    expect(serverRuns.reduce((a, b) => a + b, 0)).toBe(BURST);
 
     // Order of events: answers came while the burst was still being applied, not only after it.
     const during = seenAtAnswer.filter((n) => n > 0 && n < BURST);

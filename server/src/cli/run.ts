@@ -1,5 +1,6 @@
 import { closest } from '../config/suggest.js';
 import { SkeinError, toSkeinError } from '../errors/skein-error.js';
+import { boundRunMerges } from '../crdt/runs.js';
 import { VERSION } from '../version.js';
 import { parseCommandLine } from './args.js';
 import type { CliCommand, CliIo } from './command.js';
@@ -11,6 +12,8 @@ import { commandHelp, rootHelp } from './help.js';
  * (2 for SKEIN_ERR_USAGE and SKEIN_ERR_CONFIG_INVALID, 1 otherwise).
  */
 export async function runCli(args: readonly string[], io: CliIo, commands: readonly CliCommand[]): Promise<number> {
+  // Offline commands load, compact and restore documents in this process too (crdt/runs.ts).
+  boundRunMerges();
   try {
     return await dispatch(args, io, commands);
   } catch (err) {

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { toSkeinError } from '../errors/skein-error.js';
+import { boundRunMerges } from '../crdt/runs.js';
 import { planCompaction } from './compaction-plan.js';
 import { ownsBuffer, unpackEntries } from './packed-entries.js';
 import type { WorkerReply, WorkerRequest } from './compaction-worker-pool.js';
@@ -12,6 +13,8 @@ import type { WorkerReply, WorkerRequest } from './compaction-worker-pool.js';
  */
 const port = parentPort;
 if (port === null) throw new Error('compaction-worker.js must run as a worker thread');
+// This thread has its own Yjs module: its runs are bounded like the server's (crdt/runs.ts).
+boundRunMerges();
 
 port.on('message', (request: WorkerRequest) => {
   let reply: WorkerReply;
