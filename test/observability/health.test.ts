@@ -183,10 +183,14 @@ describe('/health', () => {
       // Block the event loop (what a CPU-bound request does).
     }
     await waitFor(() => r.server.health.eventLoopMaxMs() > 200, { what: 'lag recorded', timeoutMs: 2_000 });
-    expect(r.server.health.sampleEventLoop().p99Ms).toBeGreaterThan(200);
+    const p99 = r.server.health.sampleEventLoop().p99Ms;
+    expect(p99).toBeGreaterThan(200);
     const report = r.server.health.report();
     expect(codes(report)).toContain(HEALTH_CODE.eventLoopLag);
-    expect(report.reasons.find((x) => x.code === HEALTH_CODE.eventLoopLag)?.severity).toBe('degraded');
+    // 250 ms of blocking reads as 250–500 ms: degraded (above the threshold, below 5 × it). On
+    // a loaded machine the thread can also lose the CPU while it blocks and read past 500 ms:
+    // then unhealthy (the exact boundaries: 'HealthMonitor rules' below).
+    expect(report.reasons.find((x) => x.code === HEALTH_CODE.eventLoopLag)?.severity).toBe(p99 > 500 ? 'unhealthy' : 'degraded');
     // The next calm interval clears the reason.
     await waitFor(() => {
       r.server.health.sampleEventLoop();
