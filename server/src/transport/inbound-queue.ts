@@ -52,12 +52,14 @@ const MIN_SIZE_SPREAD = 0.1;
  * What handling a batch of n messages costs: `fixedMs + msPerMessage × n`, fitted to the batches
  * measured so far by least squares with exponential forgetting (recent batches count most).
  *
- * The fixed part is real and can dominate: applying a batch is one Yjs transaction, and its
- * cleanup merges the new items into the neighbouring run — for a long array built by one client,
- * a copy of the whole run, so a transaction costs O(document) however few messages it holds.
- * Sized by the cost per message alone, such batches shrink to the minimum and every message pays
- * the copy again (a 100,000-push burst: 78 % of the time in that merge). Knowing the fixed part,
- * a batch is made at least large enough that it is no more than half the batch's cost.
+ * The fixed part is real and can dominate: applying a batch is one Yjs transaction (its
+ * cleanup, one write, one fan-out), and its cleanup merges the new items into the neighbouring
+ * run — before Skein bounded array runs (crdt/runs.ts, 1,024 elements) a copy of the whole run
+ * for a long array built by one client, so a transaction cost O(document) however few messages
+ * it held. Sized by the cost per message alone, such batches shrink to the minimum and every
+ * message pays the fixed part again (a 100,000-push burst, unbounded runs: 78 % of the time in
+ * that merge). Knowing the fixed part, a batch is made at least large enough that it is no more
+ * than half the batch's cost.
  */
 export class BatchCost {
   #w = 0;
