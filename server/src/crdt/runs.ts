@@ -37,4 +37,3 @@ export function boundRunMerges(): void {
   };
   proto[BOUNDED] = true;
 }
-
