@@ -1,22 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { MAX_RUN_ELEMENTS, boundRunMerges } from '../src/crdt/runs.js';
-
-/** Element counts of every Y.Array run (ContentAny item) of a document, in struct order. */
-function runs(doc: Y.Doc): number[] {
-  const out: number[] = [];
-  for (const structs of doc.store.clients.values()) {
-    for (const struct of structs) if (struct instanceof Y.Item && struct.content instanceof Y.ContentAny) out.push(struct.content.arr.length);
-  }
-  return out;
-}
+import { arrayRuns as runs } from '../../test/helpers/docs.js';
 
 /** `n` one-item pushes made by a real document, one update each (each depends on the one before). */
-function pushes(n: number, from = 0): { author: Y.Doc; updates: Uint8Array[] } {
+function pushes(n: number): { author: Y.Doc; updates: Uint8Array[] } {
   const author = new Y.Doc();
   const updates: Uint8Array[] = [];
   author.on('update', (u: Uint8Array) => updates.push(u));
-  for (let i = from; i < from + n; i++) author.getArray<number>('a').push([i]);
+  for (let i = 0; i < n; i++) author.getArray<number>('a').push([i]);
   return { author, updates };
 }
 
