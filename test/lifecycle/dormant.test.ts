@@ -46,6 +46,23 @@ describe('dormant documents: only the encoded state while nobody edits', () => {
     registry = undefined;
   });
 
+  it('loads dormant from a long log (2,000 records past a snapshot: folded, not merged) and serves the same document', async () => {
+    const reg = make();
+    const author = seeded(200);
+    const records = [Y.encodeStateAsUpdate(author)];
+    author.on('update', (u: Uint8Array) => records.push(u));
+    for (let i = 0; i < 2_000; i++) {
+      if (i % 2 === 0) author.getMap('m').set(`k${i % 200}`, { i });
+      else author.getText('t').insert(author.getText('t').length, `${i % 10}`);
+    }
+    await store.seed('long', ...records);
+    const handle = await reg.open('long', fakePeer());
+    expect(handle.form).toBe('dormant');
+    expect(json(handle.diffFor(EMPTY_SV))).toEqual({ m: author.getMap('m').toJSON(), t: author.getText('t').toJSON() });
+    expect(handle.stateVector()).toEqual(Y.encodeStateVector(author));
+    expect(handle.wakes).toBe(0);
+  });
+
   it('loads dormant and serves joiners from the stored bytes without building a Y.Doc', async () => {
     const reg = make();
     const source = seeded(200);

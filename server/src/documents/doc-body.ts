@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { mergeStored } from '../crdt/compact.js';
 import { stateVectorOf } from '../crdt/state-vector.js';
 import { SkeinError } from '../errors/skein-error.js';
 import { STORAGE_ORIGIN } from './origins.js';
@@ -100,13 +101,13 @@ export class DocBody {
   }
 
   /**
-   * A body for a document loaded from these stored records: dormant (the records merged into
-   * one update, nothing applied) or live (applied one per transaction: one transaction over
+   * A body for a document loaded from these stored records: dormant (the records as one update,
+   * `mergeStored`, nothing applied) or live (applied one per transaction: one transaction over
    * many parts costs memory quadratic in their number).
    */
   static load(name: string, records: readonly Uint8Array[], dormant: boolean, hooks: BodyHooks): DocBody {
     const body = new DocBody(name, hooks);
-    if (dormant) body.#state = records.length === 0 ? EMPTY_STATE : records.length === 1 ? records[0] : Y.mergeUpdates([...records]);
+    if (dormant) body.#state = records.length === 0 ? EMPTY_STATE : mergeStored(records);
     else body.#build(records);
     return body;
   }
