@@ -31,10 +31,10 @@ export const FOLD_MIN_RECORDS = 1000;
  * 0.46 s, 20,000 12 s — while applying them to a Y.Doc one by one grows about linearly: a 1.3 MB
  * snapshot with 20,000 small records took 10.6–11.7 s merged and 0.26–0.37 s folded, with 8,000
  * 0.77–0.93 s and 0.26–0.28 s, with 2,000 the same (a large document edited in small steps keeps
- * thousands of records until its log is a tenth of its snapshot). Up to
- * `FOLD_MIN_RECORDS` records are merged (the fold costs the whole document: slower below), more
- * are folded with `compactUpdates` — the same document, deleted content dropped as a live
- * document drops it (an export, which promises every byte, merges: `LogStore.exportDocument`).
+ * thousands of records until its log is a tenth of its snapshot). Up to `FOLD_MIN_RECORDS`
+ * records are merged (the fold costs the whole document: slower below), more are folded with
+ * `compactUpdates` — the same document, deleted content dropped as a live document drops it (an
+ * export, which promises every byte, merges: `LogStore.exportDocument`).
  */
 export function mergeStored(records: readonly Uint8Array[]): Uint8Array {
   if (records.length === 1) return records[0] as Uint8Array;
