@@ -49,6 +49,8 @@ export { DEFAULT_DECODE_LIMITS } from './limits.js';
  */
 export { ByteReader } from './decoder.js';
 export { ByteWriter } from './writer.js';
+/** Minimal unsigned varints (lib0's) written into a buffer the caller sized: `varUintSize` bytes each. */
+export { varUintSize, writeVarUint } from './encoder.js';
 export type { DecodeLimits } from './limits.js';
 
 export { CloseCode, CLOSE_CODES, closeCodeInfo, isRetryableClose } from './close-codes.js';

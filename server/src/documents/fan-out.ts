@@ -1,5 +1,5 @@
-import * as Y from 'yjs';
 import { encodeSyncUpdate } from '@skein/protocol';
+import { mergeSequentialUpdates } from '../crdt/concat.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { Peer } from './origins.js';
 
@@ -33,7 +33,7 @@ export interface FanOutOptions {
 /**
  * Coalesced fan-out of one document, on the leading edge. A change to a quiet document (no
  * group open) goes to every peer at once, as it is, and opens a group: the changes applied
- * until the end of that event-loop turn (or window) are merged once (`Y.mergeUpdates`), framed
+ * until the end of that event-loop turn (or window) are merged once (`crdt/concat.ts`), framed
  * once, and the same bytes go to every peer when it ends. A group that sent something opens
  * the next one, so while every turn brings changes each turn's go out as one message; a turn
  * without a change closes it, and the next change goes out at once again. Latency is that of
@@ -161,7 +161,7 @@ export class FanOut {
     // A document whose only peer sent the whole group (a burst with nobody watching): no merge.
     if (!this.#anyoneBut(except)) return true;
     const first = changes[0];
-    const update = changes.length === 1 && first !== undefined ? first.update : Y.mergeUpdates(changes.map((c) => c.update));
+    const update = changes.length === 1 && first !== undefined ? first.update : mergeSequentialUpdates(changes.map((c) => c.update));
     this.#send(encodeSyncUpdate(update), except);
     return true;
   }
@@ -187,7 +187,7 @@ export class FanOut {
     const updates = this.#toCluster;
     if (updates.length === 0) return;
     this.#toCluster = [];
-    this.#opts.publish?.(updates.length === 1 ? (updates[0] ?? new Uint8Array()) : Y.mergeUpdates(updates));
+    this.#opts.publish?.(updates.length === 1 ? (updates[0] ?? new Uint8Array()) : mergeSequentialUpdates(updates));
   }
 
   /** Some attached peer is not `except` (a message would reach someone). */
