@@ -136,7 +136,10 @@ async function runOne(scenario, target, rep) {
   const server = /** @type {ServerProcess} */ (servers[0]);
   let restarting = false;
   const result = await new Promise((resolve) => {
-    const child = fork(path.join(BENCH_DIR, 'load', 'main.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    // Extra node flags for the load generator only, e.g. profiling it:
+    // SKEIN_BENCH_LOADGEN_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/loadprof' node bench/run.mjs --only S3
+    const execArgv = (process.env.SKEIN_BENCH_LOADGEN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = fork(path.join(BENCH_DIR, 'load', 'main.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     if (prioritized) setPriority(child.pid, priority);
     const fd = scenario.fds && child.pid !== undefined ? ensureFdLimit(child.pid, scenario.fds) : null;
     let settled = false;
@@ -145,6 +148,15 @@ async function runOne(scenario, target, rep) {
       settled = true;
       clearTimeout(timer);
       for (const s of servers) s.child?.off('exit', onServerExit);
+      if (child.exitCode === null && execArgv.length > 0) {
+        // Flags such as --cpu-prof write their output as the process exits: let it (10 s at most).
+        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve(r);
+        });
+        return;
+      }
       if (child.exitCode === null) child.kill('SIGKILL');
       resolve(r);
     };

@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
+import { itemIds } from './update-ids.mjs';
 
 export const MSG_SYNC = 0;
 export const MSG_AWARENESS = 1;
@@ -31,9 +32,9 @@ const SYNC_STEP2 = 1;
 const SYNC_UPDATE = 2;
 
 /**
- * Identify the updates inside a Yjs (v1) update: yields [client, clock, length] per struct
- * run. Fast path: one client with one struct (every update a single map set produces) costs
- * four varint reads; anything else is decoded fully with Y.decodeUpdate.
+ * Identify the updates inside a Yjs (v1) update. Fast path: one client with one struct (every
+ * update a single map set produces) costs four varint reads; anything else is scanned for its
+ * items' IDs without decoding their content (`update-ids.mjs`, checked against Yjs).
  * @param {Uint8Array} update
  * @returns {Array<[number, number]>} [client, clock] of each Item struct
  */
@@ -48,13 +49,7 @@ export function updateIds(update) {
       return [[client, clock]];
     }
   }
-  const { structs } = Y.decodeUpdate(update);
-  /** @type {Array<[number, number]>} */
-  const ids = [];
-  for (const s of structs) {
-    if (s.constructor === Y.Item) for (let i = 0; i < s.length; i++) ids.push([s.id.client, s.id.clock + i]);
-  }
-  return ids;
+  return itemIds(update);
 }
 
 /**
