@@ -103,6 +103,32 @@ describe('a client that sends too much does not stall the others', () => {
     expect(Math.max(...seqs)).toBe(BURST);
     expect(burster.isOpen).toBe(true);
   });
+  it('updates that arrive in one socket read are applied as one transaction; each is still acked', async () => {
+    const srv = (server = await startTestServer());
+    const writer = await RawClient.connect(srv.url, 'one-read');
+    clients.push(writer);
+    writer.send(encodeHello(SkeinFeature.DurableAcks));
+    await waitFor(() => writer.decoded().some((m) => m.type === 'skein-welcome'), { what: 'welcome' });
+    await writer.roundTrip();
+    const doc = srv.registry.get('one-read')?.doc;
+    if (doc === undefined) throw new Error('document not loaded');
+    let transactions = 0;
+    doc.on('update', () => transactions++);
+    const author = new Y.Doc();
+    const frames: Uint8Array[] = [];
+    author.on('update', (u: Uint8Array) => frames.push(encodeSyncUpdate(u)));
+    for (let i = 0; i < 5; i++) author.getMap('m').set(`k${i}`, i);
+    // Five frames in one TCP write (corked): the server parses them from one read.
+    const socket = (writer.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    socket.cork();
+    writer.sendAll(frames);
+    socket.uncork();
+    await waitFor(() => acks(writer).at(-1) === 5, { what: 'five acks' });
+    expect(doc.getMap('m').toJSON()).toEqual({ k0: 0, k1: 1, k2: 2, k3: 3, k4: 4 });
+    expect(transactions).toBe(1);
+    expect(acks(writer).at(-1)).toBe(5);
+  });
+
   it('a burst followed at once by a close: every update sent before the close frame is applied (reads are sliced, none dropped)', async () => {
     const srv = (server = await startTestServer());
     const burster = await RawClient.connect(srv.url, 'burst-then-close');

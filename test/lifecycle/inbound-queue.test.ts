@@ -267,6 +267,70 @@ describe('fairness across connections: the node-wide budget', () => {
   });
 });
 
+describe('one batch per socket read: what a read brings is handled together when it is parsed', () => {
+  /** Two connections under one governor; every handled batch is logged with its messages. */
+  function underGovernor(): { clock: ManualClock; governor: TurnGovernor; a: InboundQueue; b: InboundQueue; log: { conn: string; msgs: number[] }[] } {
+    const clock = new ManualClock(undefined, { manualTurns: true });
+    const governor = new TurnGovernor({ maxMessages: 512, maxMs: 1_000 }, clock, () => clock.now());
+    const log: { conn: string; msgs: number[] }[] = [];
+    const make = (conn: string): InboundQueue =>
+      new InboundQueue({
+        budget: { maxMessages: 256, maxMs: 1_000 },
+        governor,
+        clock,
+        now: () => clock.now(),
+        handleInbound: (batch) => log.push({ conn, msgs: batch.map((m) => (m[0] ?? 0) + 256 * (m[1] ?? 0)) }),
+        pauseReads: () => undefined,
+        resumeReads: () => undefined,
+      });
+    return { clock, governor, a: make('a'), b: make('b'), log };
+  }
+
+  it('three updates in one read: one batch when the read ends (one transaction), not three', () => {
+    const { governor, a, log } = underGovernor();
+    governor.beginRead();
+    for (let i = 0; i < 3; i++) a.push(msg(i));
+    expect(log).toEqual([]); // nothing is handled while the read is parsed
+    governor.endRead();
+    expect(log).toEqual([{ conn: 'a', msgs: [0, 1, 2] }]);
+    // Outside a read (a backlog replayed after a load) a message is still handled at once.
+    a.push(msg(3));
+    expect(log.at(-1)).toEqual({ conn: 'a', msgs: [3] });
+  });
+
+  it('a read past the at-once bound: its first 16 in one batch at its end, the rest queued for the next turn, in order', () => {
+    const { clock, governor, a, log } = underGovernor();
+    governor.beginRead();
+    for (let i = 0; i < 40; i++) a.push(msg(i));
+    governor.endRead();
+    expect(log).toEqual([{ conn: 'a', msgs: Array.from({ length: 16 }, (_, i) => i) }]);
+    expect(a.queued).toBe(24);
+    clock.turn();
+    expect(log.flatMap((e) => e.msgs)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
+  it('one read carrying two connections (a multiplexed socket): a batch each, in the order they started', () => {
+    const { governor, a, b, log } = underGovernor();
+    governor.beginRead();
+    a.push(msg(1));
+    b.push(msg(2));
+    a.push(msg(3));
+    governor.endRead();
+    expect(log).toEqual([{ conn: 'a', msgs: [1, 3] }, { conn: 'b', msgs: [2] }]);
+  });
+
+  it('a connection that closes before its read ends handles nothing of it; one that drains on close handles it first', () => {
+    const { governor, a, b, log } = underGovernor();
+    governor.beginRead();
+    a.push(msg(1));
+    b.push(msg(2));
+    a.close(); // this side closed it: dropped
+    b.drainAll(); // the peer closed: what it sent is handled, then nothing more
+    governor.endRead();
+    expect(log).toEqual([{ conn: 'b', msgs: [2] }]);
+  });
+});
+
 describe('no starvation: the node serves bursting connections round-robin', () => {
   it('20 bursting connections on a node budget of 16 messages per turn: each is served every few turns, in turn, and all drain', () => {
     const clock = new ManualClock(undefined, { manualTurns: true });

@@ -39,8 +39,11 @@ async function rig(): Promise<{ kv: FaultyKv; store: LogStore; server: SkeinServ
   const editor = new Editor(7);
   client.send(editor.syncStep1());
   await client.roundTrip();
-  for (let i = 0; i < 3; i++) client.send(editor.edit(`k${i}`, i));
-  await client.roundTrip();
+  // One stored record each: edits that arrive in one socket read are applied (and stored) as one.
+  for (let i = 0; i < 3; i++) {
+    client.send(editor.edit(`k${i}`, i));
+    await client.roundTrip();
+  }
   await waitFor(() => store.stats().pending.immediate.updates === 0 && store.stats().pending.debounced.updates === 0, { what: 'edits durable' });
   await store.flush(DOC);
   return { kv, store, server };

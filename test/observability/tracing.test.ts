@@ -111,7 +111,8 @@ describe('traces of one connection and one edit', () => {
     const kv = new FaultyKv();
     const level = await levelStoreOn(kv, t.telemetry);
     // A generous turn budget: this test is about one apply span per message, which a slow turn
-    // would merge into one change (transport/inbound-queue.ts).
+    // would merge into one change (transport/inbound-queue.ts); so is a socket read that brings
+    // several, so each edit below is sent once the one before it was applied.
     const server = await startInProcess({ store: level, telemetry: t.telemetry }, { turnMaxMs: 10_000 });
     cleanups.push(() => t.telemetry.close(), () => server.close());
     const editor = new Editor(202);
@@ -121,8 +122,10 @@ describe('traces of one connection and one edit', () => {
     await waitFor(() => named(t.spans.getFinishedSpans(), SPAN.connectionUpgrade).length === 1, { what: 'opened' });
     // Slow disk: while one batch is in flight, the next edits group into one batch (group commit).
     kv.delayMs = 100;
-    for (let i = 0; i < 5; i++) client.send(editor.edit(`k${i}`, i));
-    await waitFor(() => named(t.spans.getFinishedSpans(), SPAN.updateApply).length === 5, { what: 'applied' });
+    for (let i = 0; i < 5; i++) {
+      client.send(editor.edit(`k${i}`, i));
+      await waitFor(() => named(t.spans.getFinishedSpans(), SPAN.updateApply).length === i + 1, { what: `edit ${i} applied` });
+    }
     await waitFor(
       () => named(t.spans.getFinishedSpans(), SPAN.persistenceWrite).reduce((n, s) => n + Number(s.attributes[ATTR.persistBatchUpdates]), 0) === 5,
       { what: 'all five written', timeoutMs: 5_000 },
@@ -176,9 +179,12 @@ describe('metrics', () => {
     // Both joins answered before the edits (a join after an edit gets the edit after its reply).
     await waitFor(async () => metricValue((await t.reader.collect()).resourceMetrics, METRIC.syncRequests) === 2, { what: 'both synced' });
     const frames = [a.edit('x', 1), a.edit('y', 2), a.edit('z', 'three')];
-    for (const f of frames) ca.send(f);
-    await waitFor(() => named(t.spans.getFinishedSpans(), SPAN.persistenceWrite).length >= 1 &&
-      named(t.spans.getFinishedSpans(), SPAN.updateApply).length === 3, { what: 'applied' });
+    // One at a time: updates that arrive in one socket read are applied as one change (one span).
+    for (const [i, f] of frames.entries()) {
+      ca.send(f);
+      await waitFor(() => named(t.spans.getFinishedSpans(), SPAN.updateApply).length === i + 1, { what: `edit ${i} applied` });
+    }
+    await waitFor(() => named(t.spans.getFinishedSpans(), SPAN.persistenceWrite).length >= 1, { what: 'written' });
     await waitFor(async () => metricValue((await t.reader.collect()).resourceMetrics, METRIC.persistenceWrittenUpdates) === 3, { what: 'written' });
     // The three updates reach b coalesced: one to three frames, depending on how many arrived in one turn.
     await waitFor(async () => (metricValue((await t.reader.collect()).resourceMetrics, METRIC.messagesSent) ?? 0) >= 2 * 2 + 1, { what: 'fanned out' });

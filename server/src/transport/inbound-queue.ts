@@ -22,10 +22,11 @@ const performanceNow = (): number => performance.now();
 const MIN_PROGRESS = 8;
 
 /**
- * At most this many messages of a turn are handled at once, one by one, as they arrive (no
- * added latency for ordinary traffic: a sync step 1, an awareness change and an update or two),
- * and only while the turn is within its time (the connection's and the node's); a connection's
- * first message of a turn always is. Past that the connection is bursting: the rest of the
+ * At most this many messages of a turn are handled at once, as they arrive (no added latency
+ * for ordinary traffic: a sync step 1, an awareness change and an update or two), and only
+ * while the turn is within its time (the connection's and the node's); a connection's first
+ * message of a turn always is. Under a `TurnGovernor`, "at once" is when the socket read that
+ * brought them has been parsed: a read's messages go as one batch (`beginRead`/`endRead`). Past that the connection is bursting: the rest of the
  * socket read waits for the turn's end and goes in merged batches (one merge, one apply, one
  * write, one fan-out per batch), which costs a fraction of handling each alone. The time check
  * matters on cold code after a start (20–50× the warm cost per message): without it the first
@@ -125,6 +126,11 @@ export class BatchCost {
   }
 }
 
+/** A connection's messages of the read being parsed, handled together when it ends. */
+export interface ReadBatch {
+  flushRead(): void;
+}
+
 /** What the governor's run queue serves: a connection's queue with messages waiting. */
 export interface Drainable {
   /**
@@ -153,6 +159,10 @@ export class TurnGovernor {
   #ready: Drainable[] = [];
   readonly #waiting = new Set<Drainable>();
   #serving: TimerHandle | undefined;
+  /** Reads being parsed (nested: a read's handling never parses another, but be safe). */
+  #reading = 0;
+  /** Connections whose messages of the current read wait for its end. */
+  #readBatches: ReadBatch[] = [];
 
   constructor(budget: TurnBudget, clock: Pick<Clock, 'defer'>, now: () => number = performanceNow) {
     this.budget = budget;
@@ -184,6 +194,34 @@ export class TurnGovernor {
   parsed(bytes: number): void {
     this.#startTurn();
     this.#readBytes += bytes;
+  }
+
+  /**
+   * A socket read is being parsed (read-slicer.ts): the messages in it that a connection would
+   * handle at once wait for the read's end and go as one batch — one Yjs transaction, one write,
+   * one fan-out for the updates a read brings, instead of one each (a parsed read is a few µs).
+   */
+  beginRead(): void {
+    this.#reading++;
+  }
+
+  endRead(): void {
+    if (--this.#reading > 0) return;
+    while (this.#readBatches.length > 0) {
+      const batches = this.#readBatches;
+      this.#readBatches = [];
+      for (const b of batches) b.flushRead();
+    }
+  }
+
+  /** Whether a read is being parsed now. */
+  get reading(): boolean {
+    return this.#reading > 0;
+  }
+
+  /** `b` holds messages of the current read: flushed when it ends. */
+  deferToReadEnd(b: ReadBatch): void {
+    this.#readBatches.push(b);
   }
 
   /** Connections with messages waiting for a turn. */
@@ -270,7 +308,7 @@ export type InboundQueueOptions = InboundQueueConfig & InboundSink;
  * connection's messages and every timer run in between. A batch is handed over whole, so
  * the caller can apply it as one change: one merge, one write, one fan-out, one ack.
  */
-export class InboundQueue implements Drainable {
+export class InboundQueue implements Drainable, ReadBatch {
   readonly #config: InboundQueueConfig;
   readonly #sink: InboundSink;
   readonly #now: () => number;
@@ -284,6 +322,8 @@ export class InboundQueue implements Drainable {
   #closed = false;
   /** What a batch costs to handle (sizes the batches); made with the first batch (most connections never batch). */
   #batchCost: BatchCost | undefined;
+  /** Messages of the read being parsed that are handled at once, when the read ends (TurnGovernor). */
+  #atReadEnd: Uint8Array[] | undefined;
 
   constructor(options: InboundQueueOptions);
   constructor(config: InboundQueueConfig, sink: InboundSink);
@@ -319,7 +359,17 @@ export class InboundQueue implements Drainable {
     if (this.#queue.length === 0 && (this.#used === 0 || (this.#used < AT_ONCE && this.#withinBudget() && this.#shared() > 0))) {
       this.#startTurn();
       this.#used++;
-      this.#config.governor?.took(1);
+      const governor = this.#config.governor;
+      governor?.took(1);
+      // Inside a socket read: with the read's other messages when it ends, as one batch.
+      if (governor?.reading === true) {
+        if (this.#atReadEnd === undefined) {
+          this.#atReadEnd = [];
+          governor.deferToReadEnd(this);
+        }
+        this.#atReadEnd.push(message);
+        return;
+      }
       this.#sink.handleInbound([message]);
       return;
     }
@@ -329,6 +379,13 @@ export class InboundQueue implements Drainable {
       this.#sink.pauseReads();
     }
     this.#scheduleDrain();
+  }
+
+  /** The read ended: its messages that are handled at once go now, as one batch. */
+  flushRead(): void {
+    const batch = this.#atReadEnd;
+    this.#atReadEnd = undefined;
+    if (batch !== undefined && !this.#closed) this.#sink.handleInbound(batch);
   }
 
   /** A later turn handles what waits: the node's run queue, or this queue's own `defer`. */
@@ -350,6 +407,7 @@ export class InboundQueue implements Drainable {
     if (this.#drain !== undefined) this.#config.clock.cancelDefer(this.#drain);
     this.#drain = undefined;
     this.#config.governor?.forget(this);
+    this.flushRead();
     while (this.#queue.length > 0 && !this.#closed) this.#sink.handleInbound(this.#queue.splice(0, this.#config.budget.maxMessages));
     this.close();
   }
@@ -358,6 +416,7 @@ export class InboundQueue implements Drainable {
   close(): void {
     this.#closed = true;
     this.#queue = [];
+    this.#atReadEnd = undefined;
     this.#config.governor?.forget(this);
     if (this.#drain !== undefined) this.#config.clock.cancelDefer(this.#drain);
     if (this.#turnEnd !== undefined) this.#config.clock.cancelDefer(this.#turnEnd);

@@ -10,6 +10,22 @@ export interface NodeReadBudget {
   readRoom(floor: number): number;
   /** `bytes` were handed to the parser. */
   parsed(bytes: number): void;
+  /**
+   * A read is being parsed (until `endRead`): the messages in it that are handled at once go
+   * together, one batch per connection, when it ends (transport/inbound-queue.ts).
+   */
+  beginRead?(): void;
+  endRead?(): void;
+}
+
+/** Parse `chunk` as one read of the node's budget (its messages batched per connection). */
+function parseRead(budget: NodeReadBudget | undefined, parse: Parse, socket: Duplex, chunk: Buffer): void {
+  budget?.beginRead?.();
+  try {
+    parse.call(socket, chunk);
+  } finally {
+    budget?.endRead?.();
+  }
 }
 
 /** Bytes a socket may hand to the parser now: its own per-turn slice, within the node's read budget. */
@@ -250,7 +266,7 @@ class SlicedReads implements SocketReads {
       const room = readRoom(this.settings);
       if (this.#direct || chunk.byteLength <= room) {
         this.settings.budget?.parsed(chunk.byteLength);
-        this.parse.call(this.socket, chunk);
+        parseRead(this.settings.budget, this.parse, this.socket, chunk);
         return;
       }
       this.#slicer = this.#install();
@@ -272,7 +288,7 @@ class SlicedReads implements SocketReads {
       clock: settings.clock,
       ...(settings.budget === undefined ? {} : { budget: settings.budget }),
       feed: (chunk) => {
-        if (!parserEnded) parse.call(socket, chunk);
+        if (!parserEnded) parseRead(settings.budget, parse, socket, chunk);
       },
       hold: () => control.holdReads(),
       release: () => {
