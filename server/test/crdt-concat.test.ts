@@ -172,6 +172,18 @@ describe('concatUpdates: a document\'s consecutive changes joined without decodi
     );
   });
 
+  it('a group of many clients (past the list the clients are first looked up in): joined all the same', () => {
+    const { server, changes } = serverChanges(
+      Array.from({ length: 120 }, (_, i) => (docs: Y.Doc[]): Uint8Array | undefined => edit(docs[i % 40] as Y.Doc, (d) => d.getMap('m').set(`k${i % 7}`, i))),
+      40,
+    );
+    expect(new Set(changes.map((u) => Y.decodeUpdate(u).structs[0]?.id.client)).size).toBe(40);
+    const joined = concatUpdates(changes);
+    expect(joined).toBeDefined();
+    expectSameDoc(replay([joined as Uint8Array]), replay([Y.mergeUpdates(changes)]));
+    expectSameDoc(replay([joined as Uint8Array]), server);
+  });
+
   it('ranges that overlap or leave a gap are not joined (Yjs merges them: mergeSequentialUpdates)', () => {
     const doc = new Y.Doc();
     const changes = [1, 2, 3].map((i) => edit(doc, (d) => d.getArray('a').push([i]))) as Uint8Array[];

@@ -34,6 +34,9 @@ export function mergeSequentialUpdates(updates: readonly Uint8Array[]): Uint8Arr
 /** Deepest nesting of `readAny` values followed (lib0 recurses without a bound). */
 const MAX_ANY_DEPTH = 256;
 
+/** Clients looked up in a list up to this many, in a Map past it. */
+const LIST_MAX = 16;
+
 /**
  * One client's part of the result: its first clock, where its ranges end so far, its struct
  * count, and its sections as (update index, from, to) triples into the inputs.
@@ -50,12 +53,21 @@ interface ClientPart {
 }
 
 function concat(updates: readonly Uint8Array[]): Uint8Array | undefined {
-  // A group holds a handful of clients: a list searched in order beats a Map here.
+  // A group usually holds a handful of clients: a list searched in order beats a Map there;
+  // past LIST_MAX clients (a busy board, a cluster publish) a Map takes over.
   const parts: ClientPart[] = [];
+  let index: Map<number, ClientPart> | undefined;
   const part = (client: number): ClientPart => {
-    for (const p of parts) if (p.client === client) return p;
+    if (index === undefined) {
+      for (const p of parts) if (p.client === client) return p;
+    } else {
+      const known = index.get(client);
+      if (known !== undefined) return known;
+    }
     const p: ClientPart = { client, clock: 0, end: 0, structs: 0, sections: [], deletes: undefined };
     parts.push(p);
+    if (index !== undefined) index.set(client, p);
+    else if (parts.length > LIST_MAX) index = new Map(parts.map((q) => [q.client, q]));
     return p;
   };
   let size = 0;

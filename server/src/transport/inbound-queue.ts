@@ -26,11 +26,12 @@ const MIN_PROGRESS = 8;
  * for ordinary traffic: a sync step 1, an awareness change and an update or two), and only
  * while the turn is within its time (the connection's and the node's); a connection's first
  * message of a turn always is. Under a `TurnGovernor`, "at once" is when the socket read that
- * brought them has been parsed: a read's messages go as one batch (`beginRead`/`endRead`). Past that the connection is bursting: the rest of the
- * socket read waits for the turn's end and goes in merged batches (one merge, one apply, one
- * write, one fan-out per batch), which costs a fraction of handling each alone. The time check
- * matters on cold code after a start (20–50× the warm cost per message): without it the first
- * 16 of each of ten bursting sockets took 25–55 ms turns in bench S9.
+ * brought them has been parsed: a read's messages go as one batch (`beginRead`/`endRead`).
+ * Past that the connection is bursting: the rest of the socket read waits for the turn's end
+ * and goes in merged batches (one merge, one apply, one write, one fan-out per batch), which
+ * costs a fraction of handling each alone. The time check matters on cold code after a start
+ * (20–50× the warm cost per message): without it the first 16 of each of ten bursting sockets
+ * took 25–55 ms turns in bench S9.
  */
 const AT_ONCE = 16;
 
