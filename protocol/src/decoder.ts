@@ -150,6 +150,11 @@ export class ByteReader {
     return this.#bytes.subarray(start, start + length);
   }
 
+  /** Advance over `length` bytes without a view of them (Truncated when fewer are left). */
+  skip(length: number, what = 'a byte array'): void {
+    this.#take(length, what);
+  }
+
   /** Every byte left, as a zero-copy view (possibly empty); the reader is then at the end. */
   readRest(): Uint8Array {
     const start = this.#pos;

@@ -87,8 +87,10 @@ describe('ByteReader: fixed-width reads', () => {
     const two = r.readBytes(2);
     expect(Array.from(two)).toEqual([9, 8]);
     expectWithin(two, input);
+    r.skip(1);
+    expect(r.position).toBe(16);
     const rest = r.readRest();
-    expect(Array.from(rest)).toEqual([6, 5]);
+    expect(Array.from(rest)).toEqual([5]);
     expectWithin(rest, input);
     expect(r.remaining).toBe(0);
     expect(r.readRest().length).toBe(0);
@@ -100,6 +102,7 @@ describe('ByteReader: fixed-width reads', () => {
     expect(codeOf(() => new ByteReader(input).readU32())).toBe(ProtocolErrorCode.Truncated);
     expect(codeOf(() => new ByteReader(input).readU64())).toBe(ProtocolErrorCode.Truncated);
     expect(codeOf(() => new ByteReader(input).readBytes(4))).toBe(ProtocolErrorCode.Truncated);
+    expect(codeOf(() => new ByteReader(input).skip(4))).toBe(ProtocolErrorCode.Truncated);
     expect(codeOf(() => new ByteReader(bytes()).readU8())).toBe(ProtocolErrorCode.Truncated);
   });
 

@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { varUintSize, writeVarUint } from '@skein/protocol';
+import { ByteReader, varUintSize, writeVarUint } from '@skein/protocol';
 
 /**
  * Yjs updates (encoding v1) joined without decoding their content.
@@ -119,8 +119,7 @@ function concat(updates: readonly Uint8Array[]): Uint8Array | undefined {
       for (const n of p.deletes) size += varUintSize(n);
     }
   }
-  // From Node's pool: a turn's merge is small, and a fresh ArrayBuffer costs more than the copy.
-  const out = Buffer.allocUnsafe(size + varUintSize(withStructs) + varUintSize(withDeletes));
+  const out = new Uint8Array(size + varUintSize(withStructs) + varUintSize(withDeletes));
   let pos = writeVarUint(out, 0, withStructs);
   for (const p of parts) {
     if (p.structs === 0) continue;
@@ -132,12 +131,8 @@ function concat(updates: readonly Uint8Array[]): Uint8Array | undefined {
       const bytes = updates[sections[i] as number] as Uint8Array;
       const from = sections[i + 1] as number;
       const to = sections[i + 2] as number;
-      if (to - from > 64) {
-        out.set(bytes.subarray(from, to), pos);
-        pos += to - from;
-      } else {
-        for (let b = from; b < to; b++) out[pos++] = bytes[b] as number;
-      }
+      out.set(bytes.subarray(from, to), pos);
+      pos += to - from;
     }
   }
   pos = writeVarUint(out, pos, withDeletes);
@@ -176,66 +171,53 @@ function descending(a: ClientPart, b: ClientPart): number {
 
 /**
  * Skips over the parts of a v1 update (Yjs `UpdateDecoderV1`, lib0 `readAny`), reading only the
- * lengths a struct's clock range depends on. Throws on anything it cannot read.
+ * lengths a struct's clock range depends on, with the protocol's bounds-checked `ByteReader`.
+ * Throws on anything it cannot read.
  */
 class Scanner {
   readonly #b: Uint8Array;
-  pos = 0;
+  readonly #r: ByteReader;
 
   constructor(bytes: Uint8Array) {
     this.#b = bytes;
+    this.#r = new ByteReader(bytes);
+  }
+
+  get pos(): number {
+    return this.#r.position;
   }
 
   /** An unsigned varint (lib0 `readVarUint`), at most 2^53 − 1. */
   uint(): number {
-    const b = this.#b;
-    let num = 0;
-    let mult = 1;
-    for (let i = 0; i < 8; i++) {
-      if (this.pos >= b.length) throw new RangeError('update ended inside a varint');
-      const byte = b[this.pos++] as number;
-      num += (byte & 0x7f) * mult;
-      if (byte < 0x80) {
-        if (num > Number.MAX_SAFE_INTEGER) throw new RangeError('varint out of range');
-        return num;
-      }
-      mult *= 128;
-    }
-    throw new RangeError('varint too long');
+    return this.#r.readVarUint();
   }
 
   /** A signed varint (lib0 `readVarInt`): its value is not needed, only its end. */
   #skipVarint(): void {
-    const b = this.#b;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= b.length) throw new RangeError('update ended inside a varint');
-      if ((b[this.pos++] as number) < 0x80) return;
-    }
+    for (let i = 0; i < 10; i++) if (this.#r.readU8() < 0x80) return;
     throw new RangeError('varint too long');
   }
 
   #skip(n: number): void {
-    if (n > this.#b.length - this.pos) throw new RangeError('update ended inside a value');
-    this.pos += n;
+    this.#r.skip(n);
   }
 
   /** A length-prefixed byte array or string, skipped. */
   #skipVarBytes(): void {
-    this.#skip(this.uint());
+    this.#r.skip(this.#r.readVarUint());
   }
 
   /** A length-prefixed UTF-8 string, skipped; returns its length in UTF-16 code units (Yjs's string length). */
   #stringLength(): number {
-    const n = this.uint();
-    const start = this.pos;
-    this.#skip(n);
+    const n = this.#r.readVarUint();
+    const start = this.#r.position;
+    this.#r.skip(n);
     return utf16Length(this.#b, start, start + n);
   }
 
   /** One struct (GC, Skip or Item); returns its length in clock units. */
   struct(): number {
-    if (this.pos >= this.#b.length) throw new RangeError('update ended inside a struct');
-    const info = this.#b[this.pos++] as number;
+    const info = this.#r.readU8();
     const ref = info & 0x1f;
     if (ref === 0 || ref === 10) return this.uint(); // GC, Skip: a length
     if ((info & 0x80) !== 0) this.#id(); // origin
@@ -299,8 +281,7 @@ class Scanner {
   /** One lib0 `readAny` value, skipped. */
   #any(depth: number): void {
     if (depth > MAX_ANY_DEPTH) throw new RangeError('value nested too deeply');
-    if (this.pos >= this.#b.length) throw new RangeError('update ended inside a value');
-    const type = this.#b[this.pos++] as number;
+    const type = this.#r.readU8();
     switch (type) {
       case 127: case 126: case 121: case 120: // undefined, null, false, true
         return;
