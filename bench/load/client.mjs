@@ -189,10 +189,11 @@ export class BenchClient {
 
   /**
    * Run `fn` with this client's TCP socket corked: what it sends goes out in one socket
-   * write when it returns (each message still its own WebSocket frame), as a browser's
-   * network stack writes the frames a page sent in one task. Without it every frame is a
-   * write() of its own, and on loopback each write also runs the receiver's TCP path on the
-   * sender's core (S3's load generator spent 37 % of its time there).
+   * write when it returns (each message still its own WebSocket frame). Without it every
+   * frame is a write() of its own, and on loopback each write also runs the receiver's TCP
+   * path on the sender's core (S3's load generator spent 37 % of its time there). What a
+   * server receives per update does not change; when the frames reach it, fewer reads bring
+   * more of them.
    * @template T @param {() => T} fn @returns {T}
    */
   corked(fn) {
