@@ -9,6 +9,12 @@ interface Change {
   readonly from: Peer | undefined;
 }
 
+/** What a group published to the other nodes: its updates and their merge. */
+interface Published {
+  readonly updates: readonly Uint8Array[];
+  readonly merged: Uint8Array;
+}
+
 export interface FanOutOptions {
   readonly clock: Pick<Clock, 'now' | 'defer' | 'cancelDefer' | 'setTimeout' | 'clearTimeout'>;
   /** The peers attached now. */
@@ -115,17 +121,16 @@ export class FanOut {
   flush(): void {
     this.#cancel();
     this.#cancelPresence();
-    this.#publish();
-    this.#sendChanges();
+    this.#sendChanges(this.#publish());
     this.#sendPresence();
   }
 
   /** The group is complete: its changes go now, its presence when the interval allows. */
   #fire(): void {
     this.#scheduled = undefined;
-    this.#publish();
+    const published = this.#publish();
     // Changes went out: the next group opens at once (a steady stream stays coalesced).
-    if (this.#sendChanges()) this.#schedule();
+    if (this.#sendChanges(published)) this.#schedule();
     if (this.#presenceDue()) this.#sendPresence();
     else if (this.#presence.size > 0) this.#armPresence();
   }
@@ -152,8 +157,12 @@ export class FanOut {
     this.#presenceTimer = undefined;
   }
 
-  /** Send the group's changes; false when it had none. */
-  #sendChanges(): boolean {
+  /**
+   * Send the group's changes; false when it had none. `published`: what the group published to
+   * the other nodes — when those are the very updates sent here (a group of this node's own
+   * changes), their merge is used again instead of merging them twice.
+   */
+  #sendChanges(published: Published | undefined): boolean {
     const changes = this.#pending;
     if (changes.length === 0) return false;
     this.#pending = [];
@@ -161,7 +170,9 @@ export class FanOut {
     // A document whose only peer sent the whole group (a burst with nobody watching): no merge.
     if (!this.#anyoneBut(except)) return true;
     const first = changes[0];
-    const update = changes.length === 1 && first !== undefined ? first.update : mergeSequentialUpdates(changes.map((c) => c.update));
+    const update = changes.length === 1 && first !== undefined ? first.update
+      : published !== undefined && sameUpdates(changes, published.updates) ? published.merged
+      : mergeSequentialUpdates(changes.map((c) => c.update));
     this.#send(encodeSyncUpdate(update), except);
     return true;
   }
@@ -183,11 +194,14 @@ export class FanOut {
     this.#presence.clear();
   }
 
-  #publish(): void {
+  /** Publish the group's own changes, merged (`toCluster` holds any only when `publish` is set). */
+  #publish(): Published | undefined {
     const updates = this.#toCluster;
-    if (updates.length === 0) return;
+    if (updates.length === 0 || this.#opts.publish === undefined) return undefined;
     this.#toCluster = [];
-    this.#opts.publish?.(updates.length === 1 ? (updates[0] ?? new Uint8Array()) : mergeSequentialUpdates(updates));
+    const merged = updates.length === 1 ? (updates[0] as Uint8Array) : mergeSequentialUpdates(updates);
+    this.#opts.publish(merged);
+    return { updates, merged };
   }
 
   /** Some attached peer is not `except` (a message would reach someone). */
@@ -206,6 +220,11 @@ export class FanOut {
     else this.#opts.clock.cancelDefer(this.#scheduled);
     this.#scheduled = undefined;
   }
+}
+
+/** The changes are exactly `updates` (the same arrays, in the same order). */
+function sameUpdates(changes: readonly Change[], updates: readonly Uint8Array[]): boolean {
+  return changes.length === updates.length && changes.every((c, i) => c.update === updates[i]);
 }
 
 /** The one peer that sent every change, if there is one. */
