@@ -7,7 +7,7 @@ import {
 } from './key-layout.js';
 import type { KvEntry, KvOp, KvRange, KvStore } from './kv-store.js';
 import {
-  RecordType, decodeManifest, decodeMeta, decodePayload, decodeVarUint, encodeClocks, encodeMeta, encodeQuarantine, encodeRecord, mergeClocks,
+  RecordType, decodeManifest, decodeMeta, decodePayload, decodeVarUint, encodeClocks, encodeMetaRecord, encodeQuarantine, encodeRecord, mergeClocks,
   openRecord, readRecord, type Clocks, type Decoded, type DocMeta, type RecordDamage, type SnapshotManifest,
 } from './record-codec.js';
 
@@ -293,9 +293,10 @@ export async function findDocIdByName(kv: KvStore, name: string): Promise<number
   });
 }
 
-export function metaPut(docId: number, meta: DocMeta): KvOp {
+/** `nameBytes`: the UTF-8 bytes of `meta.name`, when the caller holds them (every append's batch). */
+export function metaPut(docId: number, meta: DocMeta, nameBytes?: Uint8Array): KvOp {
   const key = metaKey(docId);
-  return { type: 'put', key, value: encodeRecord(key, RecordType.Meta, encodeMeta(meta)) };
+  return { type: 'put', key, value: encodeMetaRecord(key, meta, nameBytes) };
 }
 
 /**

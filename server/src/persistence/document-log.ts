@@ -93,6 +93,8 @@ export class DocumentLog {
   /** When the quiet period began (the last write, or a load), on the engine's clock. */
   #quietSince = 0;
   #failures = 0;
+  /** The last append's metadata with its clocks (the next append starts from them while `state.meta` is that metadata). */
+  #appended: Appended | undefined;
   /** The `document.created` event of the batch that first stores this document (kept across retries). */
   #created: StoredEvent | undefined;
 
@@ -346,17 +348,19 @@ export class DocumentLog {
     const items = this.#pending.slice();
     let state: DocState;
     let meta: DocMeta;
+    let appended: Appended;
     let marked: { name: string; at: number }[] = [];
     try {
-      state = await this.#ensureState();
+      state = this.#state ?? (await this.#ensureState());
       for (const item of items) {
         item.seq ??= state.nextSeq++;
         if (item.replicate) item.outboxSeq ??= this.#ctx.outbox.allocate();
       }
-      meta = metaAfterAppend(state.meta, items, this.#ctx.timers.now());
+      appended = metaAfterAppend(state.meta, items, this.#ctx.timers.now(), this.#appended);
+      meta = appended.meta;
       const ops = this.#appendOps(state, meta, items);
       const events = this.#ctx.events;
-      const noted = items.flatMap((item) => (item.change === undefined ? [] : [{ seq: item.seq ?? 0, user: item.change.user }]));
+      const noted = events === undefined ? [] : items.flatMap((item) => (item.change === undefined ? [] : [{ seq: item.seq ?? 0, user: item.change.user }]));
       if (events !== undefined && noted.length > 0) {
         if (!state.indexed) this.#created ??= events.allocate({ type: 'document.created', name: this.name }, this.#ctx.timers.now());
         marked = changeEventOps(events, this.name, state, noted, state.indexed ? undefined : this.#created, this.#ctx.timers.now(), ops);
@@ -368,10 +372,13 @@ export class DocumentLog {
       return;
     }
     state.meta = meta;
+    this.#appended = appended;
     state.indexed = true;
     this.#failures = 0;
     this.#ctx.counters.batchSucceeded();
-    this.#ctx.outbox.appended(items.filter((item) => item.replicate).length);
+    let replicated = 0;
+    for (const item of items) if (item.replicate) replicated++;
+    this.#ctx.outbox.appended(replicated);
     const created = this.#created !== undefined && marked.length > 0 ? 1 : 0;
     this.#created = undefined;
     this.#ctx.events?.durable(marked, created);
@@ -395,7 +402,7 @@ export class DocumentLog {
       // The outbox record rides in the same batch: durable together with the update, or not at all.
       if (item.outboxSeq !== undefined) ops.push(outboxPut(item.outboxSeq, { name: this.name, update: item.bytes }));
     }
-    ops.push(metaPut(state.docId, meta));
+    ops.push(metaPut(state.docId, meta, this.#nameBytes));
     return ops;
   }
 
@@ -631,9 +638,18 @@ function worthCompactingAtRest(meta: DocMeta): boolean {
   return meta.logCount > 0 && (meta.snapshotSeq > 0 || meta.logCount >= 2);
 }
 
-/** Metadata after `items` land: counts, bytes, state vector, timestamps. */
-function metaAfterAppend(meta: DocMeta, items: readonly Pending[], now: number): DocMeta {
-  const clocks = decodeClocks(meta.stateVector);
+/** What `metaAfterAppend` made: the metadata, and the clocks its state vector encodes. */
+interface Appended {
+  readonly meta: DocMeta;
+  readonly clocks: ReadonlyMap<number, number>;
+}
+
+/**
+ * Metadata after `items` land: counts, bytes, state vector, timestamps. `known`: the clocks of
+ * `meta.stateVector` when the caller holds them (the previous append's), else they are decoded.
+ */
+function metaAfterAppend(meta: DocMeta, items: readonly Pending[], now: number, known: Appended | undefined): Appended {
+  const clocks = known !== undefined && known.meta.stateVector === meta.stateVector ? new Map(known.clocks) : decodeClocks(meta.stateVector);
   let bytes = 0;
   let lastSeq = meta.lastSeq;
   for (const item of items) {
@@ -641,15 +657,20 @@ function metaAfterAppend(meta: DocMeta, items: readonly Pending[], now: number):
     bytes += item.bytes.length;
     lastSeq = Math.max(lastSeq, item.seq ?? 0);
   }
-  return {
-    ...meta,
+  // Every field named (one object shape, whichever way `meta` was made).
+  const next: DocMeta = {
+    name: meta.name,
+    createdAt: meta.createdAt,
     updatedAt: now,
     lastSeq,
+    snapshotSeq: meta.snapshotSeq,
+    snapshotBytes: meta.snapshotBytes,
     logCount: meta.logCount + items.length,
     logBytes: meta.logBytes + bytes,
     totalUpdates: meta.totalUpdates + items.length,
     stateVector: encodeClocks(clocks),
   };
+  return { meta: next, clocks };
 }
 
 function closedError(): SkeinError {

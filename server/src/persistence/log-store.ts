@@ -439,12 +439,13 @@ export class LogStore implements DocumentStore {
 
   #open(name: string): DocumentLog | SkeinError {
     if (this.#phase !== 'open') return closedError();
-    const nameBytes = typeof name === 'string' ? encodeName(name) : undefined;
-    if (nameBytes === undefined) {
-      return new SkeinError('SKEIN_ERR_BAD_DOC_NAME', 'a document name must be 1 to 255 bytes of well-formed UTF-8');
-    }
+    // A name with a log was checked when the log was made (every append comes here).
     let log = this.#logs.get(name);
     if (log === undefined) {
+      const nameBytes = typeof name === 'string' ? encodeName(name) : undefined;
+      if (nameBytes === undefined) {
+        return new SkeinError('SKEIN_ERR_BAD_DOC_NAME', 'a document name must be 1 to 255 bytes of well-formed UTF-8');
+      }
       log = new DocumentLog(this.#ctx, name, nameBytes, this.#resolver.resolve(name), (idle) => this.#release(idle));
       this.#logs.set(name, log);
     }

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { ByteReader, ByteWriter, ProtocolError, ProtocolErrorCode, decodeStateVector } from '@skein/protocol';
+import { ByteReader, ByteWriter, ProtocolError, ProtocolErrorCode, decodeStateVector, varUintSize } from '@skein/protocol';
 
 /**
  * Every value the engine stores is a record:
@@ -37,16 +37,27 @@ export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 const HEADER = 5;
 
+const utf8 = new TextEncoder();
+
 export type RecordDamage = 'truncated' | 'checksum' | 'type' | 'decode';
 
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly damage: RecordDamage };
 
 export function encodeRecord(key: Uint8Array, type: RecordType, payload: Uint8Array): Uint8Array {
-  return new ByteWriter(HEADER + payload.length)
-    .writeU8(type)
-    .writeU32(checksum(key, type, payload))
-    .writeBytes(payload)
-    .toBytes();
+  return recordOf(key, type, payload.length, (w) => w.writeBytes(payload));
+}
+
+/**
+ * A record whose payload `write` puts straight after the header: `size` is the payload's exact
+ * length, so the record is one array, written once (no payload array copied into it).
+ */
+function recordOf(key: Uint8Array, type: RecordType, size: number, write: (w: ByteWriter) => void): Uint8Array {
+  const w = new ByteWriter(HEADER + size).writeU8(type).writeU32(0);
+  write(w);
+  const record = w.toBytes();
+  const crc = checksum(key, type, record.subarray(HEADER));
+  new DataView(record.buffer, record.byteOffset, HEADER).setUint32(1, crc);
+  return record;
 }
 
 /** The verified payload of a record (a view into `value`), or what is wrong with it. */
@@ -61,8 +72,12 @@ export function openRecord(key: Uint8Array, value: Uint8Array, type: RecordType)
   return { ok: true, value: payload };
 }
 
+/** One byte for `checksum`'s type (crc32 is synchronous: one array serves every call). */
+const TYPE_BYTE = new Uint8Array(1);
+
 function checksum(key: Uint8Array, type: number, payload: Uint8Array): number {
-  return crc32(payload, crc32(Uint8Array.of(type), crc32(key)));
+  TYPE_BYTE[0] = type;
+  return crc32(payload, crc32(TYPE_BYTE, crc32(key)));
 }
 
 /** Open a record and decode its payload; decoder exceptions become `decode` damage. */
@@ -154,17 +169,34 @@ export interface DocMeta {
   readonly stateVector: Uint8Array;
 }
 
-const META_NUMBERS = 8;
-
 export function encodeMeta(meta: DocMeta): Uint8Array {
-  const w = new ByteWriter(16 + 3 * meta.name.length + META_NUMBERS * 8 + meta.stateVector.length).writeVarString(meta.name);
-  for (const n of [
-    meta.createdAt, meta.updatedAt, meta.lastSeq, meta.snapshotSeq, meta.snapshotBytes,
-    meta.logCount, meta.logBytes, meta.totalUpdates,
-  ]) {
-    w.writeVarUint(n);
-  }
-  return w.writeVarBytes(meta.stateVector).toBytes();
+  const nameBytes = utf8.encode(meta.name);
+  const w = new ByteWriter(metaSize(meta, nameBytes));
+  writeMeta(w, meta, nameBytes);
+  return w.toBytes();
+}
+
+/**
+ * The metadata record under `key` (`encodeRecord(key, Meta, encodeMeta(meta))`, the same
+ * bytes) in one array. It is rewritten with every batch of a document: `nameBytes`, the
+ * name's UTF-8 bytes, when the caller already holds them.
+ */
+export function encodeMetaRecord(key: Uint8Array, meta: DocMeta, nameBytes: Uint8Array = utf8.encode(meta.name)): Uint8Array {
+  return recordOf(key, RecordType.Meta, metaSize(meta, nameBytes), (w) => writeMeta(w, meta, nameBytes));
+}
+
+function metaSize(meta: DocMeta, nameBytes: Uint8Array): number {
+  return varUintSize(nameBytes.length) + nameBytes.length
+    + varUintSize(meta.createdAt) + varUintSize(meta.updatedAt) + varUintSize(meta.lastSeq) + varUintSize(meta.snapshotSeq)
+    + varUintSize(meta.snapshotBytes) + varUintSize(meta.logCount) + varUintSize(meta.logBytes) + varUintSize(meta.totalUpdates)
+    + varUintSize(meta.stateVector.length) + meta.stateVector.length;
+}
+
+function writeMeta(w: ByteWriter, meta: DocMeta, nameBytes: Uint8Array): void {
+  w.writeVarBytes(nameBytes)
+    .writeVarUint(meta.createdAt).writeVarUint(meta.updatedAt).writeVarUint(meta.lastSeq).writeVarUint(meta.snapshotSeq)
+    .writeVarUint(meta.snapshotBytes).writeVarUint(meta.logCount).writeVarUint(meta.logBytes).writeVarUint(meta.totalUpdates)
+    .writeVarBytes(meta.stateVector);
 }
 
 /** Decode metadata; its state vector must decode too (`decodeClocks`), else the record is damaged. */

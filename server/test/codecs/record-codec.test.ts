@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DocKind, FORMAT_KEY, docKey, metaKey, nameKey, quarantineKey, snapshotPartKey } from '../../src/persistence/key-layout.js';
 import {
   type DocMeta, type QuarantineEntry, type RecordType as RecordTypeValue, RecordType,
-  decodeClocks, decodeManifest, decodeMeta, decodeQuarantine, decodeVarUint, encodeClocks, encodeManifest, encodeMeta, encodeQuarantine,
+  decodeClocks, decodeManifest, decodeMeta, decodeQuarantine, decodeVarUint, encodeClocks, encodeManifest, encodeMeta, encodeMetaRecord, encodeQuarantine,
   encodeRecord, encodeVarUint, openRecord, readRecord,
 } from '../../src/persistence/record-codec.js';
 import { RUNS, arbBytes, ascii, bytes, codeOf, inView, viewInto } from './helpers.js';
@@ -81,6 +81,13 @@ describe('stored records: golden bytes', () => {
     expect(decodeClocks(Uint8Array.from(golden))).toEqual(clocks);
     expect(Array.from(encodeClocks(new Map()))).toEqual([0]);
     expect(decodeClocks(bytes(0))).toEqual(new Map());
+  });
+
+  it('the meta record in one step (every append writes it): the golden bytes, with or without the name bytes given', () => {
+    const golden = GOLDEN.find(([name]) => name === 'meta');
+    const expected = [...(golden?.[4] ?? []), ...META_BYTES];
+    expect(Array.from(encodeMetaRecord(metaKey(7), META))).toEqual(expected);
+    expect(Array.from(encodeMetaRecord(metaKey(7), META, Uint8Array.from(ascii('doc'))))).toEqual(expected);
   });
 
   it('readRecord decodes a meta record end to end', () => {
@@ -183,6 +190,17 @@ describe('stored records: properties', () => {
         expect(decodeQuarantine(viewOf(encodeQuarantine(entry)))).toEqual(entry);
         expect(decodeClocks(viewOf(encodeClocks(clocks)))).toEqual(clocks);
         expect(decodeVarUint(viewOf(encodeVarUint(n)))).toBe(n);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the one-step meta record is the meta payload in a record, byte for byte', () => {
+    fc.assert(
+      fc.property(arbBytes(30), arbMeta, (key, meta) => {
+        const record = encodeMetaRecord(key, meta, new TextEncoder().encode(meta.name));
+        expect(record).toEqual(encodeRecord(key, RecordType.Meta, encodeMeta(meta)));
+        expect(readRecord(key, record, RecordType.Meta, decodeMeta)).toEqual({ ok: true, value: meta });
       }),
       { numRuns: RUNS },
     );
