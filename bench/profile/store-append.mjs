@@ -2,7 +2,7 @@
 // client per document setting a map key), all documents once per round, each round awaited.
 // Prints µs of main-thread (event loop) time, wall time and CPU time of all threads per append, and the scavenges and mark-compacts it caused.
 //   node bench/profile/store-append.mjs [memory|immediate] [docs] [rounds]
-//   STORE_DIST=<other checkout>/server/dist node bench/profile/store-append.mjs …   (the other build)
+//   STORE_DIST=<other checkout>/server/dist node bench/profile/store-append.mjs …   (another build, its dependencies installed)
 // (`immediate`: LevelDB in a temp dir, synced writes; run it on the disk the server would use.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
