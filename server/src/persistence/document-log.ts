@@ -10,7 +10,7 @@ import { changeEventOps, sealChanges } from './doc-events.js';
 import { outboxPut } from './store-outbox.js';
 import { documentDeletes } from './doc-versions.js';
 import type { KvOp } from './kv-store.js';
-import { RecordType, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
+import { RecordType, clientsOf, decodeClocks, encodeClocks, encodeRecord, mergeClocks, type DocMeta } from './record-codec.js';
 import type { Strategy } from './strategy-rules.js';
 import type { TraceContext } from './probes.js';
 
@@ -642,6 +642,8 @@ function worthCompactingAtRest(meta: DocMeta): boolean {
 interface Appended {
   readonly meta: DocMeta;
   readonly clocks: ReadonlyMap<number, number>;
+  /** The clients of `clocks`, descending (the state vector's order). */
+  readonly clients: readonly number[];
 }
 
 /**
@@ -649,7 +651,9 @@ interface Appended {
  * `meta.stateVector` when the caller holds them (the previous append's), else they are decoded.
  */
 function metaAfterAppend(meta: DocMeta, items: readonly Pending[], now: number, known: Appended | undefined): Appended {
-  const clocks = known !== undefined && known.meta.stateVector === meta.stateVector ? new Map(known.clocks) : decodeClocks(meta.stateVector);
+  const reuse = known !== undefined && known.meta.stateVector === meta.stateVector;
+  const clocks = reuse ? new Map(known.clocks) : decodeClocks(meta.stateVector);
+  const before = clocks.size;
   let bytes = 0;
   let lastSeq = meta.lastSeq;
   for (const item of items) {
@@ -657,6 +661,8 @@ function metaAfterAppend(meta: DocMeta, items: readonly Pending[], now: number, 
     bytes += item.bytes.length;
     lastSeq = Math.max(lastSeq, item.seq ?? 0);
   }
+  // The same clients as before (the common case): the same order, no sort.
+  const clients = reuse && clocks.size === before ? known.clients : clientsOf(clocks);
   // Every field named (one object shape, whichever way `meta` was made).
   const next: DocMeta = {
     name: meta.name,
@@ -668,9 +674,9 @@ function metaAfterAppend(meta: DocMeta, items: readonly Pending[], now: number, 
     logCount: meta.logCount + items.length,
     logBytes: meta.logBytes + bytes,
     totalUpdates: meta.totalUpdates + items.length,
-    stateVector: encodeClocks(clocks),
+    stateVector: encodeClocks(clocks, clients),
   };
-  return { meta: next, clocks };
+  return { meta: next, clocks, clients };
 }
 
 function closedError(): SkeinError {

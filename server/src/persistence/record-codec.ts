@@ -261,13 +261,24 @@ export function mergeClocks(into: Clocks, from: ReadonlyMap<number, number>): vo
   }
 }
 
-export function encodeClocks(clocks: ReadonlyMap<number, number>): Uint8Array {
-  // Sorted by client, descending; the keys alone are sorted (no [client, clock] pair per entry:
-  // this runs for every append, in the metadata).
-  const clients = [...clocks.keys()].sort((a, b) => b - a);
-  const w = new ByteWriter(1 + clients.length * 10).writeVarUint(clients.length);
+/**
+ * Clocks as a Yjs state vector, by client descending (one canonical form: stored state vectors
+ * are compared byte for byte). `clients`: the map's keys in that order, when the caller has
+ * them (an append whose clients the document already had: its metadata is rewritten with
+ * every batch).
+ */
+export function encodeClocks(clocks: ReadonlyMap<number, number>, clients: readonly number[] = clientsOf(clocks)): Uint8Array {
+  let size = varUintSize(clients.length);
+  for (const client of clients) size += varUintSize(client) + varUintSize(clocks.get(client) ?? 0);
+  const w = new ByteWriter(size).writeVarUint(clients.length);
   for (const client of clients) w.writeVarUint(client).writeVarUint(clocks.get(client) ?? 0);
   return w.toBytes();
+}
+
+/** The clients of `clocks`, descending: `encodeClocks`'s order. */
+export function clientsOf(clocks: ReadonlyMap<number, number>): number[] {
+  // The keys alone are sorted (no [client, clock] pair per entry).
+  return [...clocks.keys()].sort((a, b) => b - a);
 }
 
 /**
