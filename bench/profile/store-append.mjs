@@ -15,6 +15,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // STORE_DIST: another build's server/dist (an A/B against this one).
 const dist = process.env.STORE_DIST ?? path.join(here, '..', '..', 'server', 'dist');
 const { createMemoryStore, openLevelStore } = await import(path.join(dist, 'persistence', 'index.js'));
+const { silentLogger } = await import(path.join(dist, 'logging', 'logger.js'));
 // The server's own copy of Yjs (one copy in the process).
 const Y = await import(pathToFileURL(createRequire(path.join(here, '..', '..', 'server', 'package.json')).resolve('yjs').replace(/\.cjs$/, '.mjs')).href);
 const kind = process.argv[2] ?? 'memory';
@@ -37,7 +38,7 @@ for (let d = 0; d < docs; d++) {
 }
 
 const dir = kind === 'memory' ? undefined : mkdtempSync(path.join(tmpdir(), 'skein-store-append-'));
-const logger = { level: 'silent', trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {}, child() { return this; } };
+const logger = silentLogger();
 const store = kind === 'memory' ? createMemoryStore({ logger }) : await openLevelStore({ dir, logger, rules: '*=immediate' });
 const names = Array.from({ length: docs }, (_, d) => `board-${d}`);
 const gcs = { minor: 0, major: 0, ms: 0 };
