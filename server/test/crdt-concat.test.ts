@@ -3,6 +3,9 @@ import fc from 'fast-check';
 import * as Y from 'yjs';
 import { concatUpdates, mergeSequentialUpdates, utf16Length } from '../src/crdt/concat.js';
 
+// CI: 150 random histories (about a second). EXTENSIVE=1: 50,000 (a minute or two).
+const EXTENSIVE = process.env.EXTENSIVE === '1';
+
 /** What a document holds, for comparing two replicas (every shared type the tests write). */
 function content(doc: Y.Doc): unknown {
   const shared = { m: doc.getMap('m').toJSON(), a: doc.getArray('a').toJSON(), t: doc.getText('t').toDelta(), x: doc.getXmlFragment('x').toJSON() };
@@ -168,9 +171,9 @@ describe('concatUpdates: a document\'s consecutive changes joined without decodi
         expectSameDoc(replay([...before, joined as Uint8Array]), replay([...before, Y.mergeUpdates(run)]));
         if (from === 0 && to === changes.length) expectSameDoc(replay([joined as Uint8Array]), server);
       }),
-      { numRuns: 150 },
+      { numRuns: EXTENSIVE ? 50_000 : 150 },
     );
-  });
+  }, EXTENSIVE ? 1_800_000 : undefined);
 
   it('a group of many clients (past the list the clients are first looked up in): joined all the same', () => {
     const { server, changes } = serverChanges(

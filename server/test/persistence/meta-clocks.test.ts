@@ -5,6 +5,12 @@ import { createMemoryStore, openLevelStore, type LogStore } from '../../src/pers
 import { decodeClocks } from '../../src/persistence/record-codec.js';
 import { logger, tempDir } from './helpers.js';
 
+// CI: 60 schedules in memory, 15 on LevelDB (a few seconds). EXTENSIVE=1: 20,000 and 2,000 (a few minutes).
+const EXTENSIVE = process.env.EXTENSIVE === '1';
+const MEMORY_RUNS = EXTENSIVE ? 20_000 : 60;
+const LEVEL_RUNS = EXTENSIVE ? 2_000 : 15;
+const TIMEOUT_MS = EXTENSIVE ? 1_800_000 : undefined;
+
 /**
  * The metadata record every batch rewrites holds the document's state vector; an append starts
  * from the clocks the previous append encoded instead of decoding them again. Whatever runs
@@ -69,9 +75,9 @@ describe('the stored state vector follows every append', () => {
   it('in memory: concurrent appends of several clients, compactions and removals between them', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(arbStep, { minLength: 1, maxLength: 25 }), (steps) => check(() => Promise.resolve(createMemoryStore({ logger })), false, steps)),
-      { numRuns: 60 },
+      { numRuns: MEMORY_RUNS },
     );
-  });
+  }, TIMEOUT_MS);
 
   it('on LevelDB: the same, and across reopens (the metadata read back from disk)', async () => {
     await fc.assert(
@@ -83,7 +89,7 @@ describe('the stored state vector follows every append', () => {
           await cleanup();
         }
       }),
-      { numRuns: 15 },
+      { numRuns: LEVEL_RUNS },
     );
-  });
+  }, TIMEOUT_MS);
 });
