@@ -22,6 +22,8 @@ import { Editor, docFrom, logger, sameDoc, settle, tempDir, track, waitFor } fro
 let dir: string;
 let cleanup: () => Promise<void>;
 let store: LogStore | undefined;
+// The interleaving property: CI 12 schedules, EXTENSIVE=1: 300.
+const EXTENSIVE = process.env.EXTENSIVE === '1';
 const pools: CompactionWorkerPool[] = [];
 
 beforeEach(async () => {
@@ -267,9 +269,9 @@ describe('compaction in a worker thread', () => {
         expect(sameDoc(editor.doc, docFrom(await again.load(name)))).toBe(true);
         await again.close();
       }),
-      { numRuns: 12 },
+      { numRuns: EXTENSIVE ? 300 : 12 },
     );
-  });
+  }, EXTENSIVE ? 1_800_000 : undefined);
 
   it('closing the store waits for a merge in flight and writes its result', async () => {
     const compactor = new HeldCompactor(pool());
