@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as Y from 'yjs';
 import { concatUpdates, mergeSequentialUpdates, utf16Length } from '../src/crdt/concat.js';
+import { EXTENSIVE } from '../../test/helpers/extensive.js';
 
 // CI: 150 random histories (about a second). EXTENSIVE=1: 50,000 (a minute or two).
-const EXTENSIVE = process.env.EXTENSIVE === '1';
 
 /** What a document holds, for comparing two replicas (every shared type the tests write). */
 function content(doc: Y.Doc): unknown {

@@ -8,7 +8,7 @@ import type { VerifyProblem } from '../../server/src/persistence/index.js';
 import { silentLogger } from '../../server/src/logging/logger.js';
 import { startCliServer, stopCliServer, type CliServer } from './cli-server.js';
 
-export const EXTENSIVE = process.env.EXTENSIVE === '1' || process.env.EXTENSIVE === 'true';
+export { EXTENSIVE } from './extensive.js';
 
 /** `CHAOS_SEED=<n>` replays a run; otherwise a fresh seed (printed by the test). */
 export function chaosSeed(): number {

@@ -45,7 +45,7 @@ export function seedsFromEnv(count: number): number[] {
   return Array.from({ length: count }, (_, i) => (base + i * 7919) % 0x7fffffff);
 }
 
-export const EXTENSIVE = process.env.EXTENSIVE === '1' || process.env.EXTENSIVE === 'true';
+export { EXTENSIVE } from './extensive.js';
 
 type Editable = Y.Map<unknown> | Y.Array<unknown> | Y.Text;
 

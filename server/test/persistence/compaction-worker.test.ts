@@ -18,12 +18,12 @@ import { LevelKv } from '../../src/persistence/level-kv.js';
 import { openLevelStore, type LogStore, type LogStoreOptions } from '../../src/persistence/log-store.js';
 import { capturingLogger } from '../../../test/helpers/logs.js';
 import { Editor, docFrom, logger, sameDoc, settle, tempDir, track, waitFor } from './helpers.js';
+import { EXTENSIVE } from '../../../test/helpers/extensive.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 let store: LogStore | undefined;
 // The interleaving property: CI 12 schedules, EXTENSIVE=1: 300.
-const EXTENSIVE = process.env.EXTENSIVE === '1';
 const pools: CompactionWorkerPool[] = [];
 
 beforeEach(async () => {

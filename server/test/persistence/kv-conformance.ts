@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareBytes } from '../../src/persistence/kv-store.js';
 import type { KvEntry, KvRange, KvStore } from '../../src/persistence/kv-store.js';
+import { EXTENSIVE } from '../../../test/helpers/extensive.js';
 
 export interface KvHarness {
   readonly kv: KvStore;
@@ -13,7 +14,6 @@ export interface KvHarness {
 
 const b = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
 // The model property: CI 150 schedules in memory, 40 on disk. EXTENSIVE=1: 10,000 and 1,000.
-const EXTENSIVE = process.env.EXTENSIVE === '1';
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 
 async function all(kv: KvStore, range: KvRange): Promise<string[]> {

@@ -4,9 +4,9 @@ import * as Y from 'yjs';
 import { createMemoryStore, openLevelStore, type LogStore } from '../../src/persistence/log-store.js';
 import { decodeClocks } from '../../src/persistence/record-codec.js';
 import { logger, tempDir } from './helpers.js';
+import { EXTENSIVE } from '../../../test/helpers/extensive.js';
 
 // CI: 60 schedules in memory, 15 on LevelDB (a few seconds). EXTENSIVE=1: 20,000 and 2,000 (a few minutes).
-const EXTENSIVE = process.env.EXTENSIVE === '1';
 const MEMORY_RUNS = EXTENSIVE ? 20_000 : 60;
 const LEVEL_RUNS = EXTENSIVE ? 2_000 : 15;
 const TIMEOUT_MS = EXTENSIVE ? 1_800_000 : undefined;

@@ -5,6 +5,7 @@ import { openLevelStore, type LogStore } from '../../src/persistence/log-store.j
 import { MemoryKv } from '../../src/persistence/memory-kv.js';
 import { CrashableKv } from './crashable-kv.js';
 import { ManualTimers, logger, settle } from './helpers.js';
+import { EXTENSIVE } from '../../../test/helpers/extensive.js';
 
 /**
  * Simulated power loss. fast-check drives random schedules of appends, batch completions
@@ -23,7 +24,6 @@ import { ManualTimers, logger, settle } from './helpers.js';
  * entry will ever carry to the tier (and the client will not resend it: the server has it).
  */
 
-const EXTENSIVE = process.env.EXTENSIVE === '1';
 // CI: 3,000 schedules (10,000 took 93 s alone on a busy 2-core machine and came within seconds of the
 // 120 s limit on a busy one). EXTENSIVE=1: 100,000.
 const RUNS = EXTENSIVE ? 100_000 : 3_000;
