@@ -73,7 +73,7 @@ const SAMPLES: { readonly [K in Key]: { readonly valid: string; readonly invalid
   historyInterval: { valid: '30s', invalid: ['10', '10 minutes', '-1m', ''] },
   historyKeep: { valid: '50,7d', invalid: ['many', '7 days', '50,x'] },
   turnMaxMessages: { valid: '64', invalid: ['0', '-1', 'x'] },
-  turnMaxMs: { valid: '10', invalid: ['0', '1.5', ''] },
+  turnMaxMs: { valid: '0.5', invalid: ['0', '0.05', '-1', '10001', 'x', ''] },
   turnMaxReadBytes: { valid: '8192', invalid: ['1023', '0', '4k', ''] },
   presenceRate: { valid: '30', invalid: ['-1', '1.5', 'x'] },
   otelSdkDisabled: { valid: 'true', invalid: ['yes', '2', ''] },

@@ -79,8 +79,8 @@ export const LIMIT_OPTIONS = [
       'Fairness: messages one connection may have handled per event-loop turn; past it the connection stops reading its socket ' +
       '(the sender is slowed by TCP) and the rest is handled in batches (merged into one change) on later turns.' },
   { key: 'turnMaxMs', flag: 'turn-max-ms', env: 'SKEIN_TURN_MAX_MS',
-    schema: z.coerce.number().int().min(1).max(10_000), default: 1,
-    description: 'Fairness: milliseconds of handling one connection may use per event-loop turn before it yields.' },
+    schema: z.coerce.number().min(0.1).max(10_000), default: 0.5,
+    description: 'Fairness: milliseconds (fractions allowed) of handling one connection may use per event-loop turn before it yields.' },
   { key: 'presenceRate', flag: 'presence-rate', env: 'SKEIN_PRESENCE_RATE', schema: count(100_000), default: 0,
     description:
       'Presence budget: awareness updates per second applied from one connection (a burst of one second\'s worth passes at once). ' +

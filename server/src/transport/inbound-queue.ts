@@ -13,7 +13,7 @@ export interface TurnBudget {
   readonly maxReadBytes?: number;
 }
 
-export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 1, maxReadBytes: 8 * 1024 });
+export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 0.5, maxReadBytes: 8 * 1024 });
 
 /** The default elapsed-time source: one function for every queue (not a closure per connection). */
 const performanceNow = (): number => performance.now();
@@ -37,8 +37,8 @@ const AT_ONCE = 16;
 
 /**
  * A batch is sized to fit what is left of the turn's time budget at the connection's measured
- * cost. Until a batch has been measured the estimate is this (ms per message: 32 messages in
- * 4 ms, 16 in the default 2 ms), so a burst on cold code — the first one after a start, before
+ * cost. Until a batch has been measured the estimate is this (ms per message: 16 messages in
+ * 2 ms; in the default 0.5 ms, MIN_PROGRESS), so a burst on cold code — the first one after a start, before
  * the JIT has optimised the apply path, when a message costs 20–50× more — does not stall the
  * loop for tens of ms; warm, the estimate falls to a few µs and batches reach maxMessages.
  */
