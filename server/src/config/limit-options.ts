@@ -87,7 +87,7 @@ export const LIMIT_OPTIONS = [
       'Past it the states in between are dropped and each client\'s latest state is applied as soon as the rate allows; ' +
       'nothing closes the socket. 0 (default): no bound; e.g. 30 for cursors.' },
   { key: 'turnMaxReadBytes', flag: 'turn-max-read-bytes', env: 'SKEIN_TURN_MAX_READ_BYTES',
-    schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024), default: 8 * 1024,
+    schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024), default: 4 * 1024,
     description:
       'Fairness: bytes of one connection\'s socket reads parsed into messages per event-loop turn (a read can hold 64 KB, thousands of ' +
       'small messages); the rest waits for later turns with the socket paused.' },

@@ -13,7 +13,7 @@ export interface TurnBudget {
   readonly maxReadBytes?: number;
 }
 
-export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 0.5, maxReadBytes: 8 * 1024 });
+export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 0.5, maxReadBytes: 4 * 1024 });
 
 /** The default elapsed-time source: one function for every queue (not a closure per connection). */
 const performanceNow = (): number => performance.now();
