@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
+import { DEFAULT_CONFIG } from '../config/schema.js';
 
 /** How much of one event-loop turn a connection may spend on its incoming messages. */
 export interface TurnBudget {
@@ -13,7 +14,12 @@ export interface TurnBudget {
   readonly maxReadBytes?: number;
 }
 
-export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({ maxMessages: 256, maxMs: 0.5, maxReadBytes: 4 * 1024 });
+/** The options' defaults (`--turn-max-messages`, `--turn-max-ms`, `--turn-max-read-bytes`): one source for both. */
+export const DEFAULT_TURN_BUDGET: TurnBudget = Object.freeze({
+  maxMessages: DEFAULT_CONFIG.turnMaxMessages,
+  maxMs: DEFAULT_CONFIG.turnMaxMs,
+  maxReadBytes: DEFAULT_CONFIG.turnMaxReadBytes,
+});
 
 /** The default elapsed-time source: one function for every queue (not a closure per connection). */
 const performanceNow = (): number => performance.now();

@@ -23,7 +23,6 @@ import { EXTENSIVE } from '../../../test/helpers/extensive.js';
 let dir: string;
 let cleanup: () => Promise<void>;
 let store: LogStore | undefined;
-// The interleaving property: CI 12 schedules, EXTENSIVE=1: 300.
 const pools: CompactionWorkerPool[] = [];
 
 beforeEach(async () => {
@@ -269,6 +268,7 @@ describe('compaction in a worker thread', () => {
         expect(sameDoc(editor.doc, docFrom(await again.load(name)))).toBe(true);
         await again.close();
       }),
+      // CI: 12 schedules; EXTENSIVE=1: 300.
       { numRuns: EXTENSIVE ? 300 : 12 },
     );
   }, EXTENSIVE ? 1_800_000 : undefined);

@@ -13,7 +13,6 @@ export interface KvHarness {
 }
 
 const b = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
-// The model property: CI 150 schedules in memory, 40 on disk. EXTENSIVE=1: 10,000 and 1,000.
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
 
 async function all(kv: KvStore, range: KvRange): Promise<string[]> {
@@ -180,6 +179,7 @@ export function runKvConformance(
             expect(got.map((e) => hex(e.value))).toEqual(expected.map((k) => hex(model.get(hex(k)) ?? b())));
           }
         }),
+        // CI: 150 schedules in memory, 40 on disk; EXTENSIVE=1: 10,000 and 1,000.
         { numRuns: EXTENSIVE ? (persistent ? 1_000 : 10_000) : persistent ? 40 : 150 },
       );
     }, EXTENSIVE ? 1_800_000 : undefined);
